@@ -1,0 +1,89 @@
+// `latentbus bench ...`: performance figures next to their same-run baselines.
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "bench/codec_bench.h"
+#include "cli/commands.h"
+#include "codec/encoding.h"
+
+namespace latentbus::cli {
+namespace {
+
+struct CodecBenchArgs {
+  bool json = false;
+  std::vector<std::string> shapes;
+  std::vector<std::string> encodings;
+  int samples = 7;
+  double min_sample_seconds = 0.02;
+};
+
+int RunCodecBenchCommand(const CodecBenchArgs& args) {
+  bench::CodecBenchOptions options;
+  if (!args.shapes.empty()) {
+    options.shapes.clear();
+    for (const std::string& s : args.shapes) {
+      std::vector<uint32_t> shape;
+      for (absl::string_view d : absl::StrSplit(s, 'x')) {
+        uint32_t v = 0;
+        if (!absl::SimpleAtoi(d, &v) || v == 0) {
+          std::cerr << "error: bad --shape '" << s << "': expected ROWSxWIDTH, e.g. 32x576\n";
+          return 2;
+        }
+        shape.push_back(v);
+      }
+      options.shapes.push_back(shape);
+    }
+  }
+  for (const std::string& e : args.encodings) {
+    absl::StatusOr<codec::Encoding> enc = codec::ParseEncoding(e);
+    if (!enc.ok()) {
+      std::cerr << "error: " << enc.status().message() << "\n";
+      return 2;
+    }
+    options.encodings.push_back(*enc);
+  }
+  options.timing.samples = args.samples;
+  options.timing.min_sample_seconds = args.min_sample_seconds;
+  absl::StatusOr<nlohmann::json> result = bench::RunCodecBench(options, &std::cerr);
+  if (!result.ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return 1;
+  }
+  (*result)["command"] = "latentbus bench codec";
+  if (args.json) {
+    std::cout << result->dump(2) << std::endl;
+  } else {
+    bench::PrintCodecBenchTable(*result, std::cout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterBenchCommands(CLI::App& app, RunFn* run) {
+  CLI::App* bench =
+      app.add_subcommand("bench", "Benchmarks, each next to its baseline measured in the same run");
+  bench->require_subcommand(1);
+
+  auto args = std::make_shared<CodecBenchArgs>();
+  CLI::App* codec = bench->add_subcommand(
+      "codec",
+      "Quantize/dequantize throughput per encoding vs memcpy of the same bytes, wire bytes "
+      "and reconstruction error");
+  codec->add_flag("--json", args->json, "Print JSON instead of a table");
+  codec->add_option("--shape", args->shapes,
+                    "Tensor shapes ROWSxWIDTH (default: 32x576 32x4096 512x4096)");
+  codec->add_option("--encoding", args->encodings,
+                    "Encodings, e.g. int4/g32, int8/g128+rot, fp16 (default: all, with and "
+                    "without rotation)");
+  codec->add_option("--samples", args->samples, "Timing samples per case (median is reported)")
+      ->check(CLI::Range(1, 1000));
+  codec
+      ->add_option("--min-sample-seconds", args->min_sample_seconds,
+                   "Minimum duration of one timing sample")
+      ->check(CLI::Range(0.0001, 10.0));
+  codec->callback([args, run] { *run = [args] { return RunCodecBenchCommand(*args); }; });
+}
+
+}  // namespace latentbus::cli

@@ -1,0 +1,20 @@
+// Subcommand registration for the `latentbus` CLI. Each Register* function adds its
+// subcommands to `app` and, when one of them is chosen, stores what to run in `*run`
+// (which returns the process exit code).
+#ifndef LATENTBUS_CLI_COMMANDS_H_
+#define LATENTBUS_CLI_COMMANDS_H_
+
+#include <functional>
+
+#include "CLI/CLI.hpp"
+
+namespace latentbus::cli {
+
+using RunFn = std::function<int()>;
+
+void RegisterCodecCommands(CLI::App& app, RunFn* run);
+void RegisterBenchCommands(CLI::App& app, RunFn* run);
+
+}  // namespace latentbus::cli
+
+#endif  // LATENTBUS_CLI_COMMANDS_H_

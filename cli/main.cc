@@ -1,0 +1,26 @@
+// build/bin/latentbus: one binary, one subcommand per job.
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "cli/commands.h"
+
+#ifndef LATENTBUS_VERSION
+#define LATENTBUS_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "latentbus: a message bus for LLM agents that talk in quantized latent packets.\n"
+      "Run `latentbus SUBCOMMAND --help` for each command's options."};
+  app.set_version_flag("--version", LATENTBUS_VERSION);
+  app.require_subcommand(1);
+  latentbus::cli::RunFn run;
+  latentbus::cli::RegisterCodecCommands(app, &run);
+  latentbus::cli::RegisterBenchCommands(app, &run);
+  CLI11_PARSE(app, argc, argv);
+  if (!run) {
+    std::cerr << app.help();
+    return 2;
+  }
+  return run();
+}

@@ -1,0 +1,30 @@
+# Helpers that give every first-party target the same flags.
+
+# Warnings for code we write (generated code is compiled without them).
+function(latentbus_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
+                         -Wnon-virtual-dtor -Wno-unused-parameter)
+endfunction()
+
+# latentbus_library(NAME SRCS ... DEPS ...): a static library whose headers are
+# included from the repository root ("codec/packet.h").
+function(latentbus_library name)
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SRCS})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  latentbus_warnings(${name})
+endfunction()
+
+# latentbus_test(NAME SRCS ... DEPS ...): one gtest binary registered with ctest.
+function(latentbus_test name)
+  if(NOT LATENTBUS_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${name} ${ARG_SRCS})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  latentbus_warnings(${name})
+  set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
+endfunction()

@@ -1,0 +1,16 @@
+# Sanitizer builds apply to every target in the tree, generated code included.
+if(LATENTBUS_ASAN AND LATENTBUS_TSAN)
+  message(FATAL_ERROR "LATENTBUS_ASAN and LATENTBUS_TSAN cannot be combined")
+endif()
+if(LATENTBUS_ASAN)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(LATENTBUS_TSAN)
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=thread)
+endif()
+if(LATENTBUS_FUZZ AND NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  message(FATAL_ERROR "LATENTBUS_FUZZ needs clang (CC=clang CXX=clang++)")
+endif()

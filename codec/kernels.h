@@ -1,0 +1,51 @@
+// Element kernels behind the codec: quantize/dequantize and float conversions over
+// flat arrays. Two implementations exist, scalar (portable) and AVX2 (x86-64 with
+// AVX2+FMA+F16C); both produce bit-identical output for the same input, which the
+// tests check. The choice is made once at run time (DefaultKernels).
+//
+// Quantization contract (shared with the Python SDK; see codec/packet.h):
+//   groups of `group` consecutive elements (the last may be shorter);
+//   absmax = max |x| in the group; scale = absmax / Q; inv = (absmax > 0) ? Q / absmax : 0
+//   (both fp32 divisions); q = clamp(round_half_even(x * inv), -Q, Q), with Q = 127 for
+//   int8 and Q = 7 for int4. int4 values are stored as q + 8 in a nibble, element 2i in the
+//   low nibble of byte i and element 2i+1 in the high nibble (0 when absent).
+//   Dequantization: x' = q * scale.
+//
+// Functions returning bool return false when the input holds a value that cannot be
+// represented (NaN, infinity, or beyond the fp16/bf16 range); outputs are then
+// unspecified. All functions are thread-compatible (no shared state).
+#ifndef LATENTBUS_CODEC_KERNELS_H_
+#define LATENTBUS_CODEC_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+namespace latentbus::codec {
+
+struct Kernels {
+  const char* name;
+  bool (*quantize_int8)(const float* x, size_t n, size_t group, float* scales, int8_t* q);
+  bool (*quantize_int4)(const float* x, size_t n, size_t group, float* scales, uint8_t* packed);
+  void (*dequantize_int8)(const int8_t* q, const float* scales, size_t n, size_t group, float* out);
+  void (*dequantize_int4)(const uint8_t* packed, const float* scales, size_t n, size_t group,
+                          float* out);
+  bool (*float_to_fp16)(const float* x, size_t n, uint16_t* out);
+  bool (*fp16_to_float)(const uint16_t* in, size_t n, float* out);
+  bool (*float_to_bf16)(const float* x, size_t n, uint16_t* out);
+  bool (*bf16_to_float)(const uint16_t* in, size_t n, float* out);
+  // Copies n floats, failing on a non-finite one.
+  bool (*copy_finite)(const float* in, size_t n, float* out);
+};
+
+const Kernels& ScalarKernels();
+
+// The AVX2 kernels, or nullptr when the build or the CPU lacks AVX2/FMA/F16C.
+const Kernels* Avx2Kernels();
+
+// AVX2 when available, else scalar. The environment variable
+// LATENTBUS_CODEC_KERNELS=scalar forces the scalar kernels (read once).
+const Kernels& DefaultKernels();
+
+}  // namespace latentbus::codec
+
+#endif  // LATENTBUS_CODEC_KERNELS_H_

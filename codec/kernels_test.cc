@@ -1,0 +1,162 @@
+// The AVX2 kernels must produce exactly the scalar kernels' bytes, including ragged
+// last groups, odd lengths, rounding ties and failure detection.
+#include "codec/kernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "codec/synthetic.h"
+
+namespace latentbus::codec {
+namespace {
+
+const size_t kLengths[] = {1,  2,  7,   8,   15,  31,  32,   33,   63,
+                           64, 65, 127, 128, 129, 576, 1000, 4097, 32 * 576};
+const size_t kGroups[] = {32, 64, 128};
+
+std::vector<float> TestInput(size_t n, uint64_t seed) {
+  std::vector<float> x = GaussianTensor(1, static_cast<uint32_t>(n), seed).data;
+  // Exact rounding ties: with group absmax 127 (int8) the multiplier is 1, so k + 0.5
+  // lands exactly halfway.
+  for (size_t i = 0; i < n; i += 5) x[i] = static_cast<float>(static_cast<int>(i % 20) - 10) + 0.5f;
+  if (n > 3) x[3] = 127.0f;
+  if (n > 40) x[40] = 0.0f;
+  return x;
+}
+
+class KernelsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    avx2_ = Avx2Kernels();
+    if (avx2_ == nullptr) GTEST_SKIP() << "CPU or build without AVX2/FMA/F16C";
+  }
+  const Kernels& scalar_ = ScalarKernels();
+  const Kernels* avx2_ = nullptr;
+};
+
+TEST_F(KernelsTest, Int8MatchesScalar) {
+  for (size_t n : kLengths) {
+    for (size_t g : kGroups) {
+      const std::vector<float> x = TestInput(n, n * 31 + g);
+      const size_t groups = (n + g - 1) / g;
+      std::vector<float> s1(groups), s2(groups);
+      std::vector<int8_t> q1(n), q2(n);
+      ASSERT_TRUE(scalar_.quantize_int8(x.data(), n, g, s1.data(), q1.data()));
+      ASSERT_TRUE(avx2_->quantize_int8(x.data(), n, g, s2.data(), q2.data()));
+      ASSERT_EQ(s1, s2) << "n=" << n << " g=" << g;
+      ASSERT_EQ(q1, q2) << "n=" << n << " g=" << g;
+      std::vector<float> d1(n), d2(n);
+      scalar_.dequantize_int8(q1.data(), s1.data(), n, g, d1.data());
+      avx2_->dequantize_int8(q1.data(), s1.data(), n, g, d2.data());
+      ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), n * 4)) << "n=" << n << " g=" << g;
+    }
+  }
+}
+
+TEST_F(KernelsTest, Int4MatchesScalar) {
+  for (size_t n : kLengths) {
+    for (size_t g : kGroups) {
+      const std::vector<float> x = TestInput(n, n * 17 + g);
+      const size_t groups = (n + g - 1) / g;
+      std::vector<float> s1(groups), s2(groups);
+      std::vector<uint8_t> q1((n + 1) / 2, 0xAA), q2((n + 1) / 2, 0x55);
+      ASSERT_TRUE(scalar_.quantize_int4(x.data(), n, g, s1.data(), q1.data()));
+      ASSERT_TRUE(avx2_->quantize_int4(x.data(), n, g, s2.data(), q2.data()));
+      ASSERT_EQ(s1, s2) << "n=" << n << " g=" << g;
+      ASSERT_EQ(q1, q2) << "n=" << n << " g=" << g;
+      if (n % 2 == 1) {
+        EXPECT_EQ(q1.back() >> 4, 0) << "padding nibble must be zero";
+      }
+      std::vector<float> d1(n), d2(n);
+      scalar_.dequantize_int4(q1.data(), s1.data(), n, g, d1.data());
+      avx2_->dequantize_int4(q1.data(), s1.data(), n, g, d2.data());
+      ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), n * 4)) << "n=" << n << " g=" << g;
+    }
+  }
+}
+
+TEST_F(KernelsTest, HalfFormatsMatchScalar) {
+  std::mt19937 rng(7);
+  for (size_t n : kLengths) {
+    std::vector<float> x = TestInput(n, n);
+    // Spread magnitudes over the whole fp16 range, subnormals included.
+    std::uniform_int_distribution<int> exp(-26, 15);
+    for (size_t i = 1; i < n; i += 3) x[i] = std::ldexp(x[i], exp(rng));
+    for (size_t i = 0; i < n; ++i) {
+      if (std::fabs(x[i]) >= 65504.0f) x[i] = std::copysign(65504.0f, x[i]);
+    }
+    std::vector<uint16_t> h1(n), h2(n);
+    ASSERT_TRUE(scalar_.float_to_fp16(x.data(), n, h1.data()));
+    ASSERT_TRUE(avx2_->float_to_fp16(x.data(), n, h2.data()));
+    ASSERT_EQ(h1, h2) << "fp16 n=" << n;
+    ASSERT_TRUE(scalar_.float_to_bf16(x.data(), n, h1.data()));
+    ASSERT_TRUE(avx2_->float_to_bf16(x.data(), n, h2.data()));
+    ASSERT_EQ(h1, h2) << "bf16 n=" << n;
+    std::vector<float> f1(n), f2(n);
+    ASSERT_TRUE(scalar_.bf16_to_float(h1.data(), n, f1.data()));
+    ASSERT_TRUE(avx2_->bf16_to_float(h1.data(), n, f2.data()));
+    ASSERT_EQ(0, std::memcmp(f1.data(), f2.data(), n * 4));
+    ASSERT_TRUE(scalar_.float_to_fp16(x.data(), n, h1.data()));
+    ASSERT_TRUE(scalar_.fp16_to_float(h1.data(), n, f1.data()));
+    ASSERT_TRUE(avx2_->fp16_to_float(h1.data(), n, f2.data()));
+    ASSERT_EQ(0, std::memcmp(f1.data(), f2.data(), n * 4));
+  }
+}
+
+// Every kernel must report a bad value wherever it sits: in the vector body, in the
+// ragged last group, or in the scalar tail.
+TEST_F(KernelsTest, BothDetectUnrepresentableValuesAnywhere) {
+  const float bad_values[] = {std::numeric_limits<float>::quiet_NaN(),
+                              std::numeric_limits<float>::infinity(),
+                              -std::numeric_limits<float>::infinity()};
+  for (const Kernels* k : {&scalar_, avx2_}) {
+    for (size_t n : {size_t{33}, size_t{200}, size_t{4097}}) {
+      for (size_t pos : {size_t{0}, n / 2, n - 1}) {
+        for (float bad : bad_values) {
+          std::vector<float> x = TestInput(n, 3);
+          x[pos] = bad;
+          std::vector<float> scales((n + 31) / 32), out(n);
+          std::vector<int8_t> q(n);
+          std::vector<uint8_t> p((n + 1) / 2);
+          std::vector<uint16_t> h(n);
+          EXPECT_FALSE(k->quantize_int8(x.data(), n, 32, scales.data(), q.data()))
+              << k->name << " n=" << n << " pos=" << pos;
+          EXPECT_FALSE(k->quantize_int4(x.data(), n, 32, scales.data(), p.data()))
+              << k->name << " n=" << n << " pos=" << pos;
+          EXPECT_FALSE(k->float_to_fp16(x.data(), n, h.data())) << k->name;
+          EXPECT_FALSE(k->float_to_bf16(x.data(), n, h.data())) << k->name;
+          EXPECT_FALSE(k->copy_finite(x.data(), n, out.data())) << k->name;
+        }
+        std::vector<float> x = TestInput(n, 4);
+        x[pos] = 70000.0f;  // finite but beyond fp16
+        std::vector<uint16_t> h(n);
+        EXPECT_FALSE(k->float_to_fp16(x.data(), n, h.data())) << k->name << " pos=" << pos;
+        EXPECT_TRUE(k->float_to_bf16(x.data(), n, h.data())) << k->name;
+        std::vector<uint16_t> halves(n, 0x3c00);
+        std::vector<float> out(n);
+        halves[pos] = 0x7e00;  // fp16 NaN
+        EXPECT_FALSE(k->fp16_to_float(halves.data(), n, out.data())) << k->name;
+        halves[pos] = 0x7f80;  // bf16 +inf
+        EXPECT_FALSE(k->bf16_to_float(halves.data(), n, out.data())) << k->name;
+      }
+    }
+  }
+}
+
+TEST(KernelsDispatchTest, DefaultIsTheBestAvailable) {
+  const Kernels* avx2 = Avx2Kernels();
+  const char* forced = std::getenv("LATENTBUS_CODEC_KERNELS");
+  if (forced != nullptr && std::string(forced) == "scalar") {
+    EXPECT_EQ(&DefaultKernels(), &ScalarKernels());
+  } else {
+    EXPECT_EQ(&DefaultKernels(), avx2 != nullptr ? avx2 : &ScalarKernels());
+  }
+}
+
+}  // namespace
+}  // namespace latentbus::codec

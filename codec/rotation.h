@@ -1,0 +1,71 @@
+// Randomized Hadamard rotation of vectors of any width whose odd factor is small.
+//
+// LLM hidden states carry a few outlier channels that are orders of magnitude larger
+// than the rest; with absmax quantization they inflate the scale of every group they
+// fall in. An orthogonal rotation before quantization spreads their energy over all
+// channels; the receiver applies the inverse after dequantizing.
+//
+// Definition (the contract any other implementation follows). Width d = p * m with
+// p = 2^k the largest power of two dividing d and m odd, m <= kMaxOddFactor.
+//   1. Signs: s_i = -1 if bit (i mod 64) of w_(i / 64) is set, else +1, where w_j is the
+//      j-th output of SplitMix64 seeded with the rotation seed.
+//   2. y = x * s (elementwise); view y as an m x p row-major matrix Y.
+//   3. Each row of Y: Walsh-Hadamard transform (Sylvester order) divided by sqrt(p)
+//      (implementations may fold the division into the signs).
+//   4. Y <- C Y with C the m x m orthonormal DCT-II matrix
+//      C[k][n] = sqrt((k == 0 ? 1 : 2) / m) * cos(pi * (n + 0.5) * k / m).
+// The result is Q x with Q = (C (x) H_p) diag(s), an orthogonal matrix; the inverse
+// applies C^T, the Hadamard again, then the signs. Floating-point rounding makes the
+// round trip exact only to about 1e-6 relative, and another implementation of this
+// definition agrees with this one to rounding, not bit for bit.
+//
+// Thread safety: a Rotation is immutable after Create; Forward/Inverse are safe to
+// call concurrently.
+#ifndef LATENTBUS_CODEC_ROTATION_H_
+#define LATENTBUS_CODEC_ROTATION_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace latentbus::codec {
+
+class Rotation {
+ public:
+  // Largest odd factor of the width supported (the DCT stage costs m flops/element).
+  static constexpr size_t kMaxOddFactor = 63;
+  static constexpr size_t kMaxWidth = size_t{1} << 20;
+
+  // Fails with InvalidArgument when the width is 0, too large, or its odd factor
+  // exceeds kMaxOddFactor.
+  static absl::StatusOr<Rotation> Create(size_t width, uint64_t seed);
+
+  // The check Create makes on the width, without building anything.
+  static absl::Status CheckWidth(size_t width);
+
+  size_t width() const { return width_; }
+
+  // Rotate / unrotate `rows` contiguous rows of width() floats in place.
+  void Forward(float* data, size_t rows) const;
+  void Inverse(float* data, size_t rows) const;
+
+ private:
+  Rotation(size_t width, size_t pow2, size_t odd, std::vector<float> signs, std::vector<float> dct);
+  void MixBlocks(float* row, float* scratch, bool transpose) const;
+
+  size_t width_;
+  size_t pow2_;
+  size_t odd_;
+  std::vector<float> signs_;  // +-1/sqrt(pow2_) per channel
+  std::vector<float> dct_;    // odd_ x odd_, row-major
+};
+
+// One step of SplitMix64 (exposed for tests and other implementations).
+uint64_t SplitMix64(uint64_t* state);
+
+}  // namespace latentbus::codec
+
+#endif  // LATENTBUS_CODEC_ROTATION_H_
