@@ -1,5 +1,7 @@
 #include "codec/checksum.h"
 
+#include "codec/cpu_features.h"
+
 #define XXH_INLINE_ALL
 #include "xxhash.h"
 
@@ -13,8 +15,7 @@ uint64_t Xxh3Portable(std::initializer_list<absl::string_view> pieces)
 
 uint64_t Xxh3(std::initializer_list<absl::string_view> pieces) {
 #if defined(LATENTBUS_HAVE_AVX2)
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) return internal::Xxh3Avx2(pieces);
+  if (CpuHasAvx2()) return internal::Xxh3Avx2(pieces);
 #endif
   return internal::Xxh3Portable(pieces);
 }

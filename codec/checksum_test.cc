@@ -5,6 +5,8 @@
 #include <random>
 #include <string>
 
+#include "codec/cpu_features.h"
+
 namespace latentbus::codec {
 namespace {
 
@@ -25,7 +27,7 @@ TEST(ChecksumTest, PiecesHashLikeTheirConcatenation) {
 }
 
 TEST(ChecksumTest, Avx2AndPortableAgree) {
-  if (!__builtin_cpu_supports("avx2")) GTEST_SKIP() << "no AVX2";
+  if (!CpuHasAvx2()) GTEST_SKIP() << "no AVX2";
   std::mt19937 rng(2);
   for (size_t len : {0u, 1u, 3u, 16u, 17u, 128u, 129u, 240u, 241u, 1024u, 4096u, 100003u}) {
     std::string data(len, '\0');

@@ -27,6 +27,9 @@ inline float BitsToFloat(uint32_t u) {
 // every non-finite value compares >= kNonFiniteAbsBits.
 inline uint32_t AbsBits(float f) { return FloatBits(f) & 0x7fffffffu; }
 inline constexpr uint32_t kNonFiniteAbsBits = 0x7f800000u;
+// Quantization refuses |x| >= 2^120, so that every scale stays <= 2^120 and any
+// decoded q * scale (|q| <= 128) is finite.
+inline constexpr uint32_t kQuantLimitAbsBits = 0x7b800000u;  // 2^120
 // Smallest |x| that rounds to infinity in fp16 (65520) and in bf16.
 inline constexpr uint32_t kFp16OverflowAbsBits = 0x477ff000u;
 inline constexpr uint32_t kBf16OverflowAbsBits = 0x7f7f8000u;

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "codec/cpu_features.h"
+
 namespace latentbus::codec {
 #if defined(LATENTBUS_HAVE_AVX2)
 namespace internal {
@@ -12,9 +14,7 @@ const Kernels& Avx2KernelTable();  // kernels_avx2.cc
 
 const Kernels* Avx2Kernels() {
 #if defined(LATENTBUS_HAVE_AVX2)
-  static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                                __builtin_cpu_supports("f16c");
-  return supported ? &internal::Avx2KernelTable() : nullptr;
+  return CpuHasAvx2() ? &internal::Avx2KernelTable() : nullptr;
 #else
   return nullptr;
 #endif

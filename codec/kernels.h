@@ -12,8 +12,9 @@
 //   Dequantization: x' = q * scale.
 //
 // Functions returning bool return false when the input holds a value that cannot be
-// represented (NaN, infinity, or beyond the fp16/bf16 range); outputs are then
-// unspecified. All functions are thread-compatible (no shared state).
+// represented (NaN, infinity, beyond the fp16/bf16 range, or |x| >= 2^120 for the
+// int types, which keeps every scale <= 2^120); outputs are then unspecified. All functions are
+// thread-compatible (no shared state).
 #ifndef LATENTBUS_CODEC_KERNELS_H_
 #define LATENTBUS_CODEC_KERNELS_H_
 

@@ -50,7 +50,7 @@ inline __m256i Quantize32(const float* x, __m256 inv) {
 // Max |x| bits of 8 consecutive groups at once: per-group accumulators reduced with
 // one transpose, then scales and multipliers for all 8 with one vector division each
 // (IEEE division is correctly rounded, so this equals the scalar GroupScale).
-// Returns false if a group holds a non-finite value.
+// Returns false if a group holds a non-finite value or |x| >= 2^120.
 bool GroupScales8(const float* x, size_t group, int qmax, float* scales, float* invs) {
   __m256i m[8];
   for (int k = 0; k < 8; ++k) {
@@ -74,7 +74,7 @@ bool GroupScales8(const float* x, size_t group, int qmax, float* scales, float* 
       _mm256_max_epu32(_mm256_unpacklo_epi64(t[2], t[3]), _mm256_unpackhi_epi64(t[2], t[3]));
   const __m256i bits = _mm256_max_epu32(_mm256_permute2x128_si256(u0, u1, 0x20),
                                         _mm256_permute2x128_si256(u0, u1, 0x31));
-  const __m256i bad = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32(kNonFiniteAbsBits - 1));
+  const __m256i bad = _mm256_cmpgt_epi32(bits, _mm256_set1_epi32(kQuantLimitAbsBits - 1));
   if (!_mm256_testz_si256(bad, bad)) return false;
   const __m256 absmax = _mm256_castsi256_ps(bits);
   const __m256 q = _mm256_set1_ps(static_cast<float>(qmax));
@@ -96,7 +96,7 @@ bool QuantizeGroups(const float* x, size_t n, size_t group, int qmax, float* sca
   }
   for (; start + group <= n; start += group, ++g) {
     const uint32_t max_abs = MaxAbsBits(x + start, group);
-    if (max_abs >= kNonFiniteAbsBits) return false;
+    if (max_abs >= kQuantLimitAbsBits) return false;
     float inv;
     GroupScale(max_abs, qmax, &scales[g], &inv);
     body(start, _mm256_set1_ps(inv));

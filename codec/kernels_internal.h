@@ -19,12 +19,12 @@ inline void GroupScale(uint32_t max_abs_bits, int qmax, float* scale, float* inv
 }
 
 // Quantizes one group: computes its scale and calls emit(i, q) for every element.
-// Returns false on a non-finite input.
+// Returns false on a non-finite input or |x| >= 2^120.
 template <typename Emit>
 bool QuantizeGroupScalar(const float* x, size_t len, int qmax, float* scale, Emit emit) {
   uint32_t max_abs = 0;
   for (size_t i = 0; i < len; ++i) max_abs = std::max(max_abs, AbsBits(x[i]));
-  if (max_abs >= kNonFiniteAbsBits) return false;
+  if (max_abs >= kQuantLimitAbsBits) return false;
   float inv;
   GroupScale(max_abs, qmax, scale, &inv);
   for (size_t i = 0; i < len; ++i) {

@@ -133,6 +133,15 @@ TEST_F(KernelsTest, BothDetectUnrepresentableValuesAnywhere) {
           EXPECT_FALSE(k->copy_finite(x.data(), n, out.data())) << k->name;
         }
         std::vector<float> x = TestInput(n, 4);
+        x[pos] = 2e36f;  // finite, but >= 2^120: refused by the int quantizers only
+        {
+          std::vector<float> scales((n + 31) / 32), out(n);
+          std::vector<int8_t> q(n);
+          std::vector<uint8_t> p((n + 1) / 2);
+          EXPECT_FALSE(k->quantize_int8(x.data(), n, 32, scales.data(), q.data())) << k->name;
+          EXPECT_FALSE(k->quantize_int4(x.data(), n, 32, scales.data(), p.data())) << k->name;
+          EXPECT_TRUE(k->copy_finite(x.data(), n, out.data())) << k->name;
+        }
         x[pos] = 70000.0f;  // finite but beyond fp16
         std::vector<uint16_t> h(n);
         EXPECT_FALSE(k->float_to_fp16(x.data(), n, h.data())) << k->name << " pos=" << pos;

@@ -15,6 +15,8 @@ namespace {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the packet layout is little-endian; big-endian hosts need byte swaps");
 
+const float kMaxScale = BitsToFloat(kQuantLimitAbsBits);
+
 const Kernels& Pick(const Kernels* kernels) {
   return kernels != nullptr ? *kernels : DefaultKernels();
 }
@@ -126,10 +128,14 @@ absl::Status EncodeInto(absl::Span<const float> data, const std::vector<uint32_t
       what = "not finite or beyond bf16 range";
       break;
     case DType::kInt8:
+      limit = kQuantLimitAbsBits;
+      what = "not finite or |x| >= 2^120";
       ok = k.quantize_int8(src, *n, encoding.group_size, BytesAs<float>(out->scales),
                            BytesAs<int8_t>(out->payload));
       break;
     case DType::kInt4:
+      limit = kQuantLimitAbsBits;
+      what = "not finite or |x| >= 2^120";
       ok = k.quantize_int4(src, *n, encoding.group_size, BytesAs<float>(out->scales),
                            BytesAs<uint8_t>(out->payload));
       break;
@@ -184,9 +190,9 @@ absl::Status ValidatePacket(const Packet& p, const DecodeLimits& limits) {
   for (size_t i = 0; i < num_scales; ++i) {
     float s;
     std::memcpy(&s, p.scales.data() + i * sizeof(float), sizeof(s));
-    if (!std::isfinite(s) || s < 0.0f) {
+    if (!(s >= 0.0f && s <= kMaxScale)) {  // also false for NaN
       return absl::InvalidArgumentError(
-          absl::StrCat("latent packet: scale ", i, " is ", s, " (must be finite and >= 0)"));
+          absl::StrCat("latent packet: scale ", i, " is ", s, " (must be in [0, 2^120])"));
     }
   }
   const uint64_t want_checksum = ComputeChecksum(p);
@@ -231,6 +237,11 @@ absl::Status DecodeValidated(const Packet& p, absl::Span<float> out, const Kerne
     absl::StatusOr<Rotation> rot = Rotation::Create(p.shape.back(), p.encoding.rotation_seed);
     if (!rot.ok()) return rot.status();
     rot->Inverse(out.data(), n / p.shape.back());
+    // Finite payloads can still overflow inside the inverse transform.
+    if (!k.copy_finite(out.data(), n, out.data())) {
+      return absl::InvalidArgumentError(
+          "latent packet: values overflow to infinity in the inverse rotation");
+    }
   }
   return absl::OkStatus();
 }

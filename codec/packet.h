@@ -11,8 +11,9 @@
 //                    2i + 1 in bits 4-7 (0 when n is odd), each stored as q + 8, q in [-7, 7].
 //   scales     int8/int4 only: G = ceil(n / g) binary32 values (g = group size 32/64/128),
 //              scale k covering flattened elements [k*g, min((k+1)*g, n)) (groups run over
-//              the flattened tensor, so with d % g != 0 a group may span two rows). Finite
-//              and >= 0. Empty for the float types. Element value = q * scale.
+//              the flattened tensor, so with d % g != 0 a group may span two rows). In
+//              [0, 2^120] (so q * scale is always finite; the encoder refuses |x| >= 2^120).
+//              Empty for the float types. Element value = q * scale.
 //   rotation   with ROTATION_HADAMARD every row of d values was rotated before encoding
 //              (codec/rotation.h); decoding applies the inverse after dequantizing.
 //   checksum   XXH3-64, seed 0, over the canonical header followed by the scales bytes and
@@ -86,7 +87,7 @@ absl::Status EncodeInto(absl::Span<const float> data, const std::vector<uint32_t
 absl::StatusOr<Packet> Encode(const Tensor& tensor, const Encoding& encoding);
 
 // Checks everything about `packet` that can be checked without decoding: version,
-// encoding, shape and limits, payload and scales lengths, finite non-negative scales,
+// encoding, shape and limits, payload and scales lengths, scales in [0, 2^120],
 // checksum. Decode* call it first.
 absl::Status ValidatePacket(const Packet& packet, const DecodeLimits& limits = {});
 

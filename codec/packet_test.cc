@@ -117,6 +117,10 @@ TEST(PacketTest, EncodeRejectsBadInputWithClearErrors) {
   EXPECT_THAT(std::string(p.status().message()), HasSubstr("fp16 range"));
   EXPECT_TRUE(Encode(t, Enc(DType::kBf16)).ok());
   EXPECT_TRUE(Encode(t, Enc(DType::kInt8, 32)).ok());
+  t.data[5] = 3e37f;  // finite, but its scale would exceed 2^120
+  p = Encode(t, Enc(DType::kInt4, 32));
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()), HasSubstr("element 5"));
 
   t = GaussianTensor(4, 64, 5);
   t.shape = {4, 65};
@@ -231,6 +235,14 @@ TEST_F(CorruptPacketTest, NonFiniteFloatPayload) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   std::memcpy(p->payload.data() + 8, &nan, 4);
   ExpectInvalid(Resealed(*p), "non-finite fp32");
+}
+
+TEST_F(CorruptPacketTest, OverflowInInverseRotationIsRefused) {
+  absl::StatusOr<Packet> p = Encode(GaussianTensor(1, 64, 9), Enc(DType::kFp32, 0, true));
+  ASSERT_TRUE(p.ok());
+  const float big = 3e38f;  // finite on its own; sums in the inverse transform overflow
+  for (int i = 0; i < 64; ++i) std::memcpy(p->payload.data() + 4 * i, &big, 4);
+  ExpectInvalid(Resealed(*p), "inverse rotation");
 }
 
 TEST_F(CorruptPacketTest, LimitsAndBufferSize) {

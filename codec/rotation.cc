@@ -8,6 +8,7 @@
 #endif
 
 #include "absl/strings/str_cat.h"
+#include "codec/cpu_features.h"
 
 namespace latentbus::codec {
 namespace {
@@ -29,8 +30,33 @@ void FwhtScalar(float* v, size_t n) {
 }
 
 #if defined(__x86_64__)
+// Stages h, 2h, ..., 2^(S-1) h of the transform at once on vectors 8 floats wide:
+// 2^S vectors at element stride h stay in registers, so S stages cost one pass over
+// memory. Each butterfly sees the same operands as in FwhtScalar.
+template <int S>
+__attribute__((target("avx2,fma"))) inline void FwhtStagesAvx2(float* v, size_t n, size_t h) {
+  constexpr int kCount = 1 << S;
+  const size_t span = h << S;
+  for (size_t base = 0; base < n; base += span) {
+    for (size_t j = base; j < base + h; j += 8) {
+      __m256 r[kCount];
+      for (int t = 0; t < kCount; ++t) r[t] = _mm256_loadu_ps(v + j + t * h);
+      for (int step = 1; step < kCount; step *= 2) {
+        for (int t = 0; t < kCount; ++t) {
+          if (t & step) continue;
+          const __m256 a = r[t];
+          const __m256 b = r[t + step];
+          r[t] = _mm256_add_ps(a, b);
+          r[t + step] = _mm256_sub_ps(a, b);
+        }
+      }
+      for (int t = 0; t < kCount; ++t) _mm256_storeu_ps(v + j + t * h, r[t]);
+    }
+  }
+}
+
 // n % 8 == 0. The first three stages run inside one register (multiplying by +-1 in
-// the FMA is exact, so x * s + y equals y + x or y - x).
+// the FMA is exact, so x * s + y equals y + x or y - x); the rest three at a time.
 __attribute__((target("avx2,fma"))) void FwhtAvx2(float* v, size_t n) {
   const __m256 s1 = _mm256_setr_ps(1, -1, 1, -1, 1, -1, 1, -1);
   const __m256 s2 = _mm256_setr_ps(1, 1, -1, -1, 1, 1, -1, -1);
@@ -42,35 +68,26 @@ __attribute__((target("avx2,fma"))) void FwhtAvx2(float* v, size_t n) {
     x = _mm256_fmadd_ps(x, s4, _mm256_permute2f128_ps(x, x, 1));
     _mm256_storeu_ps(v + i, x);
   }
-  for (size_t h = 8; h < n; h *= 2) {
-    for (size_t i = 0; i < n; i += 2 * h) {
-      for (size_t j = i; j < i + h; j += 8) {
-        const __m256 a = _mm256_loadu_ps(v + j);
-        const __m256 b = _mm256_loadu_ps(v + j + h);
-        _mm256_storeu_ps(v + j, _mm256_add_ps(a, b));
-        _mm256_storeu_ps(v + j + h, _mm256_sub_ps(a, b));
-      }
+  for (size_t h = 8; h < n;) {
+    if (h * 8 <= n) {
+      FwhtStagesAvx2<3>(v, n, h);
+      h *= 8;
+    } else if (h * 4 <= n) {
+      FwhtStagesAvx2<2>(v, n, h);
+      h *= 4;
+    } else {
+      FwhtStagesAvx2<1>(v, n, h);
+      h *= 2;
     }
   }
 }
 
-bool HaveAvx2() {
-  static const bool have = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return have;
-}
 #endif
-
-void Fwht(float* v, size_t n) {
-#if defined(__x86_64__)
-  if (n >= 8 && HaveAvx2()) return FwhtAvx2(v, n);
-#endif
-  FwhtScalar(v, n);
-}
 
 // out[k] = sum_n c(k, n) * in[n] over blocks of `len` floats; the loop over j is the
 // one compilers vectorise.
 template <typename Coef>
-void MixRows(const float* in, float* out, size_t odd, size_t len, Coef c) {
+inline void MixRows(const float* in, float* out, size_t odd, size_t len, Coef c) {
   for (size_t k = 0; k < odd; ++k) {
     float* o = out + k * len;
     for (size_t j = 0; j < len; ++j) o[j] = 0.0f;
@@ -80,6 +97,37 @@ void MixRows(const float* in, float* out, size_t odd, size_t len, Coef c) {
       for (size_t j = 0; j < len; ++j) o[j] += w * x[j];
     }
   }
+}
+
+void MixRowsPortable(const float* in, float* out, size_t odd, size_t len, const float* c,
+                     bool transpose) {
+  if (transpose)
+    return MixRows(in, out, odd, len, [=](size_t k, size_t n) { return c[n * odd + k]; });
+  MixRows(in, out, odd, len, [=](size_t k, size_t n) { return c[k * odd + n]; });
+}
+
+#if defined(__x86_64__)
+// The same loops compiled for AVX2 (multiply then add: no contraction into FMA).
+__attribute__((target("avx2"))) void MixRowsAvx2(const float* in, float* out, size_t odd,
+                                                 size_t len, const float* c, bool transpose) {
+  if (transpose)
+    return MixRows(in, out, odd, len, [=](size_t k, size_t n) { return c[n * odd + k]; });
+  MixRows(in, out, odd, len, [=](size_t k, size_t n) { return c[k * odd + n]; });
+}
+#endif
+
+void Mix(const float* in, float* out, size_t odd, size_t len, const float* c, bool transpose) {
+#if defined(__x86_64__)
+  if (CpuHasAvx2()) return MixRowsAvx2(in, out, odd, len, c, transpose);
+#endif
+  MixRowsPortable(in, out, odd, len, c, transpose);
+}
+
+void Fwht(float* v, size_t n) {
+#if defined(__x86_64__)
+  if (n >= 8 && CpuHasAvx2()) return FwhtAvx2(v, n);
+#endif
+  FwhtScalar(v, n);
 }
 
 }  // namespace
@@ -148,13 +196,7 @@ Rotation::Rotation(size_t width, size_t pow2, size_t odd, std::vector<float> sig
 
 // row <- C row (transpose=false) or C^T row, viewing row as odd_ x pow2_.
 void Rotation::MixBlocks(float* row, float* scratch, bool transpose) const {
-  const float* c = dct_.data();
-  const size_t m = odd_;
-  if (transpose) {
-    MixRows(row, scratch, m, pow2_, [c, m](size_t k, size_t n) { return c[n * m + k]; });
-  } else {
-    MixRows(row, scratch, m, pow2_, [c, m](size_t k, size_t n) { return c[k * m + n]; });
-  }
+  Mix(row, scratch, odd_, pow2_, dct_.data(), transpose);
   std::copy(scratch, scratch + width_, row);
 }
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian 12 machine (root): installs what is
+# missing, runs the codec tests and the packet-decoder fuzzer under ASan+UBSan
+# (FUZZ_SECONDS, default 120), builds the Release tree and runs every test with ctest,
+# whose summary closes the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/fuzz.sh
+scripts/build.sh
+echo "test: running ctest"
+exec ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
