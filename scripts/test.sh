@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian 12 machine (root): installs what is
-# missing, runs the codec tests and the packet-decoder fuzzer under ASan+UBSan
-# (FUZZ_SECONDS, default 120), builds the Release tree and runs every test with ctest,
-# whose summary closes the run.
+# missing, fetches the two real models into the model cache (once), runs the parsers'
+# tests and fuzzers under ASan+UBSan (FUZZ_SECONDS, default 120), builds the Release tree
+# and runs every test with ctest, whose summary closes the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/fetch-models.sh >/dev/null
 scripts/fuzz.sh
 scripts/build.sh
 echo "test: running ctest"
