@@ -4,6 +4,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/codec_bench.h"
+#include "bench/model_bench.h"
 #include "cli/commands.h"
 #include "codec/encoding.h"
 
@@ -59,6 +60,39 @@ int RunCodecBenchCommand(const CodecBenchArgs& args) {
   return 0;
 }
 
+struct ModelBenchArgs {
+  std::string path;
+  std::string device = "cpu";
+  int threads = 0;
+  bool json = false;
+  bench::ModelBenchOptions options;
+};
+
+int RunModelBenchCommand(const ModelBenchArgs& args) {
+  agent::llm::LoadOptions load;
+  load.device = args.device;
+  load.threads = args.threads;
+  std::cerr << "bench model: loading " << args.path << " ..." << std::endl;
+  absl::StatusOr<std::unique_ptr<agent::llm::Model>> model =
+      agent::llm::Model::Load(args.path, load);
+  if (!model.ok()) {
+    std::cerr << "error: " << model.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<nlohmann::json> result = bench::RunModelBench(**model, args.options, &std::cerr);
+  if (!result.ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return 1;
+  }
+  (*result)["command"] = "latentbus bench model";
+  if (args.json) {
+    std::cout << result->dump(2) << std::endl;
+  } else {
+    bench::PrintModelBenchTable(*result, std::cout);
+  }
+  return 0;
+}
+
 }  // namespace
 
 void RegisterBenchCommands(CLI::App& app, RunFn* run) {
@@ -84,6 +118,22 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
                    "Minimum duration of one timing sample")
       ->check(CLI::Range(0.0001, 10.0));
   codec->callback([args, run] { *run = [args] { return RunCodecBenchCommand(*args); }; });
+
+  auto margs = std::make_shared<ModelBenchArgs>();
+  CLI::App* model = bench->add_subcommand(
+      "model", "Prefill and decode tokens/s and achieved GFLOP/s next to a bare matrix multiply");
+  model->add_option("MODEL", margs->path, "Model file (GGUF)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  model->add_option("--device", margs->device, "cpu, cuda or cuda:N")->capture_default_str();
+  model->add_option("--threads", margs->threads, "libtorch threads (0: one per core)");
+  model->add_option("--prefill", margs->options.prefill_tokens, "Prefill lengths")
+      ->capture_default_str();
+  model->add_option("--decode", margs->options.decode_tokens, "Tokens to decode")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  model->add_flag("--json", margs->json, "Print JSON instead of a table");
+  model->callback([margs, run] { *run = [margs] { return RunModelBenchCommand(*margs); }; });
 }
 
 }  // namespace latentbus::cli

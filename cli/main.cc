@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   latentbus::cli::RunFn run;
   latentbus::cli::RegisterCodecCommands(app, &run);
+  latentbus::cli::RegisterModelCommands(app, &run);
   latentbus::cli::RegisterBenchCommands(app, &run);
   CLI11_PARSE(app, argc, argv);
   if (!run) {

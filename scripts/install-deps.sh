@@ -13,8 +13,8 @@ DEBIAN_PACKAGES=(
   libxxhash-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # fast BLAS for libtorch (the reference BLAS is ~9x slower)
-  libopenblas0-pthread
+  # the LLM runtime: libtorch (CPU) and a fast BLAS for it (the reference BLAS is ~9x slower)
+  libtorch-dev libopenblas0-pthread
   python3 python3-pip python3-venv
 )
 

@@ -1,0 +1,470 @@
+#include "agent/llm/model.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "agent/gguf/gguf_file.h"
+#include "agent/llm/fingerprint.h"
+#include "agent/llm/model_config.h"
+#include "agent/llm/sampler.h"
+#include "agent/llm/transformer.h"
+#include "agent/llm/weight_source.h"
+#include "agent/tokenizer/chat_template.h"
+#include "agent/tokenizer/gguf_tokenizer.h"
+#include "agent/tokenizer/tokenizer.h"
+#include "agent/tokenizer/tokenizer_json.h"
+#include "nlohmann/json.hpp"
+
+namespace latentbus::agent::llm {
+namespace {
+
+// Runs `fn`, turning libtorch exceptions into absl errors: none crosses this boundary.
+template <typename Fn>
+auto Guarded(const char* what, Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat(what, ": libtorch: ", e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+  }
+}
+
+codec::Tensor ToCodecTensor(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kCPU).to(torch::kFloat32).contiguous();
+  codec::Tensor out;
+  for (int64_t d : c.sizes()) out.shape.push_back(static_cast<uint32_t>(d));
+  out.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return out;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+PromptSegment PromptSegment::Text(std::string text, bool parse_special) {
+  PromptSegment s;
+  s.kind = Kind::kText;
+  s.text = std::move(text);
+  s.parse_special = parse_special;
+  return s;
+}
+
+PromptSegment PromptSegment::Tokens(std::vector<int32_t> ids) {
+  PromptSegment s;
+  s.kind = Kind::kTokens;
+  s.ids = std::move(ids);
+  return s;
+}
+
+PromptSegment PromptSegment::Embeddings(codec::Tensor rows) {
+  PromptSegment s;
+  s.kind = Kind::kEmbeddings;
+  s.embeddings = std::move(rows);
+  return s;
+}
+
+struct Model::Impl {
+  std::unique_ptr<Transformer> transformer;
+  std::unique_ptr<tokenizer::Tokenizer> tokenizer;
+  torch::Device device = torch::kCPU;
+  ModelInfo info;
+  int32_t bos_id = -1;            // prepended to prompts; -1 when the model uses none
+  std::vector<int32_t> stop_ids;  // end of sequence and end of turn
+  absl::StatusOr<tokenizer::ChatTemplate> chat = absl::UnimplementedError("no chat template");
+
+  absl::StatusOr<EncodeResult> Tokenize(const std::string& text, bool add_bos,
+                                        bool parse_special) const;
+  // The prompt as input embeddings [T, d] and the number of positions it takes.
+  absl::StatusOr<torch::Tensor> PromptEmbeddings(const std::vector<PromptSegment>& prompt,
+                                                 bool add_bos) const;
+  std::vector<codec::Tensor> CheckedTaps(const std::vector<torch::Tensor>& tapped) const;
+  absl::Status CheckLayers(const std::vector<int>& layers) const;
+};
+
+absl::StatusOr<EncodeResult> Model::Impl::Tokenize(const std::string& text, bool add_bos,
+                                                   bool parse_special) const {
+  tokenizer::EncodeOptions options;
+  options.parse_special = parse_special;
+  EncodeResult r;
+  if (add_bos && bos_id >= 0) {
+    r.token_ids.push_back(bos_id);
+    r.spans.emplace_back(0, 0);
+  }
+  for (const tokenizer::Token& t : tokenizer->Encode(text, options)) {
+    r.token_ids.push_back(t.id);
+    r.spans.emplace_back(static_cast<uint32_t>(t.begin), static_cast<uint32_t>(t.end));
+  }
+  return r;
+}
+
+absl::Status Model::Impl::CheckLayers(const std::vector<int>& layers) const {
+  for (int l : layers) {
+    if (l < 0 || l > info.num_layers) {
+      return absl::InvalidArgumentError(absl::StrCat("layer ", l, " out of range: ", info.model_id,
+                                                     " has layers 0..", info.num_layers));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
+    const std::vector<PromptSegment>& prompt, bool add_bos) const {
+  std::vector<torch::Tensor> parts;
+  auto embed_ids = [&](const std::vector<int32_t>& ids) -> absl::Status {
+    for (int32_t id : ids) {
+      if (id < 0 || id >= info.vocab_size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("token id ", id, " outside the vocabulary of ", info.vocab_size));
+      }
+    }
+    if (!ids.empty()) {
+      parts.push_back(transformer->Embed(
+          torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kInt64)));
+    }
+    return absl::OkStatus();
+  };
+  if (add_bos && bos_id >= 0 && !prompt.empty() && prompt[0].kind != PromptSegment::Kind::kTokens) {
+    if (absl::Status s = embed_ids({bos_id}); !s.ok()) return s;
+  }
+  for (const PromptSegment& seg : prompt) {
+    switch (seg.kind) {
+      case PromptSegment::Kind::kText: {
+        absl::StatusOr<EncodeResult> enc = Tokenize(seg.text, /*add_bos=*/false, seg.parse_special);
+        if (!enc.ok()) return enc.status();
+        if (absl::Status s = embed_ids(enc->token_ids); !s.ok()) return s;
+        break;
+      }
+      case PromptSegment::Kind::kTokens:
+        if (absl::Status s = embed_ids(seg.ids); !s.ok()) return s;
+        break;
+      case PromptSegment::Kind::kEmbeddings: {
+        const codec::Tensor& e = seg.embeddings;
+        if (e.shape.size() != 2 || e.shape[1] != static_cast<uint32_t>(info.embedding_size) ||
+            e.data.size() != static_cast<size_t>(e.shape[0]) * e.shape[1]) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("embedding segment has shape ", codec::ShapeString(e.shape), ", ",
+                           info.model_id, " needs [n, ", info.embedding_size, "]"));
+        }
+        for (float v : e.data) {
+          if (!std::isfinite(v)) {
+            return absl::InvalidArgumentError("embedding segment holds a non-finite value");
+          }
+        }
+        if (e.shape[0] == 0) break;
+        parts.push_back(
+            torch::from_blob(const_cast<float*>(e.data.data()),
+                             {static_cast<int64_t>(e.shape[0]), static_cast<int64_t>(e.shape[1])},
+                             torch::kFloat32)
+                .to(device, /*non_blocking=*/false, /*copy=*/true));
+        break;
+      }
+    }
+  }
+  if (parts.empty()) return absl::InvalidArgumentError("empty prompt");
+  torch::Tensor x = torch::cat(parts, 0);
+  if (x.size(0) > info.context_length) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "prompt of ", x.size(0), " positions exceeds the context length ", info.context_length));
+  }
+  return x;
+}
+
+std::vector<codec::Tensor> Model::Impl::CheckedTaps(
+    const std::vector<torch::Tensor>& tapped) const {
+  std::vector<codec::Tensor> out;
+  for (const torch::Tensor& t : tapped) out.push_back(ToCodecTensor(t));
+  return out;
+}
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+namespace {
+
+// What a model file or folder provides before the weights become tensors.
+struct Source {
+  ModelConfig config;
+  tokenizer::TokenizerSpec tokenizer;
+  std::string fingerprint;
+  std::unique_ptr<gguf::GgufFile> gguf;  // keeps the mapping alive while loading
+  std::unique_ptr<WeightSource> weights;
+};
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+absl::StatusOr<Source> OpenGguf(const std::string& path) {
+  Source src;
+  absl::StatusOr<std::unique_ptr<gguf::GgufFile>> file = gguf::GgufFile::Open(path);
+  if (!file.ok()) return file.status();
+  src.gguf = *std::move(file);
+  absl::StatusOr<ModelConfig> config = ModelConfig::FromGguf(*src.gguf);
+  if (!config.ok()) return config.status();
+  src.config = *std::move(config);
+  absl::StatusOr<tokenizer::TokenizerSpec> spec = tokenizer::SpecFromGguf(*src.gguf);
+  if (!spec.ok()) return spec.status();
+  src.tokenizer = *std::move(spec);
+  src.fingerprint = GgufFingerprint(*src.gguf);
+  src.weights = GgufWeights(*src.gguf);
+  return src;
+}
+
+// A Hugging Face folder: config.json, model.safetensors or sharded
+// model-*.safetensors (with model.safetensors.index.json), tokenizer.json.
+absl::StatusOr<Source> OpenHfFolder(const std::string& dir) {
+  Source src;
+  absl::StatusOr<std::string> config_text = ReadFile(dir + "/config.json");
+  if (!config_text.ok()) return config_text.status();
+  absl::StatusOr<ModelConfig> config = ModelConfig::FromHfConfig(*config_text, dir);
+  if (!config.ok()) return config.status();
+  src.config = *std::move(config);
+  std::vector<std::string> shard_names;
+  if (std::filesystem::exists(dir + "/model.safetensors")) {
+    shard_names.push_back("model.safetensors");
+  } else {
+    absl::StatusOr<std::string> index = ReadFile(dir + "/model.safetensors.index.json");
+    if (!index.ok()) {
+      return absl::NotFoundError(
+          absl::StrCat(dir, ": neither model.safetensors nor model.safetensors.index.json"));
+    }
+    const nlohmann::json j = nlohmann::json::parse(*index, nullptr, false);
+    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(dir, ": malformed safetensors index"));
+    }
+    for (const auto& [name, file] : j["weight_map"].items()) {
+      const std::string f = file.get<std::string>();
+      if (f.find('/') != std::string::npos) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(dir, ": shard path ", f, " leaves the folder"));
+      }
+      if (std::find(shard_names.begin(), shard_names.end(), f) == shard_names.end()) {
+        shard_names.push_back(f);
+      }
+    }
+  }
+  std::vector<std::unique_ptr<SafetensorsFile>> shards;
+  for (const std::string& name : shard_names) {
+    absl::StatusOr<std::unique_ptr<SafetensorsFile>> shard =
+        SafetensorsFile::Open(dir + "/" + name);
+    if (!shard.ok()) return shard.status();
+    shards.push_back(*std::move(shard));
+  }
+  src.fingerprint = SafetensorsFingerprint(*config_text, shards);
+  absl::StatusOr<tokenizer::TokenizerSpec> spec =
+      tokenizer::SpecFromTokenizerJson(dir + "/tokenizer.json");
+  if (!spec.ok()) return spec.status();
+  src.tokenizer = *std::move(spec);
+  if (src.tokenizer.architecture.empty()) {
+    src.tokenizer.architecture = FamilyName(src.config.family);
+  }
+  src.weights = SafetensorsWeights(std::move(shards), src.config.family);
+  return src;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
+                                                   const LoadOptions& options) {
+  return Guarded("loading model", [&]() -> absl::StatusOr<std::unique_ptr<Model>> {
+    auto impl = std::make_unique<Impl>();
+    try {
+      impl->device = torch::Device(options.device);
+    } catch (const c10::Error&) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown device '", options.device, "' (use cpu, cuda or cuda:N)"));
+    }
+    if (impl->device.is_cuda() && !torch::cuda::is_available()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "device ", options.device, " requested but this libtorch has no usable CUDA"));
+    }
+    if (options.threads > 0) torch::set_num_threads(options.threads);
+    absl::StatusOr<Source> src =
+        std::filesystem::is_directory(path) ? OpenHfFolder(path) : OpenGguf(path);
+    if (!src.ok()) return src.status();
+    absl::StatusOr<std::unique_ptr<tokenizer::Tokenizer>> tok =
+        tokenizer::Tokenizer::Create(src->tokenizer);
+    if (!tok.ok()) return tok.status();
+    impl->tokenizer = *std::move(tok);
+    const tokenizer::Tokenizer& t = *impl->tokenizer;
+    if (t.spec().add_bos && t.bos_id().has_value()) impl->bos_id = *t.bos_id();
+    if (t.eos_id().has_value()) impl->stop_ids.push_back(*t.eos_id());
+    impl->chat = tokenizer::ChatTemplate::ForSpec(t.spec());
+    if (impl->chat.ok()) {
+      if (std::optional<int32_t> id = t.FindPiece(impl->chat->end_of_turn())) {
+        impl->stop_ids.push_back(*id);
+      }
+    }
+    absl::StatusOr<Weights> weights = LoadWeights(*src->weights, src->config, impl->device);
+    if (!weights.ok()) return weights.status();
+
+    const ModelConfig& config = src->config;
+    ModelInfo& info = impl->info;
+    info.model_id = ModelIdFromPath(path);
+    info.fingerprint = src->fingerprint;
+    info.family = FamilyName(config.family);
+    info.architecture = config.architecture;
+    info.path = path;
+    info.hidden_size = config.hidden_size;
+    info.embedding_size = config.hidden_size;
+    info.num_layers = config.num_layers;
+    info.num_heads = config.num_heads;
+    info.num_kv_heads = config.num_kv_heads;
+    info.head_dim = config.head_dim;
+    info.ffn_size = config.ffn_size;
+    info.vocab_size = config.vocab_size;
+    info.context_length = config.context_length;
+    info.num_parameters = weights->num_parameters;
+    info.weight_bytes = weights->num_parameters * sizeof(float);
+    info.device = impl->device.str();
+    info.threads = torch::get_num_threads();
+    impl->transformer = std::make_unique<Transformer>(src->config, *std::move(weights));
+    return std::unique_ptr<Model>(new Model(std::move(impl)));
+  });
+}
+
+const ModelInfo& Model::info() const { return impl_->info; }
+
+absl::StatusOr<EncodeResult> Model::Tokenize(const std::string& text, bool add_bos) const {
+  return impl_->Tokenize(text, add_bos, /*parse_special=*/true);
+}
+
+absl::StatusOr<std::string> Model::Detokenize(const std::vector<int32_t>& ids) const {
+  return impl_->tokenizer->Decode(ids);
+}
+
+absl::StatusOr<codec::Tensor> Model::EmbedTokens(const std::vector<int32_t>& ids) const {
+  return Guarded("embedding tokens", [&]() -> absl::StatusOr<codec::Tensor> {
+    torch::NoGradGuard no_grad;
+    absl::StatusOr<torch::Tensor> x =
+        impl_->PromptEmbeddings({PromptSegment::Tokens(ids)}, /*add_bos=*/false);
+    if (!x.ok()) return x.status();
+    return ToCodecTensor(*x);
+  });
+}
+
+absl::StatusOr<ForwardResult> Model::Forward(const std::vector<PromptSegment>& prompt,
+                                             const std::vector<int>& layers, bool all_logits,
+                                             bool add_bos) const {
+  return Guarded("forward", [&]() -> absl::StatusOr<ForwardResult> {
+    if (absl::Status s = impl_->CheckLayers(layers); !s.ok()) return s;
+    torch::NoGradGuard no_grad;
+    absl::StatusOr<torch::Tensor> x = impl_->PromptEmbeddings(prompt, add_bos);
+    if (!x.ok()) return x.status();
+    KvCache cache(impl_->transformer->config(), x->size(0), impl_->device);
+    std::vector<torch::Tensor> tapped;
+    ForwardResult r;
+    r.logits = ToCodecTensor(impl_->transformer->Forward(*x, &cache, layers, &tapped, all_logits));
+    r.hidden = impl_->CheckedTaps(tapped);
+    return r;
+  });
+}
+
+absl::StatusOr<EncodeResult> Model::Encode(const std::string& text, const std::vector<int>& layers,
+                                           bool add_bos) const {
+  return Guarded("encode", [&]() -> absl::StatusOr<EncodeResult> {
+    if (absl::Status s = impl_->CheckLayers(layers); !s.ok()) return s;
+    absl::StatusOr<EncodeResult> r = impl_->Tokenize(text, add_bos, /*parse_special=*/false);
+    if (!r.ok()) return r.status();
+    if (r->token_ids.empty()) return absl::InvalidArgumentError("nothing to encode: empty text");
+    if (static_cast<int64_t>(r->token_ids.size()) > impl_->info.context_length) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          r->token_ids.size(), " tokens exceed the context length ", impl_->info.context_length));
+    }
+    torch::NoGradGuard no_grad;
+    const torch::Tensor ids = torch::tensor(
+        std::vector<int64_t>(r->token_ids.begin(), r->token_ids.end()), torch::kInt64);
+    KvCache cache(impl_->transformer->config(), ids.size(0), impl_->device);
+    std::vector<torch::Tensor> tapped;
+    impl_->transformer->Forward(impl_->transformer->Embed(ids), &cache, layers, &tapped,
+                                /*all_logits=*/false);
+    r->hidden = impl_->CheckedTaps(tapped);
+    return r;
+  });
+}
+
+absl::StatusOr<GenerateResult> Model::Generate(const std::vector<PromptSegment>& prompt,
+                                               const GenerateOptions& options) const {
+  return Guarded("generate", [&]() -> absl::StatusOr<GenerateResult> {
+    if (options.max_new_tokens < 0) {
+      return absl::InvalidArgumentError("max_new_tokens must be >= 0");
+    }
+    torch::NoGradGuard no_grad;
+    const auto t0 = std::chrono::steady_clock::now();
+    absl::StatusOr<torch::Tensor> x = impl_->PromptEmbeddings(prompt, options.add_bos);
+    if (!x.ok()) return x.status();
+    GenerateResult r;
+    r.prompt_tokens = x->size(0);
+    const int64_t room = impl_->info.context_length - r.prompt_tokens;
+    const int64_t budget = std::min<int64_t>(options.max_new_tokens, room);
+    KvCache cache(impl_->transformer->config(), r.prompt_tokens + budget, impl_->device);
+    torch::Tensor logits = impl_->transformer->Forward(*x, &cache, {}, nullptr, false);
+    r.prefill_seconds = SecondsSince(t0);
+    const auto t1 = std::chrono::steady_clock::now();
+    Sampler sampler(options.temperature, options.top_p, options.seed);
+    r.stop_reason = budget < options.max_new_tokens ? "context" : "max_tokens";
+    for (int64_t step = 0; step < budget; ++step) {
+      const torch::Tensor row = logits[0].to(torch::kCPU).contiguous();
+      const int32_t next = sampler.Next(
+          absl::MakeConstSpan(row.data_ptr<float>(), static_cast<size_t>(row.numel())));
+      if (!options.ignore_eos && std::find(impl_->stop_ids.begin(), impl_->stop_ids.end(), next) !=
+                                     impl_->stop_ids.end()) {
+        r.stop_reason = "eos";
+        break;
+      }
+      r.tokens.push_back(next);
+      if (!options.stop.empty()) {
+        absl::StatusOr<std::string> text = impl_->tokenizer->Decode(r.tokens);
+        if (!text.ok()) return text.status();
+        bool stopped = false;
+        for (const std::string& s : options.stop) {
+          const size_t at = s.empty() ? std::string::npos : text->find(s);
+          if (at != std::string::npos) {
+            r.text = text->substr(0, at);
+            stopped = true;
+            break;
+          }
+        }
+        if (stopped) {
+          r.stop_reason = "stop_string";
+          r.decode_seconds = SecondsSince(t1);
+          return r;
+        }
+      }
+      if (step + 1 == budget) break;
+      logits = impl_->transformer->Forward(
+          impl_->transformer->Embed(torch::tensor(std::vector<int64_t>{next}, torch::kInt64)),
+          &cache, {}, nullptr, false);
+    }
+    r.decode_seconds = SecondsSince(t1);
+    absl::StatusOr<std::string> text = impl_->tokenizer->Decode(r.tokens);
+    if (!text.ok()) return text.status();
+    r.text = *std::move(text);
+    return r;
+  });
+}
+
+absl::StatusOr<std::string> Model::ChatPrompt(
+    const std::vector<std::pair<std::string, std::string>>& messages) const {
+  if (!impl_->chat.ok()) return impl_->chat.status();
+  std::vector<tokenizer::ChatMessage> chat;
+  for (const auto& [role, content] : messages) chat.push_back({role, content});
+  return impl_->chat->Render(chat, /*add_generation_prompt=*/true);
+}
+
+}  // namespace latentbus::agent::llm

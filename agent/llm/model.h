@@ -1,0 +1,148 @@
+// A frozen LLM hosted by an agent: load, tokenize, encode to hidden states, and
+// generate from prompts that mix text with embedding segments (soft tokens).
+//
+// This header is free of torch (Pimpl): the agent process, the SDK and tools include
+// it without paying for libtorch headers.
+//
+// Thread safety: after Load, every method is const and safe to call concurrently; each
+// call runs its own KV cache. Errors are absl::Status (libtorch exceptions are caught
+// at this boundary and converted to Internal errors).
+#ifndef LATENTBUS_AGENT_LLM_MODEL_H_
+#define LATENTBUS_AGENT_LLM_MODEL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "codec/tensor.h"
+
+namespace latentbus::agent::llm {
+
+struct LoadOptions {
+  // "cpu" or "cuda" / "cuda:N" (needs a CUDA build of libtorch).
+  std::string device = "cpu";
+  // Intra-op threads for libtorch; 0 keeps libtorch's default (one per core).
+  int threads = 0;
+};
+
+struct ModelInfo {
+  std::string model_id;     // stable name derived from the file name
+  std::string fingerprint;  // hex hash of the weights' metadata and tensor table
+  std::string family;       // "llama", "gemma3"
+  std::string architecture;
+  std::string path;
+  int64_t hidden_size = 0;
+  int64_t embedding_size = 0;  // width of the input-embedding space (== hidden_size here)
+  int64_t num_layers = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  int64_t ffn_size = 0;
+  int64_t vocab_size = 0;
+  int64_t context_length = 0;
+  size_t num_parameters = 0;
+  size_t weight_bytes = 0;  // dequantized float32 weights held in memory
+  std::string device;
+  int threads = 0;
+};
+
+// One piece of a prompt: text (tokenized by the model), explicit token ids, or
+// embedding rows [n, d] fed to the first layer as they are (soft tokens).
+struct PromptSegment {
+  enum class Kind { kText, kTokens, kEmbeddings };
+  static PromptSegment Text(std::string text, bool parse_special = true);
+  static PromptSegment Tokens(std::vector<int32_t> ids);
+  static PromptSegment Embeddings(codec::Tensor rows);
+  Kind kind = Kind::kText;
+  std::string text;
+  bool parse_special = true;  // recognise special-token strings in text
+  std::vector<int32_t> ids;
+  codec::Tensor embeddings;
+};
+
+struct GenerateOptions {
+  int max_new_tokens = 64;
+  float temperature = 0.0f;  // 0: greedy
+  float top_p = 1.0f;        // nucleus sampling when temperature > 0
+  uint64_t seed = 0;
+  // Prepend the model's BOS token (when it uses one), unless the prompt starts with a
+  // Tokens segment (explicit ids are taken as they are).
+  bool add_bos = true;
+  std::vector<std::string> stop;  // stop strings (the end-of-turn/EOS tokens always stop)
+  // Keep generating through end-of-sequence tokens (benchmarks want fixed lengths).
+  bool ignore_eos = false;
+};
+
+struct GenerateResult {
+  std::string text;
+  std::vector<int32_t> tokens;
+  int64_t prompt_tokens = 0;
+  double prefill_seconds = 0;
+  double decode_seconds = 0;
+  std::string stop_reason;  // "eos", "stop_string", "max_tokens", "context"
+};
+
+struct EncodeResult {
+  std::vector<int32_t> token_ids;
+  // Byte span [begin, end) of the input text each token covers.
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  // One [T, d] tensor per requested layer, in the order requested. Layer L < num_layers
+  // is the input to decoder block L (0: the scaled input embeddings); L == num_layers
+  // is the final-normed output (the Hugging Face `hidden_states` convention).
+  std::vector<codec::Tensor> hidden;
+};
+
+struct ForwardResult {
+  codec::Tensor logits;               // [T, vocab] or [1, vocab] (last position)
+  std::vector<codec::Tensor> hidden;  // as in EncodeResult
+};
+
+class Model {
+ public:
+  // `path`: a GGUF file, or a Hugging Face folder (config.json, model.safetensors or
+  // sharded safetensors with their index, tokenizer.json).
+  static absl::StatusOr<std::unique_ptr<Model>> Load(const std::string& path,
+                                                     const LoadOptions& options = {});
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelInfo& info() const;
+
+  // Token ids of `text` with spans; BOS first when `add_bos` and the model uses one.
+  absl::StatusOr<EncodeResult> Tokenize(const std::string& text, bool add_bos = true) const;
+  absl::StatusOr<std::string> Detokenize(const std::vector<int32_t>& ids) const;
+
+  // The model's own input embeddings of `ids`: [T, d], exactly what layer 0 reads.
+  absl::StatusOr<codec::Tensor> EmbedTokens(const std::vector<int32_t>& ids) const;
+
+  // Prefill only: tokenizes `text` and returns hidden states at `layers`.
+  absl::StatusOr<EncodeResult> Encode(const std::string& text, const std::vector<int>& layers,
+                                      bool add_bos = true) const;
+
+  // One forward pass over a prompt of segments (no generation).
+  absl::StatusOr<ForwardResult> Forward(const std::vector<PromptSegment>& prompt,
+                                        const std::vector<int>& layers, bool all_logits,
+                                        bool add_bos = true) const;
+
+  absl::StatusOr<GenerateResult> Generate(const std::vector<PromptSegment>& prompt,
+                                          const GenerateOptions& options = {}) const;
+
+  // Formats a chat of (role, content) pairs with the model family's template, ending
+  // with the assistant turn opener. The text carries the template's control tokens (and
+  // BOS where the template writes it): give it as a Text segment with parse_special and
+  // GenerateOptions::add_bos = false. Unimplemented for families without a template.
+  absl::StatusOr<std::string> ChatPrompt(
+      const std::vector<std::pair<std::string, std::string>>& messages) const;
+
+ private:
+  struct Impl;
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace latentbus::agent::llm
+
+#endif  // LATENTBUS_AGENT_LLM_MODEL_H_

@@ -1,0 +1,89 @@
+// The decoder-only transformer on libtorch: weights, KV cache and the forward pass for
+// the Llama family and Gemma 3. Internal to agent/llm (includes torch headers: never
+// include it from a public header).
+//
+// Shapes: one sequence at a time. Activations are [T, d] float32 on the model's device.
+// Thread safety: a Transformer is immutable after construction; Forward may run
+// concurrently with distinct KvCache objects.
+#ifndef LATENTBUS_AGENT_LLM_TRANSFORMER_H_
+#define LATENTBUS_AGENT_LLM_TRANSFORMER_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agent/llm/model_config.h"
+#include "agent/llm/weight_source.h"
+
+namespace latentbus::agent::llm {
+
+struct LayerWeights {
+  torch::Tensor attn_norm, wq, wk, wv, wo;
+  torch::Tensor bq, bk, bv;      // optional (Qwen2): undefined when absent
+  torch::Tensor q_norm, k_norm;  // Gemma 3
+  torch::Tensor post_attn_norm;  // Gemma 3
+  torch::Tensor ffn_norm, w_gate, w_up, w_down;
+  torch::Tensor post_ffn_norm;  // Gemma 3
+};
+
+struct Weights {
+  torch::Tensor token_embd;  // [vocab, d]
+  torch::Tensor output;      // [vocab, d]; the same tensor as token_embd when tied
+  torch::Tensor output_norm;
+  std::vector<LayerWeights> layers;
+  size_t num_parameters = 0;
+};
+
+// Loads every tensor the architecture needs as float32 on `device`. Errors name the
+// missing or mis-shaped tensor.
+absl::StatusOr<Weights> LoadWeights(const WeightSource& source, const ModelConfig& config,
+                                    const torch::Device& device);
+
+// Keys and values of past positions, per layer, preallocated for `capacity` positions.
+class KvCache {
+ public:
+  KvCache(const ModelConfig& config, int64_t capacity, const torch::Device& device);
+  int64_t length() const { return length_; }
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  friend class Transformer;
+  std::vector<torch::Tensor> k_, v_;  // [kv_heads, capacity, head_dim]
+  int64_t length_ = 0;
+  int64_t capacity_ = 0;
+};
+
+class Transformer {
+ public:
+  Transformer(ModelConfig config, Weights weights);
+
+  const ModelConfig& config() const { return config_; }
+  const Weights& weights() const { return weights_; }
+
+  // The input embeddings layer 0 consumes for `ids` ([T] int64): rows of token_embd
+  // times the family's embedding scale. [T, d].
+  torch::Tensor Embed(const torch::Tensor& ids) const;
+
+  // Runs `x` ([T, d] input embeddings) at positions cache->length() ... and appends to
+  // the cache (capacity must suffice; callers check). Returns logits [T, vocab], or
+  // [1, vocab] for the last position only when `all_logits` is false. For every layer
+  // index L in `taps` (0 <= L <= num_layers) `tapped` receives the hidden states in the
+  // Hugging Face convention: L < num_layers is the input to block L (0: embeddings),
+  // L == num_layers the final-normed output.
+  torch::Tensor Forward(const torch::Tensor& x, KvCache* cache, const std::vector<int>& taps,
+                        std::vector<torch::Tensor>* tapped, bool all_logits) const;
+
+ private:
+  torch::Tensor Attention(const torch::Tensor& h, const LayerWeights& w, size_t layer,
+                          KvCache* cache) const;
+  torch::Tensor FeedForward(const torch::Tensor& h, const LayerWeights& w) const;
+  torch::Tensor Rope(const torch::Tensor& x, int64_t start, double base) const;
+
+  ModelConfig config_;
+  Weights weights_;
+};
+
+}  // namespace latentbus::agent::llm
+
+#endif  // LATENTBUS_AGENT_LLM_TRANSFORMER_H_

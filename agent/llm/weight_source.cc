@@ -1,0 +1,128 @@
+#include "agent/llm/weight_source.h"
+
+#include <regex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "agent/gguf/ggml_type.h"
+
+namespace latentbus::agent::llm {
+namespace {
+
+absl::Status ShapeMismatch(const std::string& where, const std::string& name,
+                           const std::vector<int64_t>& got, const std::vector<int64_t>& want) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(where, ": tensor ", name, " has shape [", absl::StrJoin(got, ","),
+                   "], the architecture needs [", absl::StrJoin(want, ","), "]"));
+}
+
+class GgufSource : public WeightSource {
+ public:
+  explicit GgufSource(const gguf::GgufFile& file) : file_(file) {}
+
+  bool Has(const std::string& name) const override { return file_.FindTensor(name).ok(); }
+
+  absl::StatusOr<torch::Tensor> Load(const std::string& name,
+                                     const std::vector<int64_t>& shape) const override {
+    absl::StatusOr<const gguf::TensorInfo*> info = file_.FindTensor(name);
+    if (!info.ok()) return info.status();
+    const std::vector<int64_t> file_shape((*info)->dims.rbegin(), (*info)->dims.rend());
+    if (file_shape != shape) return ShapeMismatch(file_.path(), name, file_shape, shape);
+    torch::Tensor t = torch::empty(shape, torch::kFloat32);
+    if (absl::Status s = gguf::Dequantize((*info)->type, (*info)->data, (*info)->num_elements,
+                                          t.data_ptr<float>());
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file_.path(), ": tensor ", name, ": ", s.message()));
+    }
+    return t;
+  }
+
+ private:
+  const gguf::GgufFile& file_;
+};
+
+// GGUF-style name -> Hugging Face name for the supported families.
+std::string HfName(const std::string& name, Family family) {
+  static const std::regex kBlock(R"(blk\.(\d+)\.(.+))");
+  if (name == "token_embd.weight") return "model.embed_tokens.weight";
+  if (name == "output_norm.weight") return "model.norm.weight";
+  if (name == "output.weight") return "lm_head.weight";
+  std::smatch m;
+  if (!std::regex_match(name, m, kBlock)) return name;
+  const std::string p = absl::StrCat("model.layers.", m[1].str(), ".");
+  const std::string part = m[2].str();
+  const bool gemma = family == Family::kGemma3;
+  static const std::pair<const char*, const char*> kCommon[] = {
+      {"attn_norm.weight", "input_layernorm.weight"},
+      {"attn_q.weight", "self_attn.q_proj.weight"},
+      {"attn_k.weight", "self_attn.k_proj.weight"},
+      {"attn_v.weight", "self_attn.v_proj.weight"},
+      {"attn_q.bias", "self_attn.q_proj.bias"},
+      {"attn_k.bias", "self_attn.k_proj.bias"},
+      {"attn_v.bias", "self_attn.v_proj.bias"},
+      {"attn_output.weight", "self_attn.o_proj.weight"},
+      {"ffn_gate.weight", "mlp.gate_proj.weight"},
+      {"ffn_up.weight", "mlp.up_proj.weight"},
+      {"ffn_down.weight", "mlp.down_proj.weight"},
+      {"attn_q_norm.weight", "self_attn.q_norm.weight"},
+      {"attn_k_norm.weight", "self_attn.k_norm.weight"},
+      {"post_attention_norm.weight", "post_attention_layernorm.weight"},
+      {"post_ffw_norm.weight", "post_feedforward_layernorm.weight"},
+  };
+  if (part == "ffn_norm.weight") {
+    return p + (gemma ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight");
+  }
+  for (const auto& [from, to] : kCommon) {
+    if (part == from) return p + to;
+  }
+  return p + part;
+}
+
+class SafetensorsSource : public WeightSource {
+ public:
+  SafetensorsSource(std::vector<std::unique_ptr<SafetensorsFile>> shards, Family family)
+      : shards_(std::move(shards)), family_(family) {}
+
+  bool Has(const std::string& name) const override { return Find(HfName(name, family_)); }
+
+  absl::StatusOr<torch::Tensor> Load(const std::string& name,
+                                     const std::vector<int64_t>& shape) const override {
+    const std::string hf = HfName(name, family_);
+    const SafetensorsTensor* t = Find(hf);
+    if (t == nullptr) {
+      return absl::NotFoundError(absl::StrCat("checkpoint has no tensor ", hf, " (", name, ")"));
+    }
+    if (t->shape != shape) return ShapeMismatch(hf, hf, t->shape, shape);
+    torch::Tensor out = torch::empty(shape, torch::kFloat32);
+    if (absl::Status s = SafetensorsFile::ToFloat(*t, out.data_ptr<float>()); !s.ok()) return s;
+    // Hugging Face Gemma RMSNorm multiplies by (1 + w); the runtime, like GGUF, by w.
+    if (family_ == Family::kGemma3 && absl::EndsWith(name, "norm.weight")) out += 1.0f;
+    return out;
+  }
+
+ private:
+  const SafetensorsTensor* Find(const std::string& hf_name) const {
+    for (const auto& shard : shards_) {
+      if (const SafetensorsTensor* t = shard->Find(hf_name)) return t;
+    }
+    return nullptr;
+  }
+
+  std::vector<std::unique_ptr<SafetensorsFile>> shards_;
+  Family family_;
+};
+
+}  // namespace
+
+std::unique_ptr<WeightSource> GgufWeights(const gguf::GgufFile& file) {
+  return std::make_unique<GgufSource>(file);
+}
+
+std::unique_ptr<WeightSource> SafetensorsWeights(
+    std::vector<std::unique_ptr<SafetensorsFile>> shards, Family family) {
+  return std::make_unique<SafetensorsSource>(std::move(shards), family);
+}
+
+}  // namespace latentbus::agent::llm

@@ -1,0 +1,106 @@
+#include "bench/model_bench.h"
+
+#include <torch/torch.h>
+
+#include <iomanip>
+
+namespace latentbus::bench {
+
+double PrefillFlops(const agent::llm::ModelInfo& i, int64_t t) {
+  const double d = static_cast<double>(i.hidden_size);
+  const double q = static_cast<double>(i.num_heads * i.head_dim);
+  const double kv = static_cast<double>(i.num_kv_heads * i.head_dim);
+  const double ffn = static_cast<double>(i.ffn_size);
+  const double tokens = static_cast<double>(t);
+  const double projections = 2.0 * tokens * (d * q + 2.0 * d * kv + q * d + 3.0 * d * ffn);
+  const double attention = 2.0 * 2.0 * tokens * tokens * q;  // QK^T and PV, unmasked
+  return static_cast<double>(i.num_layers) * (projections + attention) +
+         2.0 * d * static_cast<double>(i.vocab_size);
+}
+
+absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
+                                             const ModelBenchOptions& options,
+                                             std::ostream* progress) {
+  const agent::llm::ModelInfo& info = model.info();
+  nlohmann::json result;
+  result["model_id"] = info.model_id;
+  result["threads"] = info.threads;
+  result["device"] = info.device;
+  result["timing"] = {{"statistic", "median"}, {"samples", options.timing.samples}};
+
+  // Baseline: the MLP's up projection at the longest prefill length.
+  const int64_t t_max =
+      *std::max_element(options.prefill_tokens.begin(), options.prefill_tokens.end());
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor a = torch::randn({t_max, info.hidden_size});
+    const torch::Tensor b = torch::randn({info.ffn_size, info.hidden_size});
+    const double s = MedianSecondsPerCall([&] { (void)torch::linear(a, b); }, {5, 0.05});
+    result["matmul_shape"] = {t_max, info.hidden_size, info.ffn_size};
+    result["matmul_gflops"] =
+        2.0 * static_cast<double>(t_max * info.hidden_size * info.ffn_size) / s / 1e9;
+  }
+  if (progress) {
+    *progress << "bench model: bare matmul " << result["matmul_gflops"].get<double>() << " GFLOP/s"
+              << std::endl;
+  }
+
+  result["prefill"] = nlohmann::json::array();
+  for (int t : options.prefill_tokens) {
+    std::vector<int32_t> ids(static_cast<size_t>(t));
+    for (int k = 0; k < t; ++k) ids[static_cast<size_t>(k)] = 100 + (k * 7919) % 1000;
+    absl::Status failure;
+    const double s = MedianSecondsPerCall(
+        [&] {
+          absl::StatusOr<agent::llm::ForwardResult> r =
+              model.Forward({agent::llm::PromptSegment::Tokens(ids)}, {}, false);
+          if (!r.ok()) failure = r.status();
+        },
+        options.timing);
+    if (!failure.ok()) return failure;
+    const double gflops = PrefillFlops(info, t) / s / 1e9;
+    result["prefill"].push_back(
+        {{"tokens", t}, {"seconds", s}, {"tok_s", t / s}, {"gflops", gflops}});
+    result["prefill_tok_s"] = t / s;
+    result["prefill_gflops"] = gflops;
+    if (progress) {
+      *progress << "bench model: prefill " << t << " tokens " << t / s << " tok/s, " << gflops
+                << " GFLOP/s" << std::endl;
+    }
+  }
+
+  agent::llm::GenerateOptions gen;
+  gen.max_new_tokens = options.decode_tokens;
+  gen.ignore_eos = true;
+  std::vector<double> rates;
+  for (int k = 0; k < std::max(1, options.timing.samples); ++k) {
+    absl::StatusOr<agent::llm::GenerateResult> r = model.Generate(
+        {agent::llm::PromptSegment::Text("The quick brown fox jumps over the lazy dog.")}, gen);
+    if (!r.ok()) return r.status();
+    rates.push_back(static_cast<double>(r->tokens.size()) / r->decode_seconds);
+  }
+  std::sort(rates.begin(), rates.end());
+  result["decode_tokens"] = options.decode_tokens;
+  result["decode_tok_s"] = rates[rates.size() / 2];
+  result["prefill_vs_matmul"] =
+      result["prefill_gflops"].get<double>() / result["matmul_gflops"].get<double>();
+  return result;
+}
+
+void PrintModelBenchTable(const nlohmann::json& r, std::ostream& out) {
+  out << "model " << r["model_id"].get<std::string>() << " on " << r["device"].get<std::string>()
+      << ", " << r["threads"] << " threads (medians)\n"
+      << std::fixed << std::setprecision(1) << "bare matmul " << r["matmul_shape"] << ": "
+      << r["matmul_gflops"].get<double>() << " GFLOP/s\n";
+  for (const auto& p : r["prefill"]) {
+    out << "prefill " << std::setw(4) << p["tokens"].get<int>() << " tokens: " << std::setw(8)
+        << p["tok_s"].get<double>() << " tok/s " << std::setw(8) << p["gflops"].get<double>()
+        << " GFLOP/s (" << std::setprecision(2)
+        << p["gflops"].get<double>() / r["matmul_gflops"].get<double>() << "x matmul)"
+        << std::setprecision(1) << "\n";
+  }
+  out << "decode: " << r["decode_tok_s"].get<double>() << " tok/s over "
+      << r["decode_tokens"].get<int>() << " tokens\n";
+}
+
+}  // namespace latentbus::bench
