@@ -26,48 +26,54 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   result["model_id"] = info.model_id;
   result["threads"] = info.threads;
   result["device"] = info.device;
-  result["timing"] = {{"statistic", "median"}, {"samples", options.timing.samples}};
+  result["timing"] = {{"statistic", "median; x matmul from paired samples"},
+                      {"samples", options.timing.samples}};
 
-  // Baseline: the MLP's up projection at the longest prefill length.
+  // Baseline: the MLP's up projection at the longest prefill length, timed in samples
+  // alternating with each prefill.
   const int64_t t_max =
       *std::max_element(options.prefill_tokens.begin(), options.prefill_tokens.end());
-  {
-    torch::NoGradGuard no_grad;
-    const torch::Tensor a = torch::randn({t_max, info.hidden_size});
-    const torch::Tensor b = torch::randn({info.ffn_size, info.hidden_size});
-    const double s = MedianSecondsPerCall([&] { (void)torch::linear(a, b); }, {5, 0.05});
-    result["matmul_shape"] = {t_max, info.hidden_size, info.ffn_size};
-    result["matmul_gflops"] =
-        2.0 * static_cast<double>(t_max * info.hidden_size * info.ffn_size) / s / 1e9;
-  }
-  if (progress) {
-    *progress << "bench model: bare matmul " << result["matmul_gflops"].get<double>() << " GFLOP/s"
-              << std::endl;
-  }
+  torch::NoGradGuard no_grad;
+  const torch::Tensor a = torch::randn({t_max, info.hidden_size});
+  const torch::Tensor b = torch::randn({info.ffn_size, info.hidden_size});
+  const double matmul_flops = 2.0 * static_cast<double>(t_max * info.hidden_size * info.ffn_size);
+  const std::function<void()> matmul = [&] { (void)torch::linear(a, b); };
+  result["matmul_shape"] = {t_max, info.hidden_size, info.ffn_size};
 
   result["prefill"] = nlohmann::json::array();
+  std::vector<double> matmul_seconds;
   for (int t : options.prefill_tokens) {
     std::vector<int32_t> ids(static_cast<size_t>(t));
     for (int k = 0; k < t; ++k) ids[static_cast<size_t>(k)] = 100 + (k * 7919) % 1000;
     absl::Status failure;
-    const double s = MedianSecondsPerCall(
+    const PairedTiming timing = MedianPaired(
         [&] {
           absl::StatusOr<agent::llm::ForwardResult> r =
               model.Forward({agent::llm::PromptSegment::Tokens(ids)}, {}, false);
           if (!r.ok()) failure = r.status();
         },
-        options.timing);
+        matmul, options.timing);
     if (!failure.ok()) return failure;
-    const double gflops = PrefillFlops(info, t) / s / 1e9;
-    result["prefill"].push_back(
-        {{"tokens", t}, {"seconds", s}, {"tok_s", t / s}, {"gflops", gflops}});
-    result["prefill_tok_s"] = t / s;
+    matmul_seconds.push_back(timing.baseline_seconds);
+    const double flops = PrefillFlops(info, t);
+    const double gflops = flops / timing.seconds / 1e9;
+    const double vs_matmul = timing.speed_ratio * flops / matmul_flops;
+    result["prefill"].push_back({{"tokens", t},
+                                 {"seconds", timing.seconds},
+                                 {"tok_s", t / timing.seconds},
+                                 {"gflops", gflops},
+                                 {"matmul_gflops", matmul_flops / timing.baseline_seconds / 1e9},
+                                 {"vs_matmul", vs_matmul}});
+    result["prefill_tok_s"] = t / timing.seconds;
     result["prefill_gflops"] = gflops;
+    result["prefill_vs_matmul"] = vs_matmul;
     if (progress) {
-      *progress << "bench model: prefill " << t << " tokens " << t / s << " tok/s, " << gflops
-                << " GFLOP/s" << std::endl;
+      *progress << "bench model: prefill " << t << " tokens " << t / timing.seconds << " tok/s, "
+                << gflops << " GFLOP/s, " << vs_matmul << "x the bare matmul" << std::endl;
     }
   }
+  std::sort(matmul_seconds.begin(), matmul_seconds.end());
+  result["matmul_gflops"] = matmul_flops / matmul_seconds[matmul_seconds.size() / 2] / 1e9;
 
   agent::llm::GenerateOptions gen;
   gen.max_new_tokens = options.decode_tokens;
@@ -82,8 +88,6 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   std::sort(rates.begin(), rates.end());
   result["decode_tokens"] = options.decode_tokens;
   result["decode_tok_s"] = rates[rates.size() / 2];
-  result["prefill_vs_matmul"] =
-      result["prefill_gflops"].get<double>() / result["matmul_gflops"].get<double>();
   return result;
 }
 
@@ -95,8 +99,7 @@ void PrintModelBenchTable(const nlohmann::json& r, std::ostream& out) {
   for (const auto& p : r["prefill"]) {
     out << "prefill " << std::setw(4) << p["tokens"].get<int>() << " tokens: " << std::setw(8)
         << p["tok_s"].get<double>() << " tok/s " << std::setw(8) << p["gflops"].get<double>()
-        << " GFLOP/s (" << std::setprecision(2)
-        << p["gflops"].get<double>() / r["matmul_gflops"].get<double>() << "x matmul)"
+        << " GFLOP/s (" << std::setprecision(2) << p["vs_matmul"].get<double>() << "x matmul)"
         << std::setprecision(1) << "\n";
   }
   out << "decode: " << r["decode_tok_s"].get<double>() << " tok/s over "

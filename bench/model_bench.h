@@ -17,14 +17,15 @@ namespace latentbus::bench {
 struct ModelBenchOptions {
   std::vector<int> prefill_tokens = {64, 512};
   int decode_tokens = 32;
-  TimingOptions timing = {3, 0.0};  // each prefill sample is already long
+  TimingOptions timing = {5, 0.0};  // each prefill sample is already long
 };
 
 // FLOPs of one prefill of `t` tokens as this runtime executes it: every projection, the
 // full (masked) T x T attention products, and the output projection of the last position.
 double PrefillFlops(const agent::llm::ModelInfo& info, int64_t t);
 
-// JSON keys: "prefill_tok_s" and "prefill_gflops" (longest prefill), "decode_tok_s",
+// JSON keys: "prefill_tok_s", "prefill_gflops" and "prefill_vs_matmul" (longest prefill),
+// "decode_tok_s",
 // "matmul_gflops", "threads", and "prefill" (one entry per length).
 absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
                                              const ModelBenchOptions& options,

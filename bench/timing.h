@@ -15,6 +15,17 @@ struct TimingOptions {
 // Median seconds per call of `op`. Runs it once first as warm-up.
 double MedianSecondsPerCall(const std::function<void()>& op, const TimingOptions& options = {});
 
+struct PairedTiming {
+  double seconds = 0;           // median seconds per call of the operation
+  double baseline_seconds = 0;  // median seconds per call of the baseline
+  double speed_ratio = 0;       // median over sample pairs of baseline time / operation time
+};
+
+// Times `op` and `baseline` in alternating samples, so that load changes on a shared
+// machine hit both alike; the ratio is taken within each pair.
+PairedTiming MedianPaired(const std::function<void()>& op, const std::function<void()>& baseline,
+                          const TimingOptions& options = {});
+
 }  // namespace latentbus::bench
 
 #endif  // LATENTBUS_BENCH_TIMING_H_

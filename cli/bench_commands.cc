@@ -122,9 +122,9 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
   auto margs = std::make_shared<ModelBenchArgs>();
   CLI::App* model = bench->add_subcommand(
       "model", "Prefill and decode tokens/s and achieved GFLOP/s next to a bare matrix multiply");
-  model->add_option("MODEL", margs->path, "Model file (GGUF)")
+  model->add_option("MODEL", margs->path, "Model: a GGUF file or a Hugging Face folder")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   model->add_option("--device", margs->device, "cpu, cuda or cuda:N")->capture_default_str();
   model->add_option("--threads", margs->threads, "libtorch threads (0: one per core)");
   model->add_option("--prefill", margs->options.prefill_tokens, "Prefill lengths")

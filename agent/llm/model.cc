@@ -1,5 +1,6 @@
 #include "agent/llm/model.h"
 
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "agent/gguf/gguf_file.h"
@@ -293,7 +295,11 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
       return absl::FailedPreconditionError(absl::StrCat(
           "device ", options.device, " requested but this libtorch has no usable CUDA"));
     }
-    if (options.threads > 0) torch::set_num_threads(options.threads);
+    // Debian's libtorch starts with one intra-op thread; default to one per core.
+    const int threads = options.threads > 0
+                            ? options.threads
+                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    torch::set_num_threads(threads);
     absl::StatusOr<Source> src =
         std::filesystem::is_directory(path) ? OpenHfFolder(path) : OpenGguf(path);
     if (!src.ok()) return src.status();
@@ -334,6 +340,10 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
     info.device = impl->device.str();
     info.threads = torch::get_num_threads();
     impl->transformer = std::make_unique<Transformer>(src->config, *std::move(weights));
+    src = absl::InternalError("released");  // unmaps the file before trimming the heap
+    // Loading leaves freed temporaries (tokenizer tables, JSON) on the heap; give them
+    // back so that resident memory reflects what the model holds.
+    malloc_trim(0);
     return std::unique_ptr<Model>(new Model(std::move(impl)));
   });
 }

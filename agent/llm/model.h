@@ -23,7 +23,7 @@ namespace latentbus::agent::llm {
 struct LoadOptions {
   // "cpu" or "cuda" / "cuda:N" (needs a CUDA build of libtorch).
   std::string device = "cpu";
-  // Intra-op threads for libtorch; 0 keeps libtorch's default (one per core).
+  // Intra-op threads for libtorch (process-wide); 0: one per core.
   int threads = 0;
 };
 
