@@ -15,6 +15,7 @@ using RunFn = std::function<int()>;
 void RegisterCodecCommands(CLI::App& app, RunFn* run);
 void RegisterBenchCommands(CLI::App& app, RunFn* run);
 void RegisterModelCommands(CLI::App& app, RunFn* run);
+void RegisterBrokerCommands(CLI::App& app, RunFn* run);
 
 }  // namespace latentbus::cli
 

@@ -1,0 +1,80 @@
+// Connected agents and their topic subscriptions.
+//
+// An agent id is registered while its Connect stream lives. Registering an id that
+// is already registered replaces the old session (returned to the caller, which ends
+// it with ABORTED). Unregister removes the entry only if it still belongs to the given
+// session, so a replaced stream ending late does not remove its successor.
+//
+// Thread safety: safe for concurrent use (internal mutex, never held while calling out).
+#ifndef LATENTBUS_BROKER_AGENT_REGISTRY_H_
+#define LATENTBUS_BROKER_AGENT_REGISTRY_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/session.h"
+#include "latentbus/v1/model.pb.h"
+
+namespace latentbus::broker {
+
+struct AgentRecord {
+  std::string agent_id;
+  std::shared_ptr<const v1::ModelSpec> model;
+  std::shared_ptr<AgentSession> session;
+  absl::Time connected_since;
+  std::vector<std::string> topics;  // filled by List() only
+};
+
+class AgentRegistry {
+ public:
+  // Returns the session that was registered under `agent_id` before, if any.
+  std::shared_ptr<AgentSession> Register(const std::string& agent_id,
+                                         std::shared_ptr<const v1::ModelSpec> model,
+                                         std::shared_ptr<AgentSession> session, absl::Time now);
+
+  // True when the entry belonged to `session` and was removed (with its topics).
+  bool Unregister(const std::string& agent_id, const AgentSession* session);
+
+  // NOT_REGISTERED when `session` does not own `agent_id`; TOO_MANY_TOPICS when the
+  // agent already has `max_topics` subscriptions. Subscribing twice is a no-op.
+  absl::Status Subscribe(const std::string& agent_id, const AgentSession* session,
+                         const std::string& topic, uint32_t max_topics);
+  absl::Status Unsubscribe(const std::string& agent_id, const AgentSession* session,
+                           const std::string& topic);
+
+  std::optional<AgentRecord> Find(const std::string& agent_id) const;
+  // Subscribers of `topic`, sorted by agent id.
+  std::vector<AgentRecord> Subscribers(const std::string& topic) const;
+  // Every agent, sorted by id, with its topics.
+  std::vector<AgentRecord> List() const;
+  // The first registered agent whose model has `model_id` (for RouteQuery), or null.
+  std::shared_ptr<const v1::ModelSpec> FindModel(const std::string& model_id) const;
+  size_t size() const;
+
+ private:
+  struct Entry {
+    std::shared_ptr<const v1::ModelSpec> model;
+    std::shared_ptr<AgentSession> session;
+    absl::Time since;
+    std::set<std::string> topics;
+  };
+  AgentRecord ToRecord(const std::string& id, const Entry& e) const;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::set<std::string>> topics_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_AGENT_REGISTRY_H_

@@ -1,0 +1,122 @@
+#include "broker/broker.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "broker/in_memory_delivery.h"
+#include "google/protobuf/util/time_util.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::broker {
+namespace {
+
+google::protobuf::Timestamp ToTimestamp(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  int64_t nanos = absl::ToUnixNanos(t);
+  ts.set_seconds(nanos / 1000000000);
+  ts.set_nanos(static_cast<int32_t>(nanos % 1000000000));
+  return ts;
+}
+
+std::unique_ptr<DeliveryLayer> DefaultDelivery(const BrokerConfig& config, Metrics* metrics,
+                                               std::unique_ptr<DeliveryLayer> given) {
+  if (given) return given;
+  InMemoryDelivery::Options options;
+  options.max_queue_depth = config.limits.max_queue_depth;
+  options.dedup_window = config.limits.dedup_window;
+  return std::make_unique<InMemoryDelivery>(options, metrics);
+}
+
+}  // namespace
+
+Broker::Broker(BrokerOptions options)
+    : config_(std::move(options.config)),
+      started_at_(absl::Now()),
+      auth_(config_.tokens),
+      rate_limiter_(config_.limits.rate_per_second, config_.limits.rate_burst),
+      delivery_(DefaultDelivery(config_, &metrics_, std::move(options.delivery))),
+      bridges_(std::move(options.bridge_loader)),
+      policy_(config_.policy, &bridges_),
+      translator_(options.translator ? std::move(options.translator)
+                                     : std::make_unique<BridgeTranslator>()) {
+  TranslationPool::Options pool_options;
+  pool_options.threads = config_.translation.threads;
+  pool_options.max_batch = config_.translation.max_batch;
+  pool_options.max_pending = config_.translation.max_pending;
+  pool_ = std::make_unique<TranslationPool>(translator_.get(), pool_options, &metrics_);
+  timer_ = std::make_unique<Timer>();
+  router_ = std::make_unique<Router>(
+      config_.limits, Router::Components{&registry_, delivery_.get(), &policy_, pool_.get(),
+                                         timer_.get(), &metrics_, &rate_limiter_});
+  metrics_.AddCollector([this] {
+    std::vector<Metrics::GaugeSample> out;
+    out.push_back({"latentbus_connected_agents", {}, static_cast<double>(registry_.size())});
+    out.push_back({"latentbus_bridges_loaded", {}, static_cast<double>(bridges_.size())});
+    out.push_back({"latentbus_process_resident_bytes", {}, ResidentBytes()});
+    for (const RecipientStats& s : delivery_->Stats()) {
+      out.push_back(
+          {"latentbus_queue_depth", {{"agent", s.agent_id}}, static_cast<double>(s.queued)});
+      out.push_back({"latentbus_unacked", {{"agent", s.agent_id}}, static_cast<double>(s.unacked)});
+    }
+    return out;
+  });
+}
+
+Broker::~Broker() { Shutdown(); }
+
+void Broker::Shutdown() {
+  pool_->Shutdown();
+  timer_->Shutdown();
+}
+
+v1::ListAgentsResponse Broker::ListAgents() const {
+  v1::ListAgentsResponse response;
+  std::vector<RecipientStats> stats = delivery_->Stats();
+  absl::flat_hash_map<std::string, const RecipientStats*> by_id;
+  for (const RecipientStats& s : stats) by_id[s.agent_id] = &s;
+  for (const AgentRecord& r : registry_.List()) {
+    v1::AgentInfo* info = response.add_agents();
+    info->set_agent_id(r.agent_id);
+    *info->mutable_model() = *r.model;
+    *info->mutable_connected_since() = ToTimestamp(r.connected_since);
+    info->set_connected(true);
+    for (const std::string& t : r.topics) info->add_topics(t);
+    auto it = by_id.find(r.agent_id);
+    if (it != by_id.end()) {
+      info->set_queue_depth(it->second->queued);
+      info->set_unacked(it->second->unacked);
+    }
+  }
+  return response;
+}
+
+v1::ListBridgesResponse Broker::ListBridges() const {
+  v1::ListBridgesResponse response;
+  for (const BridgeInfo& info : bridges_.List()) {
+    *response.add_bridges() = BridgeInfoToProto(info);
+  }
+  return response;
+}
+
+v1::GetStatsResponse Broker::GetStats() const {
+  v1::GetStatsResponse response;
+  *response.mutable_started_at() = ToTimestamp(started_at_);
+  response.set_connected_agents(static_cast<uint32_t>(registry_.size()));
+  for (const auto& [name, value] : metrics_.Counters())
+    (*response.mutable_counters())[name] = value;
+  for (const auto& [name, value] : metrics_.Gauges()) (*response.mutable_gauges())[name] = value;
+  return response;
+}
+
+void Broker::BeginDrain(absl::string_view detail) {
+  router_->SetDraining();
+  std::vector<AgentRecord> agents = registry_.List();
+  spdlog::info("draining agents={} detail=\"{}\"", agents.size(), std::string(detail));
+  for (const AgentRecord& a : agents) {
+    v1::BrokerFrame frame;
+    frame.mutable_go_away()->set_detail(std::string(detail));
+    a.session->Push(std::move(frame));
+  }
+}
+
+}  // namespace latentbus::broker

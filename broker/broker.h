@@ -1,0 +1,98 @@
+// The broker's core: every component of one broker process, wired together, with no
+// gRPC in sight (broker/service.h adapts it to the wire; broker/server.h serves it).
+//
+// Ownership: Broker owns the metrics, authenticator, rate limiter, agent registry,
+// delivery layer, bridge registry, policy, translator, translation pool, timer and
+// router. Components are created in dependency order and torn down in reverse;
+// Shutdown stops the pool and timer threads first.
+//
+// Thread safety: all accessors and methods are safe for concurrent use.
+#ifndef LATENTBUS_BROKER_BROKER_H_
+#define LATENTBUS_BROKER_BROKER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/agent_registry.h"
+#include "broker/auth.h"
+#include "broker/bridge_registry.h"
+#include "broker/config.h"
+#include "broker/delivery.h"
+#include "broker/metrics.h"
+#include "broker/policy.h"
+#include "broker/rate_limiter.h"
+#include "broker/router.h"
+#include "broker/timer.h"
+#include "broker/translation_pool.h"
+#include "broker/translator.h"
+#include "latentbus/v1/broker.pb.h"
+
+namespace latentbus::broker {
+
+inline constexpr char kBrokerVersion[] = "0.1.0";
+
+struct BrokerOptions {
+  BrokerConfig config;
+  // Loads bridge artifacts for LoadBridge; null => LoadBridge is UNIMPLEMENTED.
+  BridgeLoader bridge_loader;
+  // Null => BridgeTranslator.
+  std::unique_ptr<Translator> translator;
+  // Null => InMemoryDelivery with the configured limits.
+  std::unique_ptr<DeliveryLayer> delivery;
+};
+
+class Broker {
+ public:
+  explicit Broker(BrokerOptions options);
+  ~Broker();
+
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  const BrokerConfig& config() const { return config_; }
+  Metrics& metrics() { return metrics_; }
+  const Authenticator& auth() const { return auth_; }
+  RateLimiter& rate_limiter() { return rate_limiter_; }
+  AgentRegistry& registry() { return registry_; }
+  DeliveryLayer& delivery() { return *delivery_; }
+  BridgeRegistry& bridges() { return bridges_; }
+  Router& router() { return *router_; }
+  // Serialises (re)registration with attaching to the delivery layer, so two streams
+  // racing for one agent id leave registry and delivery layer agreeing.
+  absl::Mutex& registration_mutex() { return registration_mu_; }
+
+  v1::ListAgentsResponse ListAgents() const;
+  v1::ListBridgesResponse ListBridges() const;
+  v1::GetStatsResponse GetStats() const;
+
+  // Refuses new sends and registrations from now on and sends GoAway to every stream.
+  void BeginDrain(absl::string_view detail);
+  bool draining() const { return router_->draining(); }
+
+  // Stops the translation pool and the timer (queued translations are cancelled).
+  void Shutdown();
+
+ private:
+  const BrokerConfig config_;
+  const absl::Time started_at_;
+  Metrics metrics_;
+  Authenticator auth_;
+  RateLimiter rate_limiter_;
+  AgentRegistry registry_;
+  std::unique_ptr<DeliveryLayer> delivery_;
+  BridgeRegistry bridges_;
+  Policy policy_;
+  std::unique_ptr<Translator> translator_;
+  std::unique_ptr<TranslationPool> pool_;
+  std::unique_ptr<Timer> timer_;
+  std::unique_ptr<Router> router_;
+  absl::Mutex registration_mu_;
+};
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_BROKER_H_

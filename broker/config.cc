@@ -1,0 +1,216 @@
+#include "broker/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "yaml-cpp/yaml.h"
+
+namespace latentbus::broker {
+namespace {
+
+absl::Status Bad(absl::string_view key, absl::string_view why) {
+  return absl::InvalidArgumentError(absl::StrCat("config: ", key, ": ", why));
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Rejects keys of `node` not in `known`.
+absl::Status CheckKeys(const YAML::Node& node, absl::string_view where,
+                       const std::set<std::string>& known) {
+  if (!node.IsMap()) return Bad(where, "expected a mapping");
+  for (const auto& item : node) {
+    std::string key = item.first.as<std::string>();
+    if (known.count(key) == 0) return Bad(absl::StrCat(where, ".", key), "unknown key");
+  }
+  return absl::OkStatus();
+}
+
+template <typename T>
+void Get(const YAML::Node& node, const char* key, T* out) {
+  if (node[key]) *out = node[key].as<T>();
+}
+
+std::vector<std::string> Strings(const YAML::Node& node) {
+  std::vector<std::string> out;
+  if (!node) return out;
+  if (node.IsScalar()) {
+    out.push_back(node.as<std::string>());
+    return out;
+  }
+  for (const auto& item : node) out.push_back(item.as<std::string>());
+  return out;
+}
+
+absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
+  if (root.IsNull()) return absl::OkStatus();
+  if (auto s = CheckKeys(root, "root",
+                         {"listen", "metrics_listen", "log_level", "drain_timeout_seconds", "tls",
+                          "keepalive", "translation", "limits", "policy", "tokens"});
+      !s.ok()) {
+    return s;
+  }
+  Get(root, "listen", &c->listen_address);
+  Get(root, "metrics_listen", &c->metrics_address);
+  Get(root, "log_level", &c->log_level);
+  Get(root, "drain_timeout_seconds", &c->drain_timeout_seconds);
+  if (YAML::Node tls = root["tls"]) {
+    if (auto s = CheckKeys(tls, "tls", {"cert", "key", "client_ca"}); !s.ok()) return s;
+    Get(tls, "cert", &c->tls.cert_file);
+    Get(tls, "key", &c->tls.key_file);
+    Get(tls, "client_ca", &c->tls.client_ca_file);
+  }
+  if (YAML::Node ka = root["keepalive"]) {
+    if (auto s = CheckKeys(ka, "keepalive", {"time_ms", "timeout_ms"}); !s.ok()) return s;
+    Get(ka, "time_ms", &c->keepalive_time_ms);
+    Get(ka, "timeout_ms", &c->keepalive_timeout_ms);
+  }
+  if (YAML::Node tr = root["translation"]) {
+    if (auto s = CheckKeys(tr, "translation", {"threads", "max_batch", "max_pending"}); !s.ok()) {
+      return s;
+    }
+    Get(tr, "threads", &c->translation.threads);
+    Get(tr, "max_batch", &c->translation.max_batch);
+    Get(tr, "max_pending", &c->translation.max_pending);
+  }
+  if (YAML::Node lim = root["limits"]) {
+    if (auto s = CheckKeys(
+            lim, "limits",
+            {"max_message_bytes", "max_queue_depth", "max_topics_per_agent", "rate_per_second",
+             "rate_burst", "delivery_credits", "send_credits", "dedup_window"});
+        !s.ok()) {
+      return s;
+    }
+    Get(lim, "max_message_bytes", &c->limits.max_message_bytes);
+    Get(lim, "max_queue_depth", &c->limits.max_queue_depth);
+    Get(lim, "max_topics_per_agent", &c->limits.max_topics_per_agent);
+    Get(lim, "rate_per_second", &c->limits.rate_per_second);
+    Get(lim, "rate_burst", &c->limits.rate_burst);
+    Get(lim, "delivery_credits", &c->limits.delivery_credits);
+    Get(lim, "send_credits", &c->limits.send_credits);
+    Get(lim, "dedup_window", &c->limits.dedup_window);
+  }
+  if (YAML::Node pol = root["policy"]) {
+    if (auto s = CheckKeys(pol, "policy", {"min_fidelity", "rules"}); !s.ok()) return s;
+    Get(pol, "min_fidelity", &c->policy.min_fidelity);
+    if (YAML::Node rules = pol["rules"]) {
+      if (!rules.IsSequence()) return Bad("policy.rules", "expected a list");
+      c->policy.rules.clear();
+      for (const auto& r : rules) {
+        if (auto s =
+                CheckKeys(r, "policy.rules[]", {"class", "src", "dst", "form", "min_fidelity"});
+            !s.ok()) {
+          return s;
+        }
+        PolicyRule rule;
+        Get(r, "class", &rule.message_class);
+        Get(r, "src", &rule.src_model);
+        Get(r, "dst", &rule.dst_model);
+        Get(r, "form", &rule.form);
+        Get(r, "min_fidelity", &rule.min_fidelity);
+        c->policy.rules.push_back(rule);
+      }
+    }
+  }
+  if (YAML::Node tokens = root["tokens"]) {
+    if (!tokens.IsSequence()) return Bad("tokens", "expected a list");
+    c->tokens.clear();
+    for (const auto& t : tokens) {
+      if (auto s =
+              CheckKeys(t, "tokens[]",
+                        {"name", "token", "token_file", "agents", "publish", "subscribe", "admin"});
+          !s.ok()) {
+        return s;
+      }
+      TokenConfig token;
+      Get(t, "name", &token.name);
+      Get(t, "token", &token.token);
+      if (t["token_file"]) {
+        absl::StatusOr<std::string> text = ReadFile(t["token_file"].as<std::string>());
+        if (!text.ok()) return Bad("tokens[].token_file", text.status().message());
+        token.token = std::string(absl::StripAsciiWhitespace(*text));
+      }
+      token.agents = Strings(t["agents"]);
+      token.publish = Strings(t["publish"]);
+      token.subscribe = Strings(t["subscribe"]);
+      Get(t, "admin", &token.admin);
+      c->tokens.push_back(token);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<BrokerConfig> ParseConfigYaml(absl::string_view yaml, BrokerConfig base) {
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    if (absl::Status s = ParseInto(root, &base); !s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", e.what()));
+  }
+  if (absl::Status s = ValidateConfig(base); !s.ok()) return s;
+  return base;
+}
+
+absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path, BrokerConfig base) {
+  absl::StatusOr<std::string> text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseConfigYaml(*text, std::move(base));
+}
+
+absl::Status ValidateConfig(const BrokerConfig& c) {
+  if (c.listen_address.empty()) return Bad("listen", "empty");
+  if (c.limits.max_message_bytes < 1024 || c.limits.max_message_bytes > (1u << 30)) {
+    return Bad("limits.max_message_bytes", "must be in [1 KiB, 1 GiB]");
+  }
+  if (c.limits.max_queue_depth == 0) return Bad("limits.max_queue_depth", "must be >= 1");
+  if (c.limits.delivery_credits == 0) return Bad("limits.delivery_credits", "must be >= 1");
+  if (c.limits.send_credits == 0) return Bad("limits.send_credits", "must be >= 1");
+  if (c.limits.rate_per_second < 0 || c.limits.rate_burst < 0) {
+    return Bad("limits.rate_*", "must be >= 0");
+  }
+  if (c.limits.rate_per_second > 0 && c.limits.rate_burst < 1) {
+    return Bad("limits.rate_burst", "must be >= 1 when a rate is set");
+  }
+  if (c.translation.threads < 1 || c.translation.threads > 256) {
+    return Bad("translation.threads", "must be in [1, 256]");
+  }
+  if (c.translation.max_batch == 0) return Bad("translation.max_batch", "must be >= 1");
+  if (c.drain_timeout_seconds < 0) return Bad("drain_timeout_seconds", "must be >= 0");
+  if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
+    return Bad("tls", "cert and key must be given together");
+  }
+  if (!c.tls.client_ca_file.empty() && !c.tls.enabled()) {
+    return Bad("tls.client_ca", "needs tls.cert and tls.key");
+  }
+  static const std::set<std::string> kClasses = {"*",           "context", "reasoning",
+                                                 "instruction", "result",  "control"};
+  for (const PolicyRule& rule : c.policy.rules) {
+    if (kClasses.count(rule.message_class) == 0) {
+      return Bad("policy.rules[].class", absl::StrCat("unknown class '", rule.message_class, "'"));
+    }
+    if (rule.form != "text" && rule.form != "latent") {
+      return Bad("policy.rules[].form", "must be 'text' or 'latent'");
+    }
+  }
+  std::set<std::string> names;
+  std::set<std::string> secrets;
+  for (const TokenConfig& t : c.tokens) {
+    if (t.name.empty()) return Bad("tokens[].name", "empty");
+    if (t.token.size() < 8) return Bad(absl::StrCat("tokens[", t.name, "].token"), "< 8 chars");
+    if (!names.insert(t.name).second) return Bad("tokens[].name", "duplicate " + t.name);
+    if (!secrets.insert(t.token).second) return Bad("tokens[].token", "duplicate token");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace latentbus::broker

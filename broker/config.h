@@ -1,0 +1,124 @@
+// Broker configuration: one struct with every option, its default, and the YAML that
+// sets it. `latentbus broker --help` documents the same options as flags; a flag given
+// on the command line overrides the file.
+//
+// YAML layout (every key optional; unknown keys are an error so typos do not pass):
+//
+//   listen: 127.0.0.1:7070          # gRPC address (host:port; port 0 picks one)
+//   metrics_listen: 127.0.0.1:9464  # Prometheus /metrics over HTTP; "" disables
+//   log_level: info                 # trace, debug, info, warn, error
+//   drain_timeout_seconds: 10       # SIGTERM: how long queues may take to flush
+//   tls: {cert: server.pem, key: server.key, client_ca: ca.pem}  # client_ca => mTLS
+//   keepalive: {time_ms: 30000, timeout_ms: 10000}
+//   translation: {threads: 2, max_batch: 32, max_pending: 4096}
+//   limits:
+//     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
+//     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
+//     max_topics_per_agent: 64      # TOO_MANY_TOPICS
+//     rate_per_second: 1000         # token bucket per agent; 0 = unlimited (RATE_LIMITED)
+//     rate_burst: 2000
+//     delivery_credits: 64          # default when Register.initial_credits is 0
+//     send_credits: 256             # send window granted to each stream (NO_CREDIT)
+//     dedup_window: 4096            # accepted (sender, message id) pairs remembered
+//   policy:
+//     min_fidelity: 0.9             # default cosine a bridge needs for a latent
+//     rules:                        # first match wins; default: [{class: reasoning, form: text}]
+//       - {class: reasoning, src: "*", dst: "*", form: text}
+//       - {class: context, src: "smollm2*", dst: "gemma3*", form: latent, min_fidelity: 0.8}
+//   tokens:                         # none => authentication off
+//     - name: planner
+//       token: "s3cret"             # or token_file: /run/secrets/planner
+//       agents: ["planner-*"]       # agent ids the token may register / send as
+//       publish: ["tasks.*"]        # topics it may publish to
+//       subscribe: ["results.*"]    # topics it may subscribe to
+//       admin: false                # may call LoadBridge/UnloadBridge/ListAgents/...
+//
+// Thread safety: plain data; the loader functions are pure.
+#ifndef LATENTBUS_BROKER_CONFIG_H_
+#define LATENTBUS_BROKER_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace latentbus::broker {
+
+struct TlsConfig {
+  std::string cert_file;       // PEM certificate chain; empty => plaintext
+  std::string key_file;        // PEM private key
+  std::string client_ca_file;  // PEM roots; set => clients must present a cert (mTLS)
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct TokenConfig {
+  std::string name;
+  std::string token;
+  std::vector<std::string> agents;     // globs of agent ids
+  std::vector<std::string> publish;    // globs of topics
+  std::vector<std::string> subscribe;  // globs of topics
+  bool admin = false;
+};
+
+struct LimitsConfig {
+  uint64_t max_message_bytes = 4u << 20;
+  uint32_t max_queue_depth = 1024;
+  uint32_t max_topics_per_agent = 64;
+  double rate_per_second = 1000;
+  double rate_burst = 2000;
+  uint32_t delivery_credits = 64;
+  uint32_t send_credits = 256;
+  uint32_t dedup_window = 4096;
+};
+
+// One policy rule. `message_class` is "*" or a class name ("context", "reasoning",
+// "instruction", "result", "control"); src/dst are globs over model ids.
+struct PolicyRule {
+  std::string message_class = "*";
+  std::string src_model = "*";
+  std::string dst_model = "*";
+  std::string form = "text";  // "text" or "latent" (latent only through a good bridge)
+  double min_fidelity = -1;   // < 0: PolicyConfig::min_fidelity
+};
+
+struct PolicyConfig {
+  double min_fidelity = 0.9;
+  std::vector<PolicyRule> rules = {PolicyRule{"reasoning", "*", "*", "text", -1}};
+};
+
+struct TranslationConfig {
+  int threads = 2;
+  uint32_t max_batch = 32;
+  uint32_t max_pending = 4096;
+};
+
+struct BrokerConfig {
+  std::string listen_address = "127.0.0.1:7070";
+  std::string metrics_address = "127.0.0.1:9464";
+  std::string log_level = "info";
+  double drain_timeout_seconds = 10;
+  int keepalive_time_ms = 30000;
+  int keepalive_timeout_ms = 10000;
+  TlsConfig tls;
+  LimitsConfig limits;
+  PolicyConfig policy;
+  TranslationConfig translation;
+  std::vector<TokenConfig> tokens;
+};
+
+// Parses YAML over `base` (keys absent from the YAML keep base's values).
+// InvalidArgument with the offending key for malformed YAML, unknown keys, bad values.
+absl::StatusOr<BrokerConfig> ParseConfigYaml(absl::string_view yaml, BrokerConfig base = {});
+
+// Reads and parses a file (token_file entries are read relative to the cwd).
+absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path, BrokerConfig base = {});
+
+// Checks ranges and cross-field rules (tls key without cert, duplicate tokens, ...).
+absl::Status ValidateConfig(const BrokerConfig& config);
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_CONFIG_H_

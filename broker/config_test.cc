@@ -1,0 +1,75 @@
+#include "broker/config.h"
+
+#include <gtest/gtest.h>
+
+namespace latentbus::broker {
+namespace {
+
+TEST(ConfigTest, DefaultsAreValid) {
+  BrokerConfig c;
+  EXPECT_TRUE(ValidateConfig(c).ok());
+  EXPECT_EQ(c.listen_address, "127.0.0.1:7070");
+  ASSERT_EQ(c.policy.rules.size(), 1u);
+  EXPECT_EQ(c.policy.rules[0].message_class, "reasoning");
+  EXPECT_EQ(c.policy.rules[0].form, "text");
+}
+
+TEST(ConfigTest, ParsesEverySection) {
+  absl::StatusOr<BrokerConfig> c = ParseConfigYaml(R"(
+listen: 0.0.0.0:9000
+metrics_listen: ""
+log_level: debug
+drain_timeout_seconds: 3.5
+keepalive: {time_ms: 1000, timeout_ms: 500}
+translation: {threads: 4, max_batch: 8, max_pending: 100}
+limits:
+  max_message_bytes: 65536
+  max_queue_depth: 7
+  max_topics_per_agent: 3
+  rate_per_second: 5
+  rate_burst: 10
+  delivery_credits: 2
+  send_credits: 9
+  dedup_window: 11
+policy:
+  min_fidelity: 0.8
+  rules:
+    - {class: context, src: "smol*", dst: "gemma*", form: latent, min_fidelity: 0.7}
+    - {class: "*", form: text}
+tokens:
+  - {name: a, token: aaaaaaaaaa, agents: ["a-*"], publish: t.*, subscribe: ["t.*"], admin: true}
+)");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->listen_address, "0.0.0.0:9000");
+  EXPECT_EQ(c->metrics_address, "");
+  EXPECT_DOUBLE_EQ(c->drain_timeout_seconds, 3.5);
+  EXPECT_EQ(c->keepalive_time_ms, 1000);
+  EXPECT_EQ(c->translation.threads, 4);
+  EXPECT_EQ(c->limits.max_message_bytes, 65536u);
+  EXPECT_EQ(c->limits.max_queue_depth, 7u);
+  EXPECT_EQ(c->limits.dedup_window, 11u);
+  EXPECT_DOUBLE_EQ(c->policy.min_fidelity, 0.8);
+  ASSERT_EQ(c->policy.rules.size(), 2u);
+  EXPECT_EQ(c->policy.rules[0].src_model, "smol*");
+  EXPECT_DOUBLE_EQ(c->policy.rules[0].min_fidelity, 0.7);
+  ASSERT_EQ(c->tokens.size(), 1u);
+  EXPECT_EQ(c->tokens[0].publish, std::vector<std::string>{"t.*"});
+  EXPECT_TRUE(c->tokens[0].admin);
+}
+
+TEST(ConfigTest, RejectsTyposAndBadValues) {
+  EXPECT_FALSE(ParseConfigYaml("listne: x").ok());
+  EXPECT_FALSE(ParseConfigYaml("limits: {max_queue_depht: 3}").ok());
+  EXPECT_FALSE(ParseConfigYaml("limits: {max_queue_depth: 0}").ok());
+  EXPECT_FALSE(ParseConfigYaml("limits: {max_queue_depth: -3}").ok());
+  EXPECT_FALSE(ParseConfigYaml("policy: {rules: [{class: poetry}]}").ok());
+  EXPECT_FALSE(ParseConfigYaml("policy: {rules: [{form: telepathy}]}").ok());
+  EXPECT_FALSE(ParseConfigYaml("tls: {cert: a.pem}").ok());
+  EXPECT_FALSE(ParseConfigYaml("tokens: [{name: a, token: short}]").ok());
+  EXPECT_FALSE(ParseConfigYaml("listen: [unterminated").ok());
+  absl::StatusOr<BrokerConfig> c = ParseConfigYaml("limits: {max_queue_depht: 3}");
+  EXPECT_NE(c.status().message().find("max_queue_depht"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace latentbus::broker

@@ -1,0 +1,355 @@
+#include "broker/connect_reactor.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "broker/errors.h"
+#include "broker/grpc_status.h"
+#include "broker/tsan_annotations.h"
+#include "broker/validation.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::broker {
+
+ConnectReactor* ConnectReactor::Create(Broker* broker,
+                                       absl::StatusOr<std::shared_ptr<const Principal>> principal,
+                                       std::string peer) {
+  auto reactor = std::make_shared<ConnectReactor>(broker, std::move(principal), std::move(peer));
+  reactor->self_ = reactor;               // reactions start only after the handler returns it
+  LATENTBUS_TSAN_RELEASE(reactor.get());  // handed to reactions through gRPC
+  return reactor.get();
+}
+
+ConnectReactor::ConnectReactor(Broker* broker,
+                               absl::StatusOr<std::shared_ptr<const Principal>> principal,
+                               std::string peer)
+    : broker_(broker), principal_(principal.ok() ? *principal : nullptr), peer_(std::move(peer)) {
+  if (!principal.ok()) {
+    broker_->metrics().Increment("latentbus_rejects_total",
+                                 {{"reason", ReasonName(ReasonOf(principal.status()))}});
+    spdlog::warn("connect refused peer={} error=\"{}\"", peer_,
+                 std::string(principal.status().message()));
+    {
+      absl::MutexLock lock(&mu_);
+      finishing_ = true;
+      finish_called_ = true;
+    }
+    Finish(ToGrpcStatus(principal.status()));
+    return;
+  }
+  StartRead(&request_);
+}
+
+bool ConnectReactor::Push(v1::BrokerFrame frame) {
+  const v1::BrokerFrame* next = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finishing_ || done_) return false;
+    outbox_.push_back(std::move(frame));
+    if (writing_) return true;
+    writing_ = true;
+    next = &outbox_.front();  // deque: stable while other frames are appended
+  }
+  LATENTBUS_TSAN_RELEASE(this);
+  StartWrite(next);
+  LATENTBUS_TSAN_RELEASE(this);  // StartWrite may serialise `next` on this thread
+  return true;
+}
+
+void ConnectReactor::End(const absl::Status& status) {
+  grpc::Status finish;
+  {
+    absl::MutexLock lock(&mu_);
+    if (finishing_ || done_) return;
+    finishing_ = true;
+    finish_status_ = ToGrpcStatus(status);
+    if (writing_) return;  // OnWriteDone finishes once the outbox is flushed
+    finish_called_ = true;
+    finish = finish_status_;
+  }
+  LATENTBUS_TSAN_RELEASE(this);
+  Finish(finish);
+}
+
+void ConnectReactor::OnWriteDone(bool ok) {
+  LATENTBUS_TSAN_ACQUIRE(this);
+  const v1::BrokerFrame* next = nullptr;
+  bool finish = false;
+  grpc::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    outbox_.pop_front();
+    if (!ok) {
+      // The stream is broken; nothing more can be written.
+      outbox_.clear();
+      if (!finishing_) {
+        finishing_ = true;
+        finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
+      }
+    }
+    if (!outbox_.empty()) {
+      next = &outbox_.front();
+    } else {
+      writing_ = false;
+      if (finishing_ && !finish_called_) {
+        finish_called_ = true;
+        finish = true;
+        status = finish_status_;
+      }
+    }
+  }
+  LATENTBUS_TSAN_RELEASE(this);
+  if (next != nullptr) StartWrite(next);
+  LATENTBUS_TSAN_RELEASE(this);
+  if (finish) Finish(status);
+}
+
+void ConnectReactor::OnReadDone(bool ok) {
+  LATENTBUS_TSAN_ACQUIRE(this);
+  if (!ok) {
+    // The agent half-closed, or the stream was cancelled / broken.
+    End(absl::OkStatus());
+    return;
+  }
+  v1::AgentFrame frame = std::move(request_);
+  request_.Clear();
+  HandleFrame(std::move(frame));
+  {
+    absl::MutexLock lock(&mu_);
+    if (finishing_) return;
+  }
+  LATENTBUS_TSAN_RELEASE(this);
+  StartRead(&request_);
+}
+
+void ConnectReactor::OnCancel() {
+  LATENTBUS_TSAN_ACQUIRE(this);
+  // May run concurrently with a read reaction: touch only immutable members here.
+  spdlog::debug("stream cancelled peer={}", peer_);
+}
+
+void ConnectReactor::OnDone() {
+  LATENTBUS_TSAN_ACQUIRE(this);
+  if (registered_) {
+    bool removed;
+    {
+      absl::MutexLock lock(&broker_->registration_mutex());
+      removed = broker_->registry().Unregister(agent_id_, this);
+      broker_->delivery().Detach(agent_id_, this);
+    }
+    if (removed) broker_->rate_limiter().Forget(agent_id_);
+    spdlog::info("agent disconnected agent_id={} peer={} replaced={}", agent_id_, peer_, !removed);
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+    outbox_.clear();
+  }
+  std::shared_ptr<ConnectReactor> keep = std::move(self_);  // may destroy *this on return
+}
+
+void ConnectReactor::PushError(const absl::Status& status, uint64_t seq,
+                               absl::string_view message_id) {
+  broker_->metrics().Increment("latentbus_rejects_total",
+                               {{"reason", ReasonName(ReasonOf(status))}});
+  v1::BrokerFrame frame;
+  frame.set_seq(seq);
+  *frame.mutable_error() = ToErrorProto(status, message_id, seq);
+  Push(std::move(frame));
+}
+
+void ConnectReactor::Reject(const absl::Status& status) {
+  broker_->metrics().Increment("latentbus_rejects_total",
+                               {{"reason", ReasonName(ReasonOf(status))}});
+  spdlog::warn("stream refused agent_id={} peer={} error=\"{}\"", agent_id_, peer_,
+               std::string(status.message()));
+  End(status);
+}
+
+void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
+  const uint64_t seq = frame.seq();
+  if (!registered_) {
+    if (frame.frame_case() != v1::AgentFrame::kRegister) {
+      PushError(BrokerError(v1::NOT_REGISTERED, "the first frame must be Register"), seq);
+      End(absl::FailedPreconditionError("the first frame must be Register"));
+      return;
+    }
+    HandleRegister(seq, frame.register_());
+    return;
+  }
+  switch (frame.frame_case()) {
+    case v1::AgentFrame::kRegister:
+      PushError(BrokerError(v1::NOT_REGISTERED, "this stream is already registered"), seq);
+      return;
+    case v1::AgentFrame::kSubscribe:
+      HandleSubscribe(seq, frame.subscribe().topic(), true);
+      return;
+    case v1::AgentFrame::kUnsubscribe:
+      HandleSubscribe(seq, frame.unsubscribe().topic(), false);
+      return;
+    case v1::AgentFrame::kSend:
+      HandleSend(seq, frame.mutable_send());
+      return;
+    case v1::AgentFrame::kAck:
+      if (!broker_->delivery()
+               .Ack(agent_id_, frame.ack().sender_id(), frame.ack().message_id())
+               .ok()) {
+        broker_->metrics().Increment("latentbus_unknown_acks_total");
+      }
+      return;
+    case v1::AgentFrame::kCredit:
+      broker_->delivery().AddCredits(agent_id_, this, frame.credit().credits());
+      return;
+    default:
+      PushError(BrokerError(v1::INVALID_ARGUMENT, "empty or unknown frame"), seq);
+      return;
+  }
+}
+
+void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
+  const LimitsConfig& limits = broker_->config().limits;
+  agent_id_ = reg.agent_id();
+  if (absl::Status s = ValidateName("agent_id", reg.agent_id()); !s.ok()) return Reject(s);
+  if (absl::Status s = ValidateModelSpec(reg.model()); !s.ok()) return Reject(s);
+  if (!principal_->MayActAs(reg.agent_id())) {
+    return Reject(BrokerError(v1::PERMISSION_DENIED,
+                              absl::StrCat("token '", principal_->name,
+                                           "' may not register agent '", reg.agent_id(), "'")));
+  }
+  if (broker_->draining()) return Reject(BrokerError(v1::DRAINING, "the broker is draining"));
+  if (static_cast<uint32_t>(reg.topics_size()) > limits.max_topics_per_agent) {
+    return Reject(BrokerError(
+        v1::TOO_MANY_TOPICS,
+        absl::StrCat(reg.topics_size(), " topics; the limit is ", limits.max_topics_per_agent)));
+  }
+  for (const std::string& topic : reg.topics()) {
+    if (absl::Status s = ValidateName("topic", topic); !s.ok()) return Reject(s);
+    if (!principal_->MaySubscribe(topic)) {
+      return Reject(BrokerError(
+          v1::PERMISSION_DENIED,
+          absl::StrCat("token '", principal_->name, "' may not subscribe to '", topic, "'")));
+    }
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    send_credits_ = limits.send_credits;
+  }
+  registered_ = true;
+  auto model = std::make_shared<const v1::ModelSpec>(reg.model());
+  const uint32_t credits =
+      reg.initial_credits() != 0 ? reg.initial_credits() : limits.delivery_credits;
+  std::shared_ptr<AgentSession> replaced;
+  {
+    absl::MutexLock lock(&broker_->registration_mutex());
+    replaced = broker_->registry().Register(agent_id_, model, shared_from_this(), absl::Now());
+    for (const std::string& topic : reg.topics()) {
+      // Cannot fail: registered just now by this session, count checked above.
+      (void)broker_->registry().Subscribe(agent_id_, this, topic, limits.max_topics_per_agent);
+    }
+    v1::BrokerFrame frame;
+    frame.set_seq(seq);
+    v1::Registered* registered = frame.mutable_registered();
+    registered->set_agent_id(agent_id_);
+    registered->set_send_credits(limits.send_credits);
+    registered->set_max_message_bytes(limits.max_message_bytes);
+    registered->set_pending_redeliveries(broker_->delivery().Pending(agent_id_));
+    registered->set_broker_version(kBrokerVersion);
+    Push(std::move(frame));
+    broker_->delivery().Attach(agent_id_, shared_from_this(), credits);
+  }
+  if (replaced) {
+    broker_->metrics().Increment("latentbus_replaced_streams_total");
+    replaced->End(absl::AbortedError("replaced by a newer stream for the same agent id"));
+  }
+  spdlog::info("agent registered agent_id={} model={} hidden={} peer={} principal={} replaced={}",
+               agent_id_, model->model_id(), model->hidden_size(), peer_, principal_->name,
+               replaced != nullptr);
+}
+
+void ConnectReactor::HandleSubscribe(uint64_t seq, const std::string& topic, bool subscribe) {
+  if (absl::Status s = ValidateName("topic", topic); !s.ok()) return PushError(s, seq);
+  if (subscribe && !principal_->MaySubscribe(topic)) {
+    return PushError(
+        BrokerError(v1::PERMISSION_DENIED, absl::StrCat("token '", principal_->name,
+                                                        "' may not subscribe to '", topic, "'")),
+        seq);
+  }
+  absl::Status s = subscribe
+                       ? broker_->registry().Subscribe(
+                             agent_id_, this, topic, broker_->config().limits.max_topics_per_agent)
+                       : broker_->registry().Unsubscribe(agent_id_, this, topic);
+  if (!s.ok()) return PushError(s, seq);
+  v1::BrokerFrame frame;
+  frame.set_seq(seq);
+  frame.mutable_subscribe_result()->set_topic(topic);
+  frame.mutable_subscribe_result()->set_subscribed(subscribe);
+  Push(std::move(frame));
+}
+
+void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
+  const std::string message_id = send->envelope().message_id();
+  bool has_credit;
+  {
+    absl::MutexLock lock(&mu_);
+    has_credit = send_credits_ > 0;
+    if (has_credit) --send_credits_;
+  }
+  if (!has_credit) {
+    return PushError(BrokerError(v1::NO_CREDIT, "no send credit left; wait for a Credit frame"),
+                     seq, message_id);
+  }
+  SendContext context{agent_id_, principal_};
+  std::shared_ptr<ConnectReactor> self = shared_from_this();
+  broker_->router().Send(context, std::move(*send->mutable_envelope()),
+                         [self, seq](SendOutcome outcome) {
+                           if (!outcome.refused.ok()) {
+                             v1::BrokerFrame frame;
+                             frame.set_seq(seq);
+                             v1::Error* error = frame.mutable_error();
+                             *error = ToErrorProto(outcome.refused, outcome.message_id, seq);
+                             for (const std::string& a : outcome.refused_agents) {
+                               error->add_agent_ids(a);
+                             }
+                             self->Push(std::move(frame));
+                           } else {
+                             if (!outcome.accepted.empty() || outcome.errors.empty()) {
+                               v1::BrokerFrame frame;
+                               frame.set_seq(seq);
+                               v1::SendResult* result = frame.mutable_send_result();
+                               result->set_message_id(outcome.message_id);
+                               for (v1::RecipientOutcome& r : outcome.accepted) {
+                                 *result->add_recipients() = std::move(r);
+                               }
+                               self->Push(std::move(frame));
+                             }
+                             for (v1::Error& e : outcome.errors) {
+                               v1::BrokerFrame frame;
+                               frame.set_seq(seq);
+                               e.set_seq(seq);
+                               *frame.mutable_error() = std::move(e);
+                               self->Push(std::move(frame));
+                             }
+                           }
+                           self->ReturnSendCredit();
+                         });
+}
+
+void ConnectReactor::ReturnSendCredit() {
+  uint32_t credits = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    ++credits_to_return_;
+    const uint32_t window = broker_->config().limits.send_credits;
+    if (credits_to_return_ < std::max<uint32_t>(1, window / 2)) return;
+    credits = credits_to_return_;
+    credits_to_return_ = 0;
+    send_credits_ += credits;
+  }
+  v1::BrokerFrame frame;
+  frame.mutable_credit()->set_credits(credits);
+  Push(std::move(frame));
+}
+
+}  // namespace latentbus::broker

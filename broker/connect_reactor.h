@@ -1,0 +1,100 @@
+// One agent's Connect stream: the server side of the bidirectional stream, as a gRPC
+// callback reactor.
+//
+// Life cycle: Create() starts the first read (or, for a refused caller, finishes at
+// once with the authentication status). The first frame must be Register; then the
+// stream subscribes, sends, acks and grants credits until the agent half-closes, the
+// stream breaks, a newer stream takes the agent id (ABORTED) or the server shuts down.
+// OnDone unregisters the agent (if this stream still owns it) and detaches it from the
+// delivery layer, which keeps its unacked messages for the next stream.
+//
+// Writes: exactly one outstanding write, fed from `outbox_`; OnWriteDone starts the
+// next. Frames come from reactions (answers), the delivery layer (Deliver), the router
+// and translation workers (SendResult, Error) and the timer (DEADLINE_EXCEEDED).
+// Finish is called exactly once, after the outbox has been flushed, with a real status
+// on every path. Reactions never block: routing is non-blocking and translation runs in
+// the pool.
+//
+// Send flow control: the agent gets `limits.send_credits` credits in Registered; each
+// Send takes one (NO_CREDIT when none is left) and the broker returns them with Credit
+// frames as sends complete.
+//
+// Thread safety: reactions are serialised per direction by gRPC; state shared with
+// other threads is guarded by mu_. Never holds mu_ while calling into gRPC or another
+// component. Lives (through self_) until OnDone, and beyond while others hold it.
+#ifndef LATENTBUS_BROKER_CONNECT_REACTOR_H_
+#define LATENTBUS_BROKER_CONNECT_REACTOR_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/auth.h"
+#include "broker/broker.h"
+#include "broker/session.h"
+#include "grpcpp/grpcpp.h"
+#include "latentbus/v1/broker.pb.h"
+
+namespace latentbus::broker {
+
+class ConnectReactor final : public grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame>,
+                             public AgentSession,
+                             public std::enable_shared_from_this<ConnectReactor> {
+ public:
+  // The reactor to return from the Connect handler. `principal` is the caller's
+  // authentication result; an error finishes the stream with it.
+  static ConnectReactor* Create(Broker* broker,
+                                absl::StatusOr<std::shared_ptr<const Principal>> principal,
+                                std::string peer);
+
+  // Use Create (public only for std::make_shared).
+  ConnectReactor(Broker* broker, absl::StatusOr<std::shared_ptr<const Principal>> principal,
+                 std::string peer);
+
+  bool Push(v1::BrokerFrame frame) override;
+  void End(const absl::Status& status) override;
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone() override;
+  void OnCancel() override;
+
+ private:
+  // Handlers run inside OnReadDone (one at a time).
+  void HandleFrame(v1::AgentFrame frame);
+  void HandleRegister(uint64_t seq, const v1::Register& reg);
+  void HandleSend(uint64_t seq, v1::Send* send);
+  void HandleSubscribe(uint64_t seq, const std::string& topic, bool subscribe);
+  void PushError(const absl::Status& status, uint64_t seq, absl::string_view message_id = "");
+  void ReturnSendCredit();
+  // End with `status` after counting it as a rejection.
+  void Reject(const absl::Status& status);
+
+  Broker* const broker_;
+  const std::shared_ptr<const Principal> principal_;
+  const std::string peer_;
+  std::shared_ptr<ConnectReactor> self_;  // set by Create, released in OnDone
+
+  // Read side: touched only by OnReadDone / handlers (serialised) and OnDone (after).
+  v1::AgentFrame request_;
+  std::string agent_id_;
+  bool registered_ = false;
+
+  absl::Mutex mu_;
+  std::deque<v1::BrokerFrame> outbox_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  uint32_t send_credits_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t credits_to_return_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_CONNECT_REACTOR_H_

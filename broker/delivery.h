@@ -1,0 +1,94 @@
+// The delivery layer: where a routed envelope goes to be queued, delivered, acked and
+// redelivered. Routing, policy and translation only see this interface, so the
+// in-memory implementation (broker/in_memory_delivery.h) can be replaced by a durable
+// one (NATS JetStream) without touching them.
+//
+// Contract for every implementation:
+// - Per-recipient queues, bounded: queued + delivered-but-unacked <= max_queue_depth;
+//   Enqueue beyond that fails with QUEUE_FULL and stores nothing (never a silent drop).
+// - Deduplication by (sender_id, message_id) per recipient: a pair accepted before (and
+//   still within the dedup window) is refused with ALREADY_EXISTS and stored once.
+// - Flow control: a recipient's session receives a Deliver frame only while it has
+//   delivery credits (one per Deliver; Attach grants the initial ones, AddCredits more).
+// - At-least-once within the broker's lifetime: a delivery stays unacked until Ack; when
+//   the session detaches (stream ended) or is replaced, unacked deliveries go back to
+//   the front of the queue and are delivered again (delivery_attempt + 1) to the next
+//   session for that recipient.
+// - Deadlines: Expire removes a message that was never delivered; the caller reports
+//   DEADLINE_EXCEEDED to the sender.
+//
+// Thread safety: implementations are safe for concurrent use; they may call
+// AgentSession::Push while holding internal locks, so sessions must not call back into
+// the delivery layer from Push.
+#ifndef LATENTBUS_BROKER_DELIVERY_H_
+#define LATENTBUS_BROKER_DELIVERY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "broker/session.h"
+#include "latentbus/v1/envelope.pb.h"
+
+namespace latentbus::broker {
+
+// One envelope for one recipient, already in the form that recipient gets
+// (delivered_form set, sender_id filled in).
+struct QueuedMessage {
+  std::shared_ptr<const v1::Envelope> envelope;
+  absl::Time accepted_at;
+};
+
+struct RecipientStats {
+  std::string agent_id;
+  uint32_t queued = 0;
+  uint32_t unacked = 0;
+  uint32_t credits = 0;
+  bool attached = false;
+};
+
+class DeliveryLayer {
+ public:
+  virtual ~DeliveryLayer() = default;
+
+  // QUEUE_FULL (broker/errors.h) when the recipient's queue is at its limit;
+  // ALREADY_EXISTS for a duplicate (sender_id, message_id).
+  virtual absl::Status Enqueue(const std::string& recipient, QueuedMessage message) = 0;
+
+  // Binds the recipient's live session with `credits` delivery credits, replacing a
+  // previous session; returns how many messages are waiting for it.
+  virtual uint32_t Attach(const std::string& recipient, std::shared_ptr<AgentSession> session,
+                          uint32_t credits) = 0;
+
+  // Unbinds `session` if it is the recipient's current one; its unacked deliveries are
+  // queued again for redelivery.
+  virtual void Detach(const std::string& recipient, const AgentSession* session) = 0;
+
+  // More credits for the recipient's current session (ignored for another session).
+  virtual void AddCredits(const std::string& recipient, const AgentSession* session,
+                          uint32_t credits) = 0;
+
+  // NOT_FOUND when no such message awaits an ack from the recipient.
+  virtual absl::Status Ack(const std::string& recipient, const std::string& sender_id,
+                           const std::string& message_id) = 0;
+
+  // Removes the message if it was never handed to a session; true if removed.
+  virtual bool Expire(const std::string& recipient, const std::string& sender_id,
+                      const std::string& message_id) = 0;
+
+  // Messages queued or unacked for the recipient.
+  virtual uint32_t Pending(const std::string& recipient) const = 0;
+
+  virtual std::vector<RecipientStats> Stats() const = 0;
+
+  // Waits until nothing is queued or unacked anywhere, or until `deadline`; true when
+  // everything was delivered and acked. Used to drain.
+  virtual bool AwaitEmpty(absl::Time deadline) = 0;
+};
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_DELIVERY_H_

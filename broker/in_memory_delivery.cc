@@ -1,0 +1,195 @@
+#include "broker/in_memory_delivery.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "broker/errors.h"
+
+namespace latentbus::broker {
+namespace {
+
+std::string DedupKey(absl::string_view sender_id, absl::string_view message_id) {
+  return absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
+}
+
+const char* FormName(v1::PayloadForm form) {
+  return form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text";
+}
+
+}  // namespace
+
+InMemoryDelivery::InMemoryDelivery(Options options, Metrics* metrics)
+    : options_(options), metrics_(metrics) {}
+
+absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessage message) {
+  std::string key = DedupKey(message.envelope->sender_id(), message.envelope->message_id());
+  absl::MutexLock lock(&mu_);
+  Recipient& r = recipients_[recipient];
+  if (r.seen.contains(key)) {
+    return absl::AlreadyExistsError(absl::StrCat("duplicate message ",
+                                                 message.envelope->message_id(), " from ",
+                                                 message.envelope->sender_id()));
+  }
+  if (r.queue.size() + r.unacked.size() >= options_.max_queue_depth) {
+    return BrokerError(v1::QUEUE_FULL,
+                       absl::StrCat("queue of ", recipient, " holds ", options_.max_queue_depth,
+                                    " messages (queued + unacked)"));
+  }
+  if (options_.dedup_window > 0) {
+    r.seen.insert(key);
+    r.seen_order.push_back(key);
+    while (r.seen_order.size() > options_.dedup_window) {
+      r.seen.erase(r.seen_order.front());
+      r.seen_order.pop_front();
+    }
+  }
+  r.queue.push_back(Entry{std::move(message), std::move(key), 0});
+  ++total_pending_;
+  Pump(r);
+  return absl::OkStatus();
+}
+
+uint32_t InMemoryDelivery::Attach(const std::string& recipient,
+                                  std::shared_ptr<AgentSession> session, uint32_t credits) {
+  absl::MutexLock lock(&mu_);
+  Recipient& r = recipients_[recipient];
+  RequeueUnacked(r);
+  r.session = std::move(session);
+  r.credits = credits;
+  auto pending = static_cast<uint32_t>(r.queue.size());
+  Pump(r);
+  return pending;
+}
+
+void InMemoryDelivery::Detach(const std::string& recipient, const AgentSession* session) {
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end() || it->second.session.get() != session) return;
+  it->second.session.reset();
+  it->second.credits = 0;
+  RequeueUnacked(it->second);
+  MaybeErase(recipient);
+}
+
+void InMemoryDelivery::AddCredits(const std::string& recipient, const AgentSession* session,
+                                  uint32_t credits) {
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end() || it->second.session.get() != session) return;
+  Recipient& r = it->second;
+  uint64_t total = uint64_t{r.credits} + credits;
+  r.credits = total > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(total);
+  Pump(r);
+}
+
+absl::Status InMemoryDelivery::Ack(const std::string& recipient, const std::string& sender_id,
+                                   const std::string& message_id) {
+  std::string key = DedupKey(sender_id, message_id);
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it != recipients_.end()) {
+    Recipient& r = it->second;
+    for (std::deque<Entry>* list : {&r.unacked, &r.queue}) {
+      for (auto e = list->begin(); e != list->end(); ++e) {
+        // A queued entry can be acked only if it was delivered before (a redelivery
+        // waiting for the new stream whose ack arrives late).
+        if (e->key == key && (list == &r.unacked || e->attempts > 0)) {
+          list->erase(e);
+          --total_pending_;
+          MaybeErase(recipient);
+          return absl::OkStatus();
+        }
+      }
+    }
+  }
+  return absl::NotFoundError(
+      absl::StrCat("no unacked message ", message_id, " from ", sender_id, " for ", recipient));
+}
+
+bool InMemoryDelivery::Expire(const std::string& recipient, const std::string& sender_id,
+                              const std::string& message_id) {
+  std::string key = DedupKey(sender_id, message_id);
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end()) return false;
+  Recipient& r = it->second;
+  for (auto e = r.queue.begin(); e != r.queue.end(); ++e) {
+    if (e->key == key && e->attempts == 0) {
+      r.queue.erase(e);
+      r.seen.erase(key);  // the sender may retry with the same id
+      --total_pending_;
+      MaybeErase(recipient);
+      return true;
+    }
+  }
+  return false;
+}
+
+uint32_t InMemoryDelivery::Pending(const std::string& recipient) const {
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end()) return 0;
+  return static_cast<uint32_t>(it->second.queue.size() + it->second.unacked.size());
+}
+
+std::vector<RecipientStats> InMemoryDelivery::Stats() const {
+  std::vector<RecipientStats> out;
+  absl::MutexLock lock(&mu_);
+  out.reserve(recipients_.size());
+  for (const auto& [id, r] : recipients_) {
+    out.push_back(RecipientStats{id, static_cast<uint32_t>(r.queue.size()),
+                                 static_cast<uint32_t>(r.unacked.size()), r.credits,
+                                 r.session != nullptr});
+  }
+  return out;
+}
+
+bool InMemoryDelivery::AwaitEmpty(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithDeadline(absl::Condition(this, &InMemoryDelivery::Empty), deadline);
+}
+
+void InMemoryDelivery::Pump(Recipient& r) {
+  absl::Time now = absl::Now();
+  while (r.session && r.credits > 0 && !r.queue.empty()) {
+    Entry& e = r.queue.front();
+    v1::BrokerFrame frame;
+    v1::Envelope* env = frame.mutable_deliver()->mutable_envelope();
+    *env = *e.message.envelope;
+    env->set_delivery_attempt(e.attempts + 1);
+    if (!r.session->Push(std::move(frame))) break;  // stream ending; Detach follows
+    ++e.attempts;
+    --r.credits;
+    if (metrics_ != nullptr) {
+      metrics_->Increment("latentbus_deliveries_total",
+                          {{"form", FormName(e.message.envelope->delivered_form())}});
+      if (e.attempts == 1) {
+        metrics_->Observe("latentbus_residence_seconds",
+                          absl::ToDoubleSeconds(now - e.message.accepted_at));
+      } else {
+        metrics_->Increment("latentbus_redeliveries_total");
+      }
+    }
+    r.unacked.push_back(std::move(e));
+    r.queue.pop_front();
+  }
+}
+
+void InMemoryDelivery::RequeueUnacked(Recipient& r) {
+  while (!r.unacked.empty()) {
+    r.queue.push_front(std::move(r.unacked.back()));
+    r.unacked.pop_back();
+  }
+}
+
+void InMemoryDelivery::MaybeErase(const std::string& id) {
+  auto it = recipients_.find(id);
+  if (it == recipients_.end()) return;
+  const Recipient& r = it->second;
+  if (!r.session && r.queue.empty() && r.unacked.empty() && r.seen.empty()) {
+    recipients_.erase(it);
+  }
+}
+
+}  // namespace latentbus::broker

@@ -1,0 +1,76 @@
+// The in-memory DeliveryLayer (broker/delivery.h): one broker process, nothing
+// durable. Messages survive a recipient's reconnect, not a broker restart.
+//
+// Thread safety: safe for concurrent use (one internal mutex). Sessions are pushed to
+// while that mutex is held (see the DeliveryLayer contract).
+#ifndef LATENTBUS_BROKER_IN_MEMORY_DELIVERY_H_
+#define LATENTBUS_BROKER_IN_MEMORY_DELIVERY_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
+#include "broker/delivery.h"
+#include "broker/metrics.h"
+
+namespace latentbus::broker {
+
+class InMemoryDelivery final : public DeliveryLayer {
+ public:
+  struct Options {
+    uint32_t max_queue_depth = 1024;
+    uint32_t dedup_window = 4096;
+  };
+  // `metrics` may be null; it must outlive this object.
+  InMemoryDelivery(Options options, Metrics* metrics);
+
+  absl::Status Enqueue(const std::string& recipient, QueuedMessage message) override;
+  uint32_t Attach(const std::string& recipient, std::shared_ptr<AgentSession> session,
+                  uint32_t credits) override;
+  void Detach(const std::string& recipient, const AgentSession* session) override;
+  void AddCredits(const std::string& recipient, const AgentSession* session,
+                  uint32_t credits) override;
+  absl::Status Ack(const std::string& recipient, const std::string& sender_id,
+                   const std::string& message_id) override;
+  bool Expire(const std::string& recipient, const std::string& sender_id,
+              const std::string& message_id) override;
+  uint32_t Pending(const std::string& recipient) const override;
+  std::vector<RecipientStats> Stats() const override;
+  bool AwaitEmpty(absl::Time deadline) override;
+
+ private:
+  struct Entry {
+    QueuedMessage message;
+    std::string key;        // sender_id '\0' message_id
+    uint32_t attempts = 0;  // times handed to a session
+  };
+  struct Recipient {
+    std::deque<Entry> queue;
+    std::deque<Entry> unacked;  // in delivery order
+    std::shared_ptr<AgentSession> session;
+    uint32_t credits = 0;
+    absl::flat_hash_set<std::string> seen;
+    std::deque<std::string> seen_order;
+  };
+
+  void Pump(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RequeueUnacked(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MaybeErase(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Empty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return total_pending_ == 0; }
+
+  const Options options_;
+  Metrics* const metrics_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Recipient> recipients_ ABSL_GUARDED_BY(mu_);
+  uint64_t total_pending_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_IN_MEMORY_DELIVERY_H_

@@ -1,0 +1,379 @@
+#include "broker/router.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "broker/errors.h"
+#include "broker/validation.h"
+#include "codec/packet_proto.h"
+#include "google/protobuf/util/time_util.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::broker {
+namespace {
+
+absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+v1::RecipientOutcome MakeOutcome(const std::string& agent_id, const Decision& d) {
+  v1::RecipientOutcome out;
+  out.set_agent_id(agent_id);
+  out.set_form(d.form);
+  out.set_reason(d.reason);
+  return out;
+}
+
+}  // namespace
+
+// Collects per-recipient outcomes; the last one calls `done`.
+struct Router::Tracker {
+  absl::Mutex mu;
+  size_t remaining ABSL_GUARDED_BY(mu) = 0;
+  SendOutcome outcome ABSL_GUARDED_BY(mu);
+  std::vector<std::string> full ABSL_GUARDED_BY(mu);
+  std::vector<std::string> failed ABSL_GUARDED_BY(mu);
+  std::string full_detail ABSL_GUARDED_BY(mu);
+  std::string failed_detail ABSL_GUARDED_BY(mu);
+  Done done;
+};
+
+Router::Router(const LimitsConfig& limits, Components components)
+    : limits_(limits), c_(components) {}
+
+void Router::Refuse(const std::string& message_id, absl::Status status,
+                    std::vector<std::string> agents, const Done& done) {
+  c_.metrics->Increment("latentbus_rejects_total", {{"reason", ReasonName(ReasonOf(status))}});
+  SendOutcome outcome;
+  outcome.message_id = message_id;
+  outcome.refused = std::move(status);
+  outcome.refused_agents = std::move(agents);
+  done(std::move(outcome));
+}
+
+absl::StatusOr<std::vector<AgentRecord>> Router::Resolve(const v1::Address& address,
+                                                         const std::string& sender_id,
+                                                         const Principal& principal) const {
+  std::vector<AgentRecord> out;
+  if (address.target_case() == v1::Address::kAgentId) {
+    std::optional<AgentRecord> agent = c_.registry->Find(address.agent_id());
+    if (!agent) {
+      return BrokerError(v1::NO_ROUTE, absl::StrCat("no agent '", address.agent_id(), "'"));
+    }
+    out.push_back(*std::move(agent));
+    return out;
+  }
+  if (address.target_case() != v1::Address::kTopic) {
+    return BrokerError(v1::INVALID_ARGUMENT, "no recipient");
+  }
+  if (!principal.MayPublish(address.topic())) {
+    return BrokerError(
+        v1::PERMISSION_DENIED,
+        absl::StrCat("token '", principal.name, "' may not publish to '", address.topic(), "'"));
+  }
+  for (AgentRecord& a : c_.registry->Subscribers(address.topic())) {
+    if (a.agent_id != sender_id) out.push_back(std::move(a));
+  }
+  if (out.empty()) {
+    return BrokerError(v1::NO_ROUTE,
+                       absl::StrCat("topic '", address.topic(), "' has no subscriber"));
+  }
+  return out;
+}
+
+void Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope) {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(envelope->correlation_id());
+  if (it == pending_.end()) return;
+  std::vector<PendingRequest>& list = it->second;
+  for (auto p = list.begin(); p != list.end(); ++p) {
+    bool matches = envelope->recipient().target_case() == v1::Address::kAgentId
+                       ? envelope->recipient().agent_id() == p->requester
+                       : std::find(p->responders.begin(), p->responders.end(), sender_id) !=
+                             p->responders.end();
+    if (!matches) continue;
+    if (envelope->recipient().target_case() == v1::Address::TARGET_NOT_SET) {
+      envelope->mutable_recipient()->set_agent_id(p->requester);
+    }
+    list.erase(p);
+    if (list.empty()) pending_.erase(it);
+    return;
+  }
+}
+
+void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) {
+  const absl::Time now = absl::Now();
+  const std::string message_id = envelope.message_id();
+  if (draining()) {
+    return Refuse(message_id, BrokerError(v1::DRAINING, "the broker is draining"), {}, done);
+  }
+  envelope.set_sender_id(context.sender_id);
+  envelope.clear_delivered_form();
+  envelope.clear_delivery_attempt();
+  if (absl::Status s = ValidateEnvelope(envelope, limits_.max_message_bytes); !s.ok()) {
+    return Refuse(message_id, s, {}, done);
+  }
+  if (!c_.rate_limiter->Allow(context.sender_id, now)) {
+    return Refuse(message_id,
+                  BrokerError(v1::RATE_LIMITED,
+                              absl::StrCat(context.sender_id, " exceeds ", limits_.rate_per_second,
+                                           " messages/s (burst ", limits_.rate_burst, ")")),
+                  {}, done);
+  }
+  absl::Time deadline = absl::InfiniteFuture();
+  if (envelope.has_deadline()) {
+    deadline = FromTimestamp(envelope.deadline());
+    if (deadline <= now) {
+      return Refuse(message_id, BrokerError(v1::DEADLINE_EXCEEDED, "deadline already passed"), {},
+                    done);
+    }
+  }
+  std::optional<AgentRecord> sender = c_.registry->Find(context.sender_id);
+  std::shared_ptr<const codec::Packet> packet;
+  if (envelope.has_latent()) {
+    if (!sender) {
+      return Refuse(message_id,
+                    BrokerError(v1::UNKNOWN_MODEL, absl::StrCat("sender ", context.sender_id,
+                                                                " has no registered model; a "
+                                                                "latent needs one")),
+                    {}, done);
+    }
+    absl::StatusOr<codec::Packet> validated = ValidateLatent(envelope.latent(), *sender->model);
+    if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
+    packet = std::make_shared<const codec::Packet>(*std::move(validated));
+  }
+  if (!envelope.correlation_id().empty()) ResolveReply(context.sender_id, &envelope);
+  if (envelope.recipient().target_case() == v1::Address::TARGET_NOT_SET) {
+    return Refuse(
+        message_id,
+        BrokerError(v1::NO_ROUTE, absl::StrCat("no pending request '", envelope.correlation_id(),
+                                               "' to reply to")),
+        {}, done);
+  }
+  absl::StatusOr<std::vector<AgentRecord>> recipients =
+      Resolve(envelope.recipient(), context.sender_id, *context.principal);
+  if (!recipients.ok()) return Refuse(message_id, recipients.status(), {}, done);
+
+  const bool has_text = !envelope.text().empty();
+  const bool has_latent = packet != nullptr;
+  std::vector<Target> targets;
+  std::vector<std::string> need_text;
+  for (AgentRecord& r : *recipients) {
+    Decision d = c_.policy->Decide(envelope.message_class(), sender ? sender->model.get() : nullptr,
+                                   *r.model, has_text, has_latent);
+    if (d.needs_text) need_text.push_back(r.agent_id);
+    targets.push_back(Target{std::move(r), std::move(d)});
+  }
+  if (!need_text.empty()) {
+    return Refuse(
+        message_id,
+        BrokerError(v1::NEEDS_TEXT,
+                    absl::StrCat("the policy delivers text to ", absl::StrJoin(need_text, ", "),
+                                 "; resend with text and the same message_id")),
+        std::move(need_text), done);
+  }
+
+  // Accepted: from here on every recipient gets an outcome.
+  c_.metrics->Increment(
+      "latentbus_messages_total",
+      {{"class", MessageClassName(envelope.message_class())},
+       {"encoding", has_latent ? codec::EncodingName(packet->encoding) : std::string("text")}});
+  if (envelope.expects_reply() && deadline != absl::InfiniteFuture()) {
+    PendingRequest p{context.sender_id, {}};
+    for (const Target& t : targets) p.responders.push_back(t.agent.agent_id);
+    absl::MutexLock lock(&mu_);
+    pending_[message_id].push_back(std::move(p));
+  }
+  if (deadline != absl::InfiniteFuture()) {
+    std::vector<std::string> ids;
+    for (const Target& t : targets) ids.push_back(t.agent.agent_id);
+    c_.timer->Schedule(deadline, [this, sender_id = context.sender_id, message_id,
+                                  ids = std::move(ids), reply = envelope.expects_reply()] {
+      OnDeadline(sender_id, message_id, ids, reply);
+    });
+  }
+
+  auto tracker = std::make_shared<Tracker>();
+  tracker->done = std::move(done);
+  {
+    absl::MutexLock lock(&tracker->mu);
+    tracker->remaining = targets.size();
+    tracker->outcome.message_id = message_id;
+  }
+  envelope.clear_latent();
+  std::shared_ptr<const v1::Envelope> text_form;
+  if (has_text) {
+    auto text = std::make_shared<v1::Envelope>(envelope);
+    text->set_delivered_form(v1::PAYLOAD_FORM_TEXT);
+    text_form = std::move(text);
+  }
+  auto latent_base = std::make_shared<v1::Envelope>(std::move(envelope));
+  latent_base->clear_text();
+  latent_base->set_delivered_form(v1::PAYLOAD_FORM_LATENT);
+
+  for (const Target& t : targets) {
+    if (t.decision.form == v1::PAYLOAD_FORM_TEXT) {
+      if (has_latent)
+        c_.metrics->Increment("latentbus_fallbacks_total", {{"reason", t.decision.reason}});
+      absl::Status s = c_.delivery->Enqueue(t.agent.agent_id, QueuedMessage{text_form, now});
+      Finish(tracker, t.agent.agent_id, t.decision, s);
+      continue;
+    }
+    TranslationTarget target{ModelKey{t.agent.model->model_id(), t.agent.model->fingerprint()},
+                             t.agent.model->embedding_size(), codec::Encoding{}};
+    absl::StatusOr<codec::Encoding> enc =
+        codec::EncodingFromProto(t.agent.model->preferred_encoding());
+    if (enc.ok()) target.encoding = *enc;  // validated at registration
+    std::string agent_id = t.agent.agent_id;
+    Decision decision = t.decision;
+    absl::Status submitted = c_.pool->Submit(
+        t.decision.bridge, packet, target,
+        [this, tracker, agent_id, decision, latent_base, now](absl::StatusOr<codec::Packet> out) {
+          if (!out.ok()) {
+            Finish(tracker, agent_id, decision,
+                   BrokerError(v1::INTERNAL,
+                               absl::StrCat("translation failed: ", out.status().message())));
+            return;
+          }
+          auto env = std::make_shared<v1::Envelope>(*latent_base);
+          *env->mutable_latent() = codec::ToProto(*std::move(out));
+          Finish(tracker, agent_id, decision,
+                 c_.delivery->Enqueue(agent_id, QueuedMessage{std::move(env), now}));
+        });
+    if (!submitted.ok()) {
+      Finish(tracker, agent_id, decision,
+             BrokerError(v1::QUEUE_FULL, absl::StrCat("translation: ", submitted.message())));
+    }
+  }
+}
+
+void Router::Finish(const std::shared_ptr<Tracker>& tracker, const std::string& agent_id,
+                    const Decision& decision, const absl::Status& status) {
+  if (status.ok()) {
+    // counted at delivery
+  } else if (absl::IsAlreadyExists(status)) {
+    c_.metrics->Increment("latentbus_duplicates_total");
+  } else {
+    c_.metrics->Increment("latentbus_rejects_total", {{"reason", ReasonName(ReasonOf(status))}});
+  }
+  SendOutcome outcome;
+  {
+    absl::MutexLock lock(&tracker->mu);
+    if (status.ok() || absl::IsAlreadyExists(status)) {
+      tracker->outcome.accepted.push_back(MakeOutcome(agent_id, decision));
+    } else if (ReasonOf(status) == v1::QUEUE_FULL) {
+      tracker->full.push_back(agent_id);
+      tracker->full_detail = std::string(status.message());
+    } else {
+      tracker->failed.push_back(agent_id);
+      tracker->failed_detail = std::string(status.message());
+    }
+    if (--tracker->remaining != 0) return;
+    outcome = std::move(tracker->outcome);
+    auto add_error = [&](v1::ErrorReason reason, std::vector<std::string>& agents,
+                         const std::string& detail) {
+      if (agents.empty()) return;
+      std::sort(agents.begin(), agents.end());
+      v1::Error error;
+      error.set_reason(reason);
+      error.set_detail(detail);
+      error.set_message_id(outcome.message_id);
+      for (const std::string& a : agents) error.add_agent_ids(a);
+      outcome.errors.push_back(std::move(error));
+    };
+    add_error(v1::QUEUE_FULL, tracker->full, tracker->full_detail);
+    add_error(v1::INTERNAL, tracker->failed, tracker->failed_detail);
+  }
+  std::sort(outcome.accepted.begin(), outcome.accepted.end(),
+            [](const v1::RecipientOutcome& a, const v1::RecipientOutcome& b) {
+              return a.agent_id() < b.agent_id();
+            });
+  tracker->done(std::move(outcome));
+}
+
+void Router::OnDeadline(const std::string& sender_id, const std::string& message_id,
+                        const std::vector<std::string>& recipients, bool expects_reply) {
+  std::vector<std::string> expired;
+  for (const std::string& r : recipients) {
+    if (c_.delivery->Expire(r, sender_id, message_id)) expired.push_back(r);
+  }
+  bool reply_missing = false;
+  if (expects_reply) {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(message_id);
+    if (it != pending_.end()) {
+      auto& list = it->second;
+      auto p = std::find_if(list.begin(), list.end(),
+                            [&](const PendingRequest& q) { return q.requester == sender_id; });
+      if (p != list.end()) {
+        reply_missing = true;
+        list.erase(p);
+        if (list.empty()) pending_.erase(it);
+      }
+    }
+  }
+  if (expired.empty() && !reply_missing) return;
+  c_.metrics->Increment("latentbus_rejects_total", {{"reason", "DEADLINE_EXCEEDED"}});
+  v1::BrokerFrame frame;
+  v1::Error* error = frame.mutable_error();
+  error->set_reason(v1::DEADLINE_EXCEEDED);
+  error->set_message_id(message_id);
+  for (const std::string& a : expired) error->add_agent_ids(a);
+  error->set_detail(expired.empty() ? "no reply before the deadline"
+                                    : absl::StrCat("deadline passed before delivery to ",
+                                                   absl::StrJoin(expired, ", ")));
+  spdlog::info("deadline exceeded sender={} message_id={} undelivered={} reply_missing={}",
+               sender_id, message_id, expired.size(), reply_missing);
+  if (std::optional<AgentRecord> sender = c_.registry->Find(sender_id)) {
+    sender->session->Push(std::move(frame));
+  }
+}
+
+v1::RouteQueryResponse Router::Query(const v1::RouteQueryRequest& request,
+                                     const Principal& principal) const {
+  v1::RouteQueryResponse response;
+  auto fail = [&](const absl::Status& s) {
+    *response.mutable_error() = ToErrorProto(s);
+    return response;
+  };
+  std::shared_ptr<const v1::ModelSpec> src;
+  std::optional<AgentRecord> sender = c_.registry->Find(request.sender_id());
+  if (sender && (request.model_id().empty() || request.model_id() == sender->model->model_id())) {
+    src = sender->model;
+  } else if (!request.model_id().empty()) {
+    src = c_.registry->FindModel(request.model_id());
+  }
+  if (request.has_latent() && !src) {
+    return fail(BrokerError(v1::UNKNOWN_MODEL, "no registered agent runs the sender's model"));
+  }
+  if (!request.has_latent() && !request.has_text()) {
+    return fail(BrokerError(v1::INVALID_ARGUMENT, "a send needs text or a latent"));
+  }
+  absl::StatusOr<std::vector<AgentRecord>> recipients =
+      Resolve(request.recipient(), request.sender_id(), principal);
+  if (!recipients.ok()) return fail(recipients.status());
+  std::vector<std::string> need_text;
+  for (const AgentRecord& r : *recipients) {
+    Decision d = c_.policy->Decide(request.message_class(), src.get(), *r.model, request.has_text(),
+                                   request.has_latent());
+    v1::RouteDecision* out = response.add_decisions();
+    out->set_agent_id(r.agent_id);
+    out->set_form(d.form);
+    out->set_reason(d.reason);
+    out->set_fidelity(d.fidelity);
+    if (d.bridge) out->set_bridge_id(d.bridge->info().id);
+    if (d.needs_text) need_text.push_back(r.agent_id);
+  }
+  if (!need_text.empty()) {
+    v1::Error error = ToErrorProto(BrokerError(
+        v1::NEEDS_TEXT, absl::StrCat("text needed for ", absl::StrJoin(need_text, ", "))));
+    for (const std::string& a : need_text) error.add_agent_ids(a);
+    *response.mutable_error() = std::move(error);
+  }
+  return response;
+}
+
+}  // namespace latentbus::broker

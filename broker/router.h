@@ -1,0 +1,123 @@
+// Routing: from an envelope handed to the broker to one queued delivery per recipient.
+//
+// Send runs, in order: drain check, envelope validation (size, ids, payload), the
+// sender's rate limit, deadline, latent validation against the sender's registered
+// ModelSpec, request/reply resolution (a reply without a recipient goes to the agent
+// whose pending request it correlates to), recipient resolution (agent id, or the
+// topic's subscribers other than the sender; topic ACL), the policy decision per
+// recipient (NEEDS_TEXT refuses the whole envelope), then delivery: text recipients
+// are enqueued at once, latent recipients after translation in the TranslationPool.
+// `done` runs exactly once, when every recipient has an outcome: inline for text-only
+// sends, else on a translation worker.
+//
+// Deadlines: when an accepted envelope's deadline passes, recipients that never got it
+// lose it and the sender gets an Error DEADLINE_EXCEEDED frame (agent_ids = those
+// recipients); for an envelope with expects_reply, a missing reply gets the same.
+//
+// Thread safety: safe for concurrent use. The components passed in must outlive the
+// router, and the timer and pool must be shut down before it is destroyed.
+#ifndef LATENTBUS_BROKER_ROUTER_H_
+#define LATENTBUS_BROKER_ROUTER_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "broker/agent_registry.h"
+#include "broker/auth.h"
+#include "broker/config.h"
+#include "broker/delivery.h"
+#include "broker/metrics.h"
+#include "broker/policy.h"
+#include "broker/rate_limiter.h"
+#include "broker/timer.h"
+#include "broker/translation_pool.h"
+#include "latentbus/v1/broker.pb.h"
+
+namespace latentbus::broker {
+
+struct SendContext {
+  std::string sender_id;  // authenticated: the stream's agent id, or Publish's checked id
+  std::shared_ptr<const Principal> principal;
+};
+
+struct SendOutcome {
+  std::string message_id;
+  // Not OK: the envelope was refused and nothing was delivered; `refused_agents` names
+  // the recipients concerned (e.g. those that need text).
+  absl::Status refused;
+  std::vector<std::string> refused_agents;
+  // Recipients that accepted it (duplicates included), with the form each gets.
+  std::vector<v1::RecipientOutcome> accepted;
+  // Per-recipient failures (QUEUE_FULL, INTERNAL, ...), one Error per reason.
+  std::vector<v1::Error> errors;
+};
+
+class Router {
+ public:
+  using Done = std::function<void(SendOutcome)>;
+
+  struct Components {
+    AgentRegistry* registry;
+    DeliveryLayer* delivery;
+    const Policy* policy;
+    TranslationPool* pool;
+    Timer* timer;
+    Metrics* metrics;
+    RateLimiter* rate_limiter;
+  };
+
+  Router(const LimitsConfig& limits, Components components);
+
+  void Send(const SendContext& context, v1::Envelope envelope, Done done);
+
+  // What Send would do for each recipient, without sending.
+  v1::RouteQueryResponse Query(const v1::RouteQueryRequest& request,
+                               const Principal& principal) const;
+
+  // From now on Send refuses with DRAINING.
+  void SetDraining() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+
+ private:
+  struct Target {
+    AgentRecord agent;
+    Decision decision;
+  };
+  struct Tracker;
+  struct PendingRequest {
+    std::string requester;
+    std::vector<std::string> responders;
+  };
+
+  // Recipients for `address` as seen from `sender_id`, or NO_ROUTE / PERMISSION_DENIED.
+  absl::StatusOr<std::vector<AgentRecord>> Resolve(const v1::Address& address,
+                                                   const std::string& sender_id,
+                                                   const Principal& principal) const;
+  void Refuse(const std::string& message_id, absl::Status status, std::vector<std::string> agents,
+              const Done& done);
+  void ResolveReply(const std::string& sender_id, v1::Envelope* envelope);
+  void OnDeadline(const std::string& sender_id, const std::string& message_id,
+                  const std::vector<std::string>& recipients, bool expects_reply);
+  void Finish(const std::shared_ptr<Tracker>& tracker, const std::string& agent_id,
+              const Decision& decision, const absl::Status& status);
+
+  const LimitsConfig limits_;
+  const Components c_;
+  std::atomic<bool> draining_{false};
+
+  absl::Mutex mu_;
+  // request message_id -> requests awaiting a reply with that correlation id.
+  absl::flat_hash_map<std::string, std::vector<PendingRequest>> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_ROUTER_H_

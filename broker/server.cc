@@ -1,0 +1,143 @@
+#include "broker/server.h"
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "broker/metrics_http.h"
+#include "broker/service.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::broker {
+namespace {
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", what, " '", path, "'"));
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (out.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " '", path, "' is not PEM"));
+  }
+  return out.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsConfig& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadPem(tls.cert_file, "tls cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPem(tls.key_file, "tls key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem(tls.client_ca_file, "tls client_ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions options) {
+  if (absl::Status s = ValidateConfig(options.config); !s.ok()) return s;
+  const BrokerConfig config = options.config;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(config.tls);
+  if (!credentials.ok()) return credentials.status();
+
+  std::unique_ptr<BrokerServer> server(new BrokerServer());
+  server->broker_ = std::make_unique<Broker>(std::move(options));
+  server->service_ = std::make_unique<BrokerService>(server->broker_.get());
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address, *credentials, &server->port_);
+  builder.RegisterService(server->service_.get());
+  // Frames carry one envelope plus a little framing; larger frames fail at the gRPC
+  // layer (RESOURCE_EXHAUSTED), envelopes over the limit but within the slack get a
+  // MESSAGE_TOO_LARGE Error frame.
+  const uint64_t frame_limit = config.limits.max_message_bytes + (64u << 10);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(frame_limit));
+  builder.SetMaxSendMessageSize(static_cast<int>(frame_limit));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, config.keepalive_time_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, config.keepalive_timeout_ms);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Let clients ping as often as every 10 s without being disconnected.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address, " (in use or invalid)"));
+  }
+  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!config.metrics_address.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
+        MetricsHttpServer::Start(config.metrics_address, &server->broker_->metrics());
+    if (!http.ok()) {
+      server->Shutdown();
+      return http.status();
+    }
+    server->metrics_http_ = *std::move(http);
+  }
+  spdlog::info("broker listening address={} port={} tls={} mtls={} metrics_port={} auth={}",
+               config.listen_address, server->port_, config.tls.enabled(),
+               !config.tls.client_ca_file.empty(), server->metrics_port(),
+               server->broker_->auth().enabled());
+  return server;
+}
+
+BrokerServer::~BrokerServer() { Shutdown(); }
+
+int BrokerServer::metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
+
+void BrokerServer::Drain(absl::Duration timeout) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) return;
+  }
+  spdlog::info("drain started timeout_s={}", absl::ToDoubleSeconds(timeout));
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  broker_->BeginDrain("broker is shutting down");
+  bool flushed = broker_->delivery().AwaitEmpty(absl::Now() + timeout);
+  spdlog::info("drain flushed={}", flushed);
+  Shutdown();
+}
+
+void BrokerServer::Shutdown() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (shutting_down_) {
+      mu_.Await(absl::Condition(&shut_down_));
+      return;
+    }
+    shutting_down_ = true;
+  }
+  if (server_) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    broker_->router().SetDraining();
+    // Streams still open after a short grace period are cancelled.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  }
+  if (metrics_http_) metrics_http_->Stop();
+  if (broker_) broker_->Shutdown();
+  spdlog::info("broker stopped");
+  absl::MutexLock lock(&mu_);
+  shut_down_ = true;
+}
+
+void BrokerServer::Wait() {
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(&shut_down_));
+}
+
+}  // namespace latentbus::broker

@@ -1,0 +1,99 @@
+#include "broker/translation_pool.h"
+
+#include <utility>
+
+#include "absl/time/clock.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::broker {
+
+TranslationPool::TranslationPool(const Translator* translator, Options options, Metrics* metrics)
+    : translator_(translator), options_(options), metrics_(metrics) {
+  int threads = options_.threads < 1 ? 1 : options_.threads;
+  workers_.reserve(threads);
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+TranslationPool::~TranslationPool() { Shutdown(); }
+
+absl::Status TranslationPool::Submit(std::shared_ptr<const Bridge> bridge,
+                                     std::shared_ptr<const codec::Packet> packet,
+                                     TranslationTarget target, Done done) {
+  absl::MutexLock lock(&mu_);
+  if (stop_) return absl::FailedPreconditionError("translation pool is shut down");
+  if (queue_.size() >= options_.max_pending) {
+    return absl::ResourceExhaustedError("translation backlog is full");
+  }
+  queue_.push_back(Job{std::move(bridge), std::move(packet), std::move(target), std::move(done)});
+  return absl::OkStatus();
+}
+
+void TranslationPool::Shutdown() {
+  std::deque<Job> cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_ && workers_.empty()) return;
+    stop_ = true;
+    cancelled.swap(queue_);
+  }
+  for (std::thread& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+  workers_.clear();
+  for (Job& job : cancelled) job.done(absl::CancelledError("broker shutting down"));
+}
+
+size_t TranslationPool::pending() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+void TranslationPool::WorkerLoop() {
+  for (;;) {
+    std::vector<Job> batch;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &TranslationPool::HasWorkOrStop));
+      if (stop_) return;
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      for (auto it = queue_.begin(); it != queue_.end() && batch.size() < options_.max_batch;) {
+        if (it->bridge == batch.front().bridge && it->target == batch.front().target) {
+          batch.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    std::vector<const codec::Packet*> packets;
+    packets.reserve(batch.size());
+    for (const Job& job : batch) packets.push_back(job.packet.get());
+    absl::Time start = absl::Now();
+    absl::StatusOr<std::vector<codec::Packet>> result =
+        translator_->Translate(*batch.front().bridge, packets, batch.front().target);
+    if (result.ok() && result->size() != batch.size()) {
+      result = absl::InternalError("translator returned a wrong number of packets");
+    }
+    if (metrics_ != nullptr) {
+      metrics_->Observe("latentbus_translation_seconds",
+                        absl::ToDoubleSeconds(absl::Now() - start));
+      metrics_->Increment("latentbus_translations_total",
+                          {{"result", result.ok() ? "ok" : "error"}},
+                          static_cast<double>(batch.size()));
+    }
+    if (!result.ok()) {
+      spdlog::warn("translation failed bridge={} batch={} error={}",
+                   batch.front().bridge->info().id, batch.size(), result.status().ToString());
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (result.ok()) {
+        batch[i].done(std::move((*result)[i]));
+      } else {
+        batch[i].done(result.status());
+      }
+    }
+  }
+}
+
+}  // namespace latentbus::broker

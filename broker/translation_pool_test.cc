@@ -1,0 +1,144 @@
+#include "broker/translation_pool.h"
+
+#include <gtest/gtest.h>
+
+#include "absl/synchronization/notification.h"
+
+namespace latentbus::broker {
+namespace {
+
+class NamedBridge final : public Bridge {
+ public:
+  explicit NamedBridge(std::string id) { info_.id = std::move(id); }
+  const BridgeInfo& info() const override { return info_; }
+  absl::StatusOr<std::vector<codec::Tensor>> Apply(absl::Span<const codec::Tensor>) const override {
+    return absl::UnimplementedError("not used");
+  }
+
+ private:
+  BridgeInfo info_;
+};
+
+// Test double: records batch sizes; the first call blocks until released so that
+// later jobs pile up in the queue. Output packet i is the input's layer + 1000.
+class FakeTranslator final : public Translator {
+ public:
+  absl::StatusOr<std::vector<codec::Packet>> Translate(
+      const Bridge& bridge, absl::Span<const codec::Packet* const> packets,
+      const TranslationTarget&) const override {
+    bool first;
+    {
+      absl::MutexLock lock(&mu_);
+      batches_.push_back(bridge.info().id + ":" + std::to_string(packets.size()));
+      first = batches_.size() == 1;
+    }
+    if (first) entered_.Notify();
+    release_.WaitForNotification();
+    if (bridge.info().id == "broken") return absl::InternalError("bridge exploded");
+    std::vector<codec::Packet> out;
+    for (const codec::Packet* p : packets) {
+      codec::Packet q;
+      q.layer = p->layer + 1000;
+      out.push_back(q);
+    }
+    return out;
+  }
+  std::vector<std::string> batches() const {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+  mutable absl::Notification entered_;
+  absl::Notification release_;
+
+ private:
+  mutable absl::Mutex mu_;
+  mutable std::vector<std::string> batches_ ABSL_GUARDED_BY(mu_);
+};
+
+std::shared_ptr<const codec::Packet> PacketWithLayer(uint32_t layer) {
+  auto p = std::make_shared<codec::Packet>();
+  p->layer = layer;
+  return p;
+}
+
+struct Results {
+  absl::Mutex mu;
+  std::map<uint32_t, absl::StatusOr<codec::Packet>> by_layer ABSL_GUARDED_BY(mu);
+  TranslationPool::Done For(uint32_t layer) {
+    return [this, layer](absl::StatusOr<codec::Packet> p) {
+      absl::MutexLock lock(&mu);
+      by_layer.emplace(layer, std::move(p));
+    };
+  }
+  size_t size() {
+    absl::MutexLock lock(&mu);
+    return by_layer.size();
+  }
+};
+
+TEST(TranslationPoolTest, BatchesJobsSharingABridgeAndTarget) {
+  FakeTranslator translator;
+  Metrics metrics;
+  TranslationPool pool(&translator, {1, 32, 100}, &metrics);
+  auto a = std::make_shared<NamedBridge>("a");
+  auto b = std::make_shared<NamedBridge>("b");
+  TranslationTarget target;
+  Results results;
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(0), target, results.For(0)).ok());
+  ASSERT_TRUE(translator.entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // The only worker is busy: these queue up and must come out as two batches.
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(1), target, results.For(1)).ok());
+  ASSERT_TRUE(pool.Submit(b, PacketWithLayer(2), target, results.For(2)).ok());
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(3), target, results.For(3)).ok());
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(4), target, results.For(4)).ok());
+  translator.release_.Notify();
+  for (int i = 0; i < 1000 && results.size() < 5; ++i) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(translator.batches(), (std::vector<std::string>{"a:1", "a:3", "b:1"}));
+  absl::MutexLock lock(&results.mu);
+  ASSERT_EQ(results.by_layer.size(), 5u);
+  for (uint32_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(results.by_layer.at(i).ok());
+    EXPECT_EQ(results.by_layer.at(i)->layer, 1000 + i);  // each job gets its own output
+  }
+  EXPECT_EQ(metrics.CounterValue("latentbus_translations_total", {{"result", "ok"}}), 5);
+}
+
+TEST(TranslationPoolTest, ErrorsReachEveryJobOfTheBatch) {
+  FakeTranslator translator;
+  translator.release_.Notify();
+  TranslationPool pool(&translator, {1, 32, 100}, nullptr);
+  auto broken = std::make_shared<NamedBridge>("broken");
+  Results results;
+  ASSERT_TRUE(pool.Submit(broken, PacketWithLayer(7), {}, results.For(7)).ok());
+  for (int i = 0; i < 1000 && results.size() < 1; ++i) absl::SleepFor(absl::Milliseconds(5));
+  absl::MutexLock lock(&results.mu);
+  ASSERT_EQ(results.by_layer.size(), 1u);
+  EXPECT_EQ(results.by_layer.at(7).status().code(), absl::StatusCode::kInternal);
+}
+
+TEST(TranslationPoolTest, BacklogLimitAndShutdownCancelsQueued) {
+  FakeTranslator translator;
+  TranslationPool pool(&translator, {1, 1, 2}, nullptr);
+  auto a = std::make_shared<NamedBridge>("a");
+  Results results;
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(0), {}, results.For(0)).ok());
+  ASSERT_TRUE(translator.entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(1), {}, results.For(1)).ok());
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(2), {}, results.For(2)).ok());
+  EXPECT_EQ(pool.Submit(a, PacketWithLayer(3), {}, results.For(3)).code(),
+            absl::StatusCode::kResourceExhausted);
+  std::thread releaser([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    translator.release_.Notify();
+  });
+  pool.Shutdown();
+  releaser.join();
+  absl::MutexLock lock(&results.mu);
+  ASSERT_EQ(results.by_layer.size(), 3u);
+  EXPECT_TRUE(results.by_layer.at(0).ok());
+  EXPECT_EQ(results.by_layer.at(1).status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(results.by_layer.at(2).status().code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace latentbus::broker

@@ -1,0 +1,170 @@
+// Operations of a real broker: health checking, graceful drain, Prometheus metrics.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "httplib.h"
+#include "tests/broker_harness.h"
+
+namespace latentbus::testing {
+namespace {
+
+using v1::BrokerFrame;
+
+const v1::ModelSpec kSpec = MakeSpec("smollm2", 64, 48);
+
+// grpc.health.v1.Health/Check for service "": 1 SERVING, 2 NOT_SERVING, -1 on error.
+// The messages are tiny enough to encode by hand (field 1 varint).
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::ByteBuffer request;  // empty HealthCheckRequest
+  grpc::Slice empty("");
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::ByteBuffer response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  if (!status.ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (bytes.size() != 2 || bytes[0] != 0x08) return -1;
+  return bytes[1];
+}
+
+// grpc.reflection.v1alpha list_services over a raw bidi call (no reflection stubs ship
+// with Debian): request = field 7 (list_services) empty; the answer names the services.
+std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto step = [&](int id) {
+    return cq.Next(&tag, &ok) && ok && tag == reinterpret_cast<void*>(id);
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  if (!step(1)) return "";
+  const char request_bytes[] = {0x3a, 0x00};
+  grpc::Slice slice(request_bytes, sizeof request_bytes);
+  grpc::ByteBuffer request(&slice, 1);
+  call->Write(request, reinterpret_cast<void*>(2));
+  if (!step(2)) return "";
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(3));
+  if (!step(3)) return "";
+  std::vector<grpc::Slice> slices;
+  if (!response.Dump(&slices).ok()) return "";
+  std::string bytes;
+  for (const grpc::Slice& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  ctx.TryCancel();
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(4));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return bytes;
+}
+
+TEST(BrokerOpsTest, ServerReflectionListsTheBrokerService) {
+  TestBroker broker;
+  std::string services = ReflectionListServices(broker.Channel());
+  EXPECT_NE(services.find("latentbus.v1.Broker"), std::string::npos);
+  EXPECT_NE(services.find("grpc.health.v1.Health"), std::string::npos);
+}
+
+TEST(BrokerOpsTest, HealthIsServing) {
+  TestBroker broker;
+  EXPECT_EQ(HealthStatus(broker.Channel()), 1);
+}
+
+TEST(BrokerOpsTest, DrainSendsGoAwayRefusesSendsFlushesThenStops) {
+  TestBroker broker;
+  auto health_channel = broker.Channel();
+  ASSERT_EQ(HealthStatus(health_channel), 1);
+  TestAgent a(broker.Channel()), b(broker.Channel());
+  ASSERT_TRUE(a.Register("alice", kSpec).ok());
+  ASSERT_TRUE(b.Register("bob", kSpec).ok());
+  a.Send(ToAgent("m1", "bob", "in flight at drain"));
+  ASSERT_TRUE(a.NextOf(BrokerFrame::kSendResult));
+  std::optional<BrokerFrame> d = b.NextOf(BrokerFrame::kDeliver);
+  ASSERT_TRUE(d);  // delivered, not yet acked: the drain waits for it
+
+  absl::Notification drained;
+  absl::Time start = absl::Now();
+  std::thread drainer([&] {
+    broker.server().Drain(absl::Seconds(20));
+    drained.Notify();
+  });
+  ASSERT_TRUE(a.NextOf(BrokerFrame::kGoAway));
+  ASSERT_TRUE(b.NextOf(BrokerFrame::kGoAway));
+  EXPECT_EQ(HealthStatus(health_channel), 2);
+  a.Send(ToAgent("m2", "bob", "too late"));
+  std::optional<BrokerFrame> e = a.NextOf(BrokerFrame::kError);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->error().reason(), v1::DRAINING);
+  EXPECT_FALSE(drained.HasBeenNotified());  // m1 is still unacked
+  b.Ack("alice", "m1");
+  EXPECT_TRUE(drained.WaitForNotificationWithTimeout(absl::Seconds(15)));
+  drainer.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(15));  // finished by flushing, not timing out
+  EXPECT_NE(a.AwaitEnd().error_code(), grpc::StatusCode::UNKNOWN);  // stream ended
+  EXPECT_NE(b.AwaitEnd().error_code(), grpc::StatusCode::UNKNOWN);
+}
+
+TEST(BrokerOpsTest, DrainGivesUpAfterTimeout) {
+  TestBroker broker;
+  TestAgent a(broker.Channel()), b(broker.Channel());
+  ASSERT_TRUE(a.Register("alice", kSpec).ok());
+  ASSERT_TRUE(b.Register("bob", kSpec).ok());
+  a.Send(ToAgent("m1", "bob", "never acked"));
+  ASSERT_TRUE(b.NextOf(BrokerFrame::kDeliver));
+  absl::Time start = absl::Now();
+  broker.server().Drain(absl::Milliseconds(300));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(300));
+  EXPECT_NE(b.AwaitEnd().error_code(), grpc::StatusCode::UNKNOWN);
+}
+
+TEST(BrokerOpsTest, PrometheusEndpointServesCountersGaugesHistograms) {
+  broker::BrokerConfig config = TestConfig();
+  config.metrics_address = "127.0.0.1:0";
+  TestBroker broker(config);
+  ASSERT_GT(broker.server().metrics_port(), 0);
+  TestAgent a(broker.Channel()), b(broker.Channel());
+  ASSERT_TRUE(a.Register("alice", kSpec).ok());
+  ASSERT_TRUE(b.Register("bob", kSpec).ok());
+  a.Send(ToAgent("m1", "bob", "x"));
+  ASSERT_TRUE(b.NextOf(BrokerFrame::kDeliver));
+  httplib::Client client("127.0.0.1", broker.server().metrics_port());
+  httplib::Result res = client.Get("/metrics");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const std::string& body = res->body;
+  EXPECT_NE(body.find("latentbus_messages_total{class=\"context\",encoding=\"text\"} 1"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("latentbus_connected_agents 2"), std::string::npos);
+  EXPECT_NE(body.find("latentbus_unacked{agent=\"bob\"} 1"), std::string::npos);
+  EXPECT_NE(body.find("# TYPE latentbus_residence_seconds histogram"), std::string::npos);
+  EXPECT_NE(body.find("latentbus_residence_seconds_count 1"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace latentbus::testing
