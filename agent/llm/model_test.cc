@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <ostream>
 #include <memory>
 
 #include "agent/gguf/gguf_file.h"
@@ -34,6 +35,8 @@ const RealModel kModels[] = {
     {"gemma-3-270m-q4_k_m.gguf", "gemma3.reference.json", 5e-4, 2e-5},
 };
 
+void PrintTo(const RealModel& m, std::ostream* os) { *os << m.file; }
+
 std::string ModelDir() {
   if (const char* dir = std::getenv("LATENTBUS_MODEL_DIR")) return dir;
   const char* home = std::getenv("HOME");
@@ -52,7 +55,7 @@ const Model& Load(const RealModel& m) {
       std::abort();
     }
     LoadOptions options;
-    options.threads = 2;
+    options.threads = 1;  // ctest runs tests in parallel on 2 cores: no oversubscription
     absl::StatusOr<std::unique_ptr<Model>> model = Model::Load(path, options);
     if (!model.ok()) {
       ADD_FAILURE() << model.status();
@@ -80,26 +83,31 @@ TEST_P(RealModelTest, LogitsAndHiddenStatesMatchTransformers) {
   for (const auto& c : ref["cases"]) {
     const std::vector<int32_t> ids = Ids(c["token_ids"]);
     const std::vector<int> layers = c["hidden_layers"].get<std::vector<int>>();
+    // Long prompts: logits of the last position only (all positions of a 262k vocabulary
+    // would be a 1.2 GB tensor); the hidden states still come from every layer asked.
+    const bool all_logits = ids.size() <= 64;
     absl::StatusOr<ForwardResult> r =
-        model.Forward({PromptSegment::Tokens(ids)}, layers, /*all_logits=*/true);
+        model.Forward({PromptSegment::Tokens(ids)}, layers, all_logits);
     ASSERT_TRUE(r.ok()) << r.status();
     const size_t vocab = r->logits.shape[1];
-    ASSERT_EQ(r->logits.shape[0], ids.size());
+    ASSERT_EQ(r->logits.shape[0], all_logits ? ids.size() : 1u);
     const auto probes = c["probe_ids"].get<std::vector<int>>();
     const auto positions = c["probe_positions"].get<std::vector<size_t>>();
     double worst = 0;
     for (size_t pi = 0; pi < positions.size(); ++pi) {
       const size_t pos = positions[pi];
+      if (!all_logits && pos + 1 != ids.size()) continue;
+      const size_t row = all_logits ? pos : 0;
       const auto want = c["probe_logits"][pi].get<std::vector<double>>();
       for (size_t k = 0; k < probes.size(); ++k) {
-        const double got = r->logits.data[pos * vocab + static_cast<size_t>(probes[k])];
+        const double got = r->logits.data[row * vocab + static_cast<size_t>(probes[k])];
         worst = std::max(worst, std::fabs(got - want[k]));
       }
     }
     EXPECT_LT(worst, GetParam().logit_atol) << "max |logit diff| on " << c["prompt"];
     // The five best next tokens, in order.
     const auto top = c["top_ids"].get<std::vector<int>>();
-    const float* last = r->logits.data.data() + (ids.size() - 1) * vocab;
+    const float* last = r->logits.data.data() + (r->logits.shape[0] - 1) * vocab;
     std::vector<int> order(vocab);
     for (size_t i = 0; i < vocab; ++i) order[i] = static_cast<int>(i);
     std::partial_sort(order.begin(), order.begin() + 5, order.end(),

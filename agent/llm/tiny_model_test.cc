@@ -24,7 +24,9 @@ nlohmann::json Reference(const std::string& name) {
 class TinyModelTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<Model>> m = Model::Load(kTestdata + "/" + GetParam());
+    LoadOptions options;
+    options.threads = 1;
+    absl::StatusOr<std::unique_ptr<Model>> m = Model::Load(kTestdata + "/" + GetParam(), options);
     ASSERT_TRUE(m.ok()) << m.status();
     model_ = *std::move(m);
     ref_ = Reference(GetParam());
