@@ -61,6 +61,12 @@ TEST(BridgeTranslatorTest, DecodesAppliesOnceAndReencodesInTargetEncoding) {
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(bridge.calls, 1);  // one Apply for the whole batch
   ASSERT_EQ(out->size(), 2u);
+  // The batch is split back per packet: the first keeps its 3 rows and values.
+  const codec::Packet& first = (*out)[0];
+  EXPECT_EQ(first.shape, (std::vector<uint32_t>{3, 32}));
+  codec::Tensor first_decoded = *codec::Decode(first);
+  EXPECT_NEAR(first_decoded.data[1], 2 * std::cos(0.1f), 0.02f);
+  EXPECT_NEAR(first_decoded.data[32], 2 * std::cos(0.1f * 64), 0.02f);
   const codec::Packet& q = (*out)[1];
   EXPECT_EQ(q.model_id, "dst");
   EXPECT_EQ(q.model_fingerprint, "fd");

@@ -95,7 +95,10 @@ TEST(ValidationTest, Latent) {
   EXPECT_EQ(reason(p), v1::INVALID_PACKET);  // checksum
   p = Latent(2, 64);
   p.set_format_version(2);
-  EXPECT_EQ(reason(p), v1::INVALID_PACKET);
+  // The version is under the checksum too; the message shows which check refused it.
+  const absl::Status version = ValidateLatent(p, Spec()).status();
+  EXPECT_EQ(ReasonOf(version), v1::INVALID_PACKET);
+  EXPECT_NE(version.message().find("format version"), absl::string_view::npos) << version;
 }
 
 }  // namespace

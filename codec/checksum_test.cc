@@ -16,6 +16,23 @@ TEST(ChecksumTest, KnownValueOfEmptyInput) {
   EXPECT_EQ(Xxh3({absl::string_view()}), 0x2d06800538d394c2ULL);
 }
 
+// Values from the reference implementation (python `xxhash.xxh3_64_intdigest`) for
+// byte i = (7 i + 3) mod 256, one length in each of XXH3's internal size classes.
+TEST(ChecksumTest, MatchesTheReferenceImplementation) {
+  const std::pair<size_t, uint64_t> kVectors[] = {
+      {1, 0x13e608bc156defedULL},   {3, 0xa9088dda485b481cULL},   {4, 0x6d9253b16c8b1ed3ULL},
+      {8, 0x60539db630471163ULL},   {9, 0xfeff668361d723a8ULL},   {16, 0xb8c859b0f030b585ULL},
+      {17, 0x714a04408e79b80fULL},  {128, 0x67425a03650261bfULL}, {129, 0xc664bf3311c6abc4ULL},
+      {240, 0x64556dc6b462a6cfULL}, {241, 0x8beadd3a8874fe17ULL}, {1000, 0x6c4f14bd97bd9e82ULL},
+  };
+  for (const auto& [n, want] : kVectors) {
+    std::string data(n, '\0');
+    for (size_t i = 0; i < n; ++i) data[i] = static_cast<char>((i * 7 + 3) & 255);
+    EXPECT_EQ(Xxh3({data}), want) << n;
+    EXPECT_EQ(internal::Xxh3Portable({data}), want) << n;
+  }
+}
+
 TEST(ChecksumTest, PiecesHashLikeTheirConcatenation) {
   std::mt19937 rng(1);
   std::string data(100000, '\0');

@@ -249,7 +249,12 @@ std::optional<v1::BrokerFrame> TestAgent::NextOf(v1::BrokerFrame::FrameCase kind
   }
 }
 
-bool TestAgent::NothingWithin(absl::Duration quiet) { return !Next(quiet).has_value(); }
+bool TestAgent::NothingWithin(absl::Duration quiet) {
+  if (Next(quiet).has_value()) return false;
+  // Silence only counts while the stream is alive: an ended stream also yields nothing.
+  absl::MutexLock lock(&mu_);
+  return !ended_;
+}
 
 grpc::Status TestAgent::AwaitEnd(absl::Duration timeout) {
   absl::MutexLock lock(&mu_);

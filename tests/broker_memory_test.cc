@@ -94,6 +94,8 @@ TEST(BrokerMemoryTest, ThousandIdleAgentsUnder256MiB) {
       before_start / 1048576, idle / 1048576, kAgents, loaded / 1048576,
       (loaded - idle) / 1024 / kAgents);
   RecordProperty("rss_bytes_1000_agents", std::to_string(static_cast<long long>(loaded)));
+  ASSERT_GT(idle, 1e6) << "could not read the resident set size";
+  ASSERT_GT(loaded, idle);
   EXPECT_LT(loaded, kLimitBytes);
   close(to_child[1]);
   int status = 0;

@@ -388,7 +388,8 @@ TEST(BrokerStreamTest, MalformedPacketsAreRefusedWithDetails) {
        "[T, d]"},
       {"wrong model", [](v1::LatentPacket* p) { p->set_model_id("other"); }, "registered"},
       {"truncated payload",
-       [](v1::LatentPacket* p) { p->mutable_payload()->resize(p->payload().size() - 1); }, ""},
+       [](v1::LatentPacket* p) { p->mutable_payload()->resize(p->payload().size() - 1); },
+       "payload is"},
   };
   int i = 0;
   for (const Case& c : cases) {

@@ -248,7 +248,6 @@ TEST(GgufRealModelTest, Q4KThroughput) {
   const double deq =
       time([&] { ASSERT_TRUE(Dequantize((*t)->type, (*t)->data, n, out.data()).ok()); });
   const double mem = time([&] { std::memcpy(copy.data(), out.data(), n * sizeof(float)); });
-  EXPECT_EQ(std::memcmp(copy.data(), out.data(), n * sizeof(float)), 0);
   std::printf(
       "[ info ] Q4_K dequantize %zu elements: %.0f M elements/s (%.2f GB/s of floats); "
       "memcpy of the floats: %.2f GB/s\n",

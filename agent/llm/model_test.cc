@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <ostream>
 #include <memory>
+#include <ostream>
 
 #include "agent/gguf/gguf_file.h"
 #include "agent/llm/fingerprint.h"
@@ -94,9 +94,11 @@ TEST_P(RealModelTest, LogitsAndHiddenStatesMatchTransformers) {
     const auto probes = c["probe_ids"].get<std::vector<int>>();
     const auto positions = c["probe_positions"].get<std::vector<size_t>>();
     double worst = 0;
+    size_t compared = 0;
     for (size_t pi = 0; pi < positions.size(); ++pi) {
       const size_t pos = positions[pi];
       if (!all_logits && pos + 1 != ids.size()) continue;
+      ++compared;
       const size_t row = all_logits ? pos : 0;
       const auto want = c["probe_logits"][pi].get<std::vector<double>>();
       for (size_t k = 0; k < probes.size(); ++k) {
@@ -104,6 +106,7 @@ TEST_P(RealModelTest, LogitsAndHiddenStatesMatchTransformers) {
         worst = std::max(worst, std::fabs(got - want[k]));
       }
     }
+    ASSERT_GT(compared, 0u) << "no probed position to compare on " << c["prompt"];
     EXPECT_LT(worst, GetParam().logit_atol) << "max |logit diff| on " << c["prompt"];
     // The five best next tokens, in order.
     const auto top = c["top_ids"].get<std::vector<int>>();
@@ -114,8 +117,10 @@ TEST_P(RealModelTest, LogitsAndHiddenStatesMatchTransformers) {
                       [&](int a, int b) { return last[a] > last[b]; });
     for (int k = 0; k < 5; ++k) EXPECT_EQ(order[k], top[k]) << "rank " << k;
 
+    ASSERT_EQ(r->hidden.size(), layers.size());
     for (size_t li = 0; li < layers.size(); ++li) {
       const auto want = c["hidden"][std::to_string(layers[li])];
+      ASSERT_FALSE(want.empty()) << "layer " << layers[li];
       const codec::Tensor& h = r->hidden[li];
       ASSERT_EQ(h.shape[0], ids.size());
       const size_t d = h.shape[1];

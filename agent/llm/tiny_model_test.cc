@@ -42,8 +42,11 @@ TEST_P(TinyModelTest, MatchesTransformersAtEveryLayer) {
   ASSERT_TRUE(r.ok()) << r.status();
   const auto logits = ref_["logits"].get<std::vector<std::vector<double>>>();
   ASSERT_EQ(r->logits.shape, (std::vector<uint32_t>{static_cast<uint32_t>(ids.size()), 320u}));
+  ASSERT_EQ(logits.size(), ids.size());
+  ASSERT_EQ(r->hidden.size(), layers.size());
   double worst = 0;
   for (size_t p = 0; p < logits.size(); ++p) {
+    ASSERT_EQ(logits[p].size(), 320u);
     for (size_t v = 0; v < logits[p].size(); ++v) {
       worst = std::max(worst, std::fabs(r->logits.data[p * 320 + v] - logits[p][v]));
     }
@@ -51,6 +54,7 @@ TEST_P(TinyModelTest, MatchesTransformersAtEveryLayer) {
   EXPECT_LT(worst, 1e-4);
   for (size_t li = 0; li < layers.size(); ++li) {
     const auto want = ref_["hidden"][li].get<std::vector<std::vector<double>>>();
+    ASSERT_EQ(want.size(), ids.size());
     double err = 0, norm = 0;
     for (size_t p = 0; p < want.size(); ++p) {
       for (size_t j = 0; j < want[p].size(); ++j) {

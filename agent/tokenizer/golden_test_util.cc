@@ -83,6 +83,7 @@ std::string Describe(const Tokenizer& tokenizer, const std::vector<Token>& token
 void ExpectMatchesGolden(const Tokenizer& tokenizer, const json& golden) {
   ASSERT_TRUE(golden.contains("cases"));
   const bool spm = tokenizer.spec().kind == ModelKind::kSentencePieceBpe;
+  ASSERT_FALSE(golden.at("cases").empty()) << "no cases in the fixture";
   for (const json& c : golden.at("cases")) {
     const std::string name = c.at("name").get<std::string>();
     const std::string text = c.at("text").get<std::string>();
@@ -112,6 +113,7 @@ void ExpectMatchesGolden(const Tokenizer& tokenizer, const json& golden) {
       ExpectSpansTile(text, special);
     }
   }
+  ASSERT_FALSE(golden.at("with_special_tokens").empty()) << "no with_special_tokens in the fixture";
   for (const json& c : golden.at("with_special_tokens")) {
     SCOPED_TRACE("with special tokens: " + c.at("name").get<std::string>());
     const std::vector<Token> got =
@@ -123,6 +125,7 @@ void ExpectMatchesGolden(const Tokenizer& tokenizer, const json& golden) {
 void ExpectChatMatchesGolden(const Tokenizer& tokenizer, const json& golden) {
   absl::StatusOr<ChatTemplate> chat = ChatTemplate::ForSpec(tokenizer.spec());
   ASSERT_TRUE(chat.ok()) << chat.status();
+  ASSERT_FALSE(golden.at("chat").empty()) << "no chat in the fixture";
   for (const json& c : golden.at("chat")) {
     SCOPED_TRACE("chat " + c.at("name").get<std::string>());
     std::vector<ChatMessage> messages;

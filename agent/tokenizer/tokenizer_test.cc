@@ -249,16 +249,16 @@ TEST(TokenizerTest, ConcurrentEncodesAgree) {
   const std::string text = "hello world <u> \xF0\x9F\x98\x80 hello";
   const std::vector<Token> want = t->Encode(text);
   std::vector<std::thread> threads;
-  std::vector<bool> same(4, false);
+  std::vector<int> same(4, 0);  // not vector<bool>: its elements share words
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&, i] {
       bool ok = true;
       for (int r = 0; r < 200; ++r) ok = ok && t->Encode(text) == want;
-      same[i] = ok;
+      same[i] = ok ? 1 : 0;
     });
   }
   for (auto& th : threads) th.join();
-  EXPECT_THAT(same, ::testing::Each(true));
+  EXPECT_THAT(same, ::testing::Each(1));
 }
 
 }  // namespace
