@@ -16,6 +16,7 @@ void RegisterCodecCommands(CLI::App& app, RunFn* run);
 void RegisterBenchCommands(CLI::App& app, RunFn* run);
 void RegisterModelCommands(CLI::App& app, RunFn* run);
 void RegisterBrokerCommands(CLI::App& app, RunFn* run);
+void RegisterBridgeCommands(CLI::App& app, RunFn* run);
 
 }  // namespace latentbus::cli
 

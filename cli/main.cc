@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   latentbus::cli::RegisterModelCommands(app, &run);
   latentbus::cli::RegisterBenchCommands(app, &run);
   latentbus::cli::RegisterBrokerCommands(app, &run);
+  latentbus::cli::RegisterBridgeCommands(app, &run);
   CLI11_PARSE(app, argc, argv);
   if (!run) {
     std::cerr << app.help();

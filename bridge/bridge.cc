@@ -1,0 +1,163 @@
+#include "bridge/bridge.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace latentbus::bridge {
+
+struct Bridge::Impl {
+  BridgeMetadata metadata;
+  // Linear kinds, fused at load: y = x map_fused + bias.
+  torch::Tensor map_fused;
+  torch::Tensor bias;
+  // Resampler.
+  torch::Tensor queries, wq, wk, wv, wo, bo;
+  torch::Tensor q_heads;  // [H, K, h]: the queries' projections, computed once
+};
+
+namespace {
+
+torch::Tensor ToTorch(const codec::Tensor& t) {
+  std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
+  return torch::from_blob(const_cast<float*>(t.data.data()), shape, torch::kFloat32).clone();
+}
+
+codec::Tensor FromTorch(const torch::Tensor& t) {
+  torch::Tensor c = t.contiguous();
+  codec::Tensor out;
+  for (int64_t d : c.sizes()) out.shape.push_back(static_cast<uint32_t>(d));
+  out.data.resize(static_cast<size_t>(c.numel()));
+  std::memcpy(out.data.data(), c.data_ptr<float>(), out.data.size() * sizeof(float));
+  return out;
+}
+
+bool IsLinear(const std::string& kind) {
+  return kind == "self" || kind == "affine" || kind == "procrustes";
+}
+
+}  // namespace
+
+Bridge::Bridge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Bridge::~Bridge() = default;
+
+const BridgeMetadata& Bridge::metadata() const { return impl_->metadata; }
+
+absl::StatusOr<std::unique_ptr<Bridge>> Bridge::Load(const std::string& path) {
+  absl::StatusOr<BridgeArtifact> artifact = ReadBridgeArtifact(path);
+  if (!artifact.ok()) return artifact.status();
+  return FromArtifact(*artifact);
+}
+
+absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifact& artifact) {
+  if (absl::Status s = ValidateBridgeArtifact(artifact); !s.ok()) return s;
+  auto impl = std::make_unique<Impl>();
+  impl->metadata = artifact.metadata;
+  auto t = [&](const char* name) { return ToTorch(artifact.tensors.at(name)); };
+  try {
+    torch::NoGradGuard no_grad;
+    if (IsLinear(artifact.metadata.kind)) {
+      // ((x - mu_s) / sd_s) M * sd_d + mu_d  =  x [diag(1/sd_s) M diag(sd_d)] + bias.
+      torch::Tensor inv = 1.0 / t("src_std");
+      torch::Tensor scaled = t("map") * t("dst_std").unsqueeze(0);
+      impl->map_fused = (inv.unsqueeze(1) * scaled).contiguous();
+      impl->bias = (t("dst_mean") - torch::matmul(t("src_mean") * inv, scaled)).contiguous();
+    } else {
+      impl->queries = t("queries");
+      impl->wq = t("wq");
+      impl->wk = t("wk");
+      impl->wv = t("wv");
+      impl->wo = t("wo");
+      impl->bo = t("bo");
+      const int64_t heads = artifact.metadata.num_heads;
+      const int64_t k = artifact.metadata.num_queries;
+      impl->q_heads =
+          torch::matmul(impl->queries, impl->wq).view({k, heads, -1}).transpose(0, 1).contiguous();
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
+  }
+  return std::unique_ptr<Bridge>(new Bridge(std::move(impl)));
+}
+
+absl::Status Bridge::CheckModels(const std::string& src_model_id,
+                                 const std::string& src_fingerprint,
+                                 const std::string& dst_model_id,
+                                 const std::string& dst_fingerprint) const {
+  const BridgeMetadata& m = impl_->metadata;
+  auto check = [](const char* what, const std::string& want, const std::string& got) {
+    if (want == got) return absl::OkStatus();
+    return absl::FailedPreconditionError(absl::StrCat("bridge was fitted for ", what, " '", want,
+                                                      "' but is asked to serve '", got, "'"));
+  };
+  if (absl::Status s = check("source model", m.src_model_id, src_model_id); !s.ok()) return s;
+  if (absl::Status s = check("source fingerprint", m.src_fingerprint, src_fingerprint); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = check("receiver model", m.dst_model_id, dst_model_id); !s.ok()) return s;
+  return check("receiver fingerprint", m.dst_fingerprint, dst_fingerprint);
+}
+
+absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
+    absl::Span<const codec::Tensor> inputs) const {
+  const BridgeMetadata& m = impl_->metadata;
+  for (const codec::Tensor& in : inputs) {
+    if (in.shape.size() != 2 || in.shape[1] != m.src_dim || in.shape[0] == 0 ||
+        in.data.size() != codec::NumElements(in.shape)) {
+      return absl::InvalidArgumentError(absl::StrCat("bridge input has shape ",
+                                                     codec::ShapeString(in.shape), ", expected [T,",
+                                                     m.src_dim, "] with T >= 1"));
+    }
+  }
+  std::vector<codec::Tensor> outputs(inputs.size());
+  if (inputs.empty()) return outputs;
+  try {
+    torch::NoGradGuard no_grad;
+    if (impl_->map_fused.defined()) {
+      int64_t rows = 0;
+      for (const codec::Tensor& in : inputs) rows += in.shape[0];
+      torch::Tensor x = torch::empty({rows, m.src_dim}, torch::kFloat32);
+      float* dst = x.data_ptr<float>();
+      for (const codec::Tensor& in : inputs) {
+        std::memcpy(dst, in.data.data(), in.data.size() * sizeof(float));
+        dst += in.data.size();
+      }
+      torch::Tensor y = torch::addmm(impl_->bias, x, impl_->map_fused);
+      const float* src = y.data_ptr<float>();
+      for (size_t i = 0; i < inputs.size(); ++i) {
+        outputs[i].shape = {inputs[i].shape[0], static_cast<uint32_t>(m.dst_dim)};
+        outputs[i].data.assign(src, src + inputs[i].shape[0] * m.dst_dim);
+        src += outputs[i].data.size();
+      }
+      return outputs;
+    }
+    const int64_t heads = m.num_heads;
+    const int64_t inner = impl_->wq.size(1);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(inner / heads));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const int64_t t = inputs[i].shape[0];
+      torch::Tensor x = torch::from_blob(const_cast<float*>(inputs[i].data.data()), {t, m.src_dim},
+                                         torch::kFloat32);
+      torch::Tensor k = torch::matmul(x, impl_->wk).view({t, heads, -1}).transpose(0, 1);
+      torch::Tensor v = torch::matmul(x, impl_->wv).view({t, heads, -1}).transpose(0, 1);
+      torch::Tensor attn =
+          torch::softmax(torch::matmul(impl_->q_heads, k.transpose(1, 2)) * scale, -1);
+      torch::Tensor o = torch::matmul(attn, v).transpose(0, 1).reshape({m.num_queries, inner});
+      outputs[i] = FromTorch(impl_->queries + torch::matmul(o, impl_->wo) + impl_->bo);
+    }
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
+  }
+  return outputs;
+}
+
+absl::StatusOr<codec::Tensor> Bridge::Apply(const codec::Tensor& input) const {
+  absl::StatusOr<std::vector<codec::Tensor>> out = ApplyBatch(absl::MakeConstSpan(&input, 1));
+  if (!out.ok()) return out.status();
+  return std::move((*out)[0]);
+}
+
+}  // namespace latentbus::bridge

@@ -1,0 +1,59 @@
+// A loaded bridge: translates source hidden states (model A, tap layer L) into the
+// receiver's input-embedding space (model B). This header is torch-free (Pimpl): the
+// broker includes it. The artifact format is documented in bridge/bridge_artifact.h.
+//
+// Thread safety: immutable after Load/FromArtifact; every method is const and safe for
+// concurrent callers without external synchronization. libtorch errors are caught here
+// and returned as Internal.
+#ifndef LATENTBUS_BRIDGE_BRIDGE_H_
+#define LATENTBUS_BRIDGE_BRIDGE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "bridge/bridge_artifact.h"
+#include "codec/tensor.h"
+
+namespace latentbus::bridge {
+
+class Bridge {
+ public:
+  // Reads and validates an artifact (DataLoss / NotFound on failure).
+  static absl::StatusOr<std::unique_ptr<Bridge>> Load(const std::string& path);
+  // From an in-memory artifact (InvalidArgument when it does not validate).
+  static absl::StatusOr<std::unique_ptr<Bridge>> FromArtifact(const BridgeArtifact& artifact);
+  ~Bridge();
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+
+  const BridgeMetadata& metadata() const;
+  const std::string& kind() const { return metadata().kind; }
+  int64_t src_dim() const { return metadata().src_dim; }
+  int64_t dst_dim() const { return metadata().dst_dim; }
+
+  // FailedPrecondition, naming what differs, unless the bridge was fitted for exactly
+  // this source and receiver (model ids and weight fingerprints).
+  absl::Status CheckModels(const std::string& src_model_id, const std::string& src_fingerprint,
+                           const std::string& dst_model_id,
+                           const std::string& dst_fingerprint) const;
+
+  // Translates each [T, src_dim] input (T >= 1; T may differ between inputs). Linear
+  // kinds return [T, dst_dim] (all inputs go through one matrix multiply); the resampler
+  // returns [num_queries, dst_dim] for every input. InvalidArgument on a bad shape.
+  absl::StatusOr<std::vector<codec::Tensor>> ApplyBatch(
+      absl::Span<const codec::Tensor> inputs) const;
+  absl::StatusOr<codec::Tensor> Apply(const codec::Tensor& input) const;
+
+ private:
+  struct Impl;
+  explicit Bridge(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace latentbus::bridge
+
+#endif  // LATENTBUS_BRIDGE_BRIDGE_H_

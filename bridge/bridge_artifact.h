@@ -1,0 +1,58 @@
+// Bridge artifacts on disk: safetensors tensors + "__metadata__" {"latentbus": JSON}.
+// Torch-free: the fitter writes them, tests write hand-made ones, Bridge::Load reads them.
+//
+// Tensors by kind (row vectors: y = x W):
+//   self, affine, procrustes: "src_mean" [ds], "src_std" [ds], "map" [ds, dt],
+//     "dst_mean" [dt], "dst_std" [dt];  y = ((x - src_mean) / src_std) map * dst_std + dst_mean
+//   resampler (Perceiver-style, K learned queries, H heads of width h):
+//     "queries" [K, dt], "wq" [dt, H*h], "wk" [ds, H*h], "wv" [ds, H*h], "wo" [H*h, dt],
+//     "bo" [dt];  per head: A = softmax((Q wq)(X wk)^T / sqrt(h)); Y = queries +
+//     concat_heads(A (X wv)) wo + bo. X is [T, ds] for any T >= 1; Y is [K, dt].
+//
+// Thread safety: free functions over caller-owned values.
+#ifndef LATENTBUS_BRIDGE_BRIDGE_ARTIFACT_H_
+#define LATENTBUS_BRIDGE_BRIDGE_ARTIFACT_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "codec/tensor.h"
+
+namespace latentbus::bridge {
+
+inline constexpr int kBridgeFormatVersion = 1;
+
+struct BridgeMetadata {
+  std::string kind;  // "self", "affine", "procrustes", "resampler"
+  std::string src_model_id;
+  std::string src_fingerprint;
+  std::string dst_model_id;
+  std::string dst_fingerprint;
+  int layer = 0;  // source tap layer (HF hidden_states convention)
+  int64_t src_dim = 0;
+  int64_t dst_dim = 0;
+  int64_t num_queries = 0;  // resampler only
+  int64_t num_heads = 0;    // resampler only
+  std::string corpus_hash;
+  int format_version = kBridgeFormatVersion;
+  std::map<std::string, double> fidelity;  // held-out metrics measured at fit time
+  std::map<std::string, double> fit;       // fitting details (ridge lambda, scale, ...)
+};
+
+struct BridgeArtifact {
+  BridgeMetadata metadata;
+  std::map<std::string, codec::Tensor> tensors;
+};
+
+// Checks the tensors against the kind and dims (InvalidArgument), then writes.
+absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& artifact);
+absl::StatusOr<BridgeArtifact> ReadBridgeArtifact(const std::string& path);
+// InvalidArgument unless every tensor the kind needs is present with its shape.
+absl::Status ValidateBridgeArtifact(const BridgeArtifact& artifact);
+
+}  // namespace latentbus::bridge
+
+#endif  // LATENTBUS_BRIDGE_BRIDGE_ARTIFACT_H_

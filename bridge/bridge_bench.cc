@@ -1,0 +1,99 @@
+#include "bridge/bridge_bench.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "bridge/bridge.h"
+
+namespace latentbus::bridge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+codec::Tensor RandomTensor(std::vector<uint32_t> shape, std::mt19937* rng, float mean = 0,
+                           float stddev = 1) {
+  std::normal_distribution<float> dist(mean, stddev);
+  codec::Tensor t;
+  t.shape = std::move(shape);
+  t.data.resize(codec::NumElements(t.shape));
+  for (float& v : t.data) v = dist(*rng);
+  return t;
+}
+
+// Seconds per call of `fn`, best of repeated batches running at least `min_seconds`.
+template <typename Fn>
+double TimePerCall(Fn&& fn, double min_seconds) {
+  fn();  // warm-up
+  double best = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    int calls = 0;
+    const auto start = Clock::now();
+    double elapsed = 0;
+    do {
+      fn();
+      ++calls;
+      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    } while (elapsed < min_seconds / 3);
+    best = std::min(best, elapsed / calls);
+  }
+  return best;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOptions& o) {
+  std::mt19937 rng(7);
+  const uint32_t ds = static_cast<uint32_t>(o.src_dim), dt = static_cast<uint32_t>(o.dst_dim);
+  std::vector<codec::Tensor> inputs;
+  for (int64_t i = 0; i < o.packets; ++i) {
+    inputs.push_back(RandomTensor({static_cast<uint32_t>(o.tokens), ds}, &rng));
+  }
+  const double rows = static_cast<double>(o.packets * o.tokens);
+  const double flops = 2.0 * rows * static_cast<double>(ds) * static_cast<double>(dt);
+  double matmul_seconds = 0;
+  try {
+    torch::NoGradGuard no_grad;
+    torch::Tensor a = torch::randn({o.packets * o.tokens, o.src_dim});
+    torch::Tensor b = torch::randn({o.src_dim, o.dst_dim});
+    matmul_seconds = TimePerCall([&] { torch::Tensor c = torch::mm(a, b); }, o.min_seconds);
+  } catch (const c10::Error& e) {
+    return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
+  }
+  std::vector<BridgeBenchRow> result;
+  for (const char* kind : {"affine", "procrustes"}) {
+    BridgeArtifact artifact;
+    BridgeMetadata& m = artifact.metadata;
+    m.kind = kind;
+    m.src_dim = ds;
+    m.dst_dim = dt;
+    artifact.tensors["src_mean"] = RandomTensor({ds}, &rng);
+    artifact.tensors["src_std"] = RandomTensor({ds}, &rng, 1.0f, 0.1f);
+    artifact.tensors["map"] = RandomTensor({ds, dt}, &rng, 0.0f, 0.05f);
+    artifact.tensors["dst_mean"] = RandomTensor({dt}, &rng);
+    artifact.tensors["dst_std"] = RandomTensor({dt}, &rng, 1.0f, 0.1f);
+    absl::StatusOr<std::unique_ptr<Bridge>> bridge = Bridge::FromArtifact(artifact);
+    if (!bridge.ok()) return bridge.status();
+    absl::Status status;
+    const double seconds = TimePerCall(
+        [&] {
+          absl::StatusOr<std::vector<codec::Tensor>> out = (*bridge)->ApplyBatch(inputs);
+          if (!out.ok()) status = out.status();
+        },
+        o.min_seconds);
+    if (!status.ok()) return status;
+    BridgeBenchRow row;
+    row.kind = kind;
+    row.translations_per_second = static_cast<double>(o.packets) / seconds;
+    row.rows_per_second = rows / seconds;
+    row.bridge_gflops = flops / seconds * 1e-9;
+    row.matmul_gflops = flops / matmul_seconds * 1e-9;
+    row.ratio = row.bridge_gflops / row.matmul_gflops;
+    result.push_back(row);
+  }
+  return result;
+}
+
+}  // namespace latentbus::bridge
