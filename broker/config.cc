@@ -54,7 +54,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   if (root.IsNull()) return absl::OkStatus();
   if (auto s = CheckKeys(root, "root",
                          {"listen", "metrics_listen", "log_level", "drain_timeout_seconds", "tls",
-                          "keepalive", "translation", "limits", "policy", "tokens"});
+                          "keepalive", "translation", "limits", "policy", "tokens", "bridges"});
       !s.ok()) {
     return s;
   }
@@ -62,6 +62,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   Get(root, "metrics_listen", &c->metrics_address);
   Get(root, "log_level", &c->log_level);
   Get(root, "drain_timeout_seconds", &c->drain_timeout_seconds);
+  Get(root, "bridges", &c->bridge_dir);
   if (YAML::Node tls = root["tls"]) {
     if (auto s = CheckKeys(tls, "tls", {"cert", "key", "client_ca"}); !s.ok()) return s;
     Get(tls, "cert", &c->tls.cert_file);

@@ -8,6 +8,7 @@
 //   metrics_listen: 127.0.0.1:9464  # Prometheus /metrics over HTTP; "" disables
 //   log_level: info                 # trace, debug, info, warn, error
 //   drain_timeout_seconds: 10       # SIGTERM: how long queues may take to flush
+//   bridges: /var/lib/latentbus/bridges  # *.bridge artifacts loaded at start
 //   tls: {cert: server.pem, key: server.key, client_ca: ca.pem}  # client_ca => mTLS
 //   keepalive: {time_ms: 30000, timeout_ms: 10000}
 //   translation: {threads: 2, max_batch: 32, max_pending: 4096}
@@ -100,6 +101,8 @@ struct BrokerConfig {
   std::string metrics_address = "127.0.0.1:9464";
   std::string log_level = "info";
   double drain_timeout_seconds = 10;
+  // Every "*.bridge" artifact in this folder is loaded at start ("" = none).
+  std::string bridge_dir;
   int keepalive_time_ms = 30000;
   int keepalive_timeout_ms = 10000;
   TlsConfig tls;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "broker/artifact_bridge.h"
 #include "broker/config.h"
 #include "broker/server.h"
 #include "cli/commands.h"
@@ -39,6 +40,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--metrics-listen")) config.metrics_address = f.metrics_address;
   if (given("--log-level")) config.log_level = f.log_level;
   if (given("--drain-timeout")) config.drain_timeout_seconds = f.drain_timeout_seconds;
+  if (given("--bridges")) config.bridge_dir = f.bridge_dir;
   if (given("--tls-cert")) config.tls.cert_file = f.tls.cert_file;
   if (given("--tls-key")) config.tls.key_file = f.tls.key_file;
   if (given("--tls-client-ca")) config.tls.client_ca_file = f.tls.client_ca_file;
@@ -69,13 +71,25 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   const double drain_seconds = config.drain_timeout_seconds;
+  const std::string bridge_dir = config.bridge_dir;
   broker::BrokerOptions options;
   options.config = std::move(config);
+  options.bridge_loader = broker::ArtifactBridgeLoader();
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
     spdlog::error("cannot start the broker: {}", server.status().ToString());
     return 1;
+  }
+  if (!bridge_dir.empty()) {
+    absl::StatusOr<int> loaded =
+        broker::LoadBridgeDirectory(bridge_dir, &(*server)->broker().bridges());
+    if (!loaded.ok()) {
+      spdlog::error("cannot load bridges: {}", loaded.status().ToString());
+      (*server)->Drain(absl::ZeroDuration());
+      return 1;
+    }
+    spdlog::info("loaded {} bridges from {}", *loaded, bridge_dir);
   }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
@@ -103,6 +117,8 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
+  cmd->add_option("--bridges", c.bridge_dir,
+                  "folder of *.bridge artifacts (latentbus bridge fit) loaded at start");
   cmd->add_option("--drain-timeout", c.drain_timeout_seconds,
                   "seconds queues may take to flush on SIGTERM before shutdown")
       ->capture_default_str();

@@ -96,9 +96,10 @@ absl::StatusOr<std::vector<codec::Tensor>> TestBridge::Apply(
   return out;
 }
 
-TestBroker::TestBroker(broker::BrokerConfig config) {
+TestBroker::TestBroker(broker::BrokerConfig config, broker::BridgeLoader loader) {
   broker::BrokerOptions options;
   options.config = std::move(config);
+  options.bridge_loader = std::move(loader);
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {

@@ -61,7 +61,8 @@ class TestBridge final : public broker::Bridge {
 
 class TestBroker {
  public:
-  explicit TestBroker(broker::BrokerConfig config = TestConfig());
+  explicit TestBroker(broker::BrokerConfig config = TestConfig(),
+                      broker::BridgeLoader loader = nullptr);
   broker::BrokerServer& server() { return *server_; }
   broker::Broker& broker() { return server_->broker(); }
   std::string address() const;

@@ -1,0 +1,29 @@
+// The broker's bridges from artifacts written by bridge/ (`latentbus bridge fit`): the
+// BridgeLoader behind the LoadBridge RPC and the bridge directory loaded at start.
+//
+// An artifact names both models (id + weights fingerprint); the broker keys the bridge
+// by them, so a packet is only ever translated by a bridge fitted for its exact models.
+//
+// Thread safety: the loader and the bridges it returns are safe for concurrent use.
+#ifndef LATENTBUS_BROKER_ARTIFACT_BRIDGE_H_
+#define LATENTBUS_BROKER_ARTIFACT_BRIDGE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "broker/bridge_registry.h"
+
+namespace latentbus::broker {
+
+// Loads a LoadBridgeRequest's artifact: `path` on the broker's file system, or the
+// uploaded `artifact` bytes. InvalidArgument for an empty request; the artifact
+// reader's error (naming the file) otherwise.
+BridgeLoader ArtifactBridgeLoader();
+
+// Loads every "*.bridge" file of `dir` (sorted by name) into `registry`. Returns the
+// number loaded; the first error names the file.
+absl::StatusOr<int> LoadBridgeDirectory(const std::string& dir, BridgeRegistry* registry);
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_ARTIFACT_BRIDGE_H_
