@@ -1,5 +1,6 @@
 #include "agent/llm/model.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <torch/torch.h>
 
@@ -46,6 +47,16 @@ codec::Tensor ToCodecTensor(const torch::Tensor& t) {
   for (int64_t d : c.sizes()) out.shape.push_back(static_cast<uint32_t>(d));
   out.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
   return out;
+}
+
+// OpenBLAS (Debian's libtorch calls it for matrix multiplies) keeps a thread pool of its
+// own that torch::set_num_threads does not size: idle workers spin and yield, costing
+// ~20% of a busy machine. Sized to match when the process has OpenBLAS.
+void SetBlasThreads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(threads);
+  }
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
@@ -300,6 +311,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                             ? options.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     torch::set_num_threads(threads);
+    SetBlasThreads(threads);
     absl::StatusOr<Source> src =
         std::filesystem::is_directory(path) ? OpenHfFolder(path) : OpenGguf(path);
     if (!src.ok()) return src.status();
