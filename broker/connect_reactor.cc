@@ -212,7 +212,11 @@ void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
   const LimitsConfig& limits = broker_->config().limits;
   agent_id_ = reg.agent_id();
   if (absl::Status s = ValidateName("agent_id", reg.agent_id()); !s.ok()) return Reject(s);
-  if (absl::Status s = ValidateModelSpec(reg.model()); !s.ok()) return Reject(s);
+  // No model: a text-only client (people's tools, SDK scripts); it receives text only
+  // and may not send latents.
+  if (reg.has_model()) {
+    if (absl::Status s = ValidateModelSpec(reg.model()); !s.ok()) return Reject(s);
+  }
   if (!principal_->MayActAs(reg.agent_id())) {
     return Reject(BrokerError(v1::PERMISSION_DENIED,
                               absl::StrCat("token '", principal_->name,

@@ -33,6 +33,7 @@ Decision Policy::Decide(v1::MessageClass message_class, const v1::ModelSpec* src
     return d;
   };
   if (!has_latent || src == nullptr) return text("no_latent");
+  if (dst.model_id().empty()) return text("receiver_text_only");
   const std::string class_name = MessageClassName(message_class);
   const PolicyRule* rule = nullptr;
   for (const PolicyRule& r : config_.rules) {

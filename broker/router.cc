@@ -141,6 +141,14 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                                                                 "latent needs one")),
                     {}, done);
     }
+    if (sender->model->model_id().empty()) {
+      return Refuse(
+          message_id,
+          BrokerError(v1::UNKNOWN_MODEL, absl::StrCat("sender ", context.sender_id,
+                                                      " registered without a model (text only); a "
+                                                      "latent needs one")),
+          {}, done);
+    }
     absl::StatusOr<codec::Packet> validated = ValidateLatent(envelope.latent(), *sender->model);
     if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
     packet = std::make_shared<const codec::Packet>(*std::move(validated));
@@ -341,7 +349,8 @@ v1::RouteQueryResponse Router::Query(const v1::RouteQueryRequest& request,
   };
   std::shared_ptr<const v1::ModelSpec> src;
   std::optional<AgentRecord> sender = c_.registry->Find(request.sender_id());
-  if (sender && (request.model_id().empty() || request.model_id() == sender->model->model_id())) {
+  if (sender && !sender->model->model_id().empty() &&
+      (request.model_id().empty() || request.model_id() == sender->model->model_id())) {
     src = sender->model;
   } else if (!request.model_id().empty()) {
     src = c_.registry->FindModel(request.model_id());

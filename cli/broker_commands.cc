@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -20,6 +22,7 @@ namespace {
 
 struct BrokerFlags {
   std::string config_file;
+  std::string port_file;
   broker::BrokerConfig c;  // defaults shown in --help
 };
 
@@ -91,6 +94,19 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
     }
     spdlog::info("loaded {} bridges from {}", *loaded, bridge_dir);
   }
+  if (!flags.port_file.empty()) {
+    // Written once the broker is ready (bridges loaded), renamed into place so a reader
+    // never sees a partial file.
+    const std::string tmp = flags.port_file + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    out << (*server)->port() << "\n";
+    out.close();
+    if (!out || std::rename(tmp.c_str(), flags.port_file.c_str()) != 0) {
+      spdlog::error("cannot write --port-file {}", flags.port_file);
+      (*server)->Drain(absl::ZeroDuration());
+      return 1;
+    }
+  }
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
   spdlog::info("signal {} received: draining for up to {} s", signal_number, drain_seconds);
@@ -112,6 +128,8 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--listen", c.listen_address, "gRPC listen address host:port (0 = any port)")
       ->capture_default_str();
+  cmd->add_option("--port-file", flags->port_file,
+                  "write the bound gRPC port here once ready (for --listen host:0 in scripts)");
   cmd->add_option("--metrics-listen", c.metrics_address,
                   "Prometheus /metrics HTTP address host:port; empty disables")
       ->capture_default_str();

@@ -164,7 +164,7 @@ absl::StatusOr<v1::Registered> TestAgent::Register(const std::string& agent_id,
   frame.set_seq(1);
   v1::Register* reg = frame.mutable_register_();
   reg->set_agent_id(agent_id);
-  *reg->mutable_model() = spec;
+  if (!spec.model_id().empty()) *reg->mutable_model() = spec;  // empty: text-only client
   reg->set_initial_credits(credits);
   for (const std::string& t : topics) reg->add_topics(t);
   Write(frame);

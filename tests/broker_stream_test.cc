@@ -346,6 +346,38 @@ TEST(BrokerStreamTest, MixedTopicDeliversLatentOrTextPerRecipient) {
             1);
 }
 
+TEST(BrokerStreamTest, TextOnlyClientGetsTextAndCannotSendLatents) {
+  TestBroker broker;
+  broker.AddBridge("smol->gemma", kSmol, kGemma, 0.95);
+  TestAgent a(broker.Channel()), person(broker.Channel());
+  ASSERT_TRUE(a.Register("alice", kSmol).ok());
+  ASSERT_TRUE(person.Register("cli-1", v1::ModelSpec(), {"room"}).ok());  // no model
+  EXPECT_EQ(broker.broker().registry().size(), 2u);
+  // A latent with text reaches the text-only client as text.
+  v1::Envelope e = ToTopic("m1", "room", "for people");
+  *e.mutable_latent() = MakeLatent(kSmol, 3);
+  a.Send(e);
+  std::optional<BrokerFrame> result = a.NextOf(BrokerFrame::kSendResult);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->send_result().recipients_size(), 1);
+  EXPECT_EQ(result->send_result().recipients(0).reason(), "receiver_text_only");
+  v1::Envelope got = ExpectDelivery(person);
+  EXPECT_EQ(got.text(), "for people");
+  EXPECT_FALSE(got.has_latent());
+  // Without text it needs text, as for any receiver without a usable bridge.
+  v1::Envelope bare = ToAgent("m2", "cli-1", "");
+  *bare.mutable_latent() = MakeLatent(kSmol, 3);
+  a.Send(bare);
+  ExpectError(a, v1::NEEDS_TEXT);
+  // The text-only client itself may send text, but no latent.
+  person.Send(ToAgent("m3", "alice", "hello from a script"));
+  EXPECT_EQ(ExpectDelivery(a).text(), "hello from a script");
+  v1::Envelope latent = ToAgent("m4", "alice", "");
+  *latent.mutable_latent() = MakeLatent(kSmol, 2);
+  person.Send(latent);
+  ExpectError(person, v1::UNKNOWN_MODEL);
+}
+
 TEST(BrokerStreamTest, ReasoningGoesAsTextEvenWithAGoodBridge) {
   TestBroker broker;
   broker.AddBridge("smol->gemma", kSmol, kGemma, 0.99);
