@@ -213,6 +213,40 @@ int Fail(const absl::Status& s) {
   return wire::ReasonOf(s) == v1::INVALID_ARGUMENT ? 2 : 1;
 }
 
+// A relayed request's reply, hop by hop (metadata keys: agent/node/README.md).
+void PrintHopReport(const v1::Envelope& reply) {
+  auto m = [&reply](const std::string& key) {
+    auto it = reply.metadata().find(key);
+    return it == reply.metadata().end() ? std::string("-") : it->second;
+  };
+  if (m("lb.error") != "-") std::cout << "error: " << m("lb.error") << "\n";
+  std::cout << "  sender    " << m("lb.sender") << " (" << m("lb.sender_model") << ")\n"
+            << "  receiver  " << m("lb.receiver") << " (" << m("lb.receiver_model") << ")\n"
+            << "  on the wire: " << m("lb.sent_form");
+  if (m("lb.sent_form").find("latent") != std::string::npos) {
+    std::cout << ", " << m("lb.soft_tokens_sent") << " soft tokens, " << m("lb.latent_bytes")
+              << " bytes from the sender, " << m("lb.received_latent_bytes")
+              << " bytes delivered (translated)";
+  }
+  if (m("lb.sent_form").find("text") != std::string::npos) {
+    std::cout << ", " << m("lb.text_bytes") << " bytes of text";
+  }
+  std::cout << "\n  received as: " << m("lb.received_form") << "\n"
+            << "  hop timings (ms):\n"
+            << "    sender prefill to tap layer    " << m("lb.encode_ms") << "\n"
+            << "    sender codec (quantize)        " << m("lb.codec_ms") << "\n"
+            << "    sender writing text            " << m("lb.write_ms") << "\n"
+            << "    transit (broker, bridge, wire) " << m("lb.transit_ms") << "\n"
+            << "    receiver decode                " << m("lb.decode_ms") << "\n"
+            << "    receiver prefill (reading)     " << m("lb.prefill_ms") << "\n"
+            << "    receiver generation (all)      " << m("lb.generate_ms") << "\n"
+            << "    request round trip at sender   " << m("lb.request_ms") << "\n";
+  if (m("lb.sent_text") != "-" && !m("lb.sent_text").empty()) {
+    std::cout << "  text the sender wrote: " << m("lb.sent_text") << "\n";
+  }
+  std::cout << "  receiver's output: " << reply.text() << "\n";
+}
+
 int RunSend(const SendFlags& f, bool request) {
   absl::StatusOr<v1::Envelope> e = BuildEnvelope(f);
   if (!e.ok()) return Fail(e.status());
@@ -246,13 +280,12 @@ int RunSend(const SendFlags& f, bool request) {
   if (!reply.ok()) return Fail(reply.status());
   if (f.json) {
     std::cout << EnvelopeJson(*reply).dump() << "\n";
+  } else if (reply->metadata().contains("lb.sent_form")) {
+    PrintHopReport(*reply);
   } else {
     std::cout << reply->text() << "\n";
-    if (!reply->metadata().empty()) {
-      std::cout << "--\n";
-      std::map<std::string, std::string> sorted(reply->metadata().begin(), reply->metadata().end());
-      for (const auto& [k, v] : sorted) std::cout << k << ": " << v << "\n";
-    }
+    std::map<std::string, std::string> sorted(reply->metadata().begin(), reply->metadata().end());
+    for (const auto& [k, v] : sorted) std::cout << "  " << k << ": " << v << "\n";
   }
   return 0;
 }

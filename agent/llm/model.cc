@@ -414,7 +414,7 @@ absl::StatusOr<EncodeResult> Model::Encode(const std::string& text, const std::v
     KvCache cache(impl_->transformer->config(), ids.size(0), impl_->device);
     std::vector<torch::Tensor> tapped;
     impl_->transformer->Forward(impl_->transformer->Embed(ids), &cache, layers, &tapped,
-                                /*all_logits=*/false);
+                                /*all_logits=*/false, /*stop_at_last_tap=*/true);
     r->hidden = impl_->CheckedTaps(tapped);
     return r;
   });
