@@ -31,16 +31,16 @@ trap stop_all EXIT
 
 echo; echo "== the fleet: broker + two agents on 127.0.0.1 (logs in $run) =="
 $lb broker --listen 127.0.0.1:0 --metrics-listen "" --bridges "$bridges" \
-  --min-fidelity "${MIN_FIDELITY:-0.85}" --port-file "$run/port" >"$run/broker.log" 2>&1 &
+  --port-file "$run/port" >"$run/broker.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do [ -s "$run/port" ] && break; sleep 0.1; done
 [ -s "$run/port" ] || { cat "$run/broker.log"; echo "demo: broker did not start"; exit 1; }
 addr=127.0.0.1:$(cat "$run/port")
 echo "broker at $addr with $(grep -c . <(ls "$bridges"/*.bridge)) bridges"
-$lb agent --broker "$addr" --id smol --model "$smol" --layer 10 --threads 1 \
+$lb agent --broker "$addr" --id smol --model "$smol" --layer 10 --threads 1 --max-new-tokens 32 \
   --ready-file "$run/smol.ready" >"$run/smol.log" 2>&1 &
 pids+=($!)
-$lb agent --broker "$addr" --id gemma --model "$gemma" --layer 6 --threads 1 \
+$lb agent --broker "$addr" --id gemma --model "$gemma" --layer 6 --threads 1 --max-new-tokens 32 \
   --ready-file "$run/gemma.ready" >"$run/gemma.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do [ -f "$run/smol.ready" ] && [ -f "$run/gemma.ready" ] && break; sleep 0.1; done

@@ -149,13 +149,15 @@ absl::StatusOr<v1::LatentPacket> Agent::EncodeLatent(const std::string& content,
   return proto;
 }
 
-absl::StatusOr<std::string> Agent::WriteText(const std::string& content, SendReport* report) const {
+absl::StatusOr<std::string> Agent::WriteText(const std::string& content, SendReport* report,
+                                             int max_tokens, bool exact) const {
   const auto start = Clock::now();
   absl::StatusOr<std::vector<llm::PromptSegment>> prompt =
       BuildWritePrompt(*model_, options_.role, content);
   if (!prompt.ok()) return prompt.status();
   llm::GenerateOptions g;
-  g.max_new_tokens = options_.text_max_tokens;
+  g.max_new_tokens = max_tokens >= 0 ? max_tokens : options_.text_max_tokens;
+  g.ignore_eos = exact;
   g.add_bos = false;
   absl::StatusOr<llm::GenerateResult> r = model_->Generate(*prompt, g);
   if (!r.ok()) return r.status();

@@ -113,8 +113,10 @@ class Agent {
   // Encodes `content` as this agent's latent packet (prefill + codec).
   absl::StatusOr<v1::LatentPacket> EncodeLatent(const std::string& content,
                                                 SendReport* report) const;
-  // Has the model write `content` as a message.
-  absl::StatusOr<std::string> WriteText(const std::string& content, SendReport* report) const;
+  // Has the model write `content` as a message (at most `max_tokens`, default the
+  // options' text_max_tokens; `exact`: exactly that many, through end-of-turn tokens).
+  absl::StatusOr<std::string> WriteText(const std::string& content, SendReport* report,
+                                        int max_tokens = -1, bool exact = false) const;
 
  private:
   Agent(AgentOptions options, std::unique_ptr<llm::Model> model, std::unique_ptr<Client> client,
