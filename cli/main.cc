@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   latentbus::cli::RegisterBrokerCommands(app, &run);
   latentbus::cli::RegisterBridgeCommands(app, &run);
   latentbus::cli::RegisterAgentCommands(app, &run);
+  latentbus::cli::RegisterEvalCommands(app, &run);
   CLI11_PARSE(app, argc, argv);
   if (!run) {
     std::cerr << app.help();
