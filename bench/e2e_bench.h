@@ -36,7 +36,7 @@ struct E2EBenchOptions {
   std::string bridge_dir;
   std::string corpus = "data/corpus/corpus.txt";
   int fit_items = 40;
-  int threads = 0;  // libtorch threads, 0 = one per core
+  int threads = 1;  // libtorch threads (one: stable on a shared box; 0 = one per core)
 };
 
 // JSON: "sender", "receiver", "bridge" {id, kind, cosine, source}, "threads", "reps",

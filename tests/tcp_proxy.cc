@@ -91,6 +91,10 @@ void TcpProxy::Pump(int client_fd, int server_fd) {
   char buf[16384];
   pollfd fds[2] = {{client_fd, POLLIN, 0}, {server_fd, POLLIN, 0}};
   while (!stop_) {
+    if (frozen_) {  // hold the bytes: nothing is read, nothing is closed
+      usleep(20000);
+      continue;
+    }
     if (poll(fds, 2, 100) < 0) break;
     bool done = false;
     for (int i = 0; i < 2 && !done; ++i) {

@@ -1,6 +1,7 @@
 // Test double for network failures: a loopback TCP proxy in front of a server. Cut()
 // drops every connection through it at once (both sides see a reset), as a broken
-// network or a dead load balancer would; new connections keep working afterwards.
+// network or a dead load balancer would; new connections keep working afterwards. Freeze()
+// black-holes the traffic instead.
 //
 // Thread safety: Cut() and address() may be called from any thread.
 #ifndef LATENTBUS_TESTS_TCP_PROXY_H_
@@ -26,6 +27,9 @@ class TcpProxy {
 
   std::string address() const;
   void Cut();
+  // Stops forwarding in both directions while keeping every connection open: a peer that
+  // died without closing its sockets (only keepalive can tell).
+  void Freeze() { frozen_ = true; }
   int connections_accepted() const { return accepted_.load(); }
 
  private:
@@ -36,6 +40,7 @@ class TcpProxy {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> frozen_{false};
   std::atomic<int> accepted_{0};
   std::thread acceptor_;
   absl::Mutex mu_;
