@@ -20,6 +20,16 @@ def spec(model_id="synthetic-a", preferred="int8/g32"):
                                 **SPEC_A)
 
 
+def eventually(condition, timeout=5.0) -> bool:
+    """Polls `condition` until it holds or `timeout` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def hidden(rows=4, seed=0):
     return np.random.default_rng(seed).standard_normal((rows, 64)).astype(np.float32)
 
@@ -104,12 +114,8 @@ def test_request_reply(connect):
     assert reply.message_class == "result"
     assert reply.correlation_id != ""
     # The client acked the reply itself, and it never reached receive().
-    agents = {a.agent_id: a for a in asker.list_agents()}
-    deadline = time.monotonic() + 5
-    while agents["asker"].unacked and time.monotonic() < deadline:
-        time.sleep(0.05)
-        agents = {a.agent_id: a for a in asker.list_agents()}
-    assert agents["asker"].unacked == 0
+    assert eventually(lambda: {a.agent_id: a.unacked
+                               for a in asker.list_agents()}["asker"] == 0)
     with pytest.raises(TimeoutError):
         asker.receive(timeout=0.2)
 
@@ -269,6 +275,7 @@ def test_delivery_credits_bound_what_waits_in_the_client(connect):
     bob = connect("bob", credits=2)
     for i in range(6):
         alice.send("bob", text=f"m{i}")
+    assert eventually(lambda: bob.pending_deliveries >= 2)
     time.sleep(0.3)
     assert bob.pending_deliveries == 2  # the broker holds the rest until credits return
     got = [bob.receive(timeout=5).text for _ in range(6)]  # each receive returns a credit
@@ -302,10 +309,8 @@ def test_send_credits_follow_registered_and_credit_frames(start_broker, clients)
         t.join()
     assert errors == []
     assert len({bob.receive(timeout=5).text for _ in range(80)}) == 80
-    deadline = time.monotonic() + 2
-    while alice.send_credits != 4 and time.monotonic() < deadline:
-        time.sleep(0.01)  # the last Credit frame follows the last SendResult
-    assert alice.send_credits == 4
+    # The last Credit frame follows the last SendResult.
+    assert eventually(lambda: alice.send_credits == 4), alice.send_credits
 
 
 def test_undelivered_deadline_reaches_on_error(broker, connect, uid):
@@ -314,7 +319,8 @@ def test_undelivered_deadline_reaches_on_error(broker, connect, uid):
     bob = connect("bob", credits=1)
     alice.send("bob", text="takes the only credit")
     alice.send("bob", text="waits", deadline=0.3, message_id=f"late-{uid}")
-    time.sleep(1.0)
+    assert eventually(lambda: seen)
+    time.sleep(0.2)  # nothing else follows
     assert [(e.reason, e.message_id, e.agent_ids) for e in seen] == \
         [("DEADLINE_EXCEEDED", f"late-{uid}", ("bob",))]
     assert bob.receive(timeout=5).text == "takes the only credit"
