@@ -41,8 +41,8 @@ if [ -f "$OUT/done" ]; then
   echo "$OUT"
   exit 0
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The activation files stay beside the bridges (re-evaluation needs no recalibration).
+work=$OUT
 mkdir -p "$OUT"
 echo "fit-bridges: calibrating SmolLM2 (layer $SMOL_LAYER) on $LIMIT corpus items ..." >&2
 $lb calibrate "$smol" --layer $SMOL_LAYER --corpus $corpus --limit "$LIMIT" \
