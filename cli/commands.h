@@ -17,6 +17,7 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run);
 void RegisterModelCommands(CLI::App& app, RunFn* run);
 void RegisterBrokerCommands(CLI::App& app, RunFn* run);
 void RegisterBridgeCommands(CLI::App& app, RunFn* run);
+void RegisterFleetCommands(CLI::App& app, RunFn* run);
 
 }  // namespace latentbus::cli
 
