@@ -9,5 +9,6 @@ scripts/install-deps.sh
 scripts/fetch-models.sh >/dev/null
 scripts/fuzz.sh
 scripts/build.sh
+scripts/check-deploy.sh
 echo "test: running ctest"
 exec ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
