@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -31,6 +32,7 @@ struct FleetFlags {
   std::string fleet;  // status/down: name, FLEET.yaml, or "" for the only one
   double ready_timeout = 0;
   double stop_timeout = 0;
+  std::string bridges;
   std::string token_file;
   bool json = false;
 };
@@ -49,6 +51,10 @@ int RunUp(const FleetFlags& flags) {
   }
   if (flags.ready_timeout > 0) spec->ready_timeout_seconds = flags.ready_timeout;
   if (flags.stop_timeout > 0) spec->stop_timeout_seconds = flags.stop_timeout;
+  if (!flags.bridges.empty()) {
+    std::error_code error;
+    spec->broker.bridges = std::filesystem::absolute(flags.bridges, error).string();
+  }
   fleet::SupervisorOptions options;
   options.latentbus = SelfExe();
   options.run_dir = flags.fleet_dir + "/" + spec->name;
@@ -225,6 +231,10 @@ void RegisterFleetCommands(CLI::App& app, RunFn* run) {
   up->add_option("--stop-timeout", flags->stop_timeout,
                  "seconds each member gets to exit after SIGTERM (overrides the file)")
       ->check(CLI::PositiveNumber);
+  up->add_option("--bridges", flags->bridges,
+                 "folder of *.bridge artifacts for the broker (overrides broker.bridges), "
+                 "e.g. \"$(scripts/fit-bridges.sh)\"")
+      ->check(CLI::ExistingDirectory);
   up->footer(
       "Exit codes: 0 stopped on request, every member exited cleanly; 1 a member failed to "
       "start or become healthy, or exited on its own (the fleet is then stopped); 2 bad "

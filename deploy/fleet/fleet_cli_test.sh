@@ -172,7 +172,7 @@ EOF
   grep -Eq "alpha +pid [0-9]+  running  connected" "$dir/out" &&
     grep -Eq "beta +pid [0-9]+  running  connected" "$dir/out" ||
     fail "agents not connected: $(cat "$dir/out")"
-  grep -q "^alpha | " "$dir/up.log" || fail "agent output not prefixed"
+  grep -Eq "^alpha +\| .*registered" "$dir/up.log" || fail "agent output not prefixed"
   stop_up_with TERM 0
   no_members_left
   echo "fleet with two agents: ready, connected, stopped cleanly"
