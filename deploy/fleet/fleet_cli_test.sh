@@ -174,6 +174,11 @@ EOF
     fail "agents not connected: $(cat "$dir/out")"
   grep -Eq "^alpha +\| .*registered" "$dir/up.log" || fail "agent output not prefixed"
   stop_up_with TERM 0
+  # Each agent handled SIGTERM itself (closed its stream, exit 0), not killed by it.
+  for a in alpha beta; do
+    grep -Eq "^fleet +\| $a \(pid [0-9]+\) exited with status 0" "$dir/up.log" ||
+      fail "agent $a did not stop cleanly on SIGTERM"
+  done
   no_members_left
   echo "fleet with two agents: ready, connected, stopped cleanly"
   exit 0
