@@ -339,7 +339,7 @@ def break_replicas(renders):
 def break_model_drift(renders):
     render, agent = find(renders, "StatefulSet", "agent", "gemma3")
     name = agent["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"]
-    render.named("ConfigMap", name)["data"]["LAYER"] = "6"
+    render.named("ConfigMap", name)["data"]["LAYER"] = "99"
 
 
 def break_privilege(renders):
