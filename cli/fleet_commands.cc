@@ -238,8 +238,8 @@ void RegisterFleetCommands(CLI::App& app, RunFn* run) {
   up->footer(
       "Exit codes: 0 stopped on request, every member exited cleanly; 1 a member failed to "
       "start or become healthy, or exited on its own (the fleet is then stopped); 2 bad "
-      "fleet file or flags; 3 stopped on request but a member needed SIGKILL or exited "
-      "non-zero.");
+      "fleet file; 3 stopped on request but a member needed SIGKILL or exited non-zero. "
+      "(Malformed flags get the CLI parser's own codes.)");
   up->callback([flags, run] { *run = [flags] { return RunUp(*flags); }; });
 
   CLI::App* status = fleet->add_subcommand(
@@ -254,7 +254,7 @@ void RegisterFleetCommands(CLI::App& app, RunFn* run) {
   status->add_flag("--json", flags->json, "print JSON");
   status->footer(
       "Exit codes: 0 healthy (every process running, broker SERVING, every agent "
-      "connected); 1 otherwise, or no such fleet; 2 bad flags.");
+      "connected); 1 otherwise, or no such fleet; 2 unreadable --token-file.");
   status->callback([flags, run] { *run = [flags] { return RunStatus(*flags); }; });
 
   CLI::App* down = fleet->add_subcommand(

@@ -40,7 +40,7 @@ class BrokerProbe;
 enum FleetExitCode : int {
   kStoppedCleanly = 0,  // stopped on request; every member exited by itself (status 0)
   kFleetFailed = 1,     // a member failed to start or become healthy, or exited on its own
-  kUsage = 2,           // bad FLEET.yaml or flags (reported before Run)
+  kUsage = 2,           // bad FLEET.yaml (reported before Run)
   kStoppedByForce = 3,  // stopped on request, but a member needed SIGKILL or exited non-zero
 };
 
