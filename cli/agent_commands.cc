@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -157,20 +158,27 @@ int RunAgent(AgentFlags f) {
   if (!f.ready_file.empty()) {
     std::ofstream(f.ready_file) << spec.model_id() << "\n";
   }
+  // The stop signal is awaited on the main thread: the kernel offers a process-directed
+  // signal to the thread group leader first, and only a thread in sigwait takes it.
+  // Threads that libraries started before BlockStopSignals (OpenBLAS's pool) leave it
+  // unblocked; a signal handed to one of them kills the process by default action, or,
+  // when the agent is a container's PID 1, is dropped.
   absl::Status served;
-  std::thread serving([&] { served = (*a)->Serve(); });
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop, &sig);
+  std::atomic<bool> serve_returned{false};
+  const pthread_t main_thread = pthread_self();
+  std::thread serving([&] {
+    served = (*a)->Serve();
+    serve_returned = true;
+    pthread_kill(main_thread, SIGTERM);  // ends the sigwait below
+  });
+  int sig = 0;
+  sigwait(&stop, &sig);
+  if (!serve_returned) {
     spdlog::info("agent {}: signal {}, stopping", f.conn.id, sig);
     (*a)->client().Close();
-  });
-  serving.join();
-  if (!served.ok()) {
-    spdlog::error("agent {}: {}", f.conn.id, served.ToString());
-    pthread_kill(waiter.native_handle(), SIGTERM);
   }
-  waiter.join();
+  serving.join();
+  if (!served.ok()) spdlog::error("agent {}: {}", f.conn.id, served.ToString());
   if (!f.ready_file.empty()) std::remove(f.ready_file.c_str());
   return served.ok() ? 0 : 1;
 }

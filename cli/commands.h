@@ -19,6 +19,7 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run);
 void RegisterBridgeCommands(CLI::App& app, RunFn* run);
 void RegisterAgentCommands(CLI::App& app, RunFn* run);
 void RegisterEvalCommands(CLI::App& app, RunFn* run);
+void RegisterFleetCommands(CLI::App& app, RunFn* run);
 // `bench e2e`, under the `bench` command.
 void RegisterBenchE2E(CLI::App* bench, RunFn* run);
 

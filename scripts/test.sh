@@ -9,6 +9,7 @@ scripts/install-deps.sh
 scripts/fetch-models.sh >/dev/null
 scripts/fuzz.sh
 scripts/build.sh
+scripts/check-deploy.sh
 echo "test: running ctest"
 ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
 scripts/test-python.sh
