@@ -224,8 +224,9 @@ absl::StatusOr<nlohmann::json> RunE2EBench(const E2EBenchOptions& o, std::ostrea
     absl::StatusOr<std::string> content = ContentOf(**sender, o.corpus, n);
     if (!content.ok()) return content.status();
     std::vector<Sample> samples;
-    // One untimed warm-up run per length (allocator, caches), then the repetitions.
-    for (int rep = 0; rep <= o.reps; ++rep) {
+    // One untimed warm-up run before the first length (allocator, caches, thread pools),
+    // then the repetitions.
+    for (int rep = (n == o.lengths.front() ? 0 : 1); rep <= o.reps; ++rep) {
       absl::StatusOr<Sample> s = RunOnce(**sender, **receiver, *content, n);
       if (!s.ok()) return s.status();
       if (rep > 0) samples.push_back(*s);

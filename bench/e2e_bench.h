@@ -9,7 +9,8 @@
 //           transport + receiver prefill of the text + first token (the baseline).
 //
 // The bus's own share of the latent path is codec + (send -> delivery: broker, bridge,
-// transport) + decode. Medians over repetitions; every figure in the same run.
+// transport) + decode. Medians over repetitions (one warm-up run first); every figure in
+// the same run.
 #ifndef LATENTBUS_BENCH_E2E_BENCH_H_
 #define LATENTBUS_BENCH_E2E_BENCH_H_
 

@@ -70,7 +70,7 @@ void RegisterBenchE2E(CLI::App* bench, RunFn* run) {
   cmd->add_option("--receiver-layer", o.receiver_layer, "receiver tap layer (bridge fit)")
       ->capture_default_str();
   cmd->add_option("--lengths", o.lengths, "message lengths in tokens")->capture_default_str();
-  cmd->add_option("--reps", o.reps, "timed repetitions per length (after one warm-up)")
+  cmd->add_option("--reps", o.reps, "timed repetitions per length (one warm-up run first)")
       ->capture_default_str();
   cmd->add_option("--encoding", o.encoding, "sender's latent encoding")->capture_default_str();
   cmd->add_option("--receive-encoding", o.receive_encoding, "encoding delivered to the receiver")
