@@ -1,5 +1,6 @@
 #include "bench/bus_bench.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <memory>
 #include <sstream>
@@ -115,6 +117,7 @@ class BrokerUnderTest {
     c.log_level = "warn";
     c.limits.rate_per_second = 0;  // measure the path, not the rate limiter
     c.translation.threads = options.translation_threads;
+    c.translation.compute_threads = options.translation_compute_threads;
     // Latents go through whatever bridge is loaded: the bench measures the path, not the
     // fidelity decision (a quickly fitted real artifact may score below the default).
     c.policy.rules = {broker::PolicyRule{"reasoning", "*", "*", "text", -1},
@@ -232,6 +235,31 @@ absl::StatusOr<Setup> Prepare(const BusBenchOptions& options, std::ostream* prog
   return s;
 }
 
+// CPU seconds (user + system) of this process so far: the simulated agents plus the
+// in-process relay or broker.
+double ProcessCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// Runs the workload and records the CPU it took per completed message (this process,
+// plus `other_cpu`'s process when given: nats-server), over the whole phase.
+absl::StatusOr<PhaseResult> MeasuredRun(BusTransport& transport,
+                                        const std::vector<BusAgent>& agents, const Workload& w,
+                                        const v1::Envelope& payload,
+                                        const std::function<double()>& other_cpu,
+                                        nlohmann::json* extra) {
+  const double cpu0 = ProcessCpuSeconds() + (other_cpu ? other_cpu() : 0.0);
+  absl::StatusOr<PhaseResult> r = RunWorkload(transport, agents, w, payload);
+  const double cpu = ProcessCpuSeconds() + (other_cpu ? other_cpu() : 0.0) - cpu0;
+  if (r.ok() && r->completed_all > 0) {
+    (*extra)["cpu_us_per_msg"] = cpu / static_cast<double>(r->completed_all) * 1e6;
+  }
+  return r;
+}
+
 absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchOptions& options,
                                       const Workload& w, const Setup& setup, nlohmann::json* extra,
                                       std::string* label, std::ostream* progress) {
@@ -241,7 +269,8 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
     if (!relay.ok()) return relay.status();
     RelayTransport transport(absl::StrCat("127.0.0.1:", (*relay)->port()));
     *label = "relay (bare gRPC floor)";
-    absl::StatusOr<PhaseResult> r = RunWorkload(transport, agents, w, setup.payload.envelope);
+    absl::StatusOr<PhaseResult> r =
+        MeasuredRun(transport, agents, w, setup.payload.envelope, nullptr, extra);
     (*relay)->Shutdown();
     return r;
   }
@@ -253,7 +282,10 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
     (*extra)["server"] = (*nats)->version();
     *label = (*nats)->version().empty() ? "nats-server" : (*nats)->version();
     NatsTransport transport((*nats)->url());
-    absl::StatusOr<PhaseResult> r = RunWorkload(transport, agents, w, setup.payload.envelope);
+    NatsServerProcess* server = nats->get();
+    absl::StatusOr<PhaseResult> r = MeasuredRun(
+        transport, agents, w, setup.payload.envelope, [server] { return server->CpuSeconds(); },
+        extra);
     (*nats)->Stop();
     return r;
   }
@@ -268,8 +300,9 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   BrokerTransport transport(to);
   *label = text ? "latentbus, same bytes as text" : bridge ? "latentbus (+bridge)" : "latentbus";
   const v1::Envelope& payload = text ? setup.text_payload.envelope : setup.payload.envelope;
-  absl::StatusOr<PhaseResult> r = RunWorkload(transport, agents, w, payload);
-  *extra = (*broker)->Stats();
+  absl::StatusOr<PhaseResult> r = MeasuredRun(transport, agents, w, payload, nullptr, extra);
+  const nlohmann::json stats = (*broker)->Stats();
+  for (const auto& [k, v] : stats.items()) (*extra)[k] = v;
   (*broker)->Stop();
   return r;
 }
@@ -292,6 +325,12 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (options.modes.empty()) return absl::InvalidArgumentError("no mode to run");
   absl::StatusOr<Setup> setup = Prepare(options, progress);
   if (!setup.ok()) return setup.status();
+  if (options.broker_address.empty()) {
+    // Process-wide, as `latentbus broker` does at start (after the synthetic fit above).
+    broker::TranslationConfig translation;
+    translation.compute_threads = options.translation_compute_threads;
+    broker::ApplyComputeThreads(translation);
+  }
 
   nlohmann::json result;
   result["machine"] = {{"nproc", std::thread::hardware_concurrency()}, {"cpu", CpuModel()}};
@@ -327,6 +366,10 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
                         {"duration_s", w0.duration_seconds}};
   result["broker"] =
       options.broker_address.empty() ? "in-process (loopback)" : options.broker_address;
+  if (options.broker_address.empty()) {
+    result["broker_translation"] = {{"threads", options.translation_threads},
+                                    {"compute_threads", options.translation_compute_threads}};
+  }
 
   std::vector<std::string> systems;
   if (!options.skip_relay) systems.push_back(kRelay);
@@ -335,6 +378,8 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (options.payload.latent) systems.push_back(kLatentbusText);
 
   result["modes"] = nlohmann::json::object();
+  result["mode_order"] = nlohmann::json::array();
+  for (BusMode mode : options.modes) result["mode_order"].push_back(BusModeName(mode));
   for (BusMode mode : options.modes) {
     Workload w = options.workload;
     w.mode = mode;
@@ -428,8 +473,15 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
               ? absl::StrCat("open loop at ", wl["rate"].get<double>(), " msgs/s")
               : absl::StrCat("closed loop, window ", wl["window"].get<int>(), " per sender"))
       << ", warm-up " << std::setprecision(1) << wl["warmup_s"].get<double>() << " s, measured "
-      << wl["duration_s"].get<double>() << " s; broker " << r["broker"].get<std::string>() << "\n";
-  for (const auto& [mode, m] : r["modes"].items()) {
+      << wl["duration_s"].get<double>() << " s; broker " << r["broker"].get<std::string>();
+  if (r.contains("broker_translation")) {
+    out << " (translation: " << r["broker_translation"]["threads"].get<int>() << " workers x "
+        << r["broker_translation"]["compute_threads"].get<int>() << " compute threads)";
+  }
+  out << "\n";
+  for (const auto& mode_name : r["mode_order"]) {
+    const std::string mode = mode_name.get<std::string>();
+    const nlohmann::json& m = r["modes"][mode];
     out << "\nmode " << mode
         << (mode == "request" ? " (latency = round trip)"
             : mode == "topic" ? " (latency = send -> each subscriber's delivery)"
@@ -437,9 +489,10 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
         << "\n";
     out << std::left << std::setw(34) << "system" << std::right << std::setw(9) << "p50 us"
         << std::setw(9) << "p90 us" << std::setw(9) << "p99 us" << std::setw(10) << "p99.9 us"
-        << std::setw(9) << "max us" << std::setw(10) << "msgs/s" << std::setw(8) << "rejects"
-        << std::setw(6) << "lost" << std::setw(12) << "p50 xfloor" << std::setw(11) << "p50 xnats"
-        << std::setw(12) << "p99 xfloor" << std::setw(11) << "p99 xnats"
+        << std::setw(9) << "max us" << std::setw(10) << "msgs/s" << std::setw(8) << "cpu us"
+        << std::setw(8) << "rejects" << std::setw(6) << "lost" << std::setw(12) << "p50 xfloor"
+        << std::setw(11) << "p50 xnats" << std::setw(12) << "p99 xfloor" << std::setw(11)
+        << "p99 xnats"
         << "\n";
     const nlohmann::json& sys = m["systems"];
     for (const auto& name : m["order"]) {
@@ -451,7 +504,9 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
           << s["p90_us"].get<double>() << std::setw(9) << s["p99_us"].get<double>() << std::setw(10)
           << s["p999_us"].get<double>() << std::setw(9) << s["max_us"].get<double>()
           << std::setw(10) << s["msgs_per_s"].get<double>() << std::setw(8)
-          << s["rejects"].get<uint64_t>() << std::setw(6) << s["lost"].get<uint64_t>();
+          << (s.contains("cpu_us_per_msg") ? s["cpu_us_per_msg"].get<double>() : 0.0)
+          << std::setw(8) << s["rejects"].get<uint64_t>() << std::setw(6)
+          << s["lost"].get<uint64_t>();
       if (n == kLatentbus || n == kLatentbusText) {
         const nlohmann::json& ratios = m["ratios"];
         std::ostringstream cells;
@@ -480,13 +535,16 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
       }
     }
   }
+  out << "\ncpu us = CPU time per completed message over the phase: the bench process (agents "
+         "+ in-process relay/broker) plus nats-server's process for nats\n";
   if (r.contains("goal")) {
     const nlohmann::json& g = r["goal"];
-    out << "\ngoal (" << g["mode"].get<std::string>() << "): latentbus p50 <= 2x floor: "
-        << (g.contains("met_vs_floor") ? (g["met_vs_floor"].get<bool>() ? "met" : "MISSED") : "n/a")
-        << ", <= nats-server: "
-        << (g.contains("met_vs_nats") ? (g["met_vs_nats"].get<bool>() ? "met" : "MISSED") : "n/a")
-        << "\n";
+    auto verdict = [&g](const char* key) {
+      return g.contains(key) ? (g[key].get<bool>() ? "met" : "MISSED") : "n/a";
+    };
+    out << "goal (" << g["mode"].get<std::string>()
+        << ", latentbus p50): <= 2x floor: " << verdict("met_vs_floor")
+        << "; <= nats-server: " << verdict("met_vs_nats") << "\n";
   }
 }
 

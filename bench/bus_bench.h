@@ -46,8 +46,10 @@ struct BusBenchOptions {
   std::string nats_server = "nats-server";
   bool skip_nats = false;
   bool skip_relay = false;
-  // In-process broker: translation worker threads.
+  // In-process broker: translation worker threads, and the threads each bridge call may
+  // use in libtorch/OpenBLAS (broker/config.h; 0 = the libraries' default, one per core).
   int translation_threads = 2;
+  int translation_compute_threads = 1;
 };
 
 absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::ostream* progress);

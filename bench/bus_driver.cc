@@ -189,6 +189,7 @@ class Run {
     auto t0_entry = e.metadata().find(kSendTimeKey);
     int64_t t0 = 0;
     if (t0_entry == e.metadata().end() || !absl::SimpleAtoi(t0_entry->second, &t0)) return;
+    completed_all_.fetch_add(1, std::memory_order_relaxed);
     if (InWindow(t0)) {
       Recorder& r = *recorders_[d.agent];
       absl::MutexLock lock(&r.mu);
@@ -245,6 +246,7 @@ class Run {
     r.sent = sent_.load();
     r.expected = r.sent * static_cast<uint64_t>(fanout_);
     r.completed = r.latency.count();
+    r.completed_all = completed_all_.load();
     r.lost = r.expected > r.completed ? r.expected - r.completed : 0;
     r.seconds = w_.duration_seconds;
     r.msgs_per_s = static_cast<double>(r.completed) / r.seconds;
@@ -274,6 +276,7 @@ class Run {
   std::vector<std::unique_ptr<Sender>> senders_;
   std::vector<std::unique_ptr<Recorder>> recorders_;
   std::atomic<uint64_t> sent_{0};
+  std::atomic<uint64_t> completed_all_{0};
   absl::Mutex rejects_mu_;
   std::map<std::string, uint64_t> rejects_ ABSL_GUARDED_BY(rejects_mu_);
 };

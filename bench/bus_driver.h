@@ -66,14 +66,15 @@ std::vector<BusAgent> PlanAgents(const Workload& workload, const v1::ModelSpec& 
                                  const v1::ModelSpec& receiver_model);
 
 struct PhaseResult {
-  LatencyHistogram latency;  // nanoseconds
-  uint64_t sent = 0;         // messages sent in the measured window
-  uint64_t expected = 0;     // completions those sends should produce (fan-out counted)
-  uint64_t completed = 0;    // latencies recorded
-  uint64_t lost = 0;         // expected - completed after draining (refused ones included)
-  double seconds = 0;        // the measured window
-  double msgs_per_s = 0;     // completed / seconds: deliveries/s, or round trips/s
-  double sent_per_s = 0;     // sent / seconds
+  LatencyHistogram latency;    // nanoseconds
+  uint64_t sent = 0;           // messages sent in the measured window
+  uint64_t expected = 0;       // completions those sends should produce (fan-out counted)
+  uint64_t completed = 0;      // latencies recorded
+  uint64_t completed_all = 0;  // completions over the whole phase, warm-up included
+  uint64_t lost = 0;           // expected - completed after draining (refused ones included)
+  double seconds = 0;          // the measured window
+  double msgs_per_s = 0;       // completed / seconds: deliveries/s, or round trips/s
+  double sent_per_s = 0;       // sent / seconds
   // Refusals and failures reported by the system or the transport, by reason, over the
   // whole phase (warm-up included).
   std::map<std::string, uint64_t> rejects;

@@ -12,6 +12,7 @@ namespace {
 
 constexpr double kPanelW = 560, kPanelH = 360;
 constexpr double kLeft = 70, kRight = 20, kTop = 40, kBottom = 50;
+constexpr double kLegend = 40;  // two rows of legend under each panel
 constexpr double kMaxNines = 4;  // x axis up to 99.99
 
 struct Style {
@@ -141,8 +142,10 @@ std::string Panel(const std::string& mode, const nlohmann::json& m, double x0, d
     absl::StrAppend(&svg, absl::StrFormat("<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" "
                                           "stroke-width=\"2\" stroke-dasharray=\"%s\"/>\n",
                                           points, st.color, st.dash));
-    const double ly = y0 + kTop + 16 + 16 * row++;
-    const double lx = x0 + kLeft + 10;
+    // Two columns under the axis.
+    const double ly = y0 + kPanelH + 12 + 16 * (row / 2);
+    const double lx = x0 + kLeft - 50 + (row % 2) * (pw / 2 + 25);
+    ++row;
     absl::StrAppend(&svg, absl::StrFormat("<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                                           "stroke=\"%s\" stroke-width=\"2\" "
                                           "stroke-dasharray=\"%s\"/>\n",
@@ -160,7 +163,7 @@ std::string Panel(const std::string& mode, const nlohmann::json& m, double x0, d
 std::string BusLatencySvg(const nlohmann::json& result) {
   const nlohmann::json& modes = result["modes"];
   const int n = std::max<int>(1, static_cast<int>(modes.size()));
-  const double width = kPanelW * n, height = kPanelH + 50;
+  const double width = kPanelW * n, height = kPanelH + kLegend + 50;
   std::string svg = absl::StrFormat(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
@@ -178,9 +181,15 @@ std::string BusLatencySvg(const nlohmann::json& result) {
     absl::StrAppend(&title, " (", result["date"].get<std::string>(), ")");
   absl::StrAppend(
       &svg, absl::StrFormat("<text x=\"10\" y=\"22\" font-size=\"14\">%s</text>\n", Escape(title)));
+  std::vector<std::string> order;
+  if (result.contains("mode_order")) {
+    for (const auto& m : result["mode_order"]) order.push_back(m.get<std::string>());
+  } else {
+    for (const auto& [mode, m] : modes.items()) order.push_back(mode);
+  }
   int i = 0;
-  for (const auto& [mode, m] : modes.items()) {
-    absl::StrAppend(&svg, Panel(mode, m, kPanelW * i++, 40));
+  for (const std::string& mode : order) {
+    if (modes.contains(mode)) absl::StrAppend(&svg, Panel(mode, modes[mode], kPanelW * i++, 40));
   }
   absl::StrAppend(&svg, "</svg>\n");
   return svg;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -155,6 +156,20 @@ std::string NatsServerProcess::LogTail() const {
   ss << in.rdbuf();
   std::string text = ss.str();
   return text.size() > 2000 ? text.substr(text.size() - 2000) : text;
+}
+
+double NatsServerProcess::CpuSeconds() const {
+  if (pid_ <= 0) return 0;
+  std::ifstream in(absl::StrCat("/proc/", pid_, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after the last ')'.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::vector<std::string> f = absl::StrSplit(stat.substr(close + 2), ' ');
+  // f[0] is field 3 (state); utime and stime are fields 14 and 15.
+  if (f.size() < 13) return 0;
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  return (std::stod(f[11]) + std::stod(f[12])) / ticks;
 }
 
 void NatsServerProcess::Stop() {

@@ -33,6 +33,9 @@ class NatsServerProcess {
   // What `nats-server --version` printed, e.g. "nats-server: v2.9.10".
   const std::string& version() const { return version_; }
 
+  // CPU seconds (user + system) the server process has used so far; 0 once stopped.
+  double CpuSeconds() const;
+
   // Idempotent.
   void Stop();
 

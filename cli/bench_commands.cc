@@ -280,6 +280,11 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
                   "In-process broker: translation worker threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  bus->add_option("--translation-compute-threads", bargs->options.translation_compute_threads,
+                  "In-process broker: threads one bridge call may use in libtorch/OpenBLAS (0: "
+                  "one per core)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   bus->add_flag("--json", bargs->json, "Print JSON instead of tables");
   bus->add_option("--plot", bargs->plot, "Write an SVG latency chart to this file");
   bus->callback([bargs, run] { *run = [bargs] { return RunBusBenchCommand(*bargs); }; });
