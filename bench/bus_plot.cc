@@ -12,7 +12,7 @@ namespace {
 
 constexpr double kPanelW = 560, kPanelH = 360;
 constexpr double kLeft = 70, kRight = 20, kTop = 40, kBottom = 50;
-constexpr double kLegend = 40;  // two rows of legend under each panel
+constexpr double kLegend = 40;   // two rows of legend under each panel
 constexpr double kMaxNines = 4;  // x axis up to 99.99
 
 struct Style {
