@@ -56,11 +56,14 @@ std::map<std::string, double> Fidelity::ToMap() const {
           {"spectrum_corr_translated", spectrum_corr_translated},
           {"words", static_cast<double>(words)},
           {"distinct_words", static_cast<double>(distinct_words)},
-          {"sentences", static_cast<double>(sentences)}};
+          {"sentences", static_cast<double>(sentences)},
+          {"unseen_word_top1", unseen_word_top1},
+          {"unseen_words", static_cast<double>(unseen_words)}};
 }
 
 absl::StatusOr<Fidelity> MeasureFidelity(const WordPairs& pairs,
-                                         const std::vector<float>& translated) {
+                                         const std::vector<float>& translated,
+                                         const absl::flat_hash_set<std::string>* train_words) {
   const int64_t n = static_cast<int64_t>(pairs.size());
   if (n < 2) return absl::InvalidArgumentError("fidelity needs at least 2 word pairs");
   if (translated.size() != static_cast<size_t>(n * pairs.dst_width)) {
@@ -83,6 +86,17 @@ absl::StatusOr<Fidelity> MeasureFidelity(const WordPairs& pairs,
     torch::Tensor index = torch::tensor(distinct, torch::kInt64);
     f.distinct_words = static_cast<int64_t>(distinct.size());
     f.word_top1 = RetrievalTop1(t.index_select(0, index), y.index_select(0, index));
+    if (train_words != nullptr) {
+      std::vector<int64_t> unseen;
+      for (int64_t i : distinct) {
+        if (!train_words->contains(pairs.words[i])) unseen.push_back(i);
+      }
+      f.unseen_words = static_cast<int64_t>(unseen.size());
+      if (unseen.size() >= 2) {
+        torch::Tensor u = torch::tensor(unseen, torch::kInt64);
+        f.unseen_word_top1 = RetrievalTop1(t.index_select(0, u), y.index_select(0, u));
+      }
+    }
     // Sentences: mean over each item's words (pairs are grouped by item).
     std::vector<torch::Tensor> ts, ys;
     for (int64_t b = 0; b < n;) {
@@ -126,7 +140,11 @@ absl::StatusOr<Fidelity> EvaluateBridge(const Bridge& bridge, const ActivationFi
   if (pairs->size() == 0) return absl::InvalidArgumentError("no held-out word pairs");
   absl::StatusOr<codec::Tensor> out = bridge.Apply(in);
   if (!out.ok()) return out.status();
-  return MeasureFidelity(*pairs, out->data);
+  absl::StatusOr<WordPairs> train =
+      AlignWords({&src, bridge.metadata().layer}, {&dst, -1}, "train");
+  if (!train.ok()) return train.status();
+  absl::flat_hash_set<std::string> train_words(train->words.begin(), train->words.end());
+  return MeasureFidelity(*pairs, out->data, &train_words);
 }
 
 }  // namespace latentbus::bridge

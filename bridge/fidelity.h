@@ -8,6 +8,9 @@
 //                  distance matrices of the source and target vectors (first 100 distinct
 //                  words): how isomorphic the two spaces are, independent of the bridge
 //   spectrum_corr_translated  the same between translated and target vectors
+//   unseen_word_top1  word_top1 restricted to held-out words that occur in no training
+//                  item, candidates among those words only (chance 1 / min(100, n)):
+//                  generalisation to new words, not only to new contexts of known words
 //
 // Thread safety: free functions over caller-owned values.
 #ifndef LATENTBUS_BRIDGE_FIDELITY_H_
@@ -18,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "bridge/activation_file.h"
 #include "bridge/bridge.h"
@@ -34,13 +38,17 @@ struct Fidelity {
   int64_t words = 0;           // pairs measured
   int64_t distinct_words = 0;  // word retrieval candidates in all
   int64_t sentences = 0;
+  double unseen_word_top1 = 0;
+  int64_t unseen_words = 0;  // distinct held-out words never seen in training
   std::map<std::string, double> ToMap() const;
 };
 
 // `translated`: pairs.size() x pairs.dst_width. InvalidArgument on a size mismatch or
 // fewer than 2 pairs.
-absl::StatusOr<Fidelity> MeasureFidelity(const WordPairs& pairs,
-                                         const std::vector<float>& translated);
+// `train_words`, when given, enables the unseen-word metric.
+absl::StatusOr<Fidelity> MeasureFidelity(
+    const WordPairs& pairs, const std::vector<float>& translated,
+    const absl::flat_hash_set<std::string>* train_words = nullptr);
 
 // Held-out fidelity of a linear bridge: src's hidden states at the bridge's layer
 // against dst's input embeddings, over the held-out items. Unimplemented for the

@@ -94,6 +94,27 @@ TEST(FitTest, AffineRecoversARandomLinearMap) {
   EXPECT_LT(bad.word_top1, 0.2);
 }
 
+TEST(FitTest, UnseenWordRetrievalCountsOnlyWordsAbsentFromTraining) {
+  Matrix identity(16, std::vector<double>(16, 0.0));
+  for (int i = 0; i < 16; ++i) identity[i][i] = 1.0;
+  WordPairs test = Synthetic(40, identity, 0.0, 0.0, 7, 0);  // words w0 .. w39
+  absl::flat_hash_set<std::string> train;
+  for (int i = 0; i < 30; ++i) train.insert("w" + std::to_string(i));
+  // A perfect translation finds every unseen word; a shuffled one (each row moved to the
+  // next) finds none of them.
+  absl::StatusOr<Fidelity> perfect = MeasureFidelity(test, test.dst, &train);
+  ASSERT_TRUE(perfect.ok()) << perfect.status();
+  EXPECT_EQ(perfect->unseen_words, 10);
+  EXPECT_DOUBLE_EQ(perfect->unseen_word_top1, 1.0);
+  std::vector<float> shifted(test.dst.begin() + 16, test.dst.end());
+  shifted.insert(shifted.end(), test.dst.begin(), test.dst.begin() + 16);
+  absl::StatusOr<Fidelity> wrong = MeasureFidelity(test, shifted, &train);
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_LT(wrong->unseen_word_top1, 0.2);
+  // Without the training words the metric is not computed.
+  EXPECT_EQ(MeasureFidelity(test, test.dst)->unseen_words, 0);
+}
+
 TEST(FitTest, ProcrustesRecoversAScaledRotationAcrossWidths) {
   std::mt19937 rng(5);
   for (auto [ds, dt] : {std::pair{32, 32}, std::pair{24, 32}, std::pair{32, 24}}) {

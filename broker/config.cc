@@ -52,14 +52,16 @@ std::vector<std::string> Strings(const YAML::Node& node) {
 
 absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   if (root.IsNull()) return absl::OkStatus();
-  if (auto s = CheckKeys(root, "root",
-                         {"listen", "metrics_listen", "log_level", "drain_timeout_seconds", "tls",
-                          "keepalive", "translation", "limits", "policy", "tokens", "bridges"});
+  if (auto s = CheckKeys(
+          root, "root",
+          {"listen", "metrics_listen", "health_listen", "log_level", "drain_timeout_seconds", "tls",
+           "keepalive", "translation", "limits", "policy", "tokens", "bridges"});
       !s.ok()) {
     return s;
   }
   Get(root, "listen", &c->listen_address);
   Get(root, "metrics_listen", &c->metrics_address);
+  Get(root, "health_listen", &c->health_address);
   Get(root, "log_level", &c->log_level);
   Get(root, "drain_timeout_seconds", &c->drain_timeout_seconds);
   Get(root, "bridges", &c->bridge_dir);

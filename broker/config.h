@@ -6,6 +6,8 @@
 //
 //   listen: 127.0.0.1:7070          # gRPC address (host:port; port 0 picks one)
 //   metrics_listen: 127.0.0.1:9464  # Prometheus /metrics over HTTP; "" disables
+//   health_listen: ""               # plaintext grpc.health.v1-only port (kubelet probes
+//                                   # cannot speak TLS); "" = none
 //   log_level: info                 # trace, debug, info, warn, error
 //   drain_timeout_seconds: 10       # SIGTERM: how long queues may take to flush
 //   bridges: /var/lib/latentbus/bridges  # *.bridge artifacts loaded at start
@@ -105,6 +107,9 @@ struct TranslationConfig {
 struct BrokerConfig {
   std::string listen_address = "127.0.0.1:7070";
   std::string metrics_address = "127.0.0.1:9464";
+  // A second, always plaintext gRPC port serving only grpc.health.v1 (same status as the
+  // main port), for probes that cannot use TLS or tokens; "" = none.
+  std::string health_address;
   std::string log_level = "info";
   double drain_timeout_seconds = 10;
   // Every "*.bridge" artifact in this folder is loaded at start ("" = none).

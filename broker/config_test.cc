@@ -19,6 +19,7 @@ TEST(ConfigTest, ParsesEverySection) {
   absl::StatusOr<BrokerConfig> c = ParseConfigYaml(R"(
 listen: 0.0.0.0:9000
 metrics_listen: ""
+health_listen: 0.0.0.0:9001
 log_level: debug
 drain_timeout_seconds: 3.5
 keepalive: {time_ms: 1000, timeout_ms: 500}
@@ -43,6 +44,7 @@ tokens:
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen_address, "0.0.0.0:9000");
   EXPECT_EQ(c->metrics_address, "");
+  EXPECT_EQ(c->health_address, "0.0.0.0:9001");
   EXPECT_DOUBLE_EQ(c->drain_timeout_seconds, 3.5);
   EXPECT_EQ(c->keepalive_time_ms, 1000);
   EXPECT_EQ(c->translation.threads, 4);

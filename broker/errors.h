@@ -1,43 +1,25 @@
-// Broker errors: an absl::Status that carries a latentbus.v1.ErrorReason.
-//
-// Every broker-side refusal is built with BrokerError(reason, detail): the status code
-// is the canonical one for the reason (QUEUE_FULL -> RESOURCE_EXHAUSTED, ...) and the
-// reason itself travels as a status payload, so it survives being returned through
-// absl::StatusOr and can be turned into an Error frame (ToErrorProto) or a gRPC status
-// (broker/grpc_status.h) at the edge.
+// Broker errors: an absl::Status that carries a latentbus.v1.ErrorReason. The mapping
+// itself lives in proto/error_reason.h (shared with the client SDK); the broker names
+// its refusals BrokerError(reason, detail).
 //
 // Thread safety: pure functions.
 #ifndef LATENTBUS_BROKER_ERRORS_H_
 #define LATENTBUS_BROKER_ERRORS_H_
 
-#include <cstdint>
-#include <string>
-
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "latentbus/v1/broker.pb.h"
+#include "proto/error_reason.h"
 
 namespace latentbus::broker {
 
-// The status code BrokerError uses for `reason`.
-absl::StatusCode CodeForReason(v1::ErrorReason reason);
-
-// A non-OK status with the canonical code for `reason` and `reason` as payload.
-absl::Status BrokerError(v1::ErrorReason reason, absl::string_view detail);
-
-// The reason carried by `status`; for a status built elsewhere, one derived from its
-// code (INTERNAL when nothing fits). ERROR_REASON_UNSPECIFIED for OK.
-v1::ErrorReason ReasonOf(const absl::Status& status);
-
-// True when `status` was built by BrokerError (carries a reason payload).
-bool HasReason(const absl::Status& status);
-
-// "QUEUE_FULL", ... ("ERROR_REASON_UNSPECIFIED" for unknown values).
-std::string ReasonName(v1::ErrorReason reason);
-
-// An Error frame for a non-OK `status`.
-v1::Error ToErrorProto(const absl::Status& status, absl::string_view message_id = "",
-                       uint64_t seq = 0);
+inline absl::Status BrokerError(v1::ErrorReason reason, absl::string_view detail) {
+  return wire::ReasonError(reason, detail);
+}
+using wire::CodeForReason;
+using wire::HasReason;
+using wire::ReasonName;
+using wire::ReasonOf;
+using wire::ToErrorProto;
 
 }  // namespace latentbus::broker
 

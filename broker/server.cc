@@ -79,7 +79,20 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address, " (in use or invalid)"));
   }
-  server->server_->GetHealthCheckService()->SetServingStatus(true);
+  if (!config.health_address.empty()) {
+    // Its own default health service (EnableDefaultHealthCheckService above), kept in
+    // step with the main one by SetServing.
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(config.health_address, grpc::InsecureServerCredentials(),
+                                    &server->health_port_);
+    server->health_server_ = health_builder.BuildAndStart();
+    if (!server->health_server_ || server->health_port_ == 0) {
+      server->Shutdown();
+      return absl::UnavailableError(absl::StrCat("cannot listen on health address ",
+                                                 config.health_address, " (in use or invalid)"));
+    }
+  }
+  server->SetServing(true);
   if (!config.metrics_address.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
         MetricsHttpServer::Start(config.metrics_address, &server->broker_->metrics());
@@ -89,10 +102,12 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
     }
     server->metrics_http_ = *std::move(http);
   }
-  spdlog::info("broker listening address={} port={} tls={} mtls={} metrics_port={} auth={}",
-               config.listen_address, server->port_, config.tls.enabled(),
-               !config.tls.client_ca_file.empty(), server->metrics_port(),
-               server->broker_->auth().enabled());
+  spdlog::info(
+      "broker listening address={} port={} tls={} mtls={} metrics_port={} health_port={} "
+      "auth={}",
+      config.listen_address, server->port_, config.tls.enabled(),
+      !config.tls.client_ca_file.empty(), server->metrics_port(), server->health_port_,
+      server->broker_->auth().enabled());
   return server;
 }
 
@@ -100,13 +115,18 @@ BrokerServer::~BrokerServer() { Shutdown(); }
 
 int BrokerServer::metrics_port() const { return metrics_http_ ? metrics_http_->port() : 0; }
 
+void BrokerServer::SetServing(bool serving) {
+  if (server_) server_->GetHealthCheckService()->SetServingStatus(serving);
+  if (health_server_) health_server_->GetHealthCheckService()->SetServingStatus(serving);
+}
+
 void BrokerServer::Drain(absl::Duration timeout) {
   {
     absl::MutexLock lock(&mu_);
     if (shutting_down_) return;
   }
   spdlog::info("drain started timeout_s={}", absl::ToDoubleSeconds(timeout));
-  server_->GetHealthCheckService()->SetServingStatus(false);
+  SetServing(false);
   broker_->BeginDrain("broker is shutting down");
   bool flushed = broker_->delivery().AwaitEmpty(absl::Now() + timeout);
   spdlog::info("drain flushed={}", flushed);
@@ -122,12 +142,13 @@ void BrokerServer::Shutdown() {
     }
     shutting_down_ = true;
   }
+  SetServing(false);
   if (server_) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
     broker_->router().SetDraining();
     // Streams still open after a short grace period are cancelled.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   }
+  if (health_server_) health_server_->Shutdown(std::chrono::system_clock::now());
   if (metrics_http_) metrics_http_->Stop();
   if (broker_) broker_->Shutdown();
   spdlog::info("broker stopped");

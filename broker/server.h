@@ -2,7 +2,9 @@
 // reflection, keepalive, message size limits, optional TLS/mTLS) plus the Prometheus
 // endpoint, around one Broker.
 //
-// Health: SERVING from Start until Drain, NOT_SERVING from Drain on.
+// Health: SERVING from Start until Drain, NOT_SERVING from Drain on. With
+// config.health_address set, a second plaintext server answers grpc.health.v1 (and
+// nothing else) with the same status, for probes that cannot do TLS (kubelet).
 // Drain(timeout): health NOT_SERVING, sends refused with DRAINING and registrations
 // with UNAVAILABLE, GoAway to every stream, wait up to `timeout` until every queue is
 // delivered and acked, then shut down gRPC (remaining streams are cancelled).
@@ -33,13 +35,14 @@ class MetricsHttpServer;
 class BrokerServer {
  public:
   // Binds config.listen_address (port 0 picks one; see port()) and, when set,
-  // config.metrics_address. UNAVAILABLE when a port cannot be bound, INVALID_ARGUMENT /
-  // NOT_FOUND for unreadable TLS files.
+  // config.metrics_address and config.health_address. UNAVAILABLE when a port cannot be bound,
+  // INVALID_ARGUMENT / NOT_FOUND for unreadable TLS files.
   static absl::StatusOr<std::unique_ptr<BrokerServer>> Start(BrokerOptions options);
   ~BrokerServer();  // Shutdown()
 
   int port() const { return port_; }
-  int metrics_port() const;  // 0 when metrics are off
+  int metrics_port() const;                         // 0 when metrics are off
+  int health_port() const { return health_port_; }  // 0 without a health-only port
   Broker& broker() { return *broker_; }
 
   void Drain(absl::Duration timeout);
@@ -49,12 +52,15 @@ class BrokerServer {
 
  private:
   BrokerServer() = default;
+  void SetServing(bool serving);
 
   std::unique_ptr<Broker> broker_;
   std::unique_ptr<BrokerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<grpc::Server> health_server_;  // grpc.health.v1 only, plaintext
   std::unique_ptr<MetricsHttpServer> metrics_http_;
   int port_ = 0;
+  int health_port_ = 0;
 
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

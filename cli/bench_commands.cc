@@ -288,6 +288,7 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
   bus->add_flag("--json", bargs->json, "Print JSON instead of tables");
   bus->add_option("--plot", bargs->plot, "Write an SVG latency chart to this file");
   bus->callback([bargs, run] { *run = [bargs] { return RunBusBenchCommand(*bargs); }; });
+  RegisterBenchE2E(bench, run);
 }
 
 }  // namespace latentbus::cli

@@ -41,6 +41,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   const broker::BrokerConfig& f = flags.c;
   if (given("--listen")) config.listen_address = f.listen_address;
   if (given("--metrics-listen")) config.metrics_address = f.metrics_address;
+  if (given("--health-listen")) config.health_address = f.health_address;
   if (given("--log-level")) config.log_level = f.log_level;
   if (given("--drain-timeout")) config.drain_timeout_seconds = f.drain_timeout_seconds;
   if (given("--bridges")) config.bridge_dir = f.bridge_dir;
@@ -137,6 +138,9 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--metrics-listen", c.metrics_address,
                   "Prometheus /metrics HTTP address host:port; empty disables")
       ->capture_default_str();
+  cmd->add_option("--health-listen", c.health_address,
+                  "plaintext gRPC address serving only grpc.health.v1 (for Kubernetes grpc "
+                  "probes when TLS is on); empty disables");
   cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   cmd->add_option("--bridges", c.bridge_dir,

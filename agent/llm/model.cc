@@ -306,6 +306,13 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
       return absl::FailedPreconditionError(absl::StrCat(
           "device ", options.device, " requested but this libtorch has no usable CUDA"));
     }
+    if (impl->device.is_cuda() && impl->device.has_index() &&
+        static_cast<int64_t>(impl->device.index()) >=
+            static_cast<int64_t>(torch::cuda::device_count())) {
+      return absl::FailedPreconditionError(absl::StrCat("device ", options.device,
+                                                        " requested but this machine has ",
+                                                        torch::cuda::device_count(), " GPU(s)"));
+    }
     // Debian's libtorch starts with one intra-op thread; default to one per core.
     const int threads = options.threads > 0
                             ? options.threads
@@ -414,7 +421,7 @@ absl::StatusOr<EncodeResult> Model::Encode(const std::string& text, const std::v
     KvCache cache(impl_->transformer->config(), ids.size(0), impl_->device);
     std::vector<torch::Tensor> tapped;
     impl_->transformer->Forward(impl_->transformer->Embed(ids), &cache, layers, &tapped,
-                                /*all_logits=*/false);
+                                /*all_logits=*/false, /*stop_at_last_tap=*/true);
     r->hidden = impl_->CheckedTaps(tapped);
     return r;
   });
@@ -435,7 +442,10 @@ absl::StatusOr<GenerateResult> Model::Generate(const std::vector<PromptSegment>&
     const int64_t room = impl_->info.context_length - r.prompt_tokens;
     const int64_t budget = std::min<int64_t>(options.max_new_tokens, room);
     KvCache cache(impl_->transformer->config(), r.prompt_tokens + budget, impl_->device);
-    torch::Tensor logits = impl_->transformer->Forward(*x, &cache, {}, nullptr, false);
+    // On a GPU, Forward returns once its kernels are queued: the copy to the host waits
+    // for them, so that prefill_seconds holds the prefill's work (a no-op on the CPU).
+    torch::Tensor logits =
+        impl_->transformer->Forward(*x, &cache, {}, nullptr, false).to(torch::kCPU);
     r.prefill_seconds = SecondsSince(t0);
     const auto t1 = std::chrono::steady_clock::now();
     Sampler sampler(options.temperature, options.top_p, options.seed);

@@ -21,7 +21,8 @@
 namespace latentbus::agent::llm {
 
 struct LoadOptions {
-  // "cpu" or "cuda" / "cuda:N" (needs a CUDA build of libtorch).
+  // "cpu" or "cuda" / "cuda:N" (needs a CUDA build of libtorch; checked on an H100 with
+  // PyTorch 2.11's libtorch, docs/RUNTIME.md). An N the machine lacks: FailedPrecondition.
   std::string device = "cpu";
   // Intra-op threads for libtorch (process-wide); 0: one per core.
   int threads = 0;

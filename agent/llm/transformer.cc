@@ -1,5 +1,6 @@
 #include "agent/llm/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -163,10 +164,13 @@ torch::Tensor Transformer::FeedForward(const torch::Tensor& h, const LayerWeight
 
 torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
                                    const std::vector<int>& taps, std::vector<torch::Tensor>* tapped,
-                                   bool all_logits) const {
+                                   bool all_logits, bool stop_at_last_tap) const {
   torch::NoGradGuard no_grad;
   const ModelConfig& c = config_;
   const int64_t t = input.size(0);
+  int last_tap = -1;
+  for (int l : taps) last_tap = std::max(last_tap, l);
+  if (tapped == nullptr || last_tap >= static_cast<int>(c.num_layers)) stop_at_last_tap = false;
   if (tapped != nullptr) tapped->assign(taps.size(), torch::Tensor());
   auto tap = [&](int layer, const torch::Tensor& x) {
     if (tapped == nullptr) return;
@@ -177,6 +181,7 @@ torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
   torch::Tensor x = input;
   for (size_t i = 0; i < weights_.layers.size(); ++i) {
     tap(static_cast<int>(i), x);
+    if (stop_at_last_tap && static_cast<int>(i) == last_tap) return torch::Tensor();
     const LayerWeights& w = weights_.layers[i];
     torch::Tensor a = Attention(RmsNorm(x, w.attn_norm, c.rms_eps), w, i, cache);
     if (w.post_attn_norm.defined()) a = RmsNorm(a, w.post_attn_norm, c.rms_eps);

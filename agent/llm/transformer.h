@@ -70,9 +70,12 @@ class Transformer {
   // [1, vocab] for the last position only when `all_logits` is false. For every layer
   // index L in `taps` (0 <= L <= num_layers) `tapped` receives the hidden states in the
   // Hugging Face convention: L < num_layers is the input to block L (0: embeddings),
-  // L == num_layers the final-normed output.
+  // L == num_layers the final-normed output. `stop_at_last_tap`: stop once every tap is
+  // taken (the layers above it, the final norm and the LM head are skipped; the cache is
+  // then incomplete and the returned tensor undefined): a prefill for hidden states only.
   torch::Tensor Forward(const torch::Tensor& x, KvCache* cache, const std::vector<int>& taps,
-                        std::vector<torch::Tensor>* tapped, bool all_logits) const;
+                        std::vector<torch::Tensor>* tapped, bool all_logits,
+                        bool stop_at_last_tap = false) const;
 
  private:
   torch::Tensor Attention(const torch::Tensor& h, const LayerWeights& w, size_t layer,

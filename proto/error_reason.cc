@@ -1,10 +1,12 @@
-#include "broker/errors.h"
+#include "proto/error_reason.h"
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/types/optional.h"
 
-namespace latentbus::broker {
+namespace latentbus::wire {
 namespace {
 
 constexpr absl::string_view kReasonPayload = "type.latentbus.dev/latentbus.v1.ErrorReason";
@@ -41,7 +43,7 @@ absl::StatusCode CodeForReason(v1::ErrorReason reason) {
   }
 }
 
-absl::Status BrokerError(v1::ErrorReason reason, absl::string_view detail) {
+absl::Status ReasonError(v1::ErrorReason reason, absl::string_view detail) {
   absl::Status status(CodeForReason(reason), detail);
   status.SetPayload(kReasonPayload, absl::Cord(std::to_string(static_cast<int>(reason))));
   return status;
@@ -89,4 +91,16 @@ v1::Error ToErrorProto(const absl::Status& status, absl::string_view message_id,
   return error;
 }
 
-}  // namespace latentbus::broker
+absl::Status FromErrorProto(const v1::Error& error) {
+  v1::ErrorReason reason = error.reason();
+  if (reason == v1::ERROR_REASON_UNSPECIFIED || !v1::ErrorReason_IsValid(reason)) {
+    reason = v1::INTERNAL;
+  }
+  std::string detail = absl::StrCat(ReasonName(reason), ": ", error.detail());
+  if (error.agent_ids_size() > 0) {
+    absl::StrAppend(&detail, " (agents: ", absl::StrJoin(error.agent_ids(), ", "), ")");
+  }
+  return ReasonError(reason, detail);
+}
+
+}  // namespace latentbus::wire

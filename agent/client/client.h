@@ -1,0 +1,131 @@
+// The C++ client SDK: one agent's connection to a latentbus broker (proto/latentbus/v1).
+//
+// An application links this without libtorch: it speaks Envelopes; building latent
+// packets is the codec's job (codec/packet_proto.h) and the agent process's.
+//
+//   ClientOptions o;  o.address = "127.0.0.1:7411";  o.agent_id = "planner";
+//   absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+//   (*c)->Send(envelope);                      // waits for the broker's SendResult
+//   (*c)->Request(envelope, absl::Seconds(5)); // the reply envelope
+//   (*c)->Serve([](const v1::Envelope& m) { ... });  // receive loop, acks after each
+//
+// Semantics:
+// - Connect opens the Connect stream, registers (with a ModelSpec, or none for a
+//   text-only client) and returns once the broker answered Registered.
+// - Send blocks while the broker's send window is used up (credits are honoured, never
+//   overrun) and returns the SendResult, or the broker's refusal as a status whose
+//   ErrorReason (wire::ReasonOf) says why: NEEDS_TEXT, NO_ROUTE, QUEUE_FULL, ...
+// - Delivery credits: `delivery_credits` are granted at registration and one is given
+//   back for every delivery acked, so the broker never has more than that many unacked
+//   deliveries in flight to this client.
+// - Reconnect: when the stream breaks (broker restart, network), the client reconnects
+//   with exponential backoff, registers again with its current topics, and resends every
+//   envelope whose SendResult it had not received (same message id: the broker's dedup
+//   makes that safe). Deliveries it had not acked are redelivered by the broker. A stream
+//   ended for good (bad token, invalid registration, replaced by another stream with the
+//   same agent id) fails pending calls with that status and does not reconnect.
+//
+// Thread safety: every method is safe to call from any thread; Send/Request/Receive
+// block only the caller. Close (or the destructor) wakes and fails every blocked call.
+#ifndef LATENTBUS_AGENT_CLIENT_CLIENT_H_
+#define LATENTBUS_AGENT_CLIENT_CLIENT_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "latentbus/v1/broker.grpc.pb.h"
+
+namespace latentbus::agent {
+
+struct ClientOptions {
+  std::string address;   // host:port of the broker
+  std::string agent_id;  // registered name
+  // No model: a text-only client (receives text; cannot send latents).
+  std::optional<v1::ModelSpec> model;
+  std::vector<std::string> topics;  // subscribed at registration
+  std::string token;                // bearer token ("" = none)
+  std::string tls_ca_file;          // PEM roots; non-empty enables TLS
+  std::string tls_cert_file;        // client certificate chain (mTLS)
+  std::string tls_key_file;         // client private key (mTLS)
+  uint32_t delivery_credits = 32;   // unacked deliveries the broker may have in flight
+  absl::Duration connect_timeout = absl::Seconds(10);
+  bool reconnect = true;
+  absl::Duration backoff_initial = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(5);
+  // Called (on the reader thread; keep it short) for broker Error frames that answer no
+  // pending call: a late DEADLINE_EXCEEDED for an undelivered message, QUEUE_FULL for
+  // some recipients of an otherwise accepted send, ...
+  std::function<void(const v1::Error&)> on_error;
+};
+
+class Client {
+ public:
+  static absl::StatusOr<std::unique_ptr<Client>> Connect(ClientOptions options);
+  ~Client();  // Close()
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const std::string& agent_id() const;
+  // The last Registered answer (limits, broker version).
+  v1::Registered registered() const;
+  // Number of successful reconnects since Connect.
+  int reconnects() const;
+
+  // Fills message_id (random when empty), sender_id and sent_at, sends, and waits up to
+  // `timeout` for the broker's answer.
+  absl::StatusOr<v1::SendResult> Send(v1::Envelope envelope,
+                                      absl::Duration timeout = absl::Seconds(30));
+
+  // Sends with expects_reply and deadline = now + timeout; returns the reply envelope
+  // (acked), DEADLINE_EXCEEDED when none came in time, or the send's refusal.
+  absl::StatusOr<v1::Envelope> Request(v1::Envelope envelope, absl::Duration timeout);
+
+  // Sends `reply` to the sender of `request` with correlation_id = request.message_id.
+  absl::StatusOr<v1::SendResult> Reply(const v1::Envelope& request, v1::Envelope reply,
+                                       absl::Duration timeout = absl::Seconds(30));
+
+  // The next delivered envelope that is not the reply to one of our Requests; nullopt
+  // after `timeout` or once closed. Ack it when handled.
+  std::optional<v1::Envelope> Receive(absl::Duration timeout);
+  // Acknowledges a delivery (the broker stops redelivering it) and returns its credit.
+  void Ack(const v1::Envelope& delivered);
+
+  // Receive loop: calls `handler` for each delivery and acks it when the handler
+  // returns, until Close() or a fatal stream end; returns that status (OK after Close).
+  absl::Status Serve(const std::function<void(const v1::Envelope&)>& handler);
+
+  // Adds / removes a topic subscription; waits for the broker's answer.
+  absl::Status Subscribe(const std::string& topic, absl::Duration timeout = absl::Seconds(10));
+  absl::Status Unsubscribe(const std::string& topic, absl::Duration timeout = absl::Seconds(10));
+
+  // Unary RPCs (with this client's token).
+  absl::StatusOr<v1::RouteQueryResponse> RouteQuery(v1::RouteQueryRequest request,
+                                                    absl::Duration timeout = absl::Seconds(10));
+  absl::StatusOr<v1::ListAgentsResponse> ListAgents(absl::Duration timeout = absl::Seconds(10));
+
+  // Ends the stream (half-close, then cancel) and fails every blocked call with
+  // CANCELLED. Idempotent.
+  void Close();
+
+  // Status of a fatal end (OK while usable or after a plain Close).
+  absl::Status status() const;
+
+ private:
+  struct State;
+  explicit Client(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+// A fresh random message id (128 bits, hex).
+std::string NewMessageId();
+
+}  // namespace latentbus::agent
+
+#endif  // LATENTBUS_AGENT_CLIENT_CLIENT_H_

@@ -1,0 +1,369 @@
+#include "agent/node/agent.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/node/prompt.h"
+#include "codec/packet.h"
+#include "codec/packet_proto.h"
+#include "proto/error_reason.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::agent::node {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double MsSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::string RouteKey(const v1::Address& to, v1::MessageClass message_class) {
+  return absl::StrCat(
+      to.has_topic() ? "topic:" : "agent:", to.has_topic() ? to.topic() : to.agent_id(), "/",
+      static_cast<int>(message_class));
+}
+
+std::string Ms(double ms) { return absl::StrFormat("%.2f", ms); }
+
+double MsFromTimestamp(const google::protobuf::Timestamp& ts) {
+  return static_cast<double>(ts.seconds()) * 1e3 + static_cast<double>(ts.nanos()) / 1e6;
+}
+
+}  // namespace
+
+v1::ModelSpec MakeModelSpec(const llm::ModelInfo& info, int layer,
+                            const codec::Encoding& receive_encoding, uint32_t max_soft_tokens) {
+  v1::ModelSpec spec;
+  spec.set_model_id(info.model_id);
+  spec.set_fingerprint(info.fingerprint);
+  spec.set_family(info.family);
+  spec.set_hidden_size(static_cast<uint32_t>(info.hidden_size));
+  spec.set_tap_layer(static_cast<uint32_t>(layer));
+  spec.set_embedding_size(static_cast<uint32_t>(info.embedding_size));
+  *spec.mutable_preferred_encoding() = codec::EncodingToProto(receive_encoding);
+  spec.set_max_soft_tokens(max_soft_tokens);
+  spec.set_num_layers(static_cast<uint32_t>(info.num_layers));
+  spec.set_vocab_size(static_cast<uint32_t>(info.vocab_size));
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
+  absl::StatusOr<codec::Encoding> send = codec::ParseEncoding(options.send_encoding);
+  if (!send.ok()) return send.status();
+  absl::StatusOr<codec::Encoding> receive = codec::ParseEncoding(options.receive_encoding);
+  if (!receive.ok()) return receive.status();
+  const auto start = Clock::now();
+  absl::StatusOr<std::unique_ptr<llm::Model>> model =
+      llm::Model::Load(options.model_path, options.load);
+  if (!model.ok()) return model.status();
+  const llm::ModelInfo& info = (*model)->info();
+  int layer = options.tap_layer < 0 ? static_cast<int>(info.num_layers / 3) : options.tap_layer;
+  if (layer < 1 || layer >= info.num_layers) {
+    return absl::InvalidArgumentError(absl::StrCat("tap layer ", layer, " not in [1, ",
+                                                   info.num_layers - 1, "] for ", info.model_id));
+  }
+  options.tap_layer = layer;
+  spdlog::info("agent {}: loaded {} ({} layers, d={}) in {} ms; tap layer {}",
+               options.client.agent_id, info.model_id, info.num_layers, info.hidden_size,
+               Ms(MsSince(start)), layer);
+  v1::ModelSpec spec = MakeModelSpec(info, layer, *receive, options.max_soft_tokens);
+  options.client.model = spec;
+  absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options.client);
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<Agent>(
+      new Agent(std::move(options), *std::move(model), *std::move(client), std::move(spec), *send));
+}
+
+Agent::Agent(AgentOptions options, std::unique_ptr<llm::Model> model,
+             std::unique_ptr<Client> client, v1::ModelSpec spec, codec::Encoding send_encoding)
+    : options_(std::move(options)),
+      model_(std::move(model)),
+      client_(std::move(client)),
+      spec_(std::move(spec)),
+      send_encoding_(send_encoding) {}
+
+Agent::~Agent() { client_->Close(); }
+
+absl::StatusOr<std::vector<v1::RouteDecision>> Agent::Route(const v1::Address& to,
+                                                            v1::MessageClass message_class) {
+  const std::string key = RouteKey(to, message_class);
+  {
+    absl::MutexLock lock(&route_mu_);
+    auto it = routes_.find(key);
+    if (it != routes_.end() && it->second.expires > absl::Now()) return it->second.decisions;
+  }
+  v1::RouteQueryRequest q;
+  *q.mutable_recipient() = to;
+  q.set_message_class(message_class);
+  q.set_model_id(spec_.model_id());
+  q.set_has_latent(true);
+  q.set_has_text(false);
+  absl::StatusOr<v1::RouteQueryResponse> r = client_->RouteQuery(q);
+  if (!r.ok()) return r.status();
+  std::vector<v1::RouteDecision> decisions(r->decisions().begin(), r->decisions().end());
+  absl::MutexLock lock(&route_mu_);
+  routes_[key] = CachedRoute{decisions, absl::Now() + options_.route_cache_ttl};
+  return decisions;
+}
+
+void Agent::ForgetRoute(const v1::Address& to, v1::MessageClass message_class) {
+  absl::MutexLock lock(&route_mu_);
+  routes_.erase(RouteKey(to, message_class));
+}
+
+absl::StatusOr<v1::LatentPacket> Agent::EncodeLatent(const std::string& content,
+                                                     SendReport* report) const {
+  auto start = Clock::now();
+  absl::StatusOr<llm::EncodeResult> encoded = model_->Encode(content, {options_.tap_layer});
+  if (!encoded.ok()) return encoded.status();
+  report->encode_ms = MsSince(start);
+  start = Clock::now();
+  codec::Tensor hidden = std::move(encoded->hidden[0]);
+  // Drop the BOS row: an attention sink with outsized norms, not part of the content.
+  absl::StatusOr<llm::EncodeResult> bos_only = model_->Tokenize("", /*add_bos=*/true);
+  if (!bos_only.ok()) return bos_only.status();
+  const size_t width = hidden.shape[1];
+  if (!bos_only->token_ids.empty() && hidden.shape[0] > 1) {
+    hidden.data.erase(hidden.data.begin(), hidden.data.begin() + static_cast<ptrdiff_t>(width));
+    hidden.shape[0] -= 1;
+  }
+  if (hidden.shape[0] > options_.max_soft_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat("content is ", hidden.shape[0],
+                                                   " tokens; at most ", options_.max_soft_tokens,
+                                                   " soft tokens per message"));
+  }
+  absl::StatusOr<codec::Packet> packet = codec::Encode(hidden, send_encoding_);
+  if (!packet.ok()) return packet.status();
+  packet->model_id = spec_.model_id();
+  packet->model_fingerprint = spec_.fingerprint();
+  packet->space = codec::Space::kHidden;
+  packet->layer = static_cast<uint32_t>(options_.tap_layer);
+  v1::LatentPacket proto = codec::ToProto(*std::move(packet));
+  report->codec_ms = MsSince(start);
+  report->soft_tokens = hidden.shape[0];
+  report->latent_bytes = codec::WireBytes(proto);
+  return proto;
+}
+
+absl::StatusOr<std::string> Agent::WriteText(const std::string& content, SendReport* report,
+                                             int max_tokens, bool exact) const {
+  const auto start = Clock::now();
+  absl::StatusOr<std::vector<llm::PromptSegment>> prompt =
+      BuildWritePrompt(*model_, options_.role, content);
+  if (!prompt.ok()) return prompt.status();
+  llm::GenerateOptions g;
+  g.max_new_tokens = max_tokens >= 0 ? max_tokens : options_.text_max_tokens;
+  g.ignore_eos = exact;
+  g.add_bos = false;
+  absl::StatusOr<llm::GenerateResult> r = model_->Generate(*prompt, g);
+  if (!r.ok()) return r.status();
+  report->write_ms = MsSince(start);
+  report->text_bytes = r->text.size();
+  report->text = r->text;
+  return r->text;
+}
+
+absl::StatusOr<v1::Envelope> Agent::Compose(const v1::Address& to, const std::string& content,
+                                            v1::MessageClass message_class,
+                                            const std::map<std::string, std::string>& metadata,
+                                            SendReport* report) {
+  absl::StatusOr<std::vector<v1::RouteDecision>> route = Route(to, message_class);
+  if (!route.ok()) return route.status();
+  bool latent = false, text = false;
+  for (const v1::RouteDecision& d : *route) {
+    (d.form() == v1::PAYLOAD_FORM_LATENT ? latent : text) = true;
+  }
+  v1::Envelope e;
+  *e.mutable_recipient() = to;
+  e.set_message_class(message_class);
+  e.set_message_id(NewMessageId());
+  for (const auto& [k, v] : metadata) (*e.mutable_metadata())[k] = v;
+  if (latent) {
+    absl::StatusOr<v1::LatentPacket> packet = EncodeLatent(content, report);
+    if (!packet.ok()) return packet.status();
+    *e.mutable_latent() = *std::move(packet);
+    report->sent_latent = true;
+  }
+  if (text) {
+    absl::StatusOr<std::string> written = WriteText(content, report);
+    if (!written.ok()) return written.status();
+    e.set_text(*std::move(written));
+    report->sent_text = true;
+  }
+  return e;
+}
+
+absl::StatusOr<SendReport> Agent::Send(const v1::Address& to, const std::string& content,
+                                       v1::MessageClass message_class,
+                                       const std::map<std::string, std::string>& metadata) {
+  SendReport report;
+  absl::StatusOr<v1::Envelope> e = Compose(to, content, message_class, metadata, &report);
+  if (!e.ok()) return e.status();
+  report.message_id = e->message_id();
+  auto start = Clock::now();
+  absl::StatusOr<v1::SendResult> r = client_->Send(*e);
+  if (!r.ok() && wire::ReasonOf(r.status()) == v1::NEEDS_TEXT && !report.sent_text) {
+    ForgetRoute(to, message_class);
+    absl::StatusOr<std::string> written = WriteText(content, &report);
+    if (!written.ok()) return written.status();
+    e->set_text(*std::move(written));
+    report.sent_text = true;
+    start = Clock::now();
+    r = client_->Send(*e);
+  }
+  if (!r.ok()) return r.status();
+  report.send_ms = MsSince(start);
+  report.recipients.assign(r->recipients().begin(), r->recipients().end());
+  return report;
+}
+
+absl::StatusOr<std::pair<SendReport, v1::Envelope>> Agent::Request(
+    const std::string& to, const std::string& content, v1::MessageClass message_class,
+    const std::map<std::string, std::string>& metadata, absl::Duration timeout) {
+  v1::Address address;
+  address.set_agent_id(to);
+  SendReport report;
+  absl::StatusOr<v1::Envelope> e = Compose(address, content, message_class, metadata, &report);
+  if (!e.ok()) return e.status();
+  report.message_id = e->message_id();
+  auto start = Clock::now();
+  absl::StatusOr<v1::Envelope> reply = client_->Request(*e, timeout);
+  if (!reply.ok() && wire::ReasonOf(reply.status()) == v1::NEEDS_TEXT && !report.sent_text) {
+    ForgetRoute(address, message_class);
+    absl::StatusOr<std::string> written = WriteText(content, &report);
+    if (!written.ok()) return written.status();
+    e->set_text(*std::move(written));
+    report.sent_text = true;
+    start = Clock::now();
+    reply = client_->Request(*e, timeout);
+  }
+  if (!reply.ok()) return reply.status();
+  report.send_ms = MsSince(start);
+  return std::make_pair(report, *std::move(reply));
+}
+
+absl::StatusOr<ReadReport> Agent::Read(const v1::Envelope& delivered) const {
+  ReadReport report;
+  ReadPrompt prompt;
+  prompt.role = options_.role;
+  auto it = delivered.metadata().find(kMetaInstruction);
+  prompt.instruction = it != delivered.metadata().end() ? it->second : options_.instruction;
+  if (delivered.has_latent()) {
+    const auto start = Clock::now();
+    absl::StatusOr<codec::Packet> packet = codec::FromProto(delivered.latent());
+    if (!packet.ok()) return packet.status();
+    if (packet->space != codec::Space::kInputEmbedding || packet->model_id != spec_.model_id()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("latent from ", delivered.sender_id(), " is not in ", spec_.model_id(),
+                       "'s input-embedding space (model '", packet->model_id, "')"));
+    }
+    absl::StatusOr<codec::Tensor> soft = codec::Decode(*packet);
+    if (!soft.ok()) return soft.status();
+    report.decode_ms = MsSince(start);
+    report.soft_tokens = soft->shape[0];
+    report.form = v1::PAYLOAD_FORM_LATENT;
+    prompt.soft = *std::move(soft);
+  } else {
+    report.form = v1::PAYLOAD_FORM_TEXT;
+    prompt.text = delivered.text();
+  }
+  absl::StatusOr<std::vector<llm::PromptSegment>> segments = BuildReadPrompt(*model_, prompt);
+  if (!segments.ok()) return segments.status();
+  llm::GenerateOptions g;
+  g.max_new_tokens = options_.max_new_tokens;
+  g.add_bos = false;
+  const auto start = Clock::now();
+  absl::StatusOr<llm::GenerateResult> r = model_->Generate(*segments, g);
+  if (!r.ok()) return r.status();
+  report.generate_ms = MsSince(start);
+  report.prefill_ms = r->prefill_seconds * 1e3;
+  report.prompt_tokens = r->prompt_tokens;
+  report.output = r->text;
+  return report;
+}
+
+void Agent::Handle(const v1::Envelope& m) {
+  const double received_ms = absl::ToDoubleMilliseconds(absl::Now() - absl::UnixEpoch());
+  auto forward = m.metadata().find(kMetaForwardTo);
+  v1::Envelope reply;
+  reply.set_message_class(v1::MESSAGE_CLASS_RESULT);
+  auto& meta = *reply.mutable_metadata();
+  if (forward != m.metadata().end()) {
+    // Relay: the received text becomes this agent's own message to `forward_to`.
+    v1::MessageClass cls = v1::MESSAGE_CLASS_CONTEXT;
+    auto c = m.metadata().find(kMetaClass);
+    if (c != m.metadata().end() && !v1::MessageClass_Parse(c->second, &cls)) {
+      cls = v1::MESSAGE_CLASS_CONTEXT;
+    }
+    std::map<std::string, std::string> pass;
+    auto instr = m.metadata().find(kMetaInstruction);
+    if (instr != m.metadata().end()) pass[kMetaInstruction] = instr->second;
+    spdlog::info("agent {}: relaying {} from {} to {} as {}", client_->agent_id(), m.message_id(),
+                 m.sender_id(), forward->second, v1::MessageClass_Name(cls));
+    absl::StatusOr<std::pair<SendReport, v1::Envelope>> r =
+        Request(forward->second, m.text(), cls, pass, absl::Seconds(120));
+    if (!r.ok()) {
+      reply.set_text(
+          absl::StrCat("relay to ", forward->second, " failed: ", r.status().ToString()));
+      meta["lb.error"] = r.status().ToString();
+    } else {
+      const SendReport& s = r->first;
+      reply.set_text(r->second.text());
+      for (const auto& [k, v] : r->second.metadata()) meta[k] = v;  // the receiver's hop
+      meta["lb.sender"] = client_->agent_id();
+      meta["lb.sender_model"] = spec_.model_id();
+      meta["lb.sent_form"] = s.sent_latent ? (s.sent_text ? "latent+text" : "latent") : "text";
+      meta["lb.sent_text"] = s.text;
+      meta["lb.encode_ms"] = Ms(s.encode_ms);
+      meta["lb.codec_ms"] = Ms(s.codec_ms);
+      meta["lb.write_ms"] = Ms(s.write_ms);
+      meta["lb.request_ms"] = Ms(s.send_ms);
+      meta["lb.soft_tokens_sent"] = std::to_string(s.soft_tokens);
+      meta["lb.latent_bytes"] = std::to_string(s.latent_bytes);
+      meta["lb.text_bytes"] = std::to_string(s.text_bytes);
+    }
+  } else {
+    absl::StatusOr<ReadReport> r = Read(m);
+    if (!r.ok()) {
+      spdlog::warn("agent {}: cannot read {} from {}: {}", client_->agent_id(), m.message_id(),
+                   m.sender_id(), r.status().ToString());
+      reply.set_text(absl::StrCat("cannot read the message: ", r.status().ToString()));
+      meta["lb.error"] = r.status().ToString();
+    } else {
+      spdlog::info("agent {}: read {} from {} as {} ({} soft tokens, prefill {} ms): {}",
+                   client_->agent_id(), m.message_id(), m.sender_id(),
+                   r->form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text", r->soft_tokens,
+                   Ms(r->prefill_ms), r->output);
+      reply.set_text(r->output);
+      meta["lb.receiver"] = client_->agent_id();
+      meta["lb.receiver_model"] = spec_.model_id();
+      meta["lb.received_form"] = r->form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text";
+      meta["lb.received_text"] = m.text();
+      meta["lb.soft_tokens"] = std::to_string(r->soft_tokens);
+      meta["lb.received_latent_bytes"] =
+          m.has_latent() ? std::to_string(codec::WireBytes(m.latent())) : "0";
+      meta["lb.transit_ms"] = Ms(received_ms - MsFromTimestamp(m.sent_at()));
+      meta["lb.decode_ms"] = Ms(r->decode_ms);
+      meta["lb.prefill_ms"] = Ms(r->prefill_ms);
+      meta["lb.generate_ms"] = Ms(r->generate_ms);
+      meta["lb.prompt_tokens"] = std::to_string(r->prompt_tokens);
+    }
+  }
+  if (m.expects_reply()) {
+    absl::StatusOr<v1::SendResult> sent = client_->Reply(m, std::move(reply));
+    if (!sent.ok()) {
+      spdlog::warn("agent {}: reply to {} failed: {}", client_->agent_id(), m.sender_id(),
+                   sent.status().ToString());
+    }
+  }
+}
+
+absl::Status Agent::Serve() {
+  return client_->Serve([this](const v1::Envelope& m) { Handle(m); });
+}
+
+}  // namespace latentbus::agent::node

@@ -1,0 +1,90 @@
+// `latentbus bench e2e`: latent path vs text path between the two real models
+// (bench/e2e_bench.h).
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "bench/e2e_bench.h"
+#include "cli/commands.h"
+#include "spdlog/spdlog.h"
+
+#ifndef LATENTBUS_SOURCE_DIR
+#define LATENTBUS_SOURCE_DIR "."
+#endif
+
+namespace latentbus::cli {
+namespace {
+
+std::string DefaultModel(const std::string& file) {
+  const char* dir = std::getenv("LATENTBUS_MODEL_DIR");
+  const char* home = std::getenv("HOME");
+  return (dir ? std::string(dir)
+              : std::string(home ? home : "/root") + "/.cache/latentbus/models") +
+         "/" + file;
+}
+
+struct E2EArgs {
+  bench::E2EBenchOptions o;
+  bool json = false;
+};
+
+int RunE2E(E2EArgs args) {
+  for (const std::string* m : {&args.o.sender_model, &args.o.receiver_model}) {
+    if (!std::filesystem::exists(*m)) {
+      std::cerr << "error: model " << *m << " not found (scripts/fetch-models.sh fetches them)\n";
+      return 2;
+    }
+  }
+  if (!std::filesystem::exists(args.o.corpus)) {
+    args.o.corpus = std::string(LATENTBUS_SOURCE_DIR) + "/data/corpus/corpus.txt";
+  }
+  spdlog::set_level(spdlog::level::warn);
+  absl::StatusOr<nlohmann::json> r = bench::RunE2EBench(args.o, &std::cerr);
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status().ToString() << "\n";
+    return 1;
+  }
+  if (args.json) {
+    std::cout << r->dump(2) << std::endl;
+  } else {
+    bench::PrintE2EBenchTable(*r, std::cout);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterBenchE2E(CLI::App* bench, RunFn* run) {
+  auto args = std::make_shared<E2EArgs>();
+  bench::E2EBenchOptions& o = args->o;
+  o.sender_model = DefaultModel("SmolLM2-135M-Instruct.Q4_1.gguf");
+  o.receiver_model = DefaultModel("gemma-3-270m-q4_k_m.gguf");
+  CLI::App* cmd = bench->add_subcommand(
+      "e2e",
+      "One message between two real models through a real broker: latent path (prefill, "
+      "codec, bridge, soft tokens) next to the text path (the sender writes, the receiver "
+      "reads), to the receiver's first output token; the bus's own share");
+  cmd->add_option("--sender", o.sender_model, "sender model")->capture_default_str();
+  cmd->add_option("--receiver", o.receiver_model, "receiver model")->capture_default_str();
+  cmd->add_option("--sender-layer", o.sender_layer, "sender tap layer")->capture_default_str();
+  cmd->add_option("--receiver-layer", o.receiver_layer, "receiver tap layer (bridge fit)")
+      ->capture_default_str();
+  cmd->add_option("--lengths", o.lengths, "message lengths in tokens")->capture_default_str();
+  cmd->add_option("--reps", o.reps, "timed repetitions per length (after one warm-up)")
+      ->capture_default_str();
+  cmd->add_option("--encoding", o.encoding, "sender's latent encoding")->capture_default_str();
+  cmd->add_option("--receive-encoding", o.receive_encoding, "encoding delivered to the receiver")
+      ->capture_default_str();
+  cmd->add_option("--bridges", o.bridge_dir,
+                  "folder with the pair's bridge artifacts (scripts/fit-bridges.sh); default: "
+                  "fit one in the run");
+  cmd->add_option("--fit-items", o.fit_items, "corpus items for the in-run fit")
+      ->capture_default_str();
+  cmd->add_option("--corpus", o.corpus, "calibration corpus")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "libtorch threads (0: one per core)")
+      ->capture_default_str();
+  cmd->add_flag("--json", args->json, "print JSON");
+  cmd->callback([args, run] { *run = [args] { return RunE2E(*args); }; });
+}
+
+}  // namespace latentbus::cli

@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2€:€ õÄÑóÖŒÝ°lBBx?ŸŠ#?‡H?ÍÝ>‹Î>JÀ§g˜wyhÜj&¸…Žd©i«$„cw5i6w¦"(SueV–#XF4CUsbibd„F!Rw¦˜‰˜šg«{gœ:©i¹¬˜š…»Š«Šf¸fÊª™IjSD#Wh$f„UWs4t2Vd£6UR•T5„dWexEVz‰–›…hw§˜§¦u©r¹‰œˆ{wz›·I†–ˆzx¨u©V”4fAgHV73GFr$D%8uFCET3%U{3fRVCF‡Ø¶œx†ˆ‰yEšwŒ†«vÉYˆ‚¹È¶µhªg¦–x‹¼#’2z8X"eyd•H—D‰X—weGD—F(S(–s7EYd¬i™ŠŠv„ÇW¬9Ê«¶”œ„wµ˜4˜htÆVœ¦f·Æ˜S…S‰vFhtuU$Sƒ¥ÇJ¶wVeFR†hxgKD•¦çÆ¥™x|™I|K•7—™Q  ·òT\Q

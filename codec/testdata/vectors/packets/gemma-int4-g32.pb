@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2€: BPIÄ@Â­Þ?b ¬>VÅ=@Iüß>kñk>Û´¼>hjš>7»X>g$®>›h€>xÈû>kç>Ë>˜E”>€Y¯>µ¤>"[?‚íg>ÃíÆ>JÀˆx˜ˆˆˆxˆˆˆˆ˜‡ˆ‰‡‡™ˆˆˆ˜x‡ˆ˜˜‡‡¨¨¥È¨Í8—»{;¦±«wZ‡ˆˆ‡ˆˆ‰ˆ‰‡xˆˆˆˆ˜ˆujª‰i¸wš_†Yve—†xiô›{Íèy”F¸¦AÒ&ùe»&f©„Út…˜kIv¬¦üz…ü)‡&¹ˆÃ¬lx”µe3Erá™\<j§™¹DŠIÌYucve™Xj\uyœW¥KXµûkžµ¥µÒgZ˜…†±i¤Æyv«h¶6Š†Z˜ˆ¹CšˆG‘‡n¨{Ëghˆ6åœžZkF¨zÏk„–:ˆ†i­›XUGX»ÛgEGh˜…µ‡‰©XÆ>hšÆTw¹‰µ§HÓh¶h•\¨w”•Gfø¶iˆ}g©xT¹¹˜õ¨™¶ˆW…«W¹Ž4X™v^,#G•u­§¹GQùŠxÇ—[zšiI…iÈQ½ÐBHáf}ÿ

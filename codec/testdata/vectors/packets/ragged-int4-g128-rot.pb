@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2d:€ õÄÑóÖŒÝ°lBÒ£?Pµœ?p¦N?©?Jú:³ÂJ£I•Z–›‡‰¨¹¹º™œš©Ê™›ª‰æz¥[ä\Ã+²*±;¤:…)ƒg”Wxw‡xsEreEFgXvi˜z¥¼ÊÌêÝÍë¾ê®ÚŒ»›™©ˆ˜it&ƒRCC4436cs6uYvyvg‰uV˜Yˆˆ…y¦g©™˜ºˆ‡«§«·z—ŠvÇ¨‡{“V‰ivwfFwSz¨'¸Gfy´åLÖj¥o•l·)–z…š™yŠxhÚJ–Œ–Y¶;Ø^¤n£)ØKÄ”k•XÈ›–z†yªV§™v¹Ee‹s{é¨Zdªx«uiéHÇŸy§VÊ©e©6T«ˆ‰«Dh¦8Ø„y„6ÚQ¬ÕX¼á^

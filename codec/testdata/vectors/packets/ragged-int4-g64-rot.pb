@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2d:@ õÄÑóÖŒÝ°lB >†›?Ò£?Pµœ?#]_?p¦N?×B1?ÆL§?©?Jú:³ÂK¢I•[•›‡‰¨¹¹º™œš©Ë™›ª‰æz¤[ä\Ã+²*±;¤:…)ƒg”Wxw‡xsEreEFgXvi˜z¥¼ÊÌêÝÍë¾ê®ÚŒ»›™©ˆ˜it&ƒRCC4436cqt9fyvfŠtE—Jˆˆ„y¦W¹š˜Ëy‡­§¬Çk§ŠvÇ¨‡{“V‰ivwfFwSz¨'¸Gfy´åLÖj¥o•l·¥z„š©iŠxgê:•Œ–JÆ+Ø_£_¢èKÔ“k¥XÈ›–z†y«V§™v¹Ed‹s{ê¨Zdªx«uiéHÇŸy§VÊ©e©6T«ˆ‰«Dh¦8Ø„y„6ÚQ„6£|µvÎ·

@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (20:€ õÄÑóÖŒÝ°lB¿Õ?Ñ€Ì?K6+?J»˜Vye‡Ë¨ªºvVeeºª‡º˜d‰Gx«£ÆÇÆÔÔÃÂÃÃÔåÔÕÂÂ´´ÅÅ¦—¦—nKNYŒX]\L<,<LLW›šGmmGyšio=*LI9l\l|JJm;}ˆ¹©vx»‰V¦u—¸¨©vv‡‡¨šÈ—t·gˆ«xyikj˜‡xˆŒI‹‹Ž›I9§„·Ö>o/+QèÍ‹à£Ø¹‹

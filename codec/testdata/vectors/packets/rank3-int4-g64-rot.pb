@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (20:@ õÄÑóÖŒÝ°lB0‡±?¿Õ?Ñ€Ì?]}‚?K6+?J¼˜EiT‡Ë¨º»eVTeºª†Ë˜T‰6x¼¢ÆÖÖããÒÑÃÃÔåÔÕÂÂ´´ÅÅ¦—¦—nKNYŒX]\L<,<LLW›šGmmGyšio=*LI9l\l|JJm;}ˆ¹©vhÌyFÄs—É¸Éuuv†¸¬÷–rÇV‰­xjJ][—†hxŒI‹‹Ž›I9§„·Ö>o/+Q´#’ÂG’ð

@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2: õÄÑóÖŒÝ°lJ–6o»²t0f;P9”<Qœº­ü§Fƒb

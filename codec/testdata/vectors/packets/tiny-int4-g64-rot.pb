@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2:@ õÄÑóÖŒÝ°lB`t'>J+—ÎQŽñÑù¶W|

@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2:@BÎªU>J÷•…Qžä:@E{

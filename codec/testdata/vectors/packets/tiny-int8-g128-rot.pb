@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2:€ õÄÑóÖŒÝ°lB.­<J.™ëgJQÓ14S¼Á3

@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2: BQn<<JëÈÆDQ;Øƒc!

@@ -1,0 +1,49 @@
+// `latentbus eval classify`: what a sender's latent carries, measured by a receiver
+// answering a classification instruction after reading
+//   text   the item's text,
+//   latent the sender's hidden states of the text (tap layer, BOS row dropped), through
+//          the codec (quantized and dequantized as on the wire) and the bridge,
+//   self   the receiver's own hidden states through its self bridge (a control: the same
+//          channel without the change of model),
+//   none   nothing.
+// Prompt (raw completion, no chat template; data/classify/README.md):
+//   Read the message and answer with one word from: {labels}.\nMessage:{message}\nAnswer:
+// The prediction is the label whose first token (" label") the receiver scores highest as
+// the next token, among the item's labels only: no free-text parsing.
+#ifndef LATENTBUS_EVAL_CLASSIFY_EVAL_H_
+#define LATENTBUS_EVAL_CLASSIFY_EVAL_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace latentbus::eval {
+
+struct ClassifyEvalOptions {
+  std::vector<std::string> data;  // JSONL files: {id, task, text, label, labels}
+  std::string sender_model;
+  std::string receiver_model;
+  int sender_layer = 10;
+  int receiver_layer = 6;
+  std::string bridge;       // sender -> receiver artifact; empty: fit one in the run
+  std::string self_bridge;  // receiver self artifact; empty: fit one in the run
+  std::string corpus = "data/corpus/corpus.txt";
+  int fit_items = 200;  // corpus items for in-run fits
+  std::string encoding = "int4/g32";
+  size_t limit = 0;  // items per file (0 = all)
+  int threads = 1;
+};
+
+// JSON: n, text_acc, latent_acc, self_acc, none_acc, chance, per task {n, *_acc, chance},
+// bridge {source, cosine}, self_bridge {source, cosine}, prompt.
+absl::StatusOr<nlohmann::json> RunClassifyEval(const ClassifyEvalOptions& options,
+                                               std::ostream* progress);
+
+void PrintClassifyEvalTable(const nlohmann::json& result, std::ostream& out);
+
+}  // namespace latentbus::eval
+
+#endif  // LATENTBUS_EVAL_CLASSIFY_EVAL_H_

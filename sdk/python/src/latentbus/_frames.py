@@ -1,0 +1,96 @@
+"""Connect-stream frames the clients write, and the checks made before writing them."""
+from __future__ import annotations
+
+import threading
+
+from latentbus.errors import BusError
+from latentbus.v1 import broker_pb2, envelope_pb2
+
+
+class Sequencer:
+    """Client-chosen AgentFrame.seq numbers (never 0: the broker's unsolicited frames
+    carry 0). Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._next = 1
+
+    def next(self) -> int:
+        with self._lock:
+            seq = self._next
+            self._next += 1
+            return seq
+
+
+def register(seq: int, agent_id: str, model, topics, credits: int) -> broker_pb2.AgentFrame:
+    frame = broker_pb2.AgentFrame(seq=seq)
+    frame.register.agent_id = agent_id
+    if model is not None:
+        frame.register.model.CopyFrom(model)
+    frame.register.initial_credits = credits
+    frame.register.topics.extend(topics)
+    return frame
+
+
+def subscribe(seq: int, topic: str, on: bool) -> broker_pb2.AgentFrame:
+    frame = broker_pb2.AgentFrame(seq=seq)
+    if on:
+        frame.subscribe.topic = topic
+    else:
+        frame.unsubscribe.topic = topic
+    return frame
+
+
+def send(seq: int, envelope: envelope_pb2.Envelope) -> broker_pb2.AgentFrame:
+    frame = broker_pb2.AgentFrame(seq=seq)
+    frame.send.envelope.CopyFrom(envelope)
+    return frame
+
+
+def ack(message_id: str, sender_id: str) -> broker_pb2.AgentFrame:
+    frame = broker_pb2.AgentFrame()
+    frame.ack.message_id = message_id
+    frame.ack.sender_id = sender_id
+    return frame
+
+
+def credit(credits: int) -> broker_pb2.AgentFrame:
+    frame = broker_pb2.AgentFrame()
+    frame.credit.credits = credits
+    return frame
+
+
+def check_size(envelope: envelope_pb2.Envelope, max_message_bytes: int) -> None:
+    """Refuses locally what the broker would refuse with MESSAGE_TOO_LARGE. Beyond the
+    limit plus the broker's 64 KiB frame allowance gRPC itself would end the whole
+    stream, so the check keeps one oversized message from costing the connection.
+    The broker measures the envelope with sender_id filled in; so does this."""
+    if max_message_bytes and envelope.ByteSize() > max_message_bytes:
+        raise BusError("MESSAGE_TOO_LARGE",
+                       f"envelope is {envelope.ByteSize()} bytes; the broker's limit is "
+                       f"{max_message_bytes} (refused before sending)",
+                       message_id=envelope.message_id)
+
+
+class DeliveryCredits:
+    """Delivery flow control on the receiving side. The agent grants `window` credits
+    at registration; the broker spends one per Deliver and never has more uncredited
+    deliveries in flight. As the application consumes deliveries the client returns
+    credits, in batches of half the window (one Credit frame per batch), so at most
+    `window` deliveries wait in the client. Thread-safe."""
+
+    def __init__(self, window: int):
+        if window < 1:
+            raise ValueError("the delivery credit window must be >= 1")
+        self.window = window
+        self._owed = 0
+        self._lock = threading.Lock()
+
+    def consumed(self, n: int = 1) -> int:
+        """Records n consumed deliveries; returns the credits to send now (0 = none)."""
+        with self._lock:
+            self._owed += n
+            if self._owed < max(1, self.window // 2):
+                return 0
+            owed, self._owed = self._owed, 0
+            return owed

@@ -1,0 +1,120 @@
+"""The asyncio client against a real broker."""
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+import latentbus
+from latentbus import BusError, StreamClosed, aio
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 30))
+
+
+def spec():
+    return latentbus.model_spec("synthetic-a", "fp-synthetic-a", hidden_size=64,
+                                embedding_size=48, max_soft_tokens=16, tap_layer=3,
+                                preferred_encoding="int4/g32")
+
+
+def test_request_reply(broker):
+    async def main():
+        async with aio.connect(broker.address) as asker, aio.connect(broker.address) as answerer:
+            await asker.register("asker")
+            await answerer.register("answerer")
+
+            async def serve():
+                async for d in answerer:
+                    await d.reply(text=d.text.upper(), metadata={"n": d.metadata["n"]})
+                    await d.ack()
+
+            server = asyncio.create_task(serve())
+            replies = await asyncio.gather(*[
+                asker.request("answerer", text=f"q{i}", metadata={"n": str(i)}, timeout=5)
+                for i in range(5)])
+            assert [(r.text, r.metadata["n"]) for r in replies] == \
+                [(f"Q{i}", str(i)) for i in range(5)]
+            assert all(r.sender_id == "answerer" and r.message_class == "result"
+                       for r in replies)
+            await answerer.close()
+            await server  # iteration ends cleanly on close
+    run(main())
+
+
+def test_request_deadline_and_errors(broker):
+    async def main():
+        async with aio.connect(broker.address) as a, aio.connect(broker.address) as b:
+            await a.register("a")
+            await b.register("b")
+            with pytest.raises(BusError) as info:
+                await a.request("b", text="hello?", timeout=0.3)
+            assert info.value.reason == "DEADLINE_EXCEEDED"
+            assert info.value.detail == "no reply before the deadline"
+            with pytest.raises(BusError) as info:
+                await a.send("nobody", text="x")
+            assert info.value.reason == "NO_ROUTE"
+    run(main())
+
+
+def test_topic_latent_and_redelivery(broker):
+    async def main():
+        sender = aio.connect(broker.address)
+        await sender.register("sender", spec(), topics=["room"])
+        person = aio.connect(broker.address)
+        await person.register("person", topics=["room"])
+        x = np.random.default_rng(0).standard_normal((3, 64)).astype(np.float32)
+        with pytest.raises(BusError) as info:
+            await sender.send(topic="room", array=x)
+        assert info.value.reason == "NEEDS_TEXT"
+        result = await sender.send(topic="room", array=x, text="words")
+        assert [(r.agent_id, r.reason) for r in result.recipients] == \
+            [("person", "receiver_text_only")]
+        d = await person.receive(timeout=5)
+        assert (d.text, d.topic, d.delivery_attempt) == ("words", "room", 1)
+        await person.close()  # not acked: redelivered to the next stream
+        with pytest.raises(StreamClosed):
+            await person.receive(timeout=1)
+        person2 = aio.connect(broker.address)
+        reg = await person2.register("person")
+        assert reg.pending_redeliveries == 1
+        again = await person2.receive(timeout=5)
+        assert (again.message_id, again.delivery_attempt) == (d.message_id, 2)
+        await again.ack()
+        rq = await sender.route_query("person", has_latent=True)
+        assert rq.error is not None and rq.error.reason == "NEEDS_TEXT"
+        await person2.close()
+        await sender.close()
+    run(main())
+
+
+def test_delivery_credits(broker):
+    async def main():
+        async with aio.connect(broker.address) as a, aio.connect(broker.address) as b:
+            await a.register("a")
+            await b.register("b", credits=2)
+            for i in range(5):
+                await a.send("b", text=str(i))
+            for _ in range(500):
+                if b.pending_deliveries >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.3)
+            assert b.pending_deliveries == 2  # the rest waits for returned credits
+            got = [(await b.receive(timeout=5)).text for _ in range(5)]
+            assert got == ["0", "1", "2", "3", "4"]
+    run(main())
+
+
+def test_register_refused(broker):
+    async def main():
+        bad = spec()
+        bad.max_soft_tokens = 0
+        async with aio.connect(broker.address) as c:
+            with pytest.raises(StreamClosed) as info:
+                await c.register("x", bad)
+            assert info.value.reason == "INVALID_ARGUMENT"
+            assert "max_soft_tokens" in info.value.detail
+    run(main())

@@ -1,0 +1,344 @@
+// The C++ client SDK (agent/client) against a real broker on loopback: send, receive and
+// ack, request/reply, topics, errors with their reasons, credits, reconnect with resend.
+#include "agent/client/client.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "proto/error_reason.h"
+#include "tests/broker_harness.h"
+#include "tests/tcp_proxy.h"
+
+namespace latentbus::testing {
+namespace {
+
+using agent::Client;
+using agent::ClientOptions;
+
+const v1::ModelSpec kSmol = MakeSpec("smollm2", 64, 48, "int8/g32");
+const v1::ModelSpec kGemma = MakeSpec("gemma3", 80, 40, "fp16");
+
+ClientOptions Options(const TestBroker& broker, const std::string& id,
+                      std::optional<v1::ModelSpec> model = std::nullopt) {
+  ClientOptions o;
+  o.address = broker.address();
+  o.agent_id = id;
+  o.model = std::move(model);
+  o.backoff_initial = absl::Milliseconds(20);
+  o.backoff_max = absl::Milliseconds(200);
+  return o;
+}
+
+std::unique_ptr<Client> MustConnect(ClientOptions options) {
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(std::move(options));
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
+}
+
+v1::Envelope Text(const std::string& to, const std::string& text) {
+  v1::Envelope e;
+  e.mutable_recipient()->set_agent_id(to);
+  e.set_text(text);
+  return e;
+}
+
+TEST(ClientTest, SendReceiveAck) {
+  TestBroker broker;
+  auto alice = MustConnect(Options(broker, "alice", kSmol));
+  auto bob = MustConnect(Options(broker, "bob", kSmol));
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(alice->registered().agent_id(), "alice");
+  absl::StatusOr<v1::SendResult> r = alice->Send(Text("bob", "hello"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->recipients_size(), 1);
+  EXPECT_EQ(r->recipients(0).agent_id(), "bob");
+  EXPECT_FALSE(r->message_id().empty());
+  std::optional<v1::Envelope> got = bob->Receive(kWait);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->text(), "hello");
+  EXPECT_EQ(got->sender_id(), "alice");
+  EXPECT_EQ(got->message_id(), r->message_id());
+  EXPECT_TRUE(got->has_sent_at());
+  bob->Ack(*got);
+  EXPECT_FALSE(bob->Receive(absl::Milliseconds(100)));
+}
+
+TEST(ClientTest, RefusalsCarryTheirReason) {
+  TestBroker broker;
+  auto alice = MustConnect(Options(broker, "alice", kSmol));
+  auto gemma = MustConnect(Options(broker, "g", kGemma));
+  ASSERT_TRUE(alice && gemma);
+  absl::StatusOr<v1::SendResult> r = alice->Send(Text("nobody", "x"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(wire::ReasonOf(r.status()), v1::NO_ROUTE) << r.status();
+  // A latent to a receiver without a bridge, without text: NEEDS_TEXT naming it.
+  v1::Envelope e = Text("g", "");
+  *e.mutable_latent() = MakeLatent(kSmol, 3);
+  r = alice->Send(e);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(wire::ReasonOf(r.status()), v1::NEEDS_TEXT);
+  EXPECT_NE(r.status().message().find("g"), std::string::npos) << r.status();
+  // The same message id with text attached goes through (the SDK's resend).
+  e.set_text("as text");
+  e.set_message_id("fixed-id");
+  r = alice->Send(e);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->recipients(0).form(), v1::PAYLOAD_FORM_TEXT);
+  EXPECT_EQ(gemma->Receive(kWait)->text(), "as text");
+}
+
+TEST(ClientTest, RequestReply) {
+  TestBroker broker;
+  auto client = MustConnect(Options(broker, "client"));  // text-only
+  auto server = MustConnect(Options(broker, "server", kSmol));
+  ASSERT_TRUE(client && server);
+  std::thread serving([&] {
+    std::optional<v1::Envelope> req = server->Receive(kWait);
+    ASSERT_TRUE(req);
+    EXPECT_TRUE(req->expects_reply());
+    ASSERT_TRUE(server->Reply(*req, Text("", "pong: " + req->text())).ok());
+    server->Ack(*req);
+  });
+  absl::StatusOr<v1::Envelope> reply = client->Request(Text("server", "ping"), absl::Seconds(10));
+  serving.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->text(), "pong: ping");
+  EXPECT_EQ(reply->sender_id(), "server");
+  // The reply went to Request, not to the inbox.
+  EXPECT_FALSE(client->Receive(absl::Milliseconds(100)));
+}
+
+TEST(ClientTest, RequestWithoutReplyTimesOut) {
+  TestBroker broker;
+  auto client = MustConnect(Options(broker, "client"));
+  auto silent = MustConnect(Options(broker, "silent", kSmol));
+  ASSERT_TRUE(client && silent);
+  absl::StatusOr<v1::Envelope> reply =
+      client->Request(Text("silent", "anyone?"), absl::Milliseconds(300));
+  ASSERT_FALSE(reply.ok());
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded) << reply.status();
+}
+
+TEST(ClientTest, TopicsAndServe) {
+  TestBroker broker;
+  auto pub = MustConnect(Options(broker, "pub", kSmol));
+  ClientOptions sub_options = Options(broker, "sub1");
+  sub_options.topics = {"news"};
+  auto sub1 = MustConnect(sub_options);
+  auto sub2 = MustConnect(Options(broker, "sub2"));
+  ASSERT_TRUE(pub && sub1 && sub2);
+  ASSERT_TRUE(sub2->Subscribe("news").ok());
+  std::atomic<int> served{0};
+  std::thread loop([&] {
+    EXPECT_TRUE(sub2->Serve([&](const v1::Envelope& m) {
+                      EXPECT_EQ(m.text(), "headline");
+                      ++served;
+                    })
+                    .ok());
+  });
+  v1::Envelope e;
+  e.mutable_recipient()->set_topic("news");
+  e.set_text("headline");
+  absl::StatusOr<v1::SendResult> r = pub->Send(e);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->recipients_size(), 2);
+  ASSERT_TRUE(sub1->Receive(kWait));
+  for (int i = 0; i < 100 && served.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(20));
+  sub2->Close();
+  loop.join();
+  // The broker unregisters sub2 when its stream ends.
+  for (int i = 0; i < 100 && broker.broker().registry().size() > 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(served.load(), 1);
+  ASSERT_TRUE(sub1->Unsubscribe("news").ok());
+  r = pub->Send(e);
+  EXPECT_FALSE(r.ok());  // no subscriber left
+  EXPECT_EQ(wire::ReasonOf(r.status()), v1::NO_ROUTE);
+}
+
+TEST(ClientTest, ManyConcurrentSendsStayWithinTheSendWindow) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.send_credits = 4;
+  TestBroker broker(config);
+  auto alice = MustConnect(Options(broker, "alice", kSmol));
+  ClientOptions bob_options = Options(broker, "bob", kSmol);
+  bob_options.delivery_credits = 8;
+  auto bob = MustConnect(bob_options);
+  ASSERT_TRUE(alice && bob);
+  constexpr int kSenders = 4, kEach = 25;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < kSenders; ++t) {
+    senders.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i) {
+        if (!alice->Send(Text("bob", "m")).ok()) ++failures;
+      }
+    });
+  }
+  int received = 0;
+  while (received < kSenders * kEach) {
+    std::optional<v1::Envelope> m = bob->Receive(kWait);
+    if (!m) break;
+    bob->Ack(*m);  // returns delivery credits: 100 messages through a window of 8
+    ++received;
+  }
+  for (std::thread& t : senders) t.join();
+  EXPECT_EQ(failures.load(), 0);  // never NO_CREDIT
+  EXPECT_EQ(received, kSenders * kEach);
+}
+
+// A bridge that takes its time, so a send can be caught between write and answer.
+class SlowBridge final : public broker::Bridge {
+ public:
+  SlowBridge(const v1::ModelSpec& src, const v1::ModelSpec& dst) : inner_("slow", src, dst, 0.99) {}
+  const broker::BridgeInfo& info() const override { return inner_.info(); }
+  absl::StatusOr<std::vector<codec::Tensor>> Apply(
+      absl::Span<const codec::Tensor> batch) const override {
+    absl::SleepFor(absl::Milliseconds(600));
+    return inner_.Apply(batch);
+  }
+
+ private:
+  TestBridge inner_;
+};
+
+TEST(ClientTest, ReconnectsAfterBrokerRestart) {
+  broker::BrokerConfig config = TestConfig();
+  config.drain_timeout_seconds = 0;
+  auto first = std::make_unique<TestBroker>(config);
+  config.listen_address = first->address();
+  auto alice = MustConnect(Options(*first, "alice", kSmol));
+  ASSERT_TRUE(alice);
+  first.reset();
+  // A send while the broker is down waits for the reconnect and goes through after
+  // (to alice herself: the only agent sure to be registered when it arrives).
+  absl::StatusOr<v1::SendResult> later = absl::UnknownError("not run");
+  std::thread waiting(
+      [&] { later = alice->Send(Text("alice", "sent while down"), absl::Seconds(20)); });
+  absl::SleepFor(absl::Milliseconds(300));
+  TestBroker second(config);  // same port
+  waiting.join();
+  ASSERT_TRUE(later.ok()) << later.status();
+  std::optional<v1::Envelope> got = alice->Receive(kWait);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->text(), "sent while down");
+  EXPECT_GE(alice->reconnects(), 1);
+}
+
+TEST(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
+  TestBroker broker;
+  ASSERT_TRUE(broker.broker()
+                  .bridges()
+                  .Add(std::make_shared<SlowBridge>(kSmol, kGemma), /*replace=*/false)
+                  .ok());
+  TcpProxy proxy(broker.server().port());
+  ClientOptions alice_options = Options(broker, "alice", kSmol);
+  alice_options.address = proxy.address();
+  ClientOptions g_options = Options(broker, "g", kGemma);
+  g_options.address = proxy.address();
+  auto alice = MustConnect(alice_options);
+  auto g = MustConnect(g_options);
+  ASSERT_TRUE(alice && g);
+  const int connections_before = proxy.connections_accepted();
+  // g receives a message and does not ack it before the network breaks.
+  ASSERT_TRUE(alice->Send(Text("g", "unacked")).ok());
+  std::optional<v1::Envelope> first = g->Receive(kWait);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->delivery_attempt(), 1u);
+  // alice's latent is written and still in translation when the network breaks: its
+  // answer is lost with the stream, so the client sends it again after reconnecting.
+  v1::Envelope e = Text("g", "carried over");
+  *e.mutable_latent() = MakeLatent(kSmol, 2);
+  absl::StatusOr<v1::SendResult> result = absl::UnknownError("not run");
+  std::thread sender([&] { result = alice->Send(e, absl::Seconds(20)); });
+  absl::SleepFor(absl::Milliseconds(200));
+  proxy.Cut();
+  sender.join();
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_GE(alice->reconnects(), 1);
+  // g gets the unacked message again and the latent once (dedup by message id).
+  int unacked = 0, latents = 0;
+  while (std::optional<v1::Envelope> m = g->Receive(absl::Seconds(3))) {
+    if (m->text() == "unacked") {
+      ++unacked;
+      EXPECT_GE(m->delivery_attempt(), 2u);
+    }
+    if (m->has_latent()) ++latents;
+    g->Ack(*m);
+  }
+  EXPECT_EQ(unacked, 1);
+  EXPECT_EQ(latents, 1);
+  EXPECT_GE(g->reconnects(), 1);
+  EXPECT_GT(proxy.connections_accepted(), connections_before);  // new TCP connection
+}
+
+TEST(ClientTest, BrokerKeepaliveDetectsADeadPeerAndUnregistersIt) {
+  broker::BrokerConfig config = TestConfig();
+  config.keepalive_time_ms = 200;
+  config.keepalive_timeout_ms = 300;
+  TestBroker broker(config);
+  TcpProxy proxy(broker.server().port());
+  ClientOptions o = Options(broker, "ghost", kSmol);
+  o.address = proxy.address();
+  o.reconnect = false;
+  auto ghost = MustConnect(o);
+  ASSERT_TRUE(ghost);
+  EXPECT_EQ(broker.broker().registry().size(), 1u);
+  proxy.Freeze();  // the peer goes silent: no FIN, no RST, no data, no ping acks
+  bool gone = false;
+  for (int i = 0; i < 200 && !gone; ++i) {  // keepalive: ~0.5 s; allow 10 s on a busy box
+    absl::SleepFor(absl::Milliseconds(50));
+    gone = broker.broker().registry().size() == 0;
+  }
+  EXPECT_TRUE(gone) << "the broker still lists an agent whose peer is dead";
+}
+
+TEST(ClientTest, ReplacedStreamIsFatalAndNotReconnected) {
+  TestBroker broker;
+  auto first = MustConnect(Options(broker, "same", kSmol));
+  ASSERT_TRUE(first);
+  auto second = MustConnect(Options(broker, "same", kSmol));
+  ASSERT_TRUE(second);
+  for (int i = 0; i < 100 && first->status().ok(); ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(first->status().code(), absl::StatusCode::kAborted) << first->status();
+  absl::StatusOr<v1::SendResult> r = first->Send(Text("same", "x"), absl::Seconds(1));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(first->reconnects(), 0);
+}
+
+TEST(ClientTest, BadTokenAndUnreachableBrokerFailConnect) {
+  broker::BrokerConfig config = TestConfig();
+  broker::TokenConfig token;
+  token.name = "planner";
+  token.token = "s3cret-token";
+  token.agents = {"planner-*"};
+  config.tokens.push_back(token);
+  TestBroker broker(config);
+  ClientOptions o = Options(broker, "planner-1");
+  o.token = "wrong-token";
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnauthenticated) << c.status();
+  o.token = "s3cret-token";
+  c = Client::Connect(o);
+  EXPECT_TRUE(c.ok()) << c.status();
+  o.agent_id = "intruder";
+  c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kPermissionDenied) << c.status();
+
+  ClientOptions nowhere;
+  nowhere.address = "127.0.0.1:1";
+  nowhere.agent_id = "x";
+  nowhere.connect_timeout = absl::Milliseconds(300);
+  c = Client::Connect(nowhere);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
+}
+
+}  // namespace
+}  // namespace latentbus::testing
