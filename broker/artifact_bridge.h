@@ -28,7 +28,8 @@ absl::StatusOr<int> LoadBridgeDirectory(const std::string& dir, BridgeRegistry* 
 // Applies config.compute_threads (broker/config.h) to the libraries bridges compute with,
 // process-wide (bridge::SetComputeThreads); 0 leaves their defaults. Call once at start,
 // before the first translation. The translation pool's workers are the broker's
-// parallelism: each runs its batch on `compute_threads` threads.
+// parallelism: each runs its batch on `compute_threads` threads. Process-wide: not for a
+// process that also runs an LLM (agent/), whose own thread count it would override.
 void ApplyComputeThreads(const TranslationConfig& config);
 
 }  // namespace latentbus::broker
