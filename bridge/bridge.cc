@@ -1,7 +1,9 @@
 #include "bridge/bridge.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -152,6 +154,15 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
   }
   return outputs;
+}
+
+void SetComputeThreads(int threads) {
+  threads = std::max(1, threads);
+  torch::set_num_threads(threads);
+  using SetThreads = void (*)(int);
+  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+    set(threads);
+  }
 }
 
 absl::StatusOr<codec::Tensor> Bridge::Apply(const codec::Tensor& input) const {

@@ -89,6 +89,10 @@ BridgeLoader ArtifactBridgeLoader() {
   };
 }
 
+void ApplyComputeThreads(const TranslationConfig& config) {
+  if (config.compute_threads > 0) bridge::SetComputeThreads(config.compute_threads);
+}
+
 absl::StatusOr<int> LoadBridgeDirectory(const std::string& dir, BridgeRegistry* registry) {
   std::error_code ec;
   std::vector<std::string> files;

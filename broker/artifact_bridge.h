@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "broker/bridge_registry.h"
+#include "broker/config.h"
 
 namespace latentbus::broker {
 
@@ -23,6 +24,13 @@ BridgeLoader ArtifactBridgeLoader();
 // Loads every "*.bridge" file of `dir` (sorted by name) into `registry`. Returns the
 // number loaded; the first error names the file.
 absl::StatusOr<int> LoadBridgeDirectory(const std::string& dir, BridgeRegistry* registry);
+
+// Applies config.compute_threads (broker/config.h) to the libraries bridges compute with,
+// process-wide (bridge::SetComputeThreads); 0 leaves their defaults. Call once at start,
+// before the first translation. The translation pool's workers are the broker's
+// parallelism: each runs its batch on `compute_threads` threads. Process-wide: not for a
+// process that also runs an LLM (agent/), whose own thread count it would override.
+void ApplyComputeThreads(const TranslationConfig& config);
 
 }  // namespace latentbus::broker
 

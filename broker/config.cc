@@ -77,12 +77,15 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(ka, "timeout_ms", &c->keepalive_timeout_ms);
   }
   if (YAML::Node tr = root["translation"]) {
-    if (auto s = CheckKeys(tr, "translation", {"threads", "max_batch", "max_pending"}); !s.ok()) {
+    if (auto s = CheckKeys(tr, "translation",
+                           {"threads", "max_batch", "max_pending", "compute_threads"});
+        !s.ok()) {
       return s;
     }
     Get(tr, "threads", &c->translation.threads);
     Get(tr, "max_batch", &c->translation.max_batch);
     Get(tr, "max_pending", &c->translation.max_pending);
+    Get(tr, "compute_threads", &c->translation.compute_threads);
   }
   if (YAML::Node lim = root["limits"]) {
     if (auto s = CheckKeys(
@@ -188,6 +191,9 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
     return Bad("translation.threads", "must be in [1, 256]");
   }
   if (c.translation.max_batch == 0) return Bad("translation.max_batch", "must be >= 1");
+  if (c.translation.compute_threads < 0 || c.translation.compute_threads > 256) {
+    return Bad("translation.compute_threads", "must be in [0, 256]");
+  }
   if (c.drain_timeout_seconds < 0) return Bad("drain_timeout_seconds", "must be >= 0");
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
     return Bad("tls", "cert and key must be given together");

@@ -13,7 +13,7 @@
 //   bridges: /var/lib/latentbus/bridges  # *.bridge artifacts loaded at start
 //   tls: {cert: server.pem, key: server.key, client_ca: ca.pem}  # client_ca => mTLS
 //   keepalive: {time_ms: 30000, timeout_ms: 10000}
-//   translation: {threads: 2, max_batch: 32, max_pending: 4096}
+//   translation: {threads: 2, max_batch: 32, max_pending: 4096, compute_threads: 1}
 //   limits:
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
@@ -93,9 +93,15 @@ struct PolicyConfig {
 };
 
 struct TranslationConfig {
-  int threads = 2;
+  int threads = 2;  // translation pool workers: the broker's translation parallelism
   uint32_t max_batch = 32;
   uint32_t max_pending = 4096;
+  // Threads one bridge call may use inside libtorch and OpenBLAS, process-wide (applied
+  // by broker/artifact_bridge.h ApplyComputeThreads); 0 leaves the libraries' default of
+  // one per core. 1 by default: a batch of a few [T, d] packets is too small to gain from
+  // more, and their idle spinning slows the gRPC threads (docs/PERFORMANCE.md: 16 KiB
+  // int4 request/reply through a 576 -> 640 bridge, translation 2.8 ms -> 1.0 ms a batch).
+  int compute_threads = 1;
 };
 
 struct BrokerConfig {

@@ -12,6 +12,7 @@ TEST(ConfigTest, DefaultsAreValid) {
   ASSERT_EQ(c.policy.rules.size(), 1u);
   EXPECT_EQ(c.policy.rules[0].message_class, "reasoning");
   EXPECT_EQ(c.policy.rules[0].form, "text");
+  EXPECT_EQ(c.translation.compute_threads, 1);
 }
 
 TEST(ConfigTest, ParsesEverySection) {
@@ -22,7 +23,7 @@ health_listen: 0.0.0.0:9001
 log_level: debug
 drain_timeout_seconds: 3.5
 keepalive: {time_ms: 1000, timeout_ms: 500}
-translation: {threads: 4, max_batch: 8, max_pending: 100}
+translation: {threads: 4, max_batch: 8, max_pending: 100, compute_threads: 3}
 limits:
   max_message_bytes: 65536
   max_queue_depth: 7
@@ -47,6 +48,7 @@ tokens:
   EXPECT_DOUBLE_EQ(c->drain_timeout_seconds, 3.5);
   EXPECT_EQ(c->keepalive_time_ms, 1000);
   EXPECT_EQ(c->translation.threads, 4);
+  EXPECT_EQ(c->translation.compute_threads, 3);
   EXPECT_EQ(c->limits.max_message_bytes, 65536u);
   EXPECT_EQ(c->limits.max_queue_depth, 7u);
   EXPECT_EQ(c->limits.dedup_window, 11u);
@@ -69,6 +71,8 @@ TEST(ConfigTest, RejectsTyposAndBadValues) {
   EXPECT_FALSE(ParseConfigYaml("tls: {cert: a.pem}").ok());
   EXPECT_FALSE(ParseConfigYaml("tokens: [{name: a, token: short}]").ok());
   EXPECT_FALSE(ParseConfigYaml("listen: [unterminated").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {compute_threads: -1}").ok());
+  EXPECT_TRUE(ParseConfigYaml("translation: {compute_threads: 0}").ok());
   absl::StatusOr<BrokerConfig> c = ParseConfigYaml("limits: {max_queue_depht: 3}");
   EXPECT_NE(c.status().message().find("max_queue_depht"), std::string::npos);
 }

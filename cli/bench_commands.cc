@@ -134,6 +134,8 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   model->add_flag("--json", margs->json, "Print JSON instead of a table");
   model->callback([margs, run] { *run = [margs] { return RunModelBenchCommand(*margs); }; });
+
+  RegisterBenchBus(bench, run);
   RegisterBenchE2E(bench, run);
 }
 

@@ -59,12 +59,16 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--min-fidelity")) config.policy.min_fidelity = f.policy.min_fidelity;
   if (given("--translation-threads")) config.translation.threads = f.translation.threads;
   if (given("--translation-batch")) config.translation.max_batch = f.translation.max_batch;
+  if (given("--translation-compute-threads")) {
+    config.translation.compute_threads = f.translation.compute_threads;
+  }
   if (given("--keepalive-ms")) config.keepalive_time_ms = f.keepalive_time_ms;
   if (absl::Status s = broker::ValidateConfig(config); !s.ok()) {
     spdlog::error("{}", s.ToString());
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  broker::ApplyComputeThreads(config.translation);
 
   // Block the stop signals in every thread (the server's threads inherit the mask) and
   // wait for them here, so no signal handler runs inside gRPC or our locks.
@@ -179,6 +183,9 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   cmd->add_option("--translation-batch", c.translation.max_batch,
                   "most packets translated in one bridge call")
+      ->capture_default_str();
+  cmd->add_option("--translation-compute-threads", c.translation.compute_threads,
+                  "threads one bridge call may use in libtorch/OpenBLAS (0: one per core)")
       ->capture_default_str();
   cmd->add_option("--keepalive-ms", c.keepalive_time_ms, "gRPC keepalive ping interval")
       ->capture_default_str();

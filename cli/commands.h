@@ -20,8 +20,9 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run);
 void RegisterAgentCommands(CLI::App& app, RunFn* run);
 void RegisterEvalCommands(CLI::App& app, RunFn* run);
 void RegisterFleetCommands(CLI::App& app, RunFn* run);
-// `bench e2e`, under the `bench` command.
+// `bench e2e` and `bench bus`, under the `bench` command.
 void RegisterBenchE2E(CLI::App* bench, RunFn* run);
+void RegisterBenchBus(CLI::App* bench, RunFn* run);
 
 }  // namespace latentbus::cli
 

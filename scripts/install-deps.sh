@@ -16,8 +16,9 @@ DEBIAN_PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libxxhash-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev libcpp-httplib-dev openssl
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # tests and benchmarks (nats-server + its C client: the bus bench's baseline, and the
+  # messaging engine of the later cross-broker delivery layer)
+  libgtest-dev libgmock-dev libbenchmark-dev nats-server libnats-dev
   # the LLM runtime: libtorch (CPU) and a fast BLAS for it (the reference BLAS is ~9x slower)
   libtorch-dev libopenblas0-pthread
   # deployment checks (scripts/check-deploy.sh): kubectl kustomize, a venv for the validator

@@ -1,0 +1,551 @@
+#include "bench/bus_bench.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <iomanip>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "bench/broker_transport.h"
+#include "bench/bus_bridge.h"
+#include "bench/nats_server_process.h"
+#include "bench/nats_transport.h"
+#include "bench/relay_server.h"
+#include "bench/relay_transport.h"
+#include "broker/artifact_bridge.h"
+#include "broker/server.h"
+#include "codec/packet_proto.h"
+#include "grpcpp/grpcpp.h"
+#include "latentbus/v1/broker.grpc.pb.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::bench {
+namespace {
+
+constexpr char kRelay[] = "relay";
+constexpr char kNats[] = "nats";
+constexpr char kLatentbus[] = "latentbus";
+constexpr char kLatentbusText[] = "latentbus_text";
+
+double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
+
+std::string CpuModel() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) == 0) {
+      const size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        return std::string(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      }
+    }
+  }
+  return "unknown";
+}
+
+std::string Today() {
+  const std::time_t now = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", std::localtime(&now));
+  return buf;
+}
+
+v1::ModelSpec Spec(const broker::ModelKey& key, uint32_t width, uint32_t layer,
+                   const codec::Encoding& preferred, uint32_t max_rows) {
+  v1::ModelSpec spec;
+  spec.set_model_id(key.model_id);
+  spec.set_fingerprint(key.fingerprint);
+  spec.set_family("bench");
+  spec.set_hidden_size(width);
+  spec.set_embedding_size(width);
+  spec.set_tap_layer(layer);
+  spec.set_max_soft_tokens(std::max<uint32_t>(max_rows, 512));
+  *spec.mutable_preferred_encoding() = codec::EncodingToProto(preferred);
+  return spec;
+}
+
+nlohmann::json PhaseJson(const PhaseResult& r) {
+  const LatencyHistogram& h = r.latency;
+  nlohmann::json j = {
+      {"p50_us", Us(h.ValueAtPercentile(50))},
+      {"p90_us", Us(h.ValueAtPercentile(90))},
+      {"p99_us", Us(h.ValueAtPercentile(99))},
+      {"p999_us", Us(h.ValueAtPercentile(99.9))},
+      {"max_us", Us(h.max())},
+      {"mean_us", h.mean() / 1000.0},
+      {"msgs_per_s", r.msgs_per_s},
+      {"sent_per_s", r.sent_per_s},
+      {"sent", r.sent},
+      {"completed", r.completed},
+      {"lost", r.lost},
+      {"rejects", r.reject_total},
+      {"reject_reasons", r.rejects},
+  };
+  nlohmann::json curve = nlohmann::json::array();
+  for (const auto& [p, v] : h.PercentileCurve(10, 4)) curve.push_back({p, Us(v)});
+  j["curve"] = std::move(curve);
+  return j;
+}
+
+// One broker for one run: in-process (with the bridge loaded through the artifact
+// loader), or the target given with --broker (the bridge uploaded when possible).
+class BrokerUnderTest {
+ public:
+  static absl::StatusOr<std::unique_ptr<BrokerUnderTest>> Start(const BusBenchOptions& options,
+                                                                const BenchBridge* bridge,
+                                                                std::ostream* progress) {
+    std::unique_ptr<BrokerUnderTest> b(new BrokerUnderTest());
+    if (!options.broker_address.empty()) {
+      b->address_ = options.broker_address;
+      if (bridge != nullptr) b->Upload(*bridge, options.token, progress);
+      return b;
+    }
+    broker::BrokerOptions bo;
+    broker::BrokerConfig& c = bo.config;
+    c.listen_address = "127.0.0.1:0";
+    c.metrics_address = "";
+    c.log_level = "warn";
+    c.limits.rate_per_second = 0;  // measure the path, not the rate limiter
+    c.translation.threads = options.translation_threads;
+    c.translation.compute_threads = options.translation_compute_threads;
+    // Latents go through whatever bridge is loaded: the bench measures the path, not the
+    // fidelity decision (a quickly fitted real artifact may score below the default).
+    c.policy.rules = {broker::PolicyRule{"reasoning", "*", "*", "text", -1},
+                      broker::PolicyRule{"*", "*", "*", "latent", 0.0}};
+    bo.bridge_loader = broker::ArtifactBridgeLoader();
+    absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
+        broker::BrokerServer::Start(std::move(bo));
+    if (!server.ok()) return server.status();
+    b->server_ = *std::move(server);
+    b->address_ = absl::StrCat("127.0.0.1:", b->server_->port());
+    if (bridge != nullptr) {
+      v1::LoadBridgeRequest request;
+      request.set_path(bridge->path());
+      absl::StatusOr<broker::BridgeInfo> info = b->server_->broker().bridges().Load(request);
+      if (!info.ok()) return info.status();
+    }
+    return b;
+  }
+
+  const std::string& address() const { return address_; }
+
+  // In-process only: the broker's own translation timings for the run.
+  nlohmann::json Stats() const {
+    nlohmann::json j = nlohmann::json::object();
+    if (!server_) return j;
+    const std::map<std::string, double> c = server_->broker().metrics().Counters();
+    auto get = [&c](const std::string& k) {
+      auto it = c.find(k);
+      return it == c.end() ? 0.0 : it->second;
+    };
+    const double batches = get("latentbus_translation_seconds_count");
+    const double packets = get("latentbus_translations_total{result=\"ok\"}");
+    if (batches > 0) {
+      j["translation_batch_mean_us"] = get("latentbus_translation_seconds_sum") / batches * 1e6;
+      j["translation_packets_per_batch"] = packets / batches;
+    }
+    const double residences = get("latentbus_residence_seconds_count");
+    if (residences > 0) {
+      j["residence_mean_us"] = get("latentbus_residence_seconds_sum") / residences * 1e6;
+    }
+    return j;
+  }
+
+  void Stop() {
+    if (server_) server_->Shutdown();
+  }
+
+ private:
+  BrokerUnderTest() = default;
+
+  void Upload(const BenchBridge& bridge, const std::string& token, std::ostream* progress) {
+    std::ifstream in(bridge.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    auto stub =
+        v1::Broker::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext context;
+    if (!token.empty()) context.AddMetadata("authorization", "Bearer " + token);
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    v1::LoadBridgeRequest request;
+    request.set_artifact(bytes.str());
+    request.set_replace(true);
+    v1::LoadBridgeResponse response;
+    grpc::Status s = stub->LoadBridge(&context, request, &response);
+    if (!s.ok() && progress) {
+      *progress << "bench bus: warning: LoadBridge on " << address_ << " failed ("
+                << s.error_message() << "); latents need the broker to hold the bridge"
+                << std::endl;
+    }
+  }
+
+  std::string address_;
+  std::unique_ptr<broker::BrokerServer> server_;
+};
+
+struct Setup {
+  Payload payload;
+  Payload text_payload;  // latent runs only
+  v1::ModelSpec sender, receiver;
+  std::unique_ptr<BenchBridge> bridge;
+};
+
+absl::StatusOr<Setup> Prepare(const BusBenchOptions& options, std::ostream* progress) {
+  Setup s;
+  const PayloadSpec& ps = options.payload;
+  const codec::Encoding& enc = ps.encoding;
+  if (ps.latent) {
+    if (!options.bridge_path.empty()) {
+      absl::StatusOr<std::unique_ptr<BenchBridge>> b = BenchBridge::FromFile(options.bridge_path);
+      if (!b.ok()) return b.status();
+      s.bridge = *std::move(b);
+    } else {
+      if (progress) *progress << "bench bus: fitting a synthetic affine bridge ..." << std::endl;
+      absl::StatusOr<std::unique_ptr<BenchBridge>> b = BenchBridge::Synthetic(
+          {"smollm2-135m-instruct-q4_1", "synthetic"}, {"gemma-3-270m-q4_k_m", "synthetic"}, 10,
+          ps.width, options.receiver_width);
+      if (!b.ok()) return b.status();
+      s.bridge = *std::move(b);
+    }
+  }
+  const broker::BridgeInfo* info = s.bridge ? &s.bridge->info() : nullptr;
+  const uint32_t src_width = info ? info->src_dim : ps.width;
+  const uint32_t dst_width = info ? info->dst_dim : options.receiver_width;
+  const uint32_t rows = ps.rows != 0 ? ps.rows : RowsForBytes(ps.packet_bytes, src_width, enc);
+  s.sender = Spec(info ? info->src : broker::ModelKey{"smollm2-135m-instruct-q4_1", "synthetic"},
+                  src_width, info ? info->src_layer : 10, enc, rows);
+  s.receiver = Spec(info ? info->dst : broker::ModelKey{"gemma-3-270m-q4_k_m", "synthetic"},
+                    dst_width, 0, enc, rows);
+  PayloadSpec spec = ps;
+  if (ps.latent && info) spec.width = info->src_dim;
+  absl::StatusOr<Payload> payload = MakePayload(spec, s.sender);
+  if (!payload.ok()) return payload.status();
+  s.payload = *std::move(payload);
+  if (ps.latent) s.text_payload = TextOfSameSize(s.payload);
+  return s;
+}
+
+// CPU seconds (user + system) of this process so far: the simulated agents plus the
+// in-process relay or broker.
+double ProcessCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// Runs the workload and records the CPU it took per completed message (this process,
+// plus `other_cpu`'s process when given: nats-server), over the whole phase.
+absl::StatusOr<PhaseResult> MeasuredRun(BusTransport& transport,
+                                        const std::vector<BusAgent>& agents, const Workload& w,
+                                        const v1::Envelope& payload,
+                                        const std::function<double()>& other_cpu,
+                                        nlohmann::json* extra) {
+  const double cpu0 = ProcessCpuSeconds() + (other_cpu ? other_cpu() : 0.0);
+  absl::StatusOr<PhaseResult> r = RunWorkload(transport, agents, w, payload);
+  const double cpu = ProcessCpuSeconds() + (other_cpu ? other_cpu() : 0.0) - cpu0;
+  if (r.ok() && r->completed_all > 0) {
+    (*extra)["cpu_us_per_msg"] = cpu / static_cast<double>(r->completed_all) * 1e6;
+  }
+  return r;
+}
+
+absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchOptions& options,
+                                      const Workload& w, const Setup& setup, nlohmann::json* extra,
+                                      std::string* label, std::ostream* progress) {
+  const std::vector<BusAgent> agents = PlanAgents(w, setup.sender, setup.receiver);
+  if (system == kRelay) {
+    absl::StatusOr<std::unique_ptr<RelayServer>> relay = RelayServer::Start("127.0.0.1:0");
+    if (!relay.ok()) return relay.status();
+    RelayTransport transport(absl::StrCat("127.0.0.1:", (*relay)->port()));
+    *label = "relay (bare gRPC floor)";
+    absl::StatusOr<PhaseResult> r =
+        MeasuredRun(transport, agents, w, setup.payload.envelope, nullptr, extra);
+    (*relay)->Shutdown();
+    return r;
+  }
+  if (system == kNats) {
+    const uint64_t max_payload = setup.payload.envelope_bytes * 2 + 4096;
+    absl::StatusOr<std::unique_ptr<NatsServerProcess>> nats =
+        NatsServerProcess::Start(options.nats_server, max_payload);
+    if (!nats.ok()) return nats.status();
+    (*extra)["server"] = (*nats)->version();
+    *label = (*nats)->version().empty() ? "nats-server" : (*nats)->version();
+    NatsTransport transport((*nats)->url());
+    NatsServerProcess* server = nats->get();
+    absl::StatusOr<PhaseResult> r = MeasuredRun(
+        transport, agents, w, setup.payload.envelope, [server] { return server->CpuSeconds(); },
+        extra);
+    (*nats)->Stop();
+    return r;
+  }
+  const bool text = system == kLatentbusText;
+  const BenchBridge* bridge = text ? nullptr : setup.bridge.get();
+  absl::StatusOr<std::unique_ptr<BrokerUnderTest>> broker =
+      BrokerUnderTest::Start(options, bridge, progress);
+  if (!broker.ok()) return broker.status();
+  BrokerTransport::Options to;
+  to.address = (*broker)->address();
+  to.token = options.token;
+  BrokerTransport transport(to);
+  *label = text ? "latentbus, same bytes as text" : bridge ? "latentbus (+bridge)" : "latentbus";
+  const v1::Envelope& payload = text ? setup.text_payload.envelope : setup.payload.envelope;
+  absl::StatusOr<PhaseResult> r = MeasuredRun(transport, agents, w, payload, nullptr, extra);
+  const nlohmann::json stats = (*broker)->Stats();
+  for (const auto& [k, v] : stats.items()) (*extra)[k] = v;
+  (*broker)->Stop();
+  return r;
+}
+
+double Ratio(const nlohmann::json& a, const nlohmann::json& b, const char* key) {
+  if (!a.contains(key) || !b.contains(key)) return 0;
+  const double d = b[key].get<double>();
+  return d > 0 ? a[key].get<double>() / d : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::ostream* progress) {
+  spdlog::set_level(spdlog::level::warn);
+  for (BusMode m : options.modes) {
+    Workload w = options.workload;
+    w.mode = m;
+    if (absl::Status s = ValidateWorkload(w); !s.ok()) return s;
+  }
+  if (options.modes.empty()) return absl::InvalidArgumentError("no mode to run");
+  absl::StatusOr<Setup> setup = Prepare(options, progress);
+  if (!setup.ok()) return setup.status();
+  if (options.broker_address.empty()) {
+    // Process-wide, as `latentbus broker` does at start (after the synthetic fit above).
+    broker::TranslationConfig translation;
+    translation.compute_threads = options.translation_compute_threads;
+    broker::ApplyComputeThreads(translation);
+  }
+
+  nlohmann::json result;
+  result["machine"] = {{"nproc", std::thread::hardware_concurrency()}, {"cpu", CpuModel()}};
+  result["date"] = Today();
+  const Payload& p = setup->payload;
+  result["payload"] = {{"description", p.description},
+                       {"content_bytes", p.content_bytes},
+                       {"envelope_bytes", p.envelope_bytes}};
+  if (options.payload.latent) {
+    result["payload"]["rows"] = p.rows;
+    result["payload"]["width"] = setup->sender.hidden_size();
+    result["payload"]["encoding"] = codec::EncodingName(options.payload.encoding);
+    result["payload"]["text_equivalent_bytes"] = setup->text_payload.content_bytes;
+  }
+  if (setup->bridge) {
+    const broker::BridgeInfo& info = setup->bridge->info();
+    result["bridge"] = {{"description", setup->bridge->description()},
+                        {"id", info.id},
+                        {"kind", info.kind},
+                        {"src_dim", info.src_dim},
+                        {"dst_dim", info.dst_dim},
+                        {"cosine", info.cosine()},
+                        {"synthetic", setup->bridge->synthetic()}};
+  } else {
+    result["bridge"] = nullptr;
+  }
+  const Workload& w0 = options.workload;
+  result["workload"] = {{"agents", w0.agents},
+                        {"loop", w0.rate > 0 ? "open" : "closed"},
+                        {"rate", w0.rate},
+                        {"window", w0.window},
+                        {"warmup_s", w0.warmup_seconds},
+                        {"duration_s", w0.duration_seconds}};
+  result["broker"] =
+      options.broker_address.empty() ? "in-process (loopback)" : options.broker_address;
+  if (options.broker_address.empty()) {
+    result["broker_translation"] = {{"threads", options.translation_threads},
+                                    {"compute_threads", options.translation_compute_threads}};
+  }
+
+  std::vector<std::string> systems;
+  if (!options.skip_relay) systems.push_back(kRelay);
+  if (!options.skip_nats) systems.push_back(kNats);
+  systems.push_back(kLatentbus);
+  if (options.payload.latent) systems.push_back(kLatentbusText);
+
+  result["modes"] = nlohmann::json::object();
+  result["mode_order"] = nlohmann::json::array();
+  for (BusMode mode : options.modes) result["mode_order"].push_back(BusModeName(mode));
+  for (BusMode mode : options.modes) {
+    Workload w = options.workload;
+    w.mode = mode;
+    nlohmann::json mode_json;
+    mode_json["systems"] = nlohmann::json::object();
+    mode_json["order"] = systems;
+    for (const std::string& system : systems) {
+      if (progress) {
+        *progress << "bench bus: " << BusModeName(mode) << " / " << system << " ..." << std::flush;
+      }
+      nlohmann::json extra = nlohmann::json::object();
+      std::string label;
+      absl::StatusOr<PhaseResult> r =
+          RunSystem(system, options, w, *setup, &extra, &label, progress);
+      if (!r.ok()) {
+        if (progress) *progress << std::endl;
+        return absl::Status(r.status().code(), absl::StrCat(BusModeName(mode), " / ", system, ": ",
+                                                            r.status().message()));
+      }
+      nlohmann::json j = PhaseJson(*r);
+      j["label"] = label;
+      for (auto& [k, v] : extra.items()) j[k] = v;
+      if (progress) {
+        *progress << " p50 " << std::fixed << std::setprecision(1) << j["p50_us"].get<double>()
+                  << " us, " << std::setprecision(0) << j["msgs_per_s"].get<double>() << " msgs/s"
+                  << std::endl;
+      }
+      mode_json["systems"][system] = std::move(j);
+    }
+    nlohmann::json ratios = nlohmann::json::object();
+    const nlohmann::json& sys = mode_json["systems"];
+    for (const char* bus : {kLatentbus, kLatentbusText}) {
+      if (!sys.contains(bus)) continue;
+      for (const char* base : {kRelay, kNats}) {
+        if (!sys.contains(base)) continue;
+        const std::string prefix = absl::StrCat(bus, "_vs_", base == kRelay ? "floor" : "nats");
+        ratios[prefix + "_p50"] = Ratio(sys[bus], sys[base], "p50_us");
+        ratios[prefix + "_p99"] = Ratio(sys[bus], sys[base], "p99_us");
+        ratios[prefix + "_msgs_per_s"] = Ratio(sys[bus], sys[base], "msgs_per_s");
+      }
+    }
+    mode_json["ratios"] = std::move(ratios);
+    result["modes"][BusModeName(mode)] = std::move(mode_json);
+  }
+
+  // The default (first) mode's headline figures at the top level.
+  const std::string first = BusModeName(options.modes.front());
+  const nlohmann::json& m = result["modes"][first];
+  const nlohmann::json& bus = m["systems"][kLatentbus];
+  result["mode"] = first;
+  for (const char* k :
+       {"p50_us", "p90_us", "p99_us", "p999_us", "max_us", "msgs_per_s", "rejects", "lost"}) {
+    result[k] = bus[k];
+  }
+  auto baseline = [&](const char* system, const char* prefix) {
+    if (!m["systems"].contains(system)) return;
+    const nlohmann::json& b = m["systems"][system];
+    result[absl::StrCat(prefix, "_p50_us")] = b["p50_us"];
+    result[absl::StrCat(prefix, "_p99_us")] = b["p99_us"];
+    result[absl::StrCat(prefix, "_msgs_per_s")] = b["msgs_per_s"];
+    result[absl::StrCat("vs_", prefix, "_p50")] = Ratio(bus, b, "p50_us");
+    result[absl::StrCat("vs_", prefix, "_p99")] = Ratio(bus, b, "p99_us");
+  };
+  baseline(kRelay, "floor");
+  baseline(kNats, "nats");
+  if (m["systems"].contains(kLatentbusText)) {
+    result["text_p50_us"] = m["systems"][kLatentbusText]["p50_us"];
+  }
+  nlohmann::json goal = {{"mode", first}, {"max_vs_floor_p50", 2.0}, {"max_vs_nats_p50", 1.0}};
+  if (result.contains("vs_floor_p50")) goal["met_vs_floor"] = result["vs_floor_p50"] <= 2.0;
+  if (result.contains("vs_nats_p50")) goal["met_vs_nats"] = result["vs_nats_p50"] <= 1.0;
+  result["goal"] = std::move(goal);
+  return result;
+}
+
+void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
+  const nlohmann::json& wl = r["workload"];
+  out << "latentbus bench bus — " << r["date"].get<std::string>() << ", "
+      << r["machine"]["nproc"].get<unsigned>() << " x " << r["machine"]["cpu"].get<std::string>()
+      << "\n";
+  out << "payload: " << r["payload"]["description"].get<std::string>() << " ("
+      << r["payload"]["content_bytes"].get<size_t>() << " B content, "
+      << r["payload"]["envelope_bytes"].get<size_t>() << " B envelope)\n";
+  if (!r["bridge"].is_null()) {
+    out << "bridge:  " << r["bridge"]["description"].get<std::string>() << ", cosine " << std::fixed
+        << std::setprecision(3) << r["bridge"]["cosine"].get<double>()
+        << " (broker translates every latent through it)\n";
+  }
+  out << "agents:  " << wl["agents"].get<int>() << ", "
+      << (wl["loop"] == "open"
+              ? absl::StrCat("open loop at ", wl["rate"].get<double>(), " msgs/s")
+              : absl::StrCat("closed loop, window ", wl["window"].get<int>(), " per sender"))
+      << ", warm-up " << std::setprecision(1) << wl["warmup_s"].get<double>() << " s, measured "
+      << wl["duration_s"].get<double>() << " s; broker " << r["broker"].get<std::string>();
+  if (r.contains("broker_translation")) {
+    out << " (translation: " << r["broker_translation"]["threads"].get<int>() << " workers x "
+        << r["broker_translation"]["compute_threads"].get<int>() << " compute threads)";
+  }
+  out << "\n";
+  for (const auto& mode_name : r["mode_order"]) {
+    const std::string mode = mode_name.get<std::string>();
+    const nlohmann::json& m = r["modes"][mode];
+    out << "\nmode " << mode
+        << (mode == "request" ? " (latency = round trip)"
+            : mode == "topic" ? " (latency = send -> each subscriber's delivery)"
+                              : " (latency = send -> delivery)")
+        << "\n";
+    out << std::left << std::setw(34) << "system" << std::right << std::setw(9) << "p50 us"
+        << std::setw(9) << "p90 us" << std::setw(9) << "p99 us" << std::setw(10) << "p99.9 us"
+        << std::setw(9) << "max us" << std::setw(10) << "msgs/s" << std::setw(8) << "cpu us"
+        << std::setw(8) << "rejects" << std::setw(6) << "lost" << std::setw(12) << "p50 xfloor"
+        << std::setw(11) << "p50 xnats" << std::setw(12) << "p99 xfloor" << std::setw(11)
+        << "p99 xnats"
+        << "\n";
+    const nlohmann::json& sys = m["systems"];
+    for (const auto& name : m["order"]) {
+      const std::string n = name.get<std::string>();
+      if (!sys.contains(n)) continue;
+      const nlohmann::json& s = sys[n];
+      out << std::left << std::setw(34) << s["label"].get<std::string>() << std::right << std::fixed
+          << std::setprecision(0) << std::setw(9) << s["p50_us"].get<double>() << std::setw(9)
+          << s["p90_us"].get<double>() << std::setw(9) << s["p99_us"].get<double>() << std::setw(10)
+          << s["p999_us"].get<double>() << std::setw(9) << s["max_us"].get<double>()
+          << std::setw(10) << s["msgs_per_s"].get<double>() << std::setw(8)
+          << (s.contains("cpu_us_per_msg") ? s["cpu_us_per_msg"].get<double>() : 0.0)
+          << std::setw(8) << s["rejects"].get<uint64_t>() << std::setw(6)
+          << s["lost"].get<uint64_t>();
+      if (n == kLatentbus || n == kLatentbusText) {
+        const nlohmann::json& ratios = m["ratios"];
+        std::ostringstream cells;
+        for (const char* k : {"_vs_floor_p50", "_vs_nats_p50", "_vs_floor_p99", "_vs_nats_p99"}) {
+          const std::string key = n + k;
+          cells << std::setw(std::string(k).find("floor") != std::string::npos ? 12 : 11);
+          if (ratios.contains(key)) {
+            cells << absl::StrCat(std::round(ratios[key].get<double>() * 100) / 100, "x");
+          } else {
+            cells << "-";
+          }
+        }
+        out << cells.str();
+      }
+      out << "\n";
+      if (s.contains("translation_batch_mean_us")) {
+        out << "    broker: translation " << std::setprecision(0)
+            << s["translation_batch_mean_us"].get<double>() << " us per batch (mean, "
+            << std::setprecision(2) << s["translation_packets_per_batch"].get<double>()
+            << " packets/batch)";
+        if (s.contains("residence_mean_us")) {
+          out << ", queue residence " << std::setprecision(0)
+              << s["residence_mean_us"].get<double>() << " us (mean)";
+        }
+        out << "\n";
+      }
+    }
+  }
+  out << "\ncpu us = CPU time per completed message over the phase: the bench process (agents "
+         "+ in-process relay/broker) plus nats-server's process for nats\n";
+  if (r.contains("goal")) {
+    const nlohmann::json& g = r["goal"];
+    auto verdict = [&g](const char* key) {
+      return g.contains(key) ? (g[key].get<bool>() ? "met" : "MISSED") : "n/a";
+    };
+    out << "goal (" << g["mode"].get<std::string>()
+        << ", latentbus p50): <= 2x floor: " << verdict("met_vs_floor")
+        << "; <= nats-server: " << verdict("met_vs_nats") << "\n";
+  }
+}
+
+}  // namespace latentbus::bench

@@ -1,0 +1,62 @@
+// `latentbus bench bus`: the broker under N simulated agents (bench/bus_driver.h) next
+// to two baselines measured in the same run with the same payloads and pattern:
+//   relay      the bare gRPC bidi relay (bench/relay_server.h): the floor;
+//   nats       nats-server (a child process) with the NATS C client.
+// and the broker itself:
+//   latentbus       the payload through the broker; latents are validated and
+//                   translated through a real 576 -> 640 bridge (the broker translates
+//                   every latent it delivers; bench/bus_bridge.h);
+//   latentbus_text  latent payloads only: the same envelope size as text, i.e. the
+//                   broker without latent validation and translation.
+// Each (mode, system) runs with a fresh system and fresh connections.
+//
+// JSON contract (tested): at the top level, for the first mode and the "latentbus"
+// system: "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "msgs_per_s", "rejects",
+// "floor_p50_us", "floor_p99_us", "floor_msgs_per_s", "nats_p50_us", "nats_p99_us",
+// "nats_msgs_per_s", "vs_floor_p50", "vs_nats_p50"; and "modes": {mode: {"systems":
+// {system: {same latency keys, "lost", "curve": [[percentile, us], ...], ...}},
+// "ratios": {...}}}, plus "payload", "bridge", "workload", "machine", "date".
+//
+// Thread safety: RunBusBench blocks; one at a time per process (it sets spdlog's level).
+#ifndef LATENTBUS_BENCH_BUS_BENCH_H_
+#define LATENTBUS_BENCH_BUS_BENCH_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "bench/bus_driver.h"
+#include "bench/bus_payload.h"
+#include "nlohmann/json.hpp"
+
+namespace latentbus::bench {
+
+struct BusBenchOptions {
+  std::vector<BusMode> modes = {BusMode::kRequest, BusMode::kDirect, BusMode::kTopic};
+  Workload workload;  // its mode is set per entry of `modes`
+  PayloadSpec payload;
+  // A bridge/ artifact for latent payloads; empty => an affine bridge fitted in-process
+  // on synthetic pairs, latent width -> `receiver_width`.
+  std::string bridge_path;
+  uint32_t receiver_width = 640;
+  // Target broker "host:port"; empty => an in-process broker on loopback per run.
+  std::string broker_address;
+  std::string token;
+  std::string nats_server = "nats-server";
+  bool skip_nats = false;
+  bool skip_relay = false;
+  // In-process broker: translation worker threads, and the threads each bridge call may
+  // use in libtorch/OpenBLAS (broker/config.h; 0 = the libraries' default, one per core).
+  int translation_threads = 2;
+  int translation_compute_threads = 1;
+};
+
+absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::ostream* progress);
+
+// The human-readable tables of a RunBusBench result.
+void PrintBusBenchTable(const nlohmann::json& result, std::ostream& out);
+
+}  // namespace latentbus::bench
+
+#endif  // LATENTBUS_BENCH_BUS_BENCH_H_

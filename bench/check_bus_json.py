@@ -1,0 +1,25 @@
+#!/usr/bin/env python3
+"""ctest helper: runs the `latentbus bench bus --json` command given after `--` and
+checks the output contract: the documented keys exist and the figures are positive.
+No timing thresholds: performance lives in the bench, not in tests."""
+import json
+import subprocess
+import sys
+
+cmd = sys.argv[sys.argv.index("--") + 1:]
+out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout
+r = json.loads(out)
+positive = ["p50_us", "p99_us", "msgs_per_s", "floor_p50_us", "nats_p50_us",
+            "floor_msgs_per_s", "nats_msgs_per_s", "vs_floor_p50", "vs_nats_p50"]
+for key in positive:
+    assert key in r, f"missing top-level key {key}"
+    assert r[key] > 0, f"{key} = {r[key]} is not positive"
+for key in ["p90_us", "p999_us", "max_us", "rejects", "modes", "payload", "machine", "date"]:
+    assert key in r, f"missing top-level key {key}"
+for mode, m in r["modes"].items():
+    for system in ["relay", "nats", "latentbus"]:
+        s = m["systems"][system]
+        for key in ["p50_us", "p99_us", "p999_us", "msgs_per_s", "lost", "curve"]:
+            assert key in s, f"{mode}/{system}: missing {key}"
+        assert s["p50_us"] > 0 and s["msgs_per_s"] > 0, f"{mode}/{system}: {s}"
+print("ok:", ", ".join(f"{k}={r[k]:.1f}" for k in positive))
