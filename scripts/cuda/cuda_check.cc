@@ -163,8 +163,8 @@ void CheckTiny(const std::string& dir, const std::string& name, const std::strin
 
   const std::vector<int32_t> head(ids.begin(), ids.begin() + 3), tail(ids.begin() + 3, ids.end());
   const codec::Tensor tail_emb = OrDie(dev->EmbedTokens(tail));
-  const ForwardResult spliced = OrDie(dev->Forward(
-      {PromptSegment::Tokens(head), PromptSegment::Embeddings(tail_emb)}, {}, true));
+  const ForwardResult spliced = OrDie(
+      dev->Forward({PromptSegment::Tokens(head), PromptSegment::Embeddings(tail_emb)}, {}, true));
   const ForwardResult plain = OrDie(dev->Forward({PromptSegment::Tokens(ids)}, {}, true));
   Check(spliced.logits.data == plain.logits.data, name + " device splice of own embeddings",
         "max abs vs tokens " + Num(Compare(spliced.logits.data, plain.logits.data).max_abs) +
@@ -195,8 +195,7 @@ int RunTiny(const std::string& testdata, const std::vector<std::string>& names) 
   if (device.rfind("cuda", 0) == 0) {
     LoadOptions options;
     options.device = "cuda:99";
-    absl::StatusOr<std::unique_ptr<Model>> m =
-        Model::Load(testdata + "/" + names.front(), options);
+    absl::StatusOr<std::unique_ptr<Model>> m = Model::Load(testdata + "/" + names.front(), options);
     Check(!m.ok(), "cuda:99 is refused with a status",
           m.ok() ? "it loaded" : std::string(m.status().ToString()));
   }
@@ -221,8 +220,8 @@ int RunDump(const std::string& model_dir, const std::string& ids_json, const std
     const auto t0 = std::chrono::steady_clock::now();
     ForwardResult r = OrDie(m->Forward({PromptSegment::Tokens(ids)}, layers, false));
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("dump %s on %s: %zu tokens, %lld layers, first forward %.3f s\n",
-                model_dir.c_str(), dev.c_str(), ids.size(), static_cast<long long>(num_layers), s);
+    std::printf("dump %s on %s: %zu tokens, %lld layers, first forward %.3f s\n", model_dir.c_str(),
+                dev.c_str(), ids.size(), static_cast<long long>(num_layers), s);
     for (const codec::Tensor& h : r.hidden) {
       hidden[k].insert(hidden[k].end(), h.data.begin(), h.data.end());
     }
@@ -257,11 +256,11 @@ int RunDump(const std::string& model_dir, const std::string& ids_json, const std
         model_dir + " device vs cpu last logits",
         "max abs " + Num(lg.max_abs) + " (tolerance 1e-3), argmax " +
             std::to_string(argmax(logits[1])) + " vs " + std::to_string(argmax(logits[0])));
-  std::ofstream(out + "/meta.json") << nlohmann::json{{"tokens", ids.size()},
-                                                      {"num_layers", num_layers},
-                                                      {"hidden_size", width},
-                                                      {"vocab", logits[0].size()}}
-                                           .dump();
+  std::ofstream(out + "/meta.json") << nlohmann::json{
+      {"tokens", ids.size()},
+      {"num_layers", num_layers},
+      {"hidden_size", width},
+      {"vocab", logits[0].size()}}.dump();
   return failures == 0 ? 0 : 1;
 }
 
@@ -335,8 +334,8 @@ int RunBench(const std::string& model_dir, const std::string& out_json) {
     }
     const double med = Median(seconds);
     result["prefill"].push_back({{"tokens", t}, {"median_s", med}, {"tok_s", t / med}});
-    std::printf("bench %s on %s: prefill %d tokens %.1f tok/s (median of %zu)\n",
-                model_dir.c_str(), device.c_str(), t, t / med, seconds.size());
+    std::printf("bench %s on %s: prefill %d tokens %.1f tok/s (median of %zu)\n", model_dir.c_str(),
+                device.c_str(), t, t / med, seconds.size());
   }
   GenerateOptions options;
   options.max_new_tokens = 128;
