@@ -67,6 +67,9 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
                                                    info.num_layers - 1, "] for ", info.model_id));
   }
   options.tap_layer = layer;
+  absl::StatusOr<llm::EncodeResult> bos = (*model)->Tokenize("", /*add_bos=*/true);
+  if (!bos.ok()) return bos.status();
+  const bool adds_bos = !bos->token_ids.empty();
   spdlog::info("agent {}: loaded {} ({} layers, d={}) in {} ms; tap layer {}",
                options.client.agent_id, info.model_id, info.num_layers, info.hidden_size,
                Ms(MsSince(start)), layer);
@@ -74,17 +77,19 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Start(AgentOptions options) {
   options.client.model = spec;
   absl::StatusOr<std::unique_ptr<Client>> client = Client::Connect(options.client);
   if (!client.ok()) return client.status();
-  return std::unique_ptr<Agent>(
-      new Agent(std::move(options), *std::move(model), *std::move(client), std::move(spec), *send));
+  return std::unique_ptr<Agent>(new Agent(std::move(options), *std::move(model), *std::move(client),
+                                          std::move(spec), *send, adds_bos));
 }
 
 Agent::Agent(AgentOptions options, std::unique_ptr<llm::Model> model,
-             std::unique_ptr<Client> client, v1::ModelSpec spec, codec::Encoding send_encoding)
+             std::unique_ptr<Client> client, v1::ModelSpec spec, codec::Encoding send_encoding,
+             bool adds_bos)
     : options_(std::move(options)),
       model_(std::move(model)),
       client_(std::move(client)),
       spec_(std::move(spec)),
-      send_encoding_(send_encoding) {}
+      send_encoding_(send_encoding),
+      adds_bos_(adds_bos) {}
 
 Agent::~Agent() { client_->Close(); }
 
@@ -124,10 +129,8 @@ absl::StatusOr<v1::LatentPacket> Agent::EncodeLatent(const std::string& content,
   start = Clock::now();
   codec::Tensor hidden = std::move(encoded->hidden[0]);
   // Drop the BOS row: an attention sink with outsized norms, not part of the content.
-  absl::StatusOr<llm::EncodeResult> bos_only = model_->Tokenize("", /*add_bos=*/true);
-  if (!bos_only.ok()) return bos_only.status();
   const size_t width = hidden.shape[1];
-  if (!bos_only->token_ids.empty() && hidden.shape[0] > 1) {
+  if (adds_bos_ && hidden.shape[0] > 1) {
     hidden.data.erase(hidden.data.begin(), hidden.data.begin() + static_cast<ptrdiff_t>(width));
     hidden.shape[0] -= 1;
   }
@@ -197,6 +200,19 @@ absl::StatusOr<v1::Envelope> Agent::Compose(const v1::Address& to, const std::st
   return e;
 }
 
+absl::StatusOr<bool> Agent::AddTextIfNeeded(const absl::Status& result, const v1::Address& to,
+                                            v1::MessageClass message_class,
+                                            const std::string& content, v1::Envelope* e,
+                                            SendReport* report) {
+  if (result.ok() || wire::ReasonOf(result) != v1::NEEDS_TEXT || report->sent_text) return false;
+  ForgetRoute(to, message_class);  // the routing changed since the cached query
+  absl::StatusOr<std::string> written = WriteText(content, report);
+  if (!written.ok()) return written.status();
+  e->set_text(*std::move(written));
+  report->sent_text = true;
+  return true;
+}
+
 absl::StatusOr<SendReport> Agent::Send(const v1::Address& to, const std::string& content,
                                        v1::MessageClass message_class,
                                        const std::map<std::string, std::string>& metadata) {
@@ -206,12 +222,10 @@ absl::StatusOr<SendReport> Agent::Send(const v1::Address& to, const std::string&
   report.message_id = e->message_id();
   auto start = Clock::now();
   absl::StatusOr<v1::SendResult> r = client_->Send(*e);
-  if (!r.ok() && wire::ReasonOf(r.status()) == v1::NEEDS_TEXT && !report.sent_text) {
-    ForgetRoute(to, message_class);
-    absl::StatusOr<std::string> written = WriteText(content, &report);
-    if (!written.ok()) return written.status();
-    e->set_text(*std::move(written));
-    report.sent_text = true;
+  absl::StatusOr<bool> resend =
+      AddTextIfNeeded(r.status(), to, message_class, content, &*e, &report);
+  if (!resend.ok()) return resend.status();
+  if (*resend) {
     start = Clock::now();
     r = client_->Send(*e);
   }
@@ -232,12 +246,10 @@ absl::StatusOr<std::pair<SendReport, v1::Envelope>> Agent::Request(
   report.message_id = e->message_id();
   auto start = Clock::now();
   absl::StatusOr<v1::Envelope> reply = client_->Request(*e, timeout);
-  if (!reply.ok() && wire::ReasonOf(reply.status()) == v1::NEEDS_TEXT && !report.sent_text) {
-    ForgetRoute(address, message_class);
-    absl::StatusOr<std::string> written = WriteText(content, &report);
-    if (!written.ok()) return written.status();
-    e->set_text(*std::move(written));
-    report.sent_text = true;
+  absl::StatusOr<bool> resend =
+      AddTextIfNeeded(reply.status(), address, message_class, content, &*e, &report);
+  if (!resend.ok()) return resend.status();
+  if (*resend) {
     start = Clock::now();
     reply = client_->Request(*e, timeout);
   }

@@ -120,7 +120,12 @@ class Agent {
 
  private:
   Agent(AgentOptions options, std::unique_ptr<llm::Model> model, std::unique_ptr<Client> client,
-        v1::ModelSpec spec, codec::Encoding send_encoding);
+        v1::ModelSpec spec, codec::Encoding send_encoding, bool adds_bos);
+  // When `result` is NEEDS_TEXT and `e` has no text yet: forgets the cached route, has the
+  // model write the text into `e` and returns true (send again, same message id).
+  absl::StatusOr<bool> AddTextIfNeeded(const absl::Status& result, const v1::Address& to,
+                                       v1::MessageClass message_class, const std::string& content,
+                                       v1::Envelope* e, SendReport* report);
   absl::StatusOr<std::vector<v1::RouteDecision>> Route(const v1::Address& to,
                                                        v1::MessageClass message_class);
   void ForgetRoute(const v1::Address& to, v1::MessageClass message_class);
@@ -135,6 +140,7 @@ class Agent {
   std::unique_ptr<Client> client_;
   const v1::ModelSpec spec_;
   const codec::Encoding send_encoding_;
+  const bool adds_bos_;  // the model prepends BOS to encoded text (its row is dropped)
 
   struct CachedRoute {
     std::vector<v1::RouteDecision> decisions;
