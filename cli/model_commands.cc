@@ -70,16 +70,24 @@ size_t ProcKilobytes(const char* file, const std::string& key) {
 }
 
 int RunInfo(const ModelArgs& args) {
+  // The process before any model: libtorch's ~340 shared libraries and the heap its
+  // static initialisers fill (operator registry), the same for every model.
+  const size_t rss_before = ProcKilobytes("/proc/self/status", "VmRSS:");
   absl::StatusOr<std::unique_ptr<agent::llm::Model>> model = LoadModel(args);
   if (!model.ok()) return Fail(model.status());
   nlohmann::json info = InfoJson((*model)->info());
   // Memory after loading, against the dequantized float32 weights held: the whole
-  // resident set (shared libraries' code included) and the private anonymous memory.
+  // resident set (shared libraries' code included), what loading the model added to it,
+  // and the private anonymous memory.
   const double weights = static_cast<double>((*model)->info().weight_bytes);
   const size_t rss = ProcKilobytes("/proc/self/status", "VmRSS:");
   const size_t anon = ProcKilobytes("/proc/self/smaps_rollup", "Anonymous:");
+  const size_t added = rss > rss_before ? rss - rss_before : 0;
   info["resident_bytes"] = rss;
   info["resident_vs_weights"] = static_cast<double>(rss) / weights;
+  info["resident_before_load_bytes"] = rss_before;
+  info["resident_added_by_load_bytes"] = added;
+  info["resident_added_vs_weights"] = static_cast<double>(added) / weights;
   info["anonymous_bytes"] = anon;
   info["anonymous_vs_weights"] = static_cast<double>(anon) / weights;
   if (args.json) {

@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""ctest helper: loads a real model with `latentbus model info MODEL --json` and checks the
+runtime's memory bound: what loading the model adds to the resident set is at most 1.3x
+the dequantized float32 weights it holds.
+
+The process's resident set before loading (libtorch's shared libraries and the heap its
+static initialisers fill, ~170 MB whatever the model) is reported but not counted."""
+import json
+import os
+import subprocess
+import sys
+
+LIMIT = 1.3
+
+latentbus, name = sys.argv[1], sys.argv[2]
+model_dir = os.environ.get("LATENTBUS_MODEL_DIR",
+                           os.path.join(os.environ.get("HOME", "/root"), ".cache/latentbus/models"))
+path = os.path.join(model_dir, name)
+if not os.path.exists(path):
+    sys.exit(f"{path} is missing: run scripts/fetch-models.sh first")
+out = subprocess.run([latentbus, "model", "info", path, "--json"], check=True,
+                     stdout=subprocess.PIPE).stdout
+info = json.loads(out)
+mb = 1e6
+print(f"{name}: weights {info['weight_bytes'] / mb:.0f} MB, resident before load "
+      f"{info['resident_before_load_bytes'] / mb:.0f} MB, after {info['resident_bytes'] / mb:.0f} MB "
+      f"({info['resident_vs_weights']:.2f}x), added by the load "
+      f"{info['resident_added_by_load_bytes'] / mb:.0f} MB ({info['resident_added_vs_weights']:.2f}x)")
+assert info["weight_bytes"] > 0
+assert info["resident_added_by_load_bytes"] >= 0.9 * info["weight_bytes"], \
+    "the load added less than the weights: the measurement is broken"
+assert info["resident_added_vs_weights"] <= LIMIT, \
+    f"loading added {info['resident_added_vs_weights']:.2f}x the weights (limit {LIMIT}x)"
