@@ -13,6 +13,19 @@ torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& w, double eps
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * w;
 }
 
+// x [T, in] times weight [out, in] transposed, plus bias when given. A single row (a decode
+// step, the last-token LM head) goes through a matrix-vector product: BLAS gemm packs the
+// whole weight matrix into a scratch buffer on every call, which for one row triples the
+// memory traffic of a product that is bound by it (Gemma's 262k x 640 LM head: 671 MB).
+torch::Tensor Linear(const torch::Tensor& x, const torch::Tensor& weight,
+                     const torch::Tensor& bias = torch::Tensor()) {
+  if (x.dim() == 2 && x.size(0) == 1) {
+    const torch::Tensor row = x.select(0, 0);
+    return (bias.defined() ? torch::addmv(bias, weight, row) : torch::mv(weight, row)).unsqueeze(0);
+  }
+  return bias.defined() ? torch::linear(x, weight, bias) : torch::linear(x, weight);
+}
+
 }  // namespace
 
 absl::StatusOr<Weights> LoadWeights(const WeightSource& source, const ModelConfig& c,
@@ -117,7 +130,7 @@ torch::Tensor Transformer::Attention(const torch::Tensor& h, const LayerWeights&
   const ModelConfig& c = config_;
   const int64_t t = h.size(0), hd = c.head_dim, start = cache->length_;
   auto project = [&](const torch::Tensor& weight, const torch::Tensor& bias, int64_t heads) {
-    torch::Tensor y = bias.defined() ? torch::linear(h, weight, bias) : torch::linear(h, weight);
+    torch::Tensor y = Linear(h, weight, bias);
     return y.view({t, heads, hd}).transpose(0, 1);  // [heads, T, hd]
   };
   torch::Tensor q = project(w.wq, w.bq, c.num_heads);
@@ -152,14 +165,14 @@ torch::Tensor Transformer::Attention(const torch::Tensor& h, const LayerWeights&
   if (local && c.sliding_window > 0) blocked = blocked | (qpos - kpos >= c.sliding_window);
   scores = scores.masked_fill(blocked, -std::numeric_limits<float>::infinity());
   const torch::Tensor out = torch::matmul(torch::softmax(scores, -1), values);  // [H, T, hd]
-  return torch::linear(out.transpose(0, 1).reshape({t, c.num_heads * hd}), w.wo);
+  return Linear(out.transpose(0, 1).reshape({t, c.num_heads * hd}), w.wo);
 }
 
 torch::Tensor Transformer::FeedForward(const torch::Tensor& h, const LayerWeights& w) const {
-  const torch::Tensor gate = torch::linear(h, w.w_gate);
+  const torch::Tensor gate = Linear(h, w.w_gate);
   const torch::Tensor act =
       config_.family == Family::kGemma3 ? torch::gelu(gate, "tanh") : torch::silu(gate);
-  return torch::linear(act * torch::linear(h, w.w_up), w.w_down);
+  return Linear(act * Linear(h, w.w_up), w.w_down);
 }
 
 torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
@@ -194,7 +207,7 @@ torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
   x = RmsNorm(x, weights_.output_norm, c.rms_eps);
   tap(static_cast<int>(c.num_layers), x);
   if (!all_logits) x = x.narrow(0, t - 1, 1);
-  return torch::linear(x, weights_.output);
+  return Linear(x, weights_.output);
 }
 
 }  // namespace latentbus::agent::llm
