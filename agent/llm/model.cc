@@ -49,13 +49,23 @@ codec::Tensor ToCodecTensor(const torch::Tensor& t) {
   return out;
 }
 
-// OpenBLAS (Debian's libtorch calls it for matrix multiplies) keeps a thread pool of its
-// own that torch::set_num_threads does not size: idle workers spin and yield, costing
-// ~20% of a busy machine. Sized to match when the process has OpenBLAS.
-void SetBlasThreads(int threads) {
+// Sizes the CPU thread pools for `threads` compute threads.
+//
+// Debian's libtorch runs matrix multiplies on OpenBLAS, which keeps a pthread pool of its
+// own that torch::set_num_threads does not size, and everything else on libtorch's OpenMP
+// pool. With both pools sized to the cores, each one's idle workers spin while the other
+// works: on the 2-core machine a 2-thread prefill reached only 0.17-0.33x the bare matmul
+// (1 thread: 0.57-0.70x). Matrix multiplies carry the work, so with OpenBLAS present it
+// gets the threads and the OpenMP pool stays at the calling thread (64-token prefill then
+// 0.48-0.54x with 2 threads, decode 1.6-4.4x faster than with both pools at 2). Without
+// OpenBLAS (MKL or a GPU build) libtorch's own pool does both.
+void SetComputeThreads(int threads) {
   using SetThreads = void (*)(int);
   if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
     set(threads);
+    torch::set_num_threads(1);
+  } else {
+    torch::set_num_threads(threads);
   }
 }
 
@@ -317,8 +327,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
     const int threads = options.threads > 0
                             ? options.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    torch::set_num_threads(threads);
-    SetBlasThreads(threads);
+    SetComputeThreads(threads);
     absl::StatusOr<Source> src =
         std::filesystem::is_directory(path) ? OpenHfFolder(path) : OpenGguf(path);
     if (!src.ok()) return src.status();
@@ -357,7 +366,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
     info.num_parameters = weights->num_parameters;
     info.weight_bytes = weights->num_parameters * sizeof(float);
     info.device = impl->device.str();
-    info.threads = torch::get_num_threads();
+    info.threads = threads;
     impl->transformer = std::make_unique<Transformer>(src->config, *std::move(weights));
     src = absl::InternalError("released");  // unmaps the file before trimming the heap
     // Loading leaves freed temporaries (tokenizer tables, JSON) on the heap; give them

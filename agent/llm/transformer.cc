@@ -150,12 +150,11 @@ torch::Tensor Transformer::Attention(const torch::Tensor& h, const LayerWeights&
   const int64_t total = start + t;
   torch::Tensor keys = cache->k_[layer].narrow(1, 0, total);
   torch::Tensor values = cache->v_[layer].narrow(1, 0, total);
+  // Grouped-query attention without copying keys and values per query head: the `group`
+  // query heads sharing a KV head are stacked along the rows, [KV, group * T, hd].
   const int64_t group = c.num_heads / c.num_kv_heads;
-  if (group > 1) {
-    keys = keys.repeat_interleave(group, 0);
-    values = values.repeat_interleave(group, 0);
-  }
-  torch::Tensor scores = torch::matmul(q, keys.transpose(1, 2)) * c.attention_scale;
+  const torch::Tensor q_rows = (q * c.attention_scale).reshape({c.num_kv_heads, group * t, hd});
+  torch::Tensor scores = torch::matmul(q_rows, keys.transpose(1, 2));  // [KV, group*T, total]
   // Query i (absolute start + i) sees key j when j <= start + i and, on local layers,
   // start + i - j < window.
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64).device(h.device());
@@ -163,8 +162,10 @@ torch::Tensor Transformer::Attention(const torch::Tensor& h, const LayerWeights&
   const torch::Tensor kpos = torch::arange(0, total, i64).unsqueeze(0);
   torch::Tensor blocked = kpos > qpos;
   if (local && c.sliding_window > 0) blocked = blocked | (qpos - kpos >= c.sliding_window);
-  scores = scores.masked_fill(blocked, -std::numeric_limits<float>::infinity());
-  const torch::Tensor out = torch::matmul(torch::softmax(scores, -1), values);  // [H, T, hd]
+  scores.view({c.num_heads, t, total})
+      .masked_fill_(blocked, -std::numeric_limits<float>::infinity());
+  const torch::Tensor out =
+      torch::matmul(torch::softmax(scores, -1), values).view({c.num_heads, t, hd});
   return Linear(out.transpose(0, 1).reshape({t, c.num_heads * hd}), w.wo);
 }
 
