@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "agent/model_cache/model_cache.h"
 #include "bench/e2e_bench.h"
 #include "cli/commands.h"
 #include "spdlog/spdlog.h"
@@ -14,14 +15,6 @@
 
 namespace latentbus::cli {
 namespace {
-
-std::string DefaultModel(const std::string& file) {
-  const char* dir = std::getenv("LATENTBUS_MODEL_DIR");
-  const char* home = std::getenv("HOME");
-  return (dir ? std::string(dir)
-              : std::string(home ? home : "/root") + "/.cache/latentbus/models") +
-         "/" + file;
-}
 
 struct E2EArgs {
   bench::E2EBenchOptions o;
@@ -57,8 +50,8 @@ int RunE2E(E2EArgs args) {
 void RegisterBenchE2E(CLI::App* bench, RunFn* run) {
   auto args = std::make_shared<E2EArgs>();
   bench::E2EBenchOptions& o = args->o;
-  o.sender_model = DefaultModel("SmolLM2-135M-Instruct.Q4_1.gguf");
-  o.receiver_model = DefaultModel("gemma-3-270m-q4_k_m.gguf");
+  o.sender_model = agent::ModelCachePath(agent::kSmolLm2File);
+  o.receiver_model = agent::ModelCachePath(agent::kGemma3File);
   CLI::App* cmd = bench->add_subcommand(
       "e2e",
       "One message between two real models through a real broker: latent path (prefill, "

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "agent/client/client.h"
+#include "agent/model_cache/model_cache.h"
 #include "agent/node/agent.h"
 #include "bridge/bridge_artifact.h"
 #include "bridge/calibrate.h"
@@ -28,11 +29,7 @@ namespace {
 using agent::node::Agent;
 
 std::string ModelPath(const std::string& file) {
-  const char* dir = std::getenv("LATENTBUS_MODEL_DIR");
-  const char* home = std::getenv("HOME");
-  std::string path =
-      (dir ? std::string(dir) : std::string(home ? home : "/root") + "/.cache/latentbus/models") +
-      "/" + file;
+  std::string path = agent::ModelCachePath(file);
   if (!std::ifstream(path)) {
     ADD_FAILURE() << path << " is missing: run scripts/fetch-models.sh";
     std::abort();

@@ -19,27 +19,20 @@
 
 #include "agent/gguf/ggml_type.h"
 #include "agent/gguf/gguf_file.h"
+#include "agent/model_cache/model_cache.h"
 
 namespace latentbus::agent::gguf {
 namespace {
 
-constexpr char kSmolLm[] = "SmolLM2-135M-Instruct.Q4_1.gguf";
-constexpr char kGemma[] = "gemma-3-270m-q4_k_m.gguf";
-
-std::string ModelDir() {
-  if (const char* dir = std::getenv("LATENTBUS_MODEL_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "") + "/.cache/latentbus/models";
-}
+constexpr const char* kSmolLm = agent::kSmolLm2File;
+constexpr const char* kGemma = agent::kGemma3File;
 
 // Opened once per process: the models are large and immutable.
 const GgufFile* Model(const std::string& name) {
   static auto* cache = new std::map<std::string, std::unique_ptr<GgufFile>>();
   auto it = cache->find(name);
   if (it != cache->end()) return it->second.get();
-  const std::string path = ModelDir() + "/" + name;
+  const std::string path = agent::ModelCachePath(name);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     ADD_FAILURE() << "model file " << path

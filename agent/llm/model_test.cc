@@ -14,6 +14,7 @@
 
 #include "agent/gguf/gguf_file.h"
 #include "agent/llm/fingerprint.h"
+#include "agent/model_cache/model_cache.h"
 #include "nlohmann/json.hpp"
 
 namespace latentbus::agent::llm {
@@ -37,19 +38,13 @@ const RealModel kModels[] = {
 
 void PrintTo(const RealModel& m, std::ostream* os) { *os << m.file; }
 
-std::string ModelDir() {
-  if (const char* dir = std::getenv("LATENTBUS_MODEL_DIR")) return dir;
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/root") + "/.cache/latentbus/models";
-}
-
 // Loads each model once per test binary (loading dequantizes every weight).
 const Model& Load(const RealModel& m) {
   static std::map<std::string, std::unique_ptr<Model>>* cache =
       new std::map<std::string, std::unique_ptr<Model>>();
   auto it = cache->find(m.file);
   if (it == cache->end()) {
-    const std::string path = ModelDir() + "/" + m.file;
+    const std::string path = ModelCachePath(m.file);
     if (!std::ifstream(path)) {
       ADD_FAILURE() << path << " is missing: run scripts/fetch-models.sh";
       std::abort();

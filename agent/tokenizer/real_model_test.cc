@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/gguf/gguf_file.h"
+#include "agent/model_cache/model_cache.h"
 #include "agent/tokenizer/chat_template.h"
 #include "agent/tokenizer/gguf_tokenizer.h"
 #include "agent/tokenizer/golden_test_util.h"
@@ -24,15 +25,8 @@ using testing::ExpectMatchesGolden;
 using testing::ExpectSpansTile;
 using testing::ReadFixture;
 
-std::string ModelPath(const std::string& file) {
-  const char* dir = std::getenv("LATENTBUS_MODEL_DIR");
-  if (dir != nullptr && *dir != '\0') return absl::StrCat(dir, "/", file);
-  const char* home = std::getenv("HOME");
-  return absl::StrCat(home != nullptr ? home : "", "/.cache/latentbus/models/", file);
-}
-
 std::unique_ptr<Tokenizer> Load(const std::string& file) {
-  const std::string path = ModelPath(file);
+  const std::string path = agent::ModelCachePath(file);
   absl::StatusOr<std::unique_ptr<gguf::GgufFile>> gguf = gguf::GgufFile::Open(path);
   if (!gguf.ok()) {
     ADD_FAILURE() << "cannot open " << path << ": " << gguf.status()

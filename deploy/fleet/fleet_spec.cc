@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "agent/model_cache/model_cache.h"
 #include "yaml-cpp/yaml.h"
 
 namespace latentbus::fleet {
@@ -265,12 +266,7 @@ absl::StatusOr<FleetSpec> LoadFleetFile(const std::string& path) {
   return spec;
 }
 
-std::string DefaultModelDir() {
-  if (const char* dir = std::getenv("LATENTBUS_MODEL_DIR"); dir != nullptr && *dir != '\0') {
-    return dir;
-  }
-  return ExpandHome("~/.cache/latentbus/models");
-}
+std::string DefaultModelDir() { return agent::ModelCacheDir(); }
 
 std::vector<std::string> BrokerArgs(const BrokerSpec& spec, const std::string& port_file) {
   std::vector<std::string> args = {"broker",           "--listen",          spec.listen,
