@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -110,7 +111,7 @@ nlohmann::json EnvelopeJson(const v1::Envelope& e) {
   return j;
 }
 
-// Blocks SIGINT/SIGTERM in this and future threads; WaitForStop returns the signal.
+// Blocks SIGINT/SIGTERM in this and future threads; RunUntilStopSignal waits for them.
 sigset_t BlockStopSignals() {
   sigset_t s;
   sigemptyset(&s);
@@ -118,6 +119,30 @@ sigset_t BlockStopSignals() {
   sigaddset(&s, SIGINT);
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
   return s;
+}
+
+// Runs `work` on a side thread while the main thread (the caller) waits for a stop signal
+// from BlockStopSignals; on one, `on_signal(sig)` runs and must make `work` return. When
+// `work` returns by itself, the wait ends too.
+//
+// The signal is awaited on the main thread because the kernel offers a process-directed
+// signal to the thread group leader first, and only a thread in sigwait takes it. Threads
+// that libraries started before BlockStopSignals (OpenBLAS's pool, at load time) leave it
+// unblocked; a signal handed to one of them kills the process by default action, or, when
+// the process is a container's PID 1, is dropped.
+void RunUntilStopSignal(const sigset_t& stop, const std::function<void()>& work,
+                        const std::function<void(int)>& on_signal) {
+  std::atomic<bool> returned{false};
+  const pthread_t main_thread = pthread_self();
+  std::thread worker([&] {
+    work();
+    returned = true;
+    pthread_kill(main_thread, SIGTERM);  // ends the sigwait below
+  });
+  int sig = 0;
+  sigwait(&stop, &sig);
+  if (!returned) on_signal(sig);
+  worker.join();
 }
 
 // ---- latentbus agent -------------------------------------------------------------
@@ -158,26 +183,13 @@ int RunAgent(AgentFlags f) {
   if (!f.ready_file.empty()) {
     std::ofstream(f.ready_file) << spec.model_id() << "\n";
   }
-  // The stop signal is awaited on the main thread: the kernel offers a process-directed
-  // signal to the thread group leader first, and only a thread in sigwait takes it.
-  // Threads that libraries started before BlockStopSignals (OpenBLAS's pool) leave it
-  // unblocked; a signal handed to one of them kills the process by default action, or,
-  // when the agent is a container's PID 1, is dropped.
   absl::Status served;
-  std::atomic<bool> serve_returned{false};
-  const pthread_t main_thread = pthread_self();
-  std::thread serving([&] {
-    served = (*a)->Serve();
-    serve_returned = true;
-    pthread_kill(main_thread, SIGTERM);  // ends the sigwait below
-  });
-  int sig = 0;
-  sigwait(&stop, &sig);
-  if (!serve_returned) {
-    spdlog::info("agent {}: signal {}, stopping", f.conn.id, sig);
-    (*a)->client().Close();
-  }
-  serving.join();
+  RunUntilStopSignal(
+      stop, [&] { served = (*a)->Serve(); },
+      [&](int sig) {
+        spdlog::info("agent {}: signal {}, stopping", f.conn.id, sig);
+        (*a)->client().Close();
+      });
   if (!served.ok()) spdlog::error("agent {}: {}", f.conn.id, served.ToString());
   if (!f.ready_file.empty()) std::remove(f.ready_file.c_str());
   return served.ok() ? 0 : 1;
@@ -319,34 +331,36 @@ int RunTail(const TailFlags& f) {
   for (const std::string& t : f.topics) std::cerr << " " << t;
   std::cerr << "); Ctrl-C stops\n";
   agent::Client* c = client->get();
-  std::thread waiter([&stop, c] {
-    int sig = 0;
-    sigwait(&stop, &sig);
-    c->Close();
-  });
   const absl::Time deadline =
       f.timeout > 0 ? absl::Now() + absl::Seconds(f.timeout) : absl::InfiniteFuture();
   int seen = 0;
-  while (f.count == 0 || seen < f.count) {
-    std::optional<v1::Envelope> m = c->Receive(absl::Milliseconds(200));
-    if (!m) {
-      if (!c->status().ok()) break;
-      if (absl::Now() > deadline) break;
-      continue;
-    }
-    ++seen;
-    if (f.json) {
-      std::cout << EnvelopeJson(*m).dump() << std::endl;
-    } else {
-      std::cout << "[" << m->sender_id() << " -> " << options->agent_id << "] "
-                << v1::MessageClass_Name(m->message_class()) << " " << FormName(m->delivered_form())
-                << ": " << m->text() << std::endl;
-    }
-    c->Ack(*m);
-  }
+  std::atomic<bool> stopping{false};  // a stop signal: Close() leaves status() OK
+  RunUntilStopSignal(
+      stop,
+      [&] {
+        while (f.count == 0 || seen < f.count) {
+          std::optional<v1::Envelope> m = c->Receive(absl::Milliseconds(200));
+          if (!m) {
+            if (stopping || !c->status().ok()) break;
+            if (absl::Now() > deadline) break;
+            continue;
+          }
+          ++seen;
+          if (f.json) {
+            std::cout << EnvelopeJson(*m).dump() << std::endl;
+          } else {
+            std::cout << "[" << m->sender_id() << " -> " << options->agent_id << "] "
+                      << v1::MessageClass_Name(m->message_class()) << " "
+                      << FormName(m->delivered_form()) << ": " << m->text() << std::endl;
+          }
+          c->Ack(*m);
+        }
+      },
+      [&](int) {
+        stopping = true;
+        c->Close();
+      });
   absl::Status end = c->status();
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
   if (!end.ok()) return Fail(end);
   return (f.count > 0 && seen < f.count) ? 1 : 0;
 }
