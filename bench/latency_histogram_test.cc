@@ -35,7 +35,9 @@ TEST(LatencyHistogramTest, BucketsCoverEveryValueWithBoundedError) {
     const uint64_t upper = LatencyHistogram::BucketUpperBound(b);
     ASSERT_GE(upper, v) << v;
     ASSERT_LE(static_cast<double>(upper - v), static_cast<double>(v) / 64.0 + 1.0) << v;
-    if (b > 0) ASSERT_LT(LatencyHistogram::BucketUpperBound(b - 1), v) << v;
+    if (b > 0) {
+      ASSERT_LT(LatencyHistogram::BucketUpperBound(b - 1), v) << v;
+    }
   }
 }
 

@@ -33,11 +33,17 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   // alternating with each prefill.
   const int64_t t_max =
       *std::max_element(options.prefill_tokens.begin(), options.prefill_tokens.end());
+  // On the model's device; on a GPU the product is waited for (the prefill's logits come
+  // back to the host, which waits too).
   torch::NoGradGuard no_grad;
-  const torch::Tensor a = torch::randn({t_max, info.hidden_size});
-  const torch::Tensor b = torch::randn({info.ffn_size, info.hidden_size});
+  const torch::Device device(info.device);
+  const torch::Tensor a = torch::randn({t_max, info.hidden_size}).to(device);
+  const torch::Tensor b = torch::randn({info.ffn_size, info.hidden_size}).to(device);
   const double matmul_flops = 2.0 * static_cast<double>(t_max * info.hidden_size * info.ffn_size);
-  const std::function<void()> matmul = [&] { (void)torch::linear(a, b); };
+  const std::function<void()> matmul = [&] {
+    torch::Tensor c = torch::linear(a, b);
+    if (!device.is_cpu()) (void)c.select(0, 0).select(0, 0).item<float>();
+  };
   result["matmul_shape"] = {t_max, info.hidden_size, info.ffn_size};
 
   result["prefill"] = nlohmann::json::array();
