@@ -18,6 +18,15 @@ wait_for() {  # FILE: up to 30 s (loading libtorch is slow on a busy machine)
   done
   return 1
 }
+wait_registered() {  # ID: up to 30 s for the broker to log its registration
+  for _ in $(seq 1 300); do
+    grep -q "agent registered agent_id=$1 " "$dir/broker.log" && return 0
+    sleep 0.1
+  done
+  cat "$dir/broker.log"
+  echo "$1 did not register"
+  return 1
+}
 "$bin" broker --listen 127.0.0.1:0 --metrics-listen "" --drain-timeout 1 \
   --port-file "$dir/port" >"$dir/broker.log" 2>&1 &
 pids+=($!)
@@ -29,10 +38,7 @@ broker="127.0.0.1:$(cat "$dir/port")"
   2>"$dir/tail1.err" &
 tail1=$!
 pids+=("$tail1")
-for _ in $(seq 1 300); do
-  grep -q "agent registered agent_id=watcher" "$dir/broker.log" && break
-  sleep 0.1
-done
+wait_registered watcher
 "$bin" send --broker "$broker" --to watcher --text "hello from cli_tail" >"$dir/send.out" 2>&1 ||
   { cat "$dir/send.out" "$dir/broker.log"; echo "send failed"; exit 1; }
 status=0
@@ -44,10 +50,7 @@ grep -q "hello from cli_tail" "$dir/tail1.out" || { cat "$dir/tail1.out"; echo "
 "$bin" tail --broker "$broker" --id idler >"$dir/tail2.out" 2>"$dir/tail2.err" &
 tail2=$!
 pids+=("$tail2")
-for _ in $(seq 1 300); do
-  grep -q "agent registered agent_id=idler" "$dir/broker.log" && break
-  sleep 0.1
-done
+wait_registered idler
 kill -TERM "$tail2"
 status=0
 wait "$tail2" || status=$?
