@@ -1,6 +1,5 @@
 // `latentbus bench e2e`: latent path vs text path between the two real models
 // (bench/e2e_bench.h).
-#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 

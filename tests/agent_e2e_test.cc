@@ -43,8 +43,8 @@ class AgentE2ETest : public ::testing::Test {
     broker::BrokerConfig config = TestConfig();
     config.policy.min_fidelity = 0.3;
     broker_ = new TestBroker(config, broker::ArtifactBridgeLoader());
-    smol_ = StartAgent("smol", "SmolLM2-135M-Instruct.Q4_1.gguf", 10).release();
-    gemma_ = StartAgent("gemma", "gemma-3-270m-q4_k_m.gguf", 6).release();
+    smol_ = StartAgent("smol", agent::kSmolLm2File, 10).release();
+    gemma_ = StartAgent("gemma", agent::kGemma3File, 6).release();
     FitBridges();
     for (Agent* a : {smol_, gemma_}) {
       servers_->emplace_back([a] { EXPECT_TRUE(a->Serve().ok()); });

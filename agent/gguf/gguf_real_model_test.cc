@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -23,9 +22,6 @@
 
 namespace latentbus::agent::gguf {
 namespace {
-
-constexpr const char* kSmolLm = agent::kSmolLm2File;
-constexpr const char* kGemma = agent::kGemma3File;
 
 // Opened once per process: the models are large and immutable.
 const GgufFile* Model(const std::string& name) {
@@ -62,7 +58,7 @@ void ExpectEveryTensorSupported(const GgufFile& f) {
 }
 
 TEST(GgufRealModelTest, SmolLm2Metadata) {
-  const GgufFile* f = Model(kSmolLm);
+  const GgufFile* f = Model(agent::kSmolLm2File);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->version(), 3u);
   EXPECT_EQ(f->GetString("general.architecture").value(), "llama");
@@ -85,7 +81,7 @@ TEST(GgufRealModelTest, SmolLm2Metadata) {
 }
 
 TEST(GgufRealModelTest, Gemma3Metadata) {
-  const GgufFile* f = Model(kGemma);
+  const GgufFile* f = Model(agent::kGemma3File);
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->GetString("general.architecture").value(), "gemma3");
   EXPECT_EQ(f->GetInt("gemma3.embedding_length").value(), 640);
@@ -202,7 +198,7 @@ TEST(GgufRealModelTest, MatchesGgufPythonReferenceSamples) {
 
 // Every weight of both models dequantizes, and to finite values.
 TEST(GgufRealModelTest, EveryTensorDequantizesToFiniteValues) {
-  for (const char* name : {kSmolLm, kGemma}) {
+  for (const char* name : {agent::kSmolLm2File, agent::kGemma3File}) {
     const GgufFile* f = Model(name);
     ASSERT_NE(f, nullptr) << name;
     size_t elements = 0;
@@ -224,7 +220,7 @@ TEST(GgufRealModelTest, EveryTensorDequantizesToFiniteValues) {
 // Dequantization speed of one Q4_K weight next to a memcpy of its float output (the
 // floor for any dequantizer that writes floats), measured in the same run.
 TEST(GgufRealModelTest, Q4KThroughput) {
-  const GgufFile* f = Model(kGemma);
+  const GgufFile* f = Model(agent::kGemma3File);
   ASSERT_NE(f, nullptr);
   absl::StatusOr<const TensorInfo*> t = f->FindTensor("blk.0.attn_output.weight");
   ASSERT_TRUE(t.ok()) << t.status();

@@ -32,8 +32,8 @@ struct RealModel {
 const RealModel kModels[] = {
     // Measured here: max |logit diff| <= 1e-4 and hidden-state error ~2e-6 (the fixtures
     // keep 6 significant digits, which sets that floor).
-    {"SmolLM2-135M-Instruct.Q4_1.gguf", "smollm2.reference.json", 5e-4, 2e-5},
-    {"gemma-3-270m-q4_k_m.gguf", "gemma3.reference.json", 5e-4, 2e-5},
+    {kSmolLm2File, "smollm2.reference.json", 5e-4, 2e-5},
+    {kGemma3File, "gemma3.reference.json", 5e-4, 2e-5},
 };
 
 void PrintTo(const RealModel& m, std::ostream* os) { *os << m.file; }

@@ -5,11 +5,9 @@
 // ~/.cache/latentbus/models); fails, naming that script, when they are absent.
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
 #include "agent/gguf/gguf_file.h"
 #include "agent/model_cache/model_cache.h"
 #include "agent/tokenizer/chat_template.h"
@@ -43,13 +41,12 @@ std::unique_ptr<Tokenizer> Load(const std::string& file) {
 }
 
 const std::unique_ptr<Tokenizer>& SmolLm2() {
-  static const auto* tokenizer =
-      new std::unique_ptr<Tokenizer>(Load("SmolLM2-135M-Instruct.Q4_1.gguf"));
+  static const auto* tokenizer = new std::unique_ptr<Tokenizer>(Load(agent::kSmolLm2File));
   return *tokenizer;
 }
 
 const std::unique_ptr<Tokenizer>& Gemma3() {
-  static const auto* tokenizer = new std::unique_ptr<Tokenizer>(Load("gemma-3-270m-q4_k_m.gguf"));
+  static const auto* tokenizer = new std::unique_ptr<Tokenizer>(Load(agent::kGemma3File));
   return *tokenizer;
 }
 
