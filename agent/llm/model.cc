@@ -17,6 +17,7 @@
 #include "agent/gguf/gguf_file.h"
 #include "agent/llm/fingerprint.h"
 #include "agent/llm/model_config.h"
+#include "agent/llm/model_internals.h"
 #include "agent/llm/sampler.h"
 #include "agent/llm/transformer.h"
 #include "agent/llm/weight_source.h"
@@ -108,9 +109,11 @@ struct Model::Impl {
 
   absl::StatusOr<EncodeResult> Tokenize(const std::string& text, bool add_bos,
                                         bool parse_special) const;
-  // The prompt as input embeddings [T, d] and the number of positions it takes.
-  absl::StatusOr<torch::Tensor> PromptEmbeddings(const std::vector<PromptSegment>& prompt,
-                                                 bool add_bos) const;
+  // The prompt as input embeddings [T, d]. With `soft`, the i-th embedding segment's rows
+  // are (*soft)[i] (a [n, d] tensor that may require gradients) instead of its values.
+  absl::StatusOr<torch::Tensor> PromptEmbeddings(
+      const std::vector<PromptSegment>& prompt, bool add_bos,
+      const std::vector<torch::Tensor>* soft = nullptr) const;
   std::vector<codec::Tensor> CheckedTaps(const std::vector<torch::Tensor>& tapped) const;
   absl::Status CheckLayers(const std::vector<int>& layers) const;
 };
@@ -142,8 +145,10 @@ absl::Status Model::Impl::CheckLayers(const std::vector<int>& layers) const {
 }
 
 absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
-    const std::vector<PromptSegment>& prompt, bool add_bos) const {
+    const std::vector<PromptSegment>& prompt, bool add_bos,
+    const std::vector<torch::Tensor>* soft) const {
   std::vector<torch::Tensor> parts;
+  size_t soft_used = 0;
   auto embed_ids = [&](const std::vector<int32_t>& ids) -> absl::Status {
     for (int32_t id : ids) {
       if (id < 0 || id >= info.vocab_size) {
@@ -172,6 +177,18 @@ absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
         if (absl::Status s = embed_ids(seg.ids); !s.ok()) return s;
         break;
       case PromptSegment::Kind::kEmbeddings: {
+        if (soft != nullptr) {
+          if (soft_used >= soft->size()) {
+            return absl::InvalidArgumentError("more embedding segments than soft tensors");
+          }
+          const torch::Tensor& rows = (*soft)[soft_used++];
+          if (rows.dim() != 2 || rows.size(1) != info.embedding_size) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "soft tensor must be [n, ", info.embedding_size, "] for ", info.model_id));
+          }
+          if (rows.size(0) > 0) parts.push_back(rows.to(device));
+          break;
+        }
         const codec::Tensor& e = seg.embeddings;
         if (e.shape.size() != 2 || e.shape[1] != static_cast<uint32_t>(info.embedding_size) ||
             e.data.size() != static_cast<size_t>(e.shape[0]) * e.shape[1]) {
@@ -193,6 +210,9 @@ absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
         break;
       }
     }
+  }
+  if (soft != nullptr && soft_used != soft->size()) {
+    return absl::InvalidArgumentError("fewer embedding segments than soft tensors");
   }
   if (parts.empty()) return absl::InvalidArgumentError("empty prompt");
   torch::Tensor x = torch::cat(parts, 0);
@@ -506,6 +526,20 @@ absl::StatusOr<std::string> Model::ChatPrompt(
   std::vector<tokenizer::ChatMessage> chat;
   for (const auto& [role, content] : messages) chat.push_back({role, content});
   return impl_->chat->Render(chat, /*add_generation_prompt=*/true);
+}
+
+const Transformer& ModelInternals::transformer(const Model& model) {
+  return *model.impl_->transformer;
+}
+
+torch::Device ModelInternals::device(const Model& model) { return model.impl_->device; }
+
+absl::StatusOr<torch::Tensor> ModelInternals::PromptEmbeddings(
+    const Model& model, const std::vector<PromptSegment>& prompt, bool add_bos,
+    const std::vector<torch::Tensor>& soft) {
+  return Guarded("prompt embeddings", [&]() -> absl::StatusOr<torch::Tensor> {
+    return model.impl_->PromptEmbeddings(prompt, add_bos, &soft);
+  });
 }
 
 }  // namespace latentbus::agent::llm

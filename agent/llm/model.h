@@ -100,6 +100,8 @@ struct ForwardResult {
   std::vector<codec::Tensor> hidden;  // as in EncodeResult
 };
 
+struct ModelInternals;  // agent/llm/differentiable.cc: training access to the Impl
+
 class Model {
  public:
   // `path`: a GGUF file, or a Hugging Face folder (config.json, model.safetensors or
@@ -139,6 +141,7 @@ class Model {
       const std::vector<std::pair<std::string, std::string>>& messages) const;
 
  private:
+  friend struct ModelInternals;
   struct Impl;
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -128,7 +128,7 @@ torch::Tensor Transformer::Rope(const torch::Tensor& x, int64_t start, double ba
 torch::Tensor Transformer::Attention(const torch::Tensor& h, const LayerWeights& w, size_t layer,
                                      KvCache* cache) const {
   const ModelConfig& c = config_;
-  const int64_t t = h.size(0), hd = c.head_dim, start = cache->length_;
+  const int64_t t = h.size(0), hd = c.head_dim, start = cache ? cache->length_ : 0;
   auto project = [&](const torch::Tensor& weight, const torch::Tensor& bias, int64_t heads) {
     torch::Tensor y = Linear(h, weight, bias);
     return y.view({t, heads, hd}).transpose(0, 1);  // [heads, T, hd]
@@ -145,11 +145,14 @@ torch::Tensor Transformer::Attention(const torch::Tensor& h, const LayerWeights&
   q = Rope(q, start, base);
   k = Rope(k, start, base);
 
-  cache->k_[layer].narrow(1, start, t).copy_(k);
-  cache->v_[layer].narrow(1, start, t).copy_(v);
   const int64_t total = start + t;
-  torch::Tensor keys = cache->k_[layer].narrow(1, 0, total);
-  torch::Tensor values = cache->v_[layer].narrow(1, 0, total);
+  torch::Tensor keys = k, values = v;
+  if (cache != nullptr) {
+    cache->k_[layer].narrow(1, start, t).copy_(k);
+    cache->v_[layer].narrow(1, start, t).copy_(v);
+    keys = cache->k_[layer].narrow(1, 0, total);
+    values = cache->v_[layer].narrow(1, 0, total);
+  }
   // Grouped-query attention without copying keys and values per query head: the `group`
   // query heads sharing a KV head are stacked along the rows, [KV, group * T, hd].
   const int64_t group = c.num_heads / c.num_kv_heads;
@@ -176,12 +179,10 @@ torch::Tensor Transformer::FeedForward(const torch::Tensor& h, const LayerWeight
   return Linear(act * Linear(h, w.w_up), w.w_down);
 }
 
-torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
-                                   const std::vector<int>& taps, std::vector<torch::Tensor>* tapped,
-                                   bool all_logits, bool stop_at_last_tap) const {
-  torch::NoGradGuard no_grad;
+torch::Tensor Transformer::Blocks(const torch::Tensor& input, KvCache* cache,
+                                  const std::vector<int>& taps, std::vector<torch::Tensor>* tapped,
+                                  bool stop_at_last_tap) const {
   const ModelConfig& c = config_;
-  const int64_t t = input.size(0);
   int last_tap = -1;
   for (int l : taps) last_tap = std::max(last_tap, l);
   if (tapped == nullptr || last_tap >= static_cast<int>(c.num_layers)) stop_at_last_tap = false;
@@ -204,11 +205,27 @@ torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
     if (w.post_ffn_norm.defined()) m = RmsNorm(m, w.post_ffn_norm, c.rms_eps);
     x = x + m;
   }
-  cache->length_ += t;
+  if (cache != nullptr) cache->length_ += input.size(0);
   x = RmsNorm(x, weights_.output_norm, c.rms_eps);
   tap(static_cast<int>(c.num_layers), x);
-  if (!all_logits) x = x.narrow(0, t - 1, 1);
-  return Linear(x, weights_.output);
+  return x;
+}
+
+torch::Tensor Transformer::Forward(const torch::Tensor& input, KvCache* cache,
+                                   const std::vector<int>& taps, std::vector<torch::Tensor>* tapped,
+                                   bool all_logits, bool stop_at_last_tap) const {
+  torch::Tensor x = Blocks(input, cache, taps, tapped, stop_at_last_tap);
+  if (!x.defined()) return x;
+  if (!all_logits) x = x.narrow(0, x.size(0) - 1, 1);
+  return Head(x);
+}
+
+torch::Tensor Transformer::Head(const torch::Tensor& normed) const {
+  return Linear(normed, weights_.output);
+}
+
+torch::Tensor Transformer::FinalHidden(const torch::Tensor& x) const {
+  return Blocks(x, nullptr, {}, nullptr, false);
 }
 
 }  // namespace latentbus::agent::llm

@@ -73,15 +73,32 @@ class Transformer {
   // L == num_layers the final-normed output. `stop_at_last_tap`: stop once every tap is
   // taken (the layers above it, the final norm and the LM head are skipped; the cache is
   // then incomplete and the returned tensor undefined): a prefill for hidden states only.
+  //
+  // Autograd: Forward records what it computes when the caller has gradients enabled (the
+  // Model's inference paths hold a torch::NoGradGuard). The weights never require
+  // gradients, so a backward pass reaches only the inputs (soft tokens being trained).
+  // `cache` may be null: the positions then start at 0 and no keys or values are kept.
   torch::Tensor Forward(const torch::Tensor& x, KvCache* cache, const std::vector<int>& taps,
                         std::vector<torch::Tensor>* tapped, bool all_logits,
                         bool stop_at_last_tap = false) const;
+
+  // Logits of final-normed hidden rows [R, d]: [R, vocab].
+  torch::Tensor Head(const torch::Tensor& normed) const;
+
+  // The final-normed hidden states [T, d] of `x` read from position 0 without a cache;
+  // differentiable like Forward. With Head on the rows a loss needs, a training step pays
+  // for the vocabulary projection only there.
+  torch::Tensor FinalHidden(const torch::Tensor& x) const;
 
  private:
   torch::Tensor Attention(const torch::Tensor& h, const LayerWeights& w, size_t layer,
                           KvCache* cache) const;
   torch::Tensor FeedForward(const torch::Tensor& h, const LayerWeights& w) const;
   torch::Tensor Rope(const torch::Tensor& x, int64_t start, double base) const;
+  // Runs the blocks over `x` from position `start`; see Forward for the taps. Returns the
+  // final-normed hidden states, or an undefined tensor when it stopped at the last tap.
+  torch::Tensor Blocks(const torch::Tensor& x, KvCache* cache, const std::vector<int>& taps,
+                       std::vector<torch::Tensor>* tapped, bool stop_at_last_tap) const;
 
   ModelConfig config_;
   Weights weights_;
