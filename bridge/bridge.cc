@@ -13,9 +13,11 @@ namespace latentbus::bridge {
 
 struct Bridge::Impl {
   BridgeMetadata metadata;
-  // Linear kinds, fused at load: y = x map_fused + bias.
+  // Linear kinds and the adapter's linear part, fused at load: y = x map_fused + bias.
   torch::Tensor map_fused;
   torch::Tensor bias;
+  // Adapter's residual, normalizer fused: y += gelu(x up_fused + up_bias) down.
+  torch::Tensor up_fused, up_bias, down;
   // Resampler.
   torch::Tensor queries, wq, wk, wv, wo, bo;
   torch::Tensor q_heads;  // [H, K, h]: the queries' projections, computed once
@@ -67,6 +69,15 @@ absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifac
       torch::Tensor scaled = t("map") * t("dst_std").unsqueeze(0);
       impl->map_fused = (inv.unsqueeze(1) * scaled).contiguous();
       impl->bias = (t("dst_mean") - torch::matmul(t("src_mean") * inv, scaled)).contiguous();
+    } else if (artifact.metadata.kind == "adapter") {
+      // z = (x - mu) / sd: x diag(1/sd) W + (b - (mu / sd) W) for both projections.
+      torch::Tensor inv = 1.0 / t("src_std");
+      torch::Tensor shift = t("src_mean") * inv;
+      impl->map_fused = (inv.unsqueeze(1) * t("map")).contiguous();
+      impl->bias = (t("bias") - torch::matmul(shift, t("map"))).contiguous();
+      impl->up_fused = (inv.unsqueeze(1) * t("up")).contiguous();
+      impl->up_bias = (t("up_bias") - torch::matmul(shift, t("up"))).contiguous();
+      impl->down = t("down").contiguous();
     } else {
       impl->queries = t("queries");
       impl->wq = t("wq");
@@ -128,6 +139,10 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
         dst += in.data.size();
       }
       torch::Tensor y = torch::addmm(impl_->bias, x, impl_->map_fused);
+      if (impl_->down.defined()) {
+        y.addmm_(torch::gelu(torch::addmm(impl_->up_bias, x, impl_->up_fused), "tanh"),
+                 impl_->down);
+      }
       const float* src = y.data_ptr<float>();
       for (size_t i = 0; i < inputs.size(); ++i) {
         outputs[i].shape = {inputs[i].shape[0], static_cast<uint32_t>(m.dst_dim)};

@@ -41,9 +41,9 @@ class Bridge {
                            const std::string& dst_model_id,
                            const std::string& dst_fingerprint) const;
 
-  // Translates each [T, src_dim] input (T >= 1; T may differ between inputs). Linear
-  // kinds return [T, dst_dim] (all inputs go through one matrix multiply); the resampler
-  // returns [num_queries, dst_dim] for every input. InvalidArgument on a bad shape.
+  // Translates each [T, src_dim] input (T >= 1; T may differ between inputs). Linear kinds
+  // and the adapter return [T, dst_dim] (all inputs' rows go through one batched product);
+  // the resampler returns [num_queries, dst_dim] for every input. InvalidArgument on a bad shape.
   absl::StatusOr<std::vector<codec::Tensor>> ApplyBatch(
       absl::Span<const codec::Tensor> inputs) const;
   absl::StatusOr<codec::Tensor> Apply(const codec::Tensor& input) const;

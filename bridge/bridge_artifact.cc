@@ -41,6 +41,24 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
     }
     return absl::OkStatus();
   }
+  if (m.kind == "adapter") {
+    auto up = a.tensors.find("up");
+    if (up == a.tensors.end() || up->second.shape.size() != 2) {
+      return absl::InvalidArgumentError("adapter bridge lacks a 2-D tensor up");
+    }
+    const uint32_t r = up->second.shape[1];
+    for (auto [name, shape] :
+         std::vector<std::pair<std::string, std::vector<uint32_t>>>{{"src_mean", {ds}},
+                                                                    {"src_std", {ds}},
+                                                                    {"map", {ds, dt}},
+                                                                    {"bias", {dt}},
+                                                                    {"up", {ds, r}},
+                                                                    {"up_bias", {r}},
+                                                                    {"down", {r, dt}}}) {
+      if (absl::Status s = Expect(a, name, shape); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
   if (m.kind == "resampler") {
     if (m.num_queries <= 0 || m.num_heads <= 0) {
       return absl::InvalidArgumentError("resampler needs num_queries and num_heads > 0");
@@ -85,7 +103,8 @@ absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& 
                          {"num_heads", m.num_heads},
                          {"corpus_hash", m.corpus_hash},
                          {"fidelity", m.fidelity},
-                         {"fit", m.fit}};
+                         {"fit", m.fit},
+                         {"provenance", m.provenance}};
   std::vector<TensorView> views;
   for (const auto& [name, t] : a.tensors) {
     std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
@@ -109,7 +128,7 @@ absl::StatusOr<BridgeArtifact> ReadBridgeArtifact(const std::string& path) {
       return absl::DataLossError(absl::StrCat(path, ": not a bridge artifact"));
     }
     m.format_version = meta.at("version").get<int>();
-    if (m.format_version != kBridgeFormatVersion) {
+    if (m.format_version < 1 || m.format_version > kBridgeFormatVersion) {
       return absl::DataLossError(
           absl::StrCat(path, ": unsupported bridge format version ", m.format_version));
     }
@@ -126,6 +145,7 @@ absl::StatusOr<BridgeArtifact> ReadBridgeArtifact(const std::string& path) {
     m.corpus_hash = meta.at("corpus_hash").get<std::string>();
     m.fidelity = meta.value("fidelity", std::map<std::string, double>{});
     m.fit = meta.value("fit", std::map<std::string, double>{});
+    m.provenance = meta.value("provenance", std::map<std::string, std::string>{});
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat(path, ": malformed bridge metadata: ", e.what()));
   }

@@ -4,6 +4,10 @@
 // Tensors by kind (row vectors: y = x W):
 //   self, affine, procrustes: "src_mean" [ds], "src_std" [ds], "map" [ds, dt],
 //     "dst_mean" [dt], "dst_std" [dt];  y = ((x - src_mean) / src_std) map * dst_std + dst_mean
+//   adapter (trained through the receiver; keeps one output row per input row):
+//     "src_mean" [ds], "src_std" [ds], "map" [ds, dt], "bias" [dt], "up" [ds, r],
+//     "up_bias" [r], "down" [r, dt];  z = (x - src_mean) / src_std,
+//     y = z map + bias + gelu(z up + up_bias) down   (gelu: the tanh approximation)
 //   resampler (Perceiver-style, K learned queries, H heads of width h):
 //     "queries" [K, dt], "wq" [dt, H*h], "wk" [ds, H*h], "wv" [ds, H*h], "wo" [H*h, dt],
 //     "bo" [dt];  per head: A = softmax((Q wq)(X wk)^T / sqrt(h)); Y = queries +
@@ -23,10 +27,11 @@
 
 namespace latentbus::bridge {
 
-inline constexpr int kBridgeFormatVersion = 1;
+// Version 2 adds the adapter kind and `provenance`; version 1 files still read.
+inline constexpr int kBridgeFormatVersion = 2;
 
 struct BridgeMetadata {
-  std::string kind;  // "self", "affine", "procrustes", "resampler"
+  std::string kind;  // "self", "affine", "procrustes", "adapter", "resampler"
   std::string src_model_id;
   std::string src_fingerprint;
   std::string dst_model_id;
@@ -40,6 +45,8 @@ struct BridgeMetadata {
   int format_version = kBridgeFormatVersion;
   std::map<std::string, double> fidelity;  // held-out metrics measured at fit time
   std::map<std::string, double> fit;       // fitting details (ridge lambda, scale, ...)
+  // How the artifact was made: command, seed, data hash, ... (trained bridges).
+  std::map<std::string, std::string> provenance;
 };
 
 struct BridgeArtifact {
