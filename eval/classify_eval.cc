@@ -20,12 +20,11 @@ namespace {
 
 using agent::llm::Model;
 
-struct Item {
-  std::string task, text, label;
-  std::vector<std::string> labels;
-};
+using Item = LabelledItem;
 
-absl::StatusOr<std::vector<Item>> ReadItems(const std::string& path, size_t limit) {
+}  // namespace
+
+absl::StatusOr<std::vector<LabelledItem>> ReadLabelledItems(const std::string& path, size_t limit) {
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read --data ", path));
   std::vector<Item> items;
@@ -54,6 +53,8 @@ absl::StatusOr<std::vector<Item>> ReadItems(const std::string& path, size_t limi
   if (items.empty()) return absl::InvalidArgumentError(absl::StrCat(path, " holds no item"));
   return items;
 }
+
+namespace {
 
 // Hidden states of `text` at `layer` without the BOS row, through the codec as on the wire.
 absl::StatusOr<codec::Tensor> WireLatent(const Model& model, const std::string& text, int layer,
@@ -113,11 +114,7 @@ absl::StatusOr<std::unique_ptr<bridge::Bridge>> GetBridge(
 absl::StatusOr<size_t> Choose(const Model& receiver, const Item& item,
                               const std::vector<int32_t>& label_ids,
                               std::optional<std::string> text, std::optional<codec::Tensor> soft) {
-  agent::node::ReadPrompt p;
-  p.chat = false;
-  p.primer = absl::StrCat("Read the message and answer with one word from: ",
-                          absl::StrJoin(item.labels, ", "), ".\nMessage:");
-  p.instruction = "Answer:";
+  agent::node::ReadPrompt p = ClassifyPrompt(item.labels);
   if (text) p.text = " " + *text;
   p.soft = std::move(soft);
   absl::StatusOr<std::vector<agent::llm::PromptSegment>> segments =
@@ -139,13 +136,23 @@ absl::StatusOr<size_t> Choose(const Model& receiver, const Item& item,
 
 }  // namespace
 
+agent::node::ReadPrompt ClassifyPrompt(const std::vector<std::string>& labels) {
+  agent::node::ReadPrompt p;
+  p.chat = false;
+  p.primer =
+      absl::StrCat("Read the message and answer with one word from: ", absl::StrJoin(labels, ", "),
+                   ".\nMessage:");
+  p.instruction = "Answer:";
+  return p;
+}
+
 absl::StatusOr<nlohmann::json> RunClassifyEval(const ClassifyEvalOptions& o,
                                                std::ostream* progress) {
   absl::StatusOr<codec::Encoding> encoding = codec::ParseEncoding(o.encoding);
   if (!encoding.ok()) return encoding.status();
   std::vector<Item> items;
   for (const std::string& path : o.data) {
-    absl::StatusOr<std::vector<Item>> read = ReadItems(path, o.limit);
+    absl::StatusOr<std::vector<Item>> read = ReadLabelledItems(path, o.limit);
     if (!read.ok()) return read.status();
     items.insert(items.end(), read->begin(), read->end());
   }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/node/prompt.h"
 #include "nlohmann/json.hpp"
 
 namespace latentbus::eval {
@@ -36,6 +37,22 @@ struct ClassifyEvalOptions {
   size_t limit = 0;  // items per file (0 = all)
   int threads = 1;
 };
+
+// One labelled item of a JSONL file: {id, task, text, label, labels}.
+struct LabelledItem {
+  std::string task, text, label;
+  std::vector<std::string> labels;
+};
+
+// The items of `path` (at most `limit`, 0: all). NotFound / InvalidArgument naming the
+// line when a line is not an item or its label is not among its labels.
+absl::StatusOr<std::vector<LabelledItem>> ReadLabelledItems(const std::string& path,
+                                                            size_t limit = 0);
+
+// The classification prompt above for `labels` (in this order), without its message:
+// set `text` (with a leading space) or `soft` before building it. Bridge training asks
+// its questions in the same format.
+agent::node::ReadPrompt ClassifyPrompt(const std::vector<std::string>& labels);
 
 // JSON: n, text_acc, latent_acc, self_acc, none_acc, chance, per task {n, *_acc, chance},
 // bridge {source, cosine}, self_bridge {source, cosine}, prompt.
