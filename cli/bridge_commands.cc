@@ -227,6 +227,7 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
       ->check(CLI::ExistingFile);
   eval->add_flag("--json", eval_args->json, "Print JSON");
   eval->callback([run, eval_args] { *run = [eval_args] { return RunEval(*eval_args); }; });
+  RegisterBridgeTrain(bridge, run);
 
   // `bench bridge` joins the bench group when it exists.
   CLI::App* bench = nullptr;

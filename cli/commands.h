@@ -23,6 +23,8 @@ void RegisterFleetCommands(CLI::App& app, RunFn* run);
 // `bench e2e` and `bench bus`, under the `bench` command.
 void RegisterBenchE2E(CLI::App* bench, RunFn* run);
 void RegisterBenchBus(CLI::App* bench, RunFn* run);
+// `bridge train`, under the `bridge` command.
+void RegisterBridgeTrain(CLI::App* bridge, RunFn* run);
 
 }  // namespace latentbus::cli
 
