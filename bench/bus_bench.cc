@@ -120,8 +120,8 @@ class BrokerUnderTest {
     c.translation.compute_threads = options.translation_compute_threads;
     // Latents go through whatever bridge is loaded: the bench measures the path, not the
     // fidelity decision (a quickly fitted real artifact may score below the default).
-    c.policy.rules = {broker::PolicyRule{"reasoning", "*", "*", "text", -1},
-                      broker::PolicyRule{"*", "*", "*", "latent", 0.0}};
+    c.policy.rules = {broker::PolicyRule{"reasoning", "*", "*", "text", -1, ""},
+                      broker::PolicyRule{"*", "*", "*", "latent", 0.0, ""}};
     bo.bridge_loader = broker::ArtifactBridgeLoader();
     absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
         broker::BrokerServer::Start(std::move(bo));

@@ -38,10 +38,12 @@ struct ModelKey {
 
 // Fidelity key the policy reads: held-out cosine similarity measured at fit time.
 inline constexpr char kFidelityCosine[] = "cosine";
+// Trained bridges: share of held-out questions answered as from the text (train/trainer.h).
+inline constexpr char kFidelityAskAgreement[] = "ask_agreement";
 
 struct BridgeInfo {
   std::string id;
-  std::string kind;  // "self", "affine", "procrustes", "resampler"
+  std::string kind;  // "self", "affine", "procrustes", "adapter", "resampler"
   ModelKey src;
   ModelKey dst;
   uint32_t src_layer = 0;
@@ -51,6 +53,8 @@ struct BridgeInfo {
 
   // fidelity["cosine"], or -1 when the artifact recorded none.
   double cosine() const;
+  // fidelity[metric], or -1 when the artifact recorded none.
+  double Fidelity(const std::string& metric) const;
 };
 
 v1::BridgeInfo BridgeInfoToProto(const BridgeInfo& info);

@@ -6,8 +6,10 @@
 
 namespace latentbus::broker {
 
-double BridgeInfo::cosine() const {
-  auto it = fidelity.find(kFidelityCosine);
+double BridgeInfo::cosine() const { return Fidelity(kFidelityCosine); }
+
+double BridgeInfo::Fidelity(const std::string& metric) const {
+  auto it = fidelity.find(metric);
   return it == fidelity.end() ? -1.0 : it->second;
 }
 

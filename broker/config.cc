@@ -105,14 +105,16 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(lim, "dedup_window", &c->limits.dedup_window);
   }
   if (YAML::Node pol = root["policy"]) {
-    if (auto s = CheckKeys(pol, "policy", {"min_fidelity", "rules"}); !s.ok()) return s;
+    if (auto s = CheckKeys(pol, "policy", {"min_fidelity", "metric", "rules"}); !s.ok()) return s;
     Get(pol, "min_fidelity", &c->policy.min_fidelity);
+    Get(pol, "metric", &c->policy.metric);
+    if (c->policy.metric.empty()) return Bad("policy.metric", "must be auto or a fidelity figure");
     if (YAML::Node rules = pol["rules"]) {
       if (!rules.IsSequence()) return Bad("policy.rules", "expected a list");
       c->policy.rules.clear();
       for (const auto& r : rules) {
-        if (auto s =
-                CheckKeys(r, "policy.rules[]", {"class", "src", "dst", "form", "min_fidelity"});
+        if (auto s = CheckKeys(r, "policy.rules[]",
+                               {"class", "src", "dst", "form", "min_fidelity", "metric"});
             !s.ok()) {
           return s;
         }
@@ -122,6 +124,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
         Get(r, "dst", &rule.dst_model);
         Get(r, "form", &rule.form);
         Get(r, "min_fidelity", &rule.min_fidelity);
+        Get(r, "metric", &rule.metric);
         c->policy.rules.push_back(rule);
       }
     }
@@ -221,5 +224,7 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
   }
   return absl::OkStatus();
 }
+
+double DefaultThreshold(const std::string& metric) { return metric == "ask_agreement" ? 0.6 : 0.9; }
 
 }  // namespace latentbus::broker

@@ -24,7 +24,13 @@
 //     send_credits: 256             # send window granted to each stream (NO_CREDIT)
 //     dedup_window: 4096            # accepted (sender, message id) pairs remembered
 //   policy:
-//     min_fidelity: 0.9             # default cosine a bridge needs for a latent
+//     metric: auto                  # the recorded fidelity figure a bridge is judged on:
+//                                   # auto = ask_agreement when the artifact has it (trained
+//                                   # bridges: share of held-out questions the receiver
+//                                   # answers as from the text), else cosine (held-out
+//                                   # embedding cosine); or name any recorded figure
+//     min_fidelity: 0.9             # threshold on it; default per metric: cosine 0.9,
+//                                   # ask_agreement 0.6, any other 0.9
 //     rules:                        # first match wins; default: [{class: reasoning, form: text}]
 //       - {class: reasoning, src: "*", dst: "*", form: text}
 //       - {class: context, src: "smollm2*", dst: "gemma3*", form: latent, min_fidelity: 0.8}
@@ -85,11 +91,16 @@ struct PolicyRule {
   std::string dst_model = "*";
   std::string form = "text";  // "text" or "latent" (latent only through a good bridge)
   double min_fidelity = -1;   // < 0: PolicyConfig::min_fidelity
+  std::string metric;         // empty: PolicyConfig::metric
 };
 
+// The threshold a metric gets when the policy names none (cosine 0.9, ask_agreement 0.6).
+double DefaultThreshold(const std::string& metric);
+
 struct PolicyConfig {
-  double min_fidelity = 0.9;
-  std::vector<PolicyRule> rules = {PolicyRule{"reasoning", "*", "*", "text", -1}};
+  double min_fidelity = -1;     // < 0: DefaultThreshold(the metric in effect)
+  std::string metric = "auto";  // a fidelity key, or auto (see above)
+  std::vector<PolicyRule> rules = {PolicyRule{"reasoning", "*", "*", "text", -1, ""}};
 };
 
 struct TranslationConfig {

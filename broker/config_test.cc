@@ -35,8 +35,9 @@ limits:
   dedup_window: 11
 policy:
   min_fidelity: 0.8
+  metric: ask_agreement
   rules:
-    - {class: context, src: "smol*", dst: "gemma*", form: latent, min_fidelity: 0.7}
+    - {class: context, src: "smol*", dst: "gemma*", form: latent, min_fidelity: 0.7, metric: cosine}
     - {class: "*", form: text}
 tokens:
   - {name: a, token: aaaaaaaaaa, agents: ["a-*"], publish: t.*, subscribe: ["t.*"], admin: true}
@@ -56,6 +57,9 @@ tokens:
   ASSERT_EQ(c->policy.rules.size(), 2u);
   EXPECT_EQ(c->policy.rules[0].src_model, "smol*");
   EXPECT_DOUBLE_EQ(c->policy.rules[0].min_fidelity, 0.7);
+  EXPECT_EQ(c->policy.metric, "ask_agreement");
+  EXPECT_EQ(c->policy.rules[0].metric, "cosine");
+  EXPECT_EQ(c->policy.rules[1].metric, "");
   ASSERT_EQ(c->tokens.size(), 1u);
   EXPECT_EQ(c->tokens[0].publish, std::vector<std::string>{"t.*"});
   EXPECT_TRUE(c->tokens[0].admin);

@@ -44,12 +44,18 @@ Decision Policy::Decide(v1::MessageClass message_class, const v1::ModelSpec* src
     }
   }
   if (rule != nullptr && rule->form == "text") return text("policy:" + class_name);
-  double threshold =
-      rule != nullptr && rule->min_fidelity >= 0 ? rule->min_fidelity : config_.min_fidelity;
   std::shared_ptr<const Bridge> bridge = bridges_->Find(
       ModelKey{src->model_id(), src->fingerprint()}, ModelKey{dst.model_id(), dst.fingerprint()});
   if (!bridge) return text("no_bridge");
-  d.fidelity = bridge->info().cosine();
+  std::string metric = rule != nullptr && !rule->metric.empty() ? rule->metric : config_.metric;
+  if (metric == "auto") {
+    metric = bridge->info().fidelity.count(kFidelityAskAgreement) ? kFidelityAskAgreement
+                                                                  : kFidelityCosine;
+  }
+  double threshold =
+      rule != nullptr && rule->min_fidelity >= 0 ? rule->min_fidelity : config_.min_fidelity;
+  if (threshold < 0) threshold = DefaultThreshold(metric);
+  d.fidelity = bridge->info().Fidelity(metric);
   if (d.fidelity < threshold) return text("fidelity_below_threshold");
   d.form = v1::PAYLOAD_FORM_LATENT;
   d.reason.clear();

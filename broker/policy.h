@@ -4,10 +4,12 @@
 // class and by (src model, dst model) globs, and the first match wins. With form
 // "text" the recipient gets text (reason "policy:<class>"). With form "latent", or
 // when no rule matches, a latent goes through only when the bridge registry holds a
-// bridge for (sender model, receiver model) whose recorded fidelity["cosine"] meets the
-// rule's threshold (else text, reason "no_bridge" / "fidelity_below_threshold").
-// An envelope without a latent always goes as text ("no_latent"). There is no implicit
-// self bridge: a receiver on the sender's own model also needs a (self) bridge.
+// bridge for (sender model, receiver model) whose recorded fidelity[metric] (the rule's
+// metric, else the policy's; "auto": ask_agreement when recorded, else cosine) meets the
+// threshold (the rule's, else the policy's, else the metric's default) (else text, reason
+// "no_bridge" / "fidelity_below_threshold"). An envelope without a latent always goes as text
+// ("no_latent"). There is no implicit self bridge: a receiver on the sender's own model also needs
+// a (self) bridge.
 //
 // Thread safety: immutable after construction; reads the (thread-safe) registry.
 #ifndef LATENTBUS_BROKER_POLICY_H_
@@ -28,7 +30,7 @@ struct Decision {
   v1::PayloadForm form = v1::PAYLOAD_FORM_TEXT;
   std::string reason;                    // empty for latents
   std::shared_ptr<const Bridge> bridge;  // set for latents
-  double fidelity = 0;                   // the bridge's cosine, when there is a bridge
+  double fidelity = 0;                   // the bridge's score on the metric, when there is one
   bool needs_text = false;               // text chosen but the envelope has none
 };
 

@@ -7,10 +7,12 @@ namespace {
 
 class FixedBridge final : public Bridge {
  public:
-  FixedBridge(std::string id, ModelKey src, ModelKey dst, double cosine) {
+  FixedBridge(std::string id, ModelKey src, ModelKey dst, double cosine,
+              std::map<std::string, double> more = {}) {
     info_.id = std::move(id);
     info_.src = std::move(src);
     info_.dst = std::move(dst);
+    info_.fidelity = std::move(more);
     if (cosine >= 0) info_.fidelity[kFidelityCosine] = cosine;
   }
   const BridgeInfo& info() const override { return info_; }
@@ -31,12 +33,14 @@ v1::ModelSpec Spec(const std::string& id) {
 
 class PolicyTest : public ::testing::Test {
  protected:
-  void Add(const std::string& src, const std::string& dst, double cosine) {
-    ASSERT_TRUE(bridges_
-                    .Add(std::make_shared<FixedBridge>(src + ">" + dst, ModelKey{src, "fp"},
-                                                       ModelKey{dst, "fp"}, cosine),
-                         false)
-                    .ok());
+  void Add(const std::string& src, const std::string& dst, double cosine,
+           std::map<std::string, double> more = {}) {
+    ASSERT_TRUE(
+        bridges_
+            .Add(std::make_shared<FixedBridge>(src + ">" + dst, ModelKey{src, "fp"},
+                                               ModelKey{dst, "fp"}, cosine, std::move(more)),
+                 false)
+            .ok());
   }
   BridgeRegistry bridges_;
   v1::ModelSpec smol_ = Spec("smol"), gemma_ = Spec("gemma"), qwen_ = Spec("qwen");
@@ -72,10 +76,10 @@ TEST_F(PolicyTest, RulesPerClassAndPairFirstMatchWins) {
   PolicyConfig config;
   config.min_fidelity = 0.9;
   config.rules = {
-      {"reasoning", "smol", "gemma", "latent", 0.4},  // this pair is trusted for reasoning
-      {"reasoning", "*", "*", "text", -1},
-      {"*", "*", "qwen", "latent", 0.3},
-      {"control", "*", "*", "text", -1},
+      {"reasoning", "smol", "gemma", "latent", 0.4, ""},  // this pair is trusted for reasoning
+      {"reasoning", "*", "*", "text", -1, ""},
+      {"*", "*", "qwen", "latent", 0.3, ""},
+      {"control", "*", "*", "text", -1, ""},
   };
   Policy policy(config, &bridges_);
   Add("smol", "gemma", 0.5);
@@ -97,6 +101,39 @@ TEST_F(PolicyTest, BridgeWithoutRecordedCosineNeverCarriesLatents) {
   Add("smol", "gemma", -1);
   EXPECT_EQ(policy.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, gemma_, true, true).reason,
             "fidelity_below_threshold");
+}
+
+TEST_F(PolicyTest, TheMetricIsConfigurablePerPolicyAndPerRule) {
+  // A trained bridge: low embedding cosine, high agreement with the text-reading receiver.
+  Add("smol", "gemma", 0.6, {{"ask_agreement", 0.92}});
+  Add("smol", "qwen", 0.95, {{"ask_agreement", 0.5}});
+  // auto (the default): ask_agreement where recorded, against its default threshold 0.6.
+  Policy automatic(PolicyConfig{}, &bridges_);
+  Decision a = automatic.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, gemma_, true, true);
+  EXPECT_EQ(a.form, v1::PAYLOAD_FORM_LATENT);
+  EXPECT_DOUBLE_EQ(a.fidelity, 0.92);
+  a = automatic.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, qwen_, true, true);
+  EXPECT_EQ(a.reason, "fidelity_below_threshold");  // 0.5 < 0.6, whatever its cosine
+  EXPECT_DOUBLE_EQ(a.fidelity, 0.5);
+  PolicyConfig by_agreement;
+  by_agreement.metric = "ask_agreement";
+  by_agreement.min_fidelity = 0.9;
+  Policy policy(by_agreement, &bridges_);
+  Decision d = policy.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, gemma_, true, true);
+  EXPECT_EQ(d.form, v1::PAYLOAD_FORM_LATENT);
+  EXPECT_DOUBLE_EQ(d.fidelity, 0.92);
+  EXPECT_EQ(policy.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, qwen_, true, true).reason,
+            "fidelity_below_threshold");
+  // A rule names its own metric; a metric the artifact lacks scores -1.
+  PolicyConfig per_rule;
+  per_rule.rules = {{"*", "*", "gemma", "latent", 0.9, "ask_agreement"},
+                    {"*", "*", "qwen", "latent", 0.9, "restate_recall"}};
+  Policy rules(per_rule, &bridges_);
+  EXPECT_EQ(rules.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, gemma_, true, true).form,
+            v1::PAYLOAD_FORM_LATENT);
+  d = rules.Decide(v1::MESSAGE_CLASS_CONTEXT, &smol_, qwen_, true, true);
+  EXPECT_EQ(d.reason, "fidelity_below_threshold");
+  EXPECT_DOUBLE_EQ(d.fidelity, -1);
 }
 
 }  // namespace

@@ -57,6 +57,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--send-credits")) config.limits.send_credits = f.limits.send_credits;
   if (given("--dedup-window")) config.limits.dedup_window = f.limits.dedup_window;
   if (given("--min-fidelity")) config.policy.min_fidelity = f.policy.min_fidelity;
+  if (given("--fidelity-metric")) config.policy.metric = f.policy.metric;
   if (given("--translation-threads")) config.translation.threads = f.translation.threads;
   if (given("--translation-batch")) config.translation.max_batch = f.translation.max_batch;
   if (given("--translation-compute-threads")) {
@@ -176,7 +177,12 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
                   "accepted (sender, message id) pairs remembered per recipient")
       ->capture_default_str();
   cmd->add_option("--min-fidelity", c.policy.min_fidelity,
-                  "default cosine a bridge needs to carry latents (policy rules in the YAML)")
+                  "score a bridge needs to carry latents (-1: the metric's default, cosine 0.9, "
+                  "ask_agreement 0.6; policy rules in the YAML)")
+      ->capture_default_str();
+  cmd->add_option("--fidelity-metric", c.policy.metric,
+                  "recorded figure bridges are judged on: auto (ask_agreement for trained "
+                  "bridges, else cosine) or a figure's name")
       ->capture_default_str();
   cmd->add_option("--translation-threads", c.translation.threads,
                   "worker threads that translate latents")
