@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "eval/classify_eval.h"
+#include "eval/restate_eval.h"
 
 #ifndef LATENTBUS_SOURCE_DIR
 #define LATENTBUS_SOURCE_DIR "."
@@ -15,10 +16,22 @@ namespace {
 
 struct ClassifyArgs {
   eval::ClassifyEvalOptions o;
+  std::vector<std::string> compare;
+  bool no_self = false, no_controls = false;
   bool json = false;
 };
 
 int RunClassify(ClassifyArgs args) {
+  for (const std::string& c : args.compare) {
+    const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0 || !std::filesystem::exists(c.substr(eq + 1))) {
+      std::cerr << "error: --compare wants NAME=PATH with an existing PATH, got '" << c << "'\n";
+      return 2;
+    }
+    args.o.compare.emplace_back(c.substr(0, eq), c.substr(eq + 1));
+  }
+  args.o.self = !args.no_self;
+  args.o.controls = !args.no_controls;
   for (const std::string& d : args.o.data) {
     if (!std::filesystem::exists(d)) {
       std::cerr << "error: --data " << d << " not found\n";
@@ -37,6 +50,37 @@ int RunClassify(ClassifyArgs args) {
     std::cout << r->dump(2) << std::endl;
   } else {
     eval::PrintClassifyEvalTable(*r, std::cout);
+  }
+  return 0;
+}
+
+struct RestateArgs {
+  eval::RestateEvalOptions o;
+  std::vector<std::string> compare;
+  bool json = false;
+};
+
+int RunRestate(RestateArgs args) {
+  for (const std::string& c : args.compare) {
+    const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0 || !std::filesystem::exists(c.substr(eq + 1))) {
+      std::cerr << "error: --compare wants NAME=PATH with an existing PATH, got '" << c << "'\n";
+      return 2;
+    }
+    args.o.compare.emplace_back(c.substr(0, eq), c.substr(eq + 1));
+  }
+  absl::StatusOr<nlohmann::json> r = eval::RunRestateEval(args.o, &std::cerr);
+  if (!r.ok()) {
+    if (args.json) {
+      std::cout << nlohmann::json{{"error", std::string(r.status().message())}}.dump() << "\n";
+    }
+    std::cerr << "error: " << r.status().ToString() << "\n";
+    return r.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  if (args.json) {
+    std::cout << r->dump(2) << std::endl;
+  } else {
+    eval::PrintRestateEvalTable(*r, std::cout);
   }
   return 0;
 }
@@ -65,6 +109,12 @@ void RegisterEvalCommands(CLI::App& app, RunFn* run) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--self-bridge", o.self_bridge, "receiver self artifact (default: fit)")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--compare", args->compare,
+                  "NAME=PATH: another sender -> receiver bridge read in the same run "
+                  "(condition latent_NAME); repeatable");
+  cmd->add_flag("--no-self", args->no_self, "skip the self-bridge control");
+  cmd->add_flag("--no-controls", args->no_controls,
+                "skip the controls (another item's latent, zero latents)");
   cmd->add_option("--fit-items", o.fit_items, "corpus items for in-run fits")
       ->capture_default_str();
   cmd->add_option("--corpus", o.corpus, "calibration corpus")->capture_default_str();
@@ -75,6 +125,39 @@ void RegisterEvalCommands(CLI::App& app, RunFn* run) {
   cmd->add_flag("--json", args->json,
                 "print JSON (keys text_acc, latent_acc, self_acc, none_acc, n)");
   cmd->callback([args, run] { *run = [args] { return RunClassify(*args); }; });
+
+  auto rargs = std::make_shared<RestateArgs>();
+  eval::RestateEvalOptions& r = rargs->o;
+  CLI::App* restate = eval_cmd->add_subcommand(
+      "restate",
+      "The receiver asked to repeat a message after reading its text, its latent through the "
+      "bridge, or nothing: content-word recall and ROUGE-L");
+  restate->add_option("--data", r.data, "JSONL {text, ...} or text files (one message a line)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  restate->add_option("--sender", r.sender_model, "sender model")
+      ->required()
+      ->check(CLI::ExistingPath);
+  restate->add_option("--receiver", r.receiver_model, "receiver model")
+      ->required()
+      ->check(CLI::ExistingPath);
+  restate->add_option("--sender-layer", r.sender_layer, "sender tap layer")->capture_default_str();
+  restate->add_option("--bridge", r.bridge, "sender -> receiver artifact")
+      ->required()
+      ->check(CLI::ExistingFile);
+  restate->add_option("--compare", rargs->compare,
+                      "NAME=PATH: another bridge read in the same run; repeatable");
+  restate->add_option("--encoding", r.encoding, "wire encoding of the latents")
+      ->capture_default_str();
+  restate->add_option("--limit", r.limit, "messages in all, spread over the files (0 = all)")
+      ->capture_default_str();
+  restate->add_option("--max-tokens", r.max_new_tokens, "reply length cap")->capture_default_str();
+  restate->add_option("--examples", r.examples, "replies shown per condition")
+      ->capture_default_str();
+  restate->add_option("--threads", r.threads, "compute threads (0 = one per core)")
+      ->capture_default_str();
+  restate->add_flag("--json", rargs->json, "print JSON");
+  restate->callback([rargs, run] { *run = [rargs] { return RunRestate(*rargs); }; });
 }
 
 }  // namespace latentbus::cli

@@ -1,12 +1,15 @@
 #include "eval/classify_eval.h"
 
+#include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <map>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/llm/model.h"
+#include "agent/node/message_latent.h"
 #include "agent/node/prompt.h"
 #include "bridge/bridge.h"
 #include "bridge/calibrate.h"
@@ -19,6 +22,7 @@ namespace latentbus::eval {
 namespace {
 
 using agent::llm::Model;
+using agent::node::WireLatent;
 
 using Item = LabelledItem;
 
@@ -55,23 +59,6 @@ absl::StatusOr<std::vector<LabelledItem>> ReadLabelledItems(const std::string& p
 }
 
 namespace {
-
-// Hidden states of `text` at `layer` without the BOS row, through the codec as on the wire.
-absl::StatusOr<codec::Tensor> WireLatent(const Model& model, const std::string& text, int layer,
-                                         const codec::Encoding& encoding) {
-  absl::StatusOr<agent::llm::EncodeResult> e = model.Encode(text, {layer});
-  if (!e.ok()) return e.status();
-  codec::Tensor h = std::move(e->hidden[0]);
-  absl::StatusOr<agent::llm::EncodeResult> bos = model.Tokenize("", true);
-  if (!bos.ok()) return bos.status();
-  if (!bos->token_ids.empty() && h.shape[0] > 1) {
-    h.data.erase(h.data.begin(), h.data.begin() + h.shape[1]);
-    h.shape[0] -= 1;
-  }
-  absl::StatusOr<codec::Packet> packet = codec::Encode(h, encoding);
-  if (!packet.ok()) return packet.status();
-  return codec::Decode(*packet);
-}
 
 // The bridge at `path`, or one fitted here (kind "self" when src and dst are one model).
 absl::StatusOr<std::unique_ptr<bridge::Bridge>> GetBridge(
@@ -180,21 +167,60 @@ absl::StatusOr<nlohmann::json> RunClassifyEval(const ClassifyEvalOptions& o,
       !s.ok()) {
     return s;
   }
-  absl::StatusOr<std::unique_ptr<bridge::Bridge>> self =
-      GetBridge(o.self_bridge, **receiver, o.receiver_layer, nullptr, 0, o, &self_info, progress);
-  if (!self.ok()) return self.status();
+  std::unique_ptr<bridge::Bridge> self_bridge;
+  if (o.self) {
+    absl::StatusOr<std::unique_ptr<bridge::Bridge>> self =
+        GetBridge(o.self_bridge, **receiver, o.receiver_layer, nullptr, 0, o, &self_info, progress);
+    if (!self.ok()) return self.status();
+    self_bridge = *std::move(self);
+    result["self_bridge"] = self_info;
+  }
   result["bridge"] = bridge_info;
-  result["self_bridge"] = self_info;
   result["prompt"] =
       "Read the message and answer with one word from: {labels}.\\nMessage:{message}\\nAnswer:";
 
+  // Every extra bridge is checked like the main one, then read in the same run.
+  std::vector<std::pair<std::string, std::unique_ptr<bridge::Bridge>>> extra;
+  for (const auto& [name, path] : o.compare) {
+    nlohmann::json info;
+    absl::StatusOr<std::unique_ptr<bridge::Bridge>> b = GetBridge(
+        path, **sender, o.sender_layer, receiver->get(), o.receiver_layer, o, &info, progress);
+    if (!b.ok()) return b.status();
+    if (absl::Status s =
+            (*b)->CheckModels((*sender)->info().model_id, (*sender)->info().fingerprint,
+                              (*receiver)->info().model_id, (*receiver)->info().fingerprint);
+        !s.ok()) {
+      return s;
+    }
+    info["kind"] = (*b)->kind();
+    result["compare"][name] = info;
+    extra.emplace_back(name, *std::move(b));
+  }
+  result["bridge"]["kind"] = (*cross)->kind();
+
+  // Conditions in table order. "other": the previous item's latent through the main bridge;
+  // "zero": zero rows of the latent's shape. Both must fall to the prior when the receiver
+  // reads the latent rather than its presence.
+  std::vector<std::string> conditions = {"text", "latent"};
+  for (const auto& [name, b] : extra) conditions.push_back("latent_" + name);
+  if (self_bridge != nullptr) conditions.push_back("self");
+  if (o.controls) {
+    conditions.push_back("other");
+    conditions.push_back("zero");
+  }
+  conditions.push_back("none");
   struct Counts {
-    int n = 0, text = 0, latent = 0, self = 0, none = 0;
+    int n = 0;
+    std::map<std::string, int> correct;
     double chance = 0;
   };
   std::map<std::string, Counts> per_task;
   Counts all;
+  // Paired outcomes against text, per latent condition: (text right, latent wrong) and
+  // (text wrong, latent right).
+  std::map<std::string, std::pair<int, int>> discordant;
   std::map<std::string, std::vector<int32_t>> label_ids_cache;
+  std::optional<codec::Tensor> previous;
   for (size_t i = 0; i < items.size(); ++i) {
     const Item& item = items[i];
     const std::string key = absl::StrJoin(item.labels, "|");
@@ -219,70 +245,131 @@ absl::StatusOr<nlohmann::json> RunClassifyEval(const ClassifyEvalOptions& o,
     absl::StatusOr<codec::Tensor> latent =
         WireLatent(**sender, item.text, o.sender_layer, *encoding);
     if (!latent.ok()) return latent.status();
+    std::map<std::string, std::optional<codec::Tensor>> soft;  // nullopt: no message
+    std::map<std::string, std::optional<std::string>> text;
+    text["text"] = item.text;
+    soft["none"] = std::nullopt;
     absl::StatusOr<codec::Tensor> translated = (*cross)->Apply(*latent);
     if (!translated.ok()) return translated.status();
-    absl::StatusOr<codec::Tensor> own =
-        WireLatent(**receiver, item.text, o.receiver_layer, *encoding);
-    if (!own.ok()) return own.status();
-    absl::StatusOr<codec::Tensor> own_translated = (*self)->Apply(*own);
-    if (!own_translated.ok()) return own_translated.status();
-    absl::StatusOr<size_t> by_text = Choose(**receiver, item, ids, item.text, std::nullopt);
-    absl::StatusOr<size_t> by_latent = Choose(**receiver, item, ids, std::nullopt, *translated);
-    absl::StatusOr<size_t> by_self = Choose(**receiver, item, ids, std::nullopt, *own_translated);
-    absl::StatusOr<size_t> by_none = Choose(**receiver, item, ids, std::nullopt, std::nullopt);
-    for (const auto* r : {&by_text, &by_latent, &by_self, &by_none}) {
-      if (!r->ok()) return r->status();
+    soft["latent"] = *translated;
+    for (const auto& [name, b] : extra) {
+      absl::StatusOr<codec::Tensor> t = b->Apply(*latent);
+      if (!t.ok()) return t.status();
+      soft["latent_" + name] = *std::move(t);
     }
-    for (Counts* c : {&all, &per_task[item.task]}) {
-      ++c->n;
-      c->text += *by_text == gold;
-      c->latent += *by_latent == gold;
-      c->self += *by_self == gold;
-      c->none += *by_none == gold;
-      c->chance += 1.0 / static_cast<double>(item.labels.size());
+    if (self_bridge != nullptr) {
+      absl::StatusOr<codec::Tensor> own =
+          WireLatent(**receiver, item.text, o.receiver_layer, *encoding);
+      if (!own.ok()) return own.status();
+      absl::StatusOr<codec::Tensor> own_translated = self_bridge->Apply(*own);
+      if (!own_translated.ok()) return own_translated.status();
+      soft["self"] = *std::move(own_translated);
+    }
+    if (o.controls) {
+      soft["other"] = previous.value_or(*translated);
+      codec::Tensor zero = *translated;
+      std::fill(zero.data.begin(), zero.data.end(), 0.0f);
+      soft["zero"] = std::move(zero);
+    }
+    previous = *translated;
+    std::map<std::string, bool> right;
+    for (const std::string& c : conditions) {
+      absl::StatusOr<size_t> choice = c == "text"
+                                          ? Choose(**receiver, item, ids, item.text, std::nullopt)
+                                          : Choose(**receiver, item, ids, std::nullopt, soft[c]);
+      if (!choice.ok()) return choice.status();
+      right[c] = *choice == gold;
+    }
+    for (Counts* counts : {&all, &per_task[item.task]}) {
+      ++counts->n;
+      for (const std::string& c : conditions) counts->correct[c] += right[c];
+      counts->chance += 1.0 / static_cast<double>(item.labels.size());
+    }
+    for (const std::string& c : conditions) {
+      if (c.rfind("latent", 0) != 0) continue;
+      if (right["text"] && !right[c]) ++discordant[c].first;
+      if (!right["text"] && right[c]) ++discordant[c].second;
     }
     if ((i + 1) % 25 == 0 || i + 1 == items.size()) {
-      *progress << "eval: " << (i + 1) << "/" << items.size() << " items; text " << all.text
-                << ", latent " << all.latent << ", self " << all.self << ", none " << all.none
-                << " correct\n";
+      *progress << "eval: " << (i + 1) << "/" << items.size() << " items; correct:";
+      for (const std::string& c : conditions) *progress << " " << c << " " << all.correct[c];
+      *progress << "\n";
     }
   }
-  auto acc = [](int k, int n) { return n > 0 ? static_cast<double>(k) / n : 0.0; };
-  auto fill = [&acc](nlohmann::json& j, const Counts& c) {
+  auto fill = [&conditions](nlohmann::json& j, const Counts& c) {
     j["n"] = c.n;
-    j["text_acc"] = acc(c.text, c.n);
-    j["latent_acc"] = acc(c.latent, c.n);
-    j["self_acc"] = acc(c.self, c.n);
-    j["none_acc"] = acc(c.none, c.n);
+    for (const std::string& name : conditions) {
+      j[name + "_acc"] = c.n > 0 ? static_cast<double>(c.correct.at(name)) / c.n : 0.0;
+    }
     j["chance"] = c.n > 0 ? c.chance / c.n : 0.0;
   };
   fill(result, all);
+  result["conditions"] = conditions;
   result["tasks"] = nlohmann::json::object();
   for (const auto& [task, c] : per_task) fill(result["tasks"][task], c);
+  for (const auto& [c, d] : discordant) {
+    result["significance"][c] = {{"text_only", d.first},
+                                 {"latent_only", d.second},
+                                 {"mcnemar_p", McNemarExactP(d.first, d.second)}};
+  }
   return result;
+}
+
+double McNemarExactP(int b, int c) {
+  const int n = b + c;
+  if (n == 0) return 1.0;
+  const int k = std::min(b, c);
+  // Two-sided exact binomial test of k successes in n trials at p = 1/2.
+  double tail = 0;
+  for (int i = 0; i <= k; ++i) {
+    tail += std::exp(std::lgamma(n + 1.0) - std::lgamma(i + 1.0) - std::lgamma(n - i + 1.0) -
+                     n * std::log(2.0));
+  }
+  return std::min(1.0, 2 * tail);
 }
 
 void PrintClassifyEvalTable(const nlohmann::json& r, std::ostream& out) {
   out << "latentbus eval classify: sender " << r["sender"]["model"].get<std::string>()
       << " @ layer " << r["sender"]["layer"] << " (" << r["encoding"].get<std::string>()
       << ") -> receiver " << r["receiver"]["model"].get<std::string>() << "\n"
-      << "bridge: " << r["bridge"]["source"].get<std::string>() << ", cosine "
-      << r["bridge"]["cosine"] << "; self bridge: " << r["self_bridge"]["source"].get<std::string>()
-      << ", cosine " << r["self_bridge"]["cosine"] << "\n\n";
-  out << std::left << std::setw(12) << "task" << std::right << std::setw(6) << "n" << std::setw(8)
-      << "text" << std::setw(8) << "latent" << std::setw(8) << "self" << std::setw(8) << "none"
-      << std::setw(8) << "chance"
+      << "bridge (latent): " << r["bridge"]["source"].get<std::string>() << ", "
+      << r["bridge"]["kind"].get<std::string>() << ", cosine " << r["bridge"]["cosine"] << "\n";
+  if (r.contains("compare")) {
+    for (const auto& [name, info] : r["compare"].items()) {
+      out << "bridge (latent_" << name << "): " << info["source"].get<std::string>() << ", "
+          << info["kind"].get<std::string>() << ", cosine " << info["cosine"] << "\n";
+    }
+  }
+  if (r.contains("self_bridge")) {
+    out << "self bridge: " << r["self_bridge"]["source"].get<std::string>() << ", cosine "
+        << r["self_bridge"]["cosine"] << "\n";
+  }
+  out << "\n";
+  const auto conditions = r["conditions"].get<std::vector<std::string>>();
+  out << std::left << std::setw(12) << "task" << std::right << std::setw(6) << "n";
+  for (const std::string& c : conditions) out << std::setw(std::max<int>(8, c.size() + 2)) << c;
+  out << std::setw(8) << "chance"
       << "\n"
       << std::fixed << std::setprecision(3);
-  auto row = [&out](const std::string& name, const nlohmann::json& j) {
-    out << std::left << std::setw(12) << name << std::right << std::setw(6) << j["n"].get<int>()
-        << std::setw(8) << j["text_acc"].get<double>() << std::setw(8)
-        << j["latent_acc"].get<double>() << std::setw(8) << j["self_acc"].get<double>()
-        << std::setw(8) << j["none_acc"].get<double>() << std::setw(8) << j["chance"].get<double>()
-        << "\n";
+  auto row = [&](const std::string& name, const nlohmann::json& j) {
+    out << std::left << std::setw(12) << name << std::right << std::setw(6) << j["n"].get<int>();
+    for (const std::string& c : conditions) {
+      out << std::setw(std::max<int>(8, c.size() + 2)) << j[c + "_acc"].get<double>();
+    }
+    out << std::setw(8) << j["chance"].get<double>() << "\n";
   };
   for (const auto& [task, j] : r["tasks"].items()) row(task, j);
   row("all", r);
+  if (r.contains("significance")) {
+    out << "\nlatent vs text, paired (McNemar exact): ";
+    for (const auto& [c, j] : r["significance"].items()) {
+      out << c << ": text-only right " << j["text_only"].get<int>() << ", latent-only right "
+          << j["latent_only"].get<int>() << ", p = " << std::setprecision(4)
+          << j["mcnemar_p"].get<double>() << "; ";
+    }
+    out << "\n";
+  }
+  out << std::defaultfloat;
 }
 
 }  // namespace latentbus::eval

@@ -31,6 +31,11 @@ struct ClassifyEvalOptions {
   int receiver_layer = 6;
   std::string bridge;       // sender -> receiver artifact; empty: fit one in the run
   std::string self_bridge;  // receiver self artifact; empty: fit one in the run
+  bool self = true;         // the self-bridge control
+  bool controls = true;     // another item's latent, zero latents
+  // More sender -> receiver bridges read in the same run: (name, artifact path); the
+  // condition is "latent_<name>".
+  std::vector<std::pair<std::string, std::string>> compare;
   std::string corpus = "data/corpus/corpus.txt";
   int fit_items = 200;  // corpus items for in-run fits
   std::string encoding = "int4/g32";
@@ -54,10 +59,15 @@ absl::StatusOr<std::vector<LabelledItem>> ReadLabelledItems(const std::string& p
 // its questions in the same format.
 agent::node::ReadPrompt ClassifyPrompt(const std::vector<std::string>& labels);
 
-// JSON: n, text_acc, latent_acc, self_acc, none_acc, chance, per task {n, *_acc, chance},
-// bridge {source, cosine}, self_bridge {source, cosine}, prompt.
+// JSON: n, conditions, <condition>_acc for each (text, latent, latent_<name>, self, other,
+// zero, none), chance, per task {n, *_acc, chance}, bridge {source, kind, cosine},
+// compare {name: {source, kind, cosine}}, self_bridge {source, cosine}, prompt,
+// significance {latent condition: {text_only, latent_only, mcnemar_p}}.
 absl::StatusOr<nlohmann::json> RunClassifyEval(const ClassifyEvalOptions& options,
                                                std::ostream* progress);
+
+// Two-sided exact McNemar p-value for b and c discordant pairs.
+double McNemarExactP(int b, int c);
 
 void PrintClassifyEvalTable(const nlohmann::json& result, std::ostream& out);
 
