@@ -52,6 +52,13 @@ void RegisterBridgeTrain(CLI::App* bridge, RunFn* run) {
   t->add_option("--heldout", o->heldout, "Leading messages kept for validation")
       ->capture_default_str();
   t->add_option("--out", o->out, "Adapter artifact to write")->required();
+  t->add_option("--fidelity-src", o->fidelity_src,
+                "Sender's activation file (latentbus calibrate): records the held-out embedding "
+                "fidelity too")
+      ->check(CLI::ExistingFile);
+  t->add_option("--fidelity-dst", o->fidelity_dst,
+                "Receiver's activation file, with --fidelity-src")
+      ->check(CLI::ExistingFile);
   t->add_option("--checkpoint", o->checkpoint, "Checkpoint path (default: OUT.ckpt)");
   t->add_flag("--resume", o->resume, "Continue from the checkpoint when it exists");
   t->add_option("--checkpoint-every", o->checkpoint_every, "Steps between checkpoints")

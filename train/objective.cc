@@ -73,6 +73,7 @@ torch::Tensor Distill(const torch::Tensor& teacher, const torch::Tensor& student
   torch::NoGradGuard no_grad;
   out->entropy = -(student.exp() * student).sum(-1).mean().item<double>();
   out->first_token = student[0].argmax().item<int64_t>();
+  out->teacher_first_token = teacher[0].argmax().item<int64_t>();
   return kl;
 }
 

@@ -43,11 +43,12 @@ struct LossWeights {
 };
 
 struct ExampleLoss {
-  torch::Tensor loss;        // scalar, differentiable with respect to the soft tokens
-  double kl = 0;             // mean KL per scored position
-  double ce = 0;             // restatement or label cross-entropy (0 when none)
-  double entropy = 0;        // the student's mean predictive entropy over scored positions
-  int64_t first_token = -1;  // the student's argmax at the first scored position
+  torch::Tensor loss;                // scalar, differentiable with respect to the soft tokens
+  double kl = 0;                     // mean KL per scored position
+  double ce = 0;                     // restatement or label cross-entropy (0 when none)
+  double entropy = 0;                // the student's mean predictive entropy over scored positions
+  int64_t first_token = -1;          // the student's argmax at the first scored position
+  int64_t teacher_first_token = -1;  // the text-reading receiver's, at the same position
   Instruction instruction = Instruction::kAsk;
 };
 

@@ -16,9 +16,11 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/llm/model.h"
+#include "agent/node/message_latent.h"
+#include "bridge/activation_file.h"
 #include "bridge/bridge.h"
 #include "bridge/bridge_artifact.h"
-#include "codec/packet.h"
+#include "bridge/fidelity.h"
 #include "eval/classify_eval.h"
 #include "torch_edge/torch_edge.h"
 #include "train/adapter.h"
@@ -70,32 +72,14 @@ class SenderCache {
   SenderCache(const Model& sender, int layer, codec::Encoding encoding, int max_tokens)
       : sender_(sender), layer_(layer), encoding_(encoding), max_tokens_(max_tokens) {}
 
-  absl::Status Init() {
-    absl::StatusOr<agent::llm::EncodeResult> bos = sender_.Tokenize("", /*add_bos=*/true);
-    if (!bos.ok()) return bos.status();
-    drops_bos_ = !bos->token_ids.empty();
-    return absl::OkStatus();
-  }
-
   // Undefined tensor when the message is longer than max_tokens (skipped).
   absl::StatusOr<torch::Tensor> Rows(size_t index, const std::string& text) {
     auto it = rows_.find(index);
     if (it != rows_.end()) return it->second;
-    absl::StatusOr<agent::llm::EncodeResult> e = sender_.Encode(text, {layer_});
-    if (!e.ok()) return e.status();
-    codec::Tensor h = std::move(e->hidden[0]);
-    if (drops_bos_ && h.shape[0] > 1) {
-      h.data.erase(h.data.begin(), h.data.begin() + h.shape[1]);
-      h.shape[0] -= 1;
-    }
+    absl::StatusOr<codec::Tensor> wire = agent::node::WireLatent(sender_, text, layer_, encoding_);
+    if (!wire.ok()) return wire.status();
     torch::Tensor rows;
-    if (static_cast<int>(h.shape[0]) <= max_tokens_) {
-      absl::StatusOr<codec::Packet> packet = codec::Encode(h, encoding_);
-      if (!packet.ok()) return packet.status();
-      absl::StatusOr<codec::Tensor> wire = codec::Decode(*packet);
-      if (!wire.ok()) return wire.status();
-      rows = torch_edge::ToTorch(*wire);
-    }
+    if (static_cast<int>(wire->shape[0]) <= max_tokens_) rows = torch_edge::ToTorch(*wire);
     rows_.emplace(index, rows);
     return rows;
   }
@@ -105,7 +89,6 @@ class SenderCache {
   int layer_;
   codec::Encoding encoding_;
   int max_tokens_;
-  bool drops_bos_ = false;
   std::map<size_t, torch::Tensor> rows_;
 };
 
@@ -122,8 +105,20 @@ double PairwiseCosine(const std::vector<torch::Tensor>& pooled) {
 
 struct Validation {
   double kl = 0, kl_other = 0, kl_zero = 0;
+  // Answers equal to the text-reading receiver's (top-1 at the answer position).
+  double agreement = 0, agreement_other = 0, agreement_zero = 0;
   int n = 0;
 };
+
+nlohmann::json ValidationJson(const Validation& v) {
+  return {{"n", v.n},
+          {"kl", v.kl},
+          {"kl_other_latent", v.kl_other},
+          {"kl_zero_latent", v.kl_zero},
+          {"ask_agreement", v.agreement},
+          {"ask_agreement_other_latent", v.agreement_other},
+          {"ask_agreement_zero_latent", v.agreement_zero}};
+}
 
 }  // namespace
 
@@ -238,6 +233,7 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
 
     int start_step = 0;
     double elapsed_before = 0;
+    nlohmann::json resumed_losses = nlohmann::json::array();
     if (resuming) {
       std::ifstream in(checkpoint + ".json");
       const nlohmann::json state = nlohmann::json::parse(in, nullptr, false);
@@ -259,6 +255,7 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
         for (size_t i = 0; i < trained.size(); ++i) trained[i].copy_(from[i]);
       }
       start_step = state["step"].get<int>();
+      if (state.contains("losses") && state["losses"].is_array()) resumed_losses = state["losses"];
       elapsed_before = state.value("seconds", 0.0);
       if (std::filesystem::exists(checkpoint + ".optim")) {
         torch::load(optimizer, checkpoint + ".optim");
@@ -267,7 +264,6 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
     }
 
     SenderCache cache(**sender, o.sender_layer, *encoding, o.max_tokens);
-    if (absl::Status s = cache.Init(); !s.ok()) return s;
     LossWeights weights;
 
     auto soft_of = [&](size_t index) -> absl::StatusOr<torch::Tensor> {
@@ -292,32 +288,38 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
         if (!other->defined()) continue;
         const std::vector<std::string>& labels =
             o.objective == "task" ? items[i].labels : AskLabelSets()[i % AskLabelSets().size()];
-        const auto run = [&](const torch::Tensor& s) -> absl::StatusOr<double> {
-          absl::StatusOr<ExampleLoss> l = InstructionExample(
-              **receiver, texts[i], s, Instruction::kAsk, labels, weights, &unused);
-          if (!l.ok()) return l.status();
-          return l->kl;
+        const auto run = [&](const torch::Tensor& s) {
+          return InstructionExample(**receiver, texts[i], s, Instruction::kAsk, labels, weights,
+                                    &unused);
         };
-        absl::StatusOr<double> a = run(*soft), b = run(*other), c = run(torch::zeros_like(*soft));
+        absl::StatusOr<ExampleLoss> a = run(*soft), b = run(*other),
+                                    c = run(torch::zeros_like(*soft));
         for (const auto* r : {&a, &b, &c}) {
           if (!r->ok()) return r->status();
         }
-        v.kl += *a;
-        v.kl_other += *b;
-        v.kl_zero += *c;
+        auto agrees = [](const ExampleLoss& l) { return l.first_token == l.teacher_first_token; };
+        v.kl += a->kl;
+        v.kl_other += b->kl;
+        v.kl_zero += c->kl;
+        v.agreement += agrees(*a);
+        v.agreement_other += agrees(*b);
+        v.agreement_zero += agrees(*c);
         ++v.n;
       }
       if (v.n > 0) {
-        v.kl /= v.n;
-        v.kl_other /= v.n;
-        v.kl_zero /= v.n;
+        for (double* x : {&v.kl, &v.kl_other, &v.kl_zero, &v.agreement, &v.agreement_other,
+                          &v.agreement_zero}) {
+          *x /= v.n;
+        }
       }
       return v;
     };
     auto print_validation = [&](const char* when, const Validation& v) {
       *progress << "train: validation " << when << " (" << v.n << " held-out messages, ask): KL "
-                << std::fixed << std::setprecision(3) << v.kl << "; another message's latent "
-                << v.kl_other << ", zero latent " << v.kl_zero << "\n"
+                << std::fixed << std::setprecision(3) << v.kl << ", answers as from the text "
+                << v.agreement << "; another message's latent " << v.kl_other << " / "
+                << v.agreement_other << ", zero latent " << v.kl_zero << " / " << v.agreement_zero
+                << "\n"
                 << std::defaultfloat;
     };
 
@@ -344,8 +346,8 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
       return absl::OkStatus();
     };
 
-    nlohmann::json losses = nlohmann::json::array();
-    double first_loss = -1, window_loss = 0, window_kl = 0, window_ce = 0, window_entropy = 0;
+    nlohmann::json losses = resumed_losses;
+    double window_loss = 0, window_kl = 0, window_ce = 0, window_entropy = 0;
     double last_cosine = 0;
     int window_n = 0, window_steps = 0, steps_done = start_step;
     std::set<int64_t> window_first_tokens;
@@ -390,7 +392,6 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
         ++window_n;
       }
       optimizer.step();
-      if (first_loss < 0) first_loss = step_loss;
       window_loss += step_loss;
       ++window_steps;
       steps_done = step + 1;
@@ -438,6 +439,23 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
     meta.fit["rank"] = static_cast<double>(adapter->rank());
     meta.fit["seconds"] = seconds;
     meta.fit["train_messages"] = static_cast<double>(train_count);
+    meta.fidelity.clear();
+    if (!o.fidelity_src.empty() || !o.fidelity_dst.empty()) {
+      absl::StatusOr<bridge::ActivationFile> a = bridge::ReadActivationFile(o.fidelity_src);
+      if (!a.ok()) return a.status();
+      absl::StatusOr<bridge::ActivationFile> b = bridge::ReadActivationFile(o.fidelity_dst);
+      if (!b.ok()) return b.status();
+      absl::StatusOr<std::unique_ptr<bridge::Bridge>> trained_bridge =
+          bridge::Bridge::FromArtifact(adapter->ToArtifact(meta));
+      if (!trained_bridge.ok()) return trained_bridge.status();
+      absl::StatusOr<bridge::Fidelity> f = bridge::EvaluateBridge(**trained_bridge, *a, *b);
+      if (!f.ok()) return f.status();
+      meta.fidelity = f->ToMap();
+      *progress << "train: held-out embedding cosine " << f->cosine << "\n";
+    }
+    meta.fidelity["ask_agreement"] = after->agreement;
+    meta.fidelity["ask_agreement_other_latent"] = after->agreement_other;
+    meta.fidelity["ask_agreement_zero_latent"] = after->agreement_zero;
     meta.fidelity["val_kl"] = after->kl;
     meta.fidelity["val_kl_other_latent"] = after->kl_other;
     meta.fidelity["val_kl_zero_latent"] = after->kl_zero;
@@ -461,17 +479,11 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
                           {"objective", o.objective},
                           {"steps", steps_done},
                           {"seconds", seconds},
-                          {"first_loss", first_loss},
                           {"losses", losses},
                           {"outputs_cosine", last_cosine},
-                          {"validation_before",
-                           {{"kl", before->kl},
-                            {"kl_other_latent", before->kl_other},
-                            {"kl_zero_latent", before->kl_zero}}},
-                          {"validation_after",
-                           {{"kl", after->kl},
-                            {"kl_other_latent", after->kl_other},
-                            {"kl_zero_latent", after->kl_zero}}},
+                          {"validation_before", ValidationJson(*before)},
+                          {"validation_after", ValidationJson(*after)},
+                          {"fidelity", meta.fidelity},
                           {"heldout", heldout},
                           {"train_messages", train_count},
                           {"data_hash", *data_hash}};

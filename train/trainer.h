@@ -46,16 +46,22 @@ struct TrainOptions {
   int max_tokens = 64;                // sender tokens; longer messages are skipped
   int heldout = 24;                   // leading messages kept out of training (validation)
   std::string out;                    // the finished adapter artifact
-  std::string checkpoint;             // empty: `<out>.ckpt`
-  bool resume = false;                // continue from `checkpoint` when it exists
+  // Activation files of the two models on a calibration corpus (bridge/activation_file.h):
+  // when given, the held-out embedding fidelity (cosine, retrieval) is recorded too.
+  std::string fidelity_src, fidelity_dst;
+  std::string checkpoint;  // empty: `<out>.ckpt`
+  bool resume = false;     // continue from `checkpoint` when it exists
   int checkpoint_every = 25;
   int log_every = 5;
   int threads = 0;      // 0: one per core
   std::string command;  // the command line, recorded in the artifact's provenance
 };
 
-// Trains, writes `out` (and checkpoints), returns a summary: steps, seconds, losses at
-// start and end, validation KL before and after, collapse diagnostics.
+// Trains, writes `out` (and checkpoints), returns a summary: steps, seconds, the loss
+// every log_every steps (from the first step, also across a resume), validation before and after, collapse diagnostics. The artifact's
+// fidelity holds ask_agreement (held-out messages on which the receiver's answer from the
+// latent is its answer from the text; the broker's policy can gate on it), val_kl and the
+// controls' figures, and with fidelity_src/dst the embedding figures (cosine, ...).
 absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& options, std::ostream* progress);
 
 // Messages from text files (one per non-empty line) and labelled items from JSONL files.

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Reproduces the shipped trained bridges (bridges/): for the demo pair, in both directions,
+# an adapter trained through the frozen receiver from the affine bridge that
+# scripts/fit-bridges.sh fits, on data/train/messages.txt (general objective), seed 1.
+# The two directions train side by side, one compute thread each.
+#
+#   scripts/train-bridges.sh [--out DIR] [--steps N] [--seed S]
+#
+# DIR defaults to a cache folder (~/.cache/latentbus/bridges/trained-<key>); give
+# --out bridges to overwrite the shipped artifacts. Prints DIR on stdout, progress on
+# stderr, and keeps each direction's log and JSON summary beside its artifact. On the
+# 2-core development machine 400 steps took about 35 minutes (docs/EVAL.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=400
+SEED=1
+OUT=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) OUT=$2; shift 2 ;;
+    --steps) STEPS=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "train-bridges: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+lb=build/bin/latentbus
+[ -x "$lb" ] || { echo "train-bridges: $lb missing; run scripts/build.sh" >&2; exit 1; }
+models=$(scripts/fetch-models.sh)
+smol=$(echo "$models" | grep SmolLM2)
+gemma=$(echo "$models" | grep gemma)
+fitted=$(scripts/fit-bridges.sh)
+data=data/train/messages.txt
+python3 data/train/check_disjoint.py --train "$data" --eval data/classify/*.jsonl >&2
+key=$( (cat "$fitted"/*.affine.bridge "$data"; echo "$STEPS $SEED") | sha256sum | cut -c1-16)
+OUT=${OUT:-${LATENTBUS_BRIDGE_DIR:-$HOME/.cache/latentbus/bridges}/trained-$key}
+mkdir -p "$OUT"
+echo "train-bridges: training both directions, $STEPS steps each, into $OUT ..." >&2
+train() {  # name sender receiver layer src_act dst_act
+  $lb bridge train --sender "$2" --receiver "$3" --sender-layer "$4" \
+    --init "$fitted/$1.affine.bridge" --data "$data" --steps "$STEPS" --seed "$SEED" \
+    --threads 1 --fidelity-src "$fitted/$5" --fidelity-dst "$fitted/$6" \
+    --checkpoint "$OUT/$1.ckpt" --resume --out "$OUT/$1.adapter.bridge" --json \
+    >"$OUT/$1.train.json" 2>"$OUT/$1.train.log"
+}
+train smollm2-to-gemma3 "$smol" "$gemma" 10 smol.act gemma.act &
+a=$!
+train gemma3-to-smollm2 "$gemma" "$smol" 6 gemma.act smol.act &
+b=$!
+status=0
+wait $a || status=1
+wait $b || status=1
+for d in smollm2-to-gemma3 gemma3-to-smollm2; do
+  tail -n 4 "$OUT/$d.train.log" | sed "s/^/train-bridges: $d: /" >&2
+done
+[ $status -eq 0 ] || { echo "train-bridges: training failed (logs in $OUT)" >&2; exit 1; }
+rm -f "$OUT"/*.ckpt "$OUT"/*.ckpt.optim "$OUT"/*.ckpt.json
+echo "$OUT"
