@@ -1,6 +1,5 @@
 #include "bridge/bridge.h"
 
-#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "torch_edge/torch_edge.h"
 
 namespace latentbus::bridge {
 
@@ -25,19 +25,8 @@ struct Bridge::Impl {
 
 namespace {
 
-torch::Tensor ToTorch(const codec::Tensor& t) {
-  std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
-  return torch::from_blob(const_cast<float*>(t.data.data()), shape, torch::kFloat32).clone();
-}
-
-codec::Tensor FromTorch(const torch::Tensor& t) {
-  torch::Tensor c = t.contiguous();
-  codec::Tensor out;
-  for (int64_t d : c.sizes()) out.shape.push_back(static_cast<uint32_t>(d));
-  out.data.resize(static_cast<size_t>(c.numel()));
-  std::memcpy(out.data.data(), c.data_ptr<float>(), out.data.size() * sizeof(float));
-  return out;
-}
+using torch_edge::FromTorch;
+using torch_edge::ToTorch;
 
 bool IsLinear(const std::string& kind) {
   return kind == "self" || kind == "affine" || kind == "procrustes";
@@ -171,14 +160,7 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
   return outputs;
 }
 
-void SetComputeThreads(int threads) {
-  threads = std::max(1, threads);
-  torch::set_num_threads(threads);
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set(threads);
-  }
-}
+void SetComputeThreads(int threads) { torch_edge::SetComputeThreads(threads); }
 
 absl::StatusOr<codec::Tensor> Bridge::Apply(const codec::Tensor& input) const {
   absl::StatusOr<std::vector<codec::Tensor>> out = ApplyBatch(absl::MakeConstSpan(&input, 1));

@@ -54,10 +54,10 @@ class Bridge {
   std::unique_ptr<Impl> impl_;
 };
 
-// Sizes, process-wide, the thread pools a bridge's math runs on: libtorch's intra-op
-// threads and, when the process has OpenBLAS, OpenBLAS's own pool (torch::set_num_threads
-// does not reach it). `threads` >= 1. Safe to call from any thread; it affects every
-// later ApplyBatch in the process.
+// Sizes, process-wide, the thread pools a bridge's math runs on, with the runtime's rule
+// (torch_edge/torch_edge.h: OpenBLAS gets the threads when present, libtorch's own pool
+// otherwise). `threads` >= 1. Safe to call from any thread; it affects every later
+// ApplyBatch in the process.
 void SetComputeThreads(int threads);
 
 }  // namespace latentbus::bridge

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "bridge/bridge.h"
 #include "bridge/fidelity.h"
+#include "torch_edge/torch_edge.h"
 
 namespace latentbus::bridge {
 namespace {
@@ -23,15 +24,6 @@ Normalizer Stats(const torch::Tensor& x) {
   // Constant dimensions keep a unit scale rather than dividing by zero.
   std = torch::where(std > 1e-6, std, torch::ones_like(std));
   return {mean, std};
-}
-
-codec::Tensor ToCodec(const torch::Tensor& t) {
-  torch::Tensor c = t.to(torch::kFloat32).contiguous();
-  codec::Tensor out;
-  for (int64_t d : c.sizes()) out.shape.push_back(static_cast<uint32_t>(d));
-  out.data.resize(static_cast<size_t>(c.numel()));
-  std::memcpy(out.data.data(), c.data_ptr<float>(), out.data.size() * sizeof(float));
-  return out;
 }
 
 // Ridge in normalized space: W = (Zx^T Zx / n + lambda I)^-1 Zx^T Zy / n, in float64.
@@ -114,11 +106,11 @@ absl::StatusOr<BridgeArtifact> FitOnPairs(const WordPairs& train, const FitOptio
     }
     torch::Tensor pred = torch::matmul(zx, map) * nd.std + nd.mean;
     m.fit["train_cosine"] = MeanCosine(pred, y);
-    artifact.tensors["src_mean"] = ToCodec(ns.mean);
-    artifact.tensors["src_std"] = ToCodec(ns.std);
-    artifact.tensors["map"] = ToCodec(map);
-    artifact.tensors["dst_mean"] = ToCodec(nd.mean);
-    artifact.tensors["dst_std"] = ToCodec(nd.std);
+    artifact.tensors["src_mean"] = torch_edge::FromTorch(ns.mean);
+    artifact.tensors["src_std"] = torch_edge::FromTorch(ns.std);
+    artifact.tensors["map"] = torch_edge::FromTorch(map);
+    artifact.tensors["dst_mean"] = torch_edge::FromTorch(nd.mean);
+    artifact.tensors["dst_std"] = torch_edge::FromTorch(nd.std);
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
   }

@@ -1,6 +1,5 @@
 #include "agent/llm/model.h"
 
-#include <dlfcn.h>
 #include <malloc.h>
 #include <torch/torch.h>
 
@@ -26,49 +25,15 @@
 #include "agent/tokenizer/tokenizer.h"
 #include "agent/tokenizer/tokenizer_json.h"
 #include "nlohmann/json.hpp"
+#include "torch_edge/torch_edge.h"
 
 namespace latentbus::agent::llm {
 namespace {
 
-// Runs `fn`, turning libtorch exceptions into absl errors: none crosses this boundary.
-template <typename Fn>
-auto Guarded(const char* what, Fn fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (const c10::Error& e) {
-    return absl::InternalError(absl::StrCat(what, ": libtorch: ", e.what_without_backtrace()));
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat(what, ": ", e.what()));
-  }
-}
+using torch_edge::Guarded;
+using torch_edge::SetComputeThreads;
 
-codec::Tensor ToCodecTensor(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kCPU).to(torch::kFloat32).contiguous();
-  codec::Tensor out;
-  for (int64_t d : c.sizes()) out.shape.push_back(static_cast<uint32_t>(d));
-  out.data.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return out;
-}
-
-// Sizes the CPU thread pools for `threads` compute threads.
-//
-// Debian's libtorch runs matrix multiplies on OpenBLAS, which keeps a pthread pool of its
-// own that torch::set_num_threads does not size, and everything else on libtorch's OpenMP
-// pool. With both pools sized to the cores, each one's idle workers spin while the other
-// works: on the 2-core machine a 2-thread prefill reached only 0.17-0.33x the bare matmul
-// (1 thread: 0.57-0.70x). Matrix multiplies carry the work, so with OpenBLAS present it
-// gets the threads and the OpenMP pool stays at the calling thread (64-token prefill then
-// 0.48-0.54x with 2 threads, decode 1.6-4.4x faster than with both pools at 2). Without
-// OpenBLAS (MKL or a GPU build) libtorch's own pool does both.
-void SetComputeThreads(int threads) {
-  using SetThreads = void (*)(int);
-  if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
-    set(threads);
-    torch::set_num_threads(1);
-  } else {
-    torch::set_num_threads(threads);
-  }
-}
+codec::Tensor ToCodecTensor(const torch::Tensor& t) { return torch_edge::FromTorch(t); }
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
