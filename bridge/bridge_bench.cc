@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bridge/bridge.h"
+#include "bridge/bridge_artifact.h"
 
 namespace latentbus::bridge {
 namespace {
@@ -62,18 +63,8 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
   }
-  std::vector<BridgeBenchRow> result;
-  for (const char* kind : {"affine", "procrustes"}) {
-    BridgeArtifact artifact;
-    BridgeMetadata& m = artifact.metadata;
-    m.kind = kind;
-    m.src_dim = ds;
-    m.dst_dim = dt;
-    artifact.tensors["src_mean"] = RandomTensor({ds}, &rng);
-    artifact.tensors["src_std"] = RandomTensor({ds}, &rng, 1.0f, 0.1f);
-    artifact.tensors["map"] = RandomTensor({ds, dt}, &rng, 0.0f, 0.05f);
-    artifact.tensors["dst_mean"] = RandomTensor({dt}, &rng);
-    artifact.tensors["dst_std"] = RandomTensor({dt}, &rng, 1.0f, 0.1f);
+  auto measure = [&](const std::string& kind,
+                     const BridgeArtifact& artifact) -> absl::StatusOr<BridgeBenchRow> {
     absl::StatusOr<std::unique_ptr<Bridge>> bridge = Bridge::FromArtifact(artifact);
     if (!bridge.ok()) return bridge.status();
     absl::Status status;
@@ -91,7 +82,45 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
     row.bridge_gflops = flops / seconds * 1e-9;
     row.matmul_gflops = flops / matmul_seconds * 1e-9;
     row.ratio = row.bridge_gflops / row.matmul_gflops;
-    result.push_back(row);
+    return row;
+  };
+  std::vector<BridgeBenchRow> result;
+  for (const char* kind : {"affine", "procrustes", "adapter"}) {
+    BridgeArtifact artifact;
+    BridgeMetadata& m = artifact.metadata;
+    m.kind = kind;
+    m.src_dim = ds;
+    m.dst_dim = dt;
+    artifact.tensors["src_mean"] = RandomTensor({ds}, &rng);
+    artifact.tensors["src_std"] = RandomTensor({ds}, &rng, 1.0f, 0.1f);
+    artifact.tensors["map"] = RandomTensor({ds, dt}, &rng, 0.0f, 0.05f);
+    if (m.kind == "adapter") {
+      const uint32_t r = static_cast<uint32_t>(o.adapter_rank);
+      artifact.tensors["bias"] = RandomTensor({dt}, &rng);
+      artifact.tensors["up"] = RandomTensor({ds, r}, &rng, 0.0f, 0.05f);
+      artifact.tensors["up_bias"] = RandomTensor({r}, &rng);
+      artifact.tensors["down"] = RandomTensor({r, dt}, &rng, 0.0f, 0.05f);
+    } else {
+      artifact.tensors["dst_mean"] = RandomTensor({dt}, &rng);
+      artifact.tensors["dst_std"] = RandomTensor({dt}, &rng, 1.0f, 0.1f);
+    }
+    absl::StatusOr<BridgeBenchRow> row = measure(kind, artifact);
+    if (!row.ok()) return row.status();
+    result.push_back(*row);
+  }
+  for (const std::string& path : o.artifacts) {
+    absl::StatusOr<BridgeArtifact> artifact = ReadBridgeArtifact(path);
+    if (!artifact.ok()) return artifact.status();
+    if (artifact->metadata.src_dim != o.src_dim || artifact->metadata.dst_dim != o.dst_dim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, " maps ", artifact->metadata.src_dim, " -> ",
+                       artifact->metadata.dst_dim, "; run with --src-dim ",
+                       artifact->metadata.src_dim, " --dst-dim ", artifact->metadata.dst_dim));
+    }
+    absl::StatusOr<BridgeBenchRow> row =
+        measure(absl::StrCat(artifact->metadata.kind, " (", path, ")"), *artifact);
+    if (!row.ok()) return row.status();
+    result.push_back(*row);
   }
   return result;
 }

@@ -1,7 +1,8 @@
-// `latentbus bench bridge`: translation throughput of affine and procrustes bridges next
-// to a bare matrix multiply of the same shape ([rows, src_dim] x [src_dim, dst_dim]) in
-// the same run. Bridges here are synthetic (random maps): speed does not depend on what
-// was fitted.
+// `latentbus bench bridge`: translation throughput of affine, procrustes and adapter
+// (trained) bridges next to a bare matrix multiply of the linear shape ([rows, src_dim] x
+// [src_dim, dst_dim]) in the same run. GFLOP/s counts that product only, so the adapter's
+// ratio also shows what its residual perceptron costs on top. The kinds are synthetic
+// (random weights: speed does not depend on what was fitted); `artifacts` adds real ones.
 //
 // Thread safety: runs on the calling thread (libtorch uses its intra-op pool).
 #ifndef LATENTBUS_BRIDGE_BRIDGE_BENCH_H_
@@ -18,9 +19,11 @@ namespace latentbus::bridge {
 struct BridgeBenchOptions {
   int64_t src_dim = 576;
   int64_t dst_dim = 640;
-  int64_t packets = 64;      // inputs per ApplyBatch call
-  int64_t tokens = 32;       // rows per input
-  double min_seconds = 0.5;  // per measurement
+  int64_t packets = 64;                // inputs per ApplyBatch call
+  int64_t tokens = 32;                 // rows per input
+  double min_seconds = 0.5;            // per measurement
+  int64_t adapter_rank = 128;          // the synthetic adapter's residual width
+  std::vector<std::string> artifacts;  // bridge files measured too (dims must match)
 };
 
 struct BridgeBenchRow {

@@ -238,7 +238,9 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
   }
   auto bench_args = std::make_shared<BenchArgs>();
   CLI::App* bb = bench->add_subcommand(
-      "bridge", "Bridge translation throughput next to a bare matrix multiply of the same shape");
+      "bridge",
+      "Bridge translation throughput (affine, procrustes, adapter) next to a bare matrix "
+      "multiply of the same shape");
   bb->add_flag("--json", bench_args->json, "Print JSON");
   bb->add_option("--packets", bench_args->options.packets, "Inputs per batch")
       ->capture_default_str();
@@ -247,6 +249,12 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
   bb->add_option("--dst-dim", bench_args->options.dst_dim)->capture_default_str();
   bb->add_option("--min-seconds", bench_args->options.min_seconds, "Per measurement")
       ->capture_default_str();
+  bb->add_option("--adapter-rank", bench_args->options.adapter_rank,
+                 "Residual width of the synthetic adapter")
+      ->capture_default_str();
+  bb->add_option("--artifact", bench_args->options.artifacts,
+                 "A bridge file to measure too (e.g. bridges/*.bridge); repeatable")
+      ->check(CLI::ExistingFile);
   bb->callback([run, bench_args] { *run = [bench_args] { return RunBench(*bench_args); }; });
 }
 
