@@ -137,7 +137,7 @@ absl::StatusOr<ExampleLoss> InstructionExample(const Model& receiver, const std:
                                                const torch::Tensor& soft, Instruction instruction,
                                                const std::vector<std::string>& labels,
                                                const LossWeights& weights, std::mt19937_64* rng,
-                                               int respond_tokens, int32_t label_token) {
+                                               int respond_tokens, int gold) {
   ExampleLoss out;
   out.instruction = instruction;
   agent::node::ReadPrompt prompt;
@@ -185,8 +185,26 @@ absl::StatusOr<ExampleLoss> InstructionExample(const Model& receiver, const std:
     out.ce = ce.item<double>();
     out.loss = out.loss + weights.restate * ce;
   }
-  if (label_token >= 0) {
-    const torch::Tensor ce = -(*student)[0][label_token];
+  if (gold >= 0) {
+    if (instruction != Instruction::kAsk || gold >= static_cast<int>(labels.size())) {
+      return absl::InvalidArgumentError("a gold label needs the ask instruction and its labels");
+    }
+    std::vector<int64_t> ids;
+    for (const std::string& label : labels) {
+      absl::StatusOr<agent::llm::EncodeResult> t =
+          receiver.Tokenize(" " + label, /*add_bos=*/false);
+      if (!t.ok()) return t.status();
+      if (t->token_ids.empty()) return absl::InvalidArgumentError("empty label");
+      if (std::find(ids.begin(), ids.end(), t->token_ids[0]) != ids.end()) {
+        return absl::InvalidArgumentError(absl::StrCat("the labels of '", text.substr(0, 60),
+                                                       "' share a first token in ",
+                                                       receiver.info().model_id));
+      }
+      ids.push_back(t->token_ids[0]);
+    }
+    const torch::Tensor scores =
+        (*student)[0].index_select(0, torch::tensor(ids, torch::kInt64).to(student->device()));
+    const torch::Tensor ce = -torch::log_softmax(scores, 0)[gold];
     out.ce = ce.item<double>();
     out.loss = out.loss + weights.label * ce;
   }
@@ -207,15 +225,13 @@ absl::StatusOr<ExampleLoss> GeneralExample(const Model& receiver, const std::str
 
 absl::StatusOr<ExampleLoss> TaskExample(const Model& receiver, const eval::LabelledItem& item,
                                         const torch::Tensor& soft, const LossWeights& weights) {
-  absl::StatusOr<agent::llm::EncodeResult> label =
-      receiver.Tokenize(" " + item.label, /*add_bos=*/false);
-  if (!label.ok()) return label.status();
-  if (label->token_ids.empty()) return absl::InvalidArgumentError("empty label");
+  const auto it = std::find(item.labels.begin(), item.labels.end(), item.label);
+  if (it == item.labels.end()) return absl::InvalidArgumentError("label not among the labels");
   LossWeights task = weights;
   task.kl = weights.kl * 0.5;
   std::mt19937_64 unused(0);  // the ask instruction draws nothing
   return InstructionExample(receiver, item.text, soft, Instruction::kAsk, item.labels, task,
-                            &unused, 0, label->token_ids[0]);
+                            &unused, 0, static_cast<int>(it - item.labels.begin()));
 }
 
 }  // namespace latentbus::train

@@ -12,7 +12,8 @@
 // The teacher is the receiver reading the text (no gradient); the student reads the soft
 // tokens. KL(teacher || student) over the whole vocabulary, temperature 1.
 // The task-tuned objective (TaskExample) is the ask format with the item's own labels:
-// cross-entropy on the gold label's first token, plus half the KL.
+// cross-entropy of the gold label among the item's labels (each by its first token, as
+// `eval classify` decides), plus half the KL.
 //
 // Thread safety: functions over const models; safe concurrently with distinct tensors.
 #ifndef LATENTBUS_TRAIN_OBJECTIVE_H_
@@ -60,14 +61,15 @@ absl::StatusOr<ExampleLoss> GeneralExample(const agent::llm::Model& receiver,
                                            const LossWeights& weights, std::mt19937_64* rng,
                                            int respond_tokens = 8);
 
-// As GeneralExample with a fixed instruction (`labels` for kAsk). With `label_token` >= 0
-// (kAsk only), adds weights.label x the cross-entropy of that token at the answer.
+// As GeneralExample with a fixed instruction (`labels` for kAsk). With `gold` >= 0 (kAsk
+// only), adds weights.label x the cross-entropy of labels[gold] among the labels, each
+// scored by its first token at the answer (the evaluation's decision rule).
 absl::StatusOr<ExampleLoss> InstructionExample(const agent::llm::Model& receiver,
                                                const std::string& text, const torch::Tensor& soft,
                                                Instruction instruction,
                                                const std::vector<std::string>& labels,
                                                const LossWeights& weights, std::mt19937_64* rng,
-                                               int respond_tokens = 8, int32_t label_token = -1);
+                                               int respond_tokens = 8, int gold = -1);
 
 // Task-tuned: the ask format with the item's labels.
 absl::StatusOr<ExampleLoss> TaskExample(const agent::llm::Model& receiver,

@@ -39,7 +39,7 @@ struct TrainOptions {
   int steps = 200;
   double time_budget_seconds = 0;  // > 0: also stop when this much time has passed
   int batch = 4;                   // examples per optimizer step
-  double lr = 2e-3;                // relative step size (scaled per tensor)
+  double lr = 3e-3;                // relative step size (scaled per tensor)
   int64_t rank = 128;              // width of the residual perceptron
   uint64_t seed = 1;
   std::string encoding = "int4/g32";  // simulated wire encoding, both hops
@@ -58,10 +58,11 @@ struct TrainOptions {
 };
 
 // Trains, writes `out` (and checkpoints), returns a summary: steps, seconds, the loss
-// every log_every steps (from the first step, also across a resume), validation before and after, collapse diagnostics. The artifact's
-// fidelity holds ask_agreement (held-out messages on which the receiver's answer from the
-// latent is its answer from the text; the broker's policy can gate on it), val_kl and the
-// controls' figures, and with fidelity_src/dst the embedding figures (cosine, ...).
+// every log_every steps (from the first step, also across a resume), validation before and after,
+// collapse diagnostics. The artifact's fidelity holds ask_agreement (held-out messages on which the
+// receiver's answer from the latent is its answer from the text; the broker's policy can gate on
+// it), val_kl and the controls' figures, and with fidelity_src/dst the embedding figures (cosine,
+// ...).
 absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& options, std::ostream* progress);
 
 // Messages from text files (one per non-empty line) and labelled items from JSONL files.

@@ -45,11 +45,12 @@ class TrainerTest : public ::testing::Test {
       const std::string& text = (*items)[i].text;
       if (text.size() >= 50) continue;
       out << text << "\n";
-      labelled << nlohmann::json{{"text", text},
-                                 {"label", text.size() % 2 ? "odd" : "even"},
-                                 {"labels", {"odd", "even"}}}
-                      .dump()
-               << "\n";
+      // One label throughout, the one the untrained receiver does not prefer. (" tea"
+      // and " sun" start with different tokens in the tiny vocabulary; " yes" and " no" do
+      // not, which the trainer refuses, as `eval classify` does.)
+      labelled
+          << nlohmann::json{{"text", text}, {"label", "sun"}, {"labels", {"tea", "sun"}}}.dump()
+          << "\n";
     }
   }
   static void TearDownTestSuite() { delete dir_; }
@@ -120,8 +121,9 @@ TEST_F(TrainerTest, TaskObjectiveLowersTheLabelLoss) {
   ASSERT_TRUE(r.ok()) << r.status() << "\n" << progress.str();
   const auto& losses = (*r)["losses"];
   ASSERT_EQ(losses.size(), 6u);
-  // From about ln(320) = 5.8 nats (a random tiny model) to clearly below.
-  EXPECT_LT(losses.back()["loss"].get<double>(), losses.front()["loss"].get<double>() - 0.5)
+  // From well above ln 2 (the untrained receiver prefers the other label) to clearly below.
+  EXPECT_GT(losses.front()["loss"].get<double>(), 0.5) << progress.str();
+  EXPECT_LT(losses.back()["loss"].get<double>(), 0.5 * losses.front()["loss"].get<double>())
       << progress.str();
 }
 
@@ -171,6 +173,19 @@ TEST_F(TrainerTest, ClearErrors) {
   o = Options("e.bridge", 2);
   o.data = {*dir_ + "/missing.txt"};
   EXPECT_EQ(TrainBridge(o, &progress).status().code(), absl::StatusCode::kNotFound);
+  {
+    std::ofstream bad(*dir_ + "/ambiguous.jsonl");
+    for (int i = 0; i < 12; ++i) {
+      bad << R"({"text": "a b c", "label": "yes", "labels": ["yes", "no"]})"
+          << "\n";
+    }
+  }
+  o = Options("e.bridge", 2);
+  o.objective = "task";
+  o.task_data = {*dir_ + "/ambiguous.jsonl"};
+  absl::Status ambiguous = TrainBridge(o, &progress).status();
+  EXPECT_EQ(ambiguous.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(ambiguous.message().find("share a first token"), std::string::npos) << ambiguous;
 }
 
 }  // namespace
