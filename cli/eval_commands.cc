@@ -14,6 +14,20 @@
 namespace latentbus::cli {
 namespace {
 
+// NAME=PATH pairs of --compare; false (after saying why) when one is malformed.
+bool ParseCompare(const std::vector<std::string>& given,
+                  std::vector<std::pair<std::string, std::string>>* out) {
+  for (const std::string& c : given) {
+    const size_t eq = c.find('=');
+    if (eq == std::string::npos || eq == 0 || !std::filesystem::exists(c.substr(eq + 1))) {
+      std::cerr << "error: --compare wants NAME=PATH with an existing PATH, got '" << c << "'\n";
+      return false;
+    }
+    out->emplace_back(c.substr(0, eq), c.substr(eq + 1));
+  }
+  return true;
+}
+
 struct ClassifyArgs {
   eval::ClassifyEvalOptions o;
   std::vector<std::string> compare;
@@ -22,14 +36,7 @@ struct ClassifyArgs {
 };
 
 int RunClassify(ClassifyArgs args) {
-  for (const std::string& c : args.compare) {
-    const size_t eq = c.find('=');
-    if (eq == std::string::npos || eq == 0 || !std::filesystem::exists(c.substr(eq + 1))) {
-      std::cerr << "error: --compare wants NAME=PATH with an existing PATH, got '" << c << "'\n";
-      return 2;
-    }
-    args.o.compare.emplace_back(c.substr(0, eq), c.substr(eq + 1));
-  }
+  if (!ParseCompare(args.compare, &args.o.compare)) return 2;
   args.o.self = !args.no_self;
   args.o.controls = !args.no_controls;
   for (const std::string& d : args.o.data) {
@@ -61,14 +68,7 @@ struct RestateArgs {
 };
 
 int RunRestate(RestateArgs args) {
-  for (const std::string& c : args.compare) {
-    const size_t eq = c.find('=');
-    if (eq == std::string::npos || eq == 0 || !std::filesystem::exists(c.substr(eq + 1))) {
-      std::cerr << "error: --compare wants NAME=PATH with an existing PATH, got '" << c << "'\n";
-      return 2;
-    }
-    args.o.compare.emplace_back(c.substr(0, eq), c.substr(eq + 1));
-  }
+  if (!ParseCompare(args.compare, &args.o.compare)) return 2;
   absl::StatusOr<nlohmann::json> r = eval::RunRestateEval(args.o, &std::cerr);
   if (!r.ok()) {
     if (args.json) {
