@@ -17,6 +17,7 @@ namespace {
 
 struct E2EArgs {
   bench::E2EBenchOptions o;
+  bool fit = false;
   bool json = false;
 };
 
@@ -29,6 +30,13 @@ int RunE2E(E2EArgs args) {
   }
   if (!std::filesystem::exists(args.o.corpus)) {
     args.o.corpus = std::string(LATENTBUS_SOURCE_DIR) + "/data/corpus/corpus.txt";
+  }
+  // The shipped trained bridges by default, when the default pair is measured.
+  const std::string shipped = std::string(LATENTBUS_SOURCE_DIR) + "/bridges";
+  if (args.o.bridge_dir.empty() && !args.fit && std::filesystem::is_directory(shipped) &&
+      args.o.sender_model == agent::ModelCachePath(agent::kSmolLm2File) &&
+      args.o.receiver_model == agent::ModelCachePath(agent::kGemma3File)) {
+    args.o.bridge_dir = shipped;
   }
   spdlog::set_level(spdlog::level::warn);
   absl::StatusOr<nlohmann::json> r = bench::RunE2EBench(args.o, &std::cerr);
@@ -68,8 +76,9 @@ void RegisterBenchE2E(CLI::App* bench, RunFn* run) {
   cmd->add_option("--receive-encoding", o.receive_encoding, "encoding delivered to the receiver")
       ->capture_default_str();
   cmd->add_option("--bridges", o.bridge_dir,
-                  "folder with the pair's bridge artifacts (scripts/fit-bridges.sh); default: "
-                  "fit one in the run");
+                  "folder with the pair's bridge artifacts; default: the trained bridges "
+                  "shipped in bridges/ for the default pair, else fit one in the run");
+  cmd->add_flag("--fit", args->fit, "fit an affine bridge in the run instead");
   cmd->add_option("--fit-items", o.fit_items, "corpus items for the in-run fit")
       ->capture_default_str();
   cmd->add_option("--corpus", o.corpus, "calibration corpus")->capture_default_str();

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The main job, from a fresh Debian 12 machine (root): installs what is missing, fetches
-# the two real models, builds, fits (or reuses) their bridges, then runs the fleet on one
-# machine: a broker and two agents (SmolLM2-135M-Instruct and Gemma 3 270M) exchanging
+# the two real models, builds, then runs the fleet on one machine: a broker with the
+# trained bridges shipped in bridges/ and two agents (SmolLM2-135M-Instruct and Gemma 3
+# 270M) exchanging
 #   1. a context message as an int4 latent, SmolLM2 -> bridge -> Gemma 3,
 #   2. a context message the other way, Gemma 3 -> bridge -> SmolLM2,
 #   3. a reasoning-class message, which the policy sends as text the sender writes,
 # with per-hop timings, bytes on the wire and the receiver's output. Stops everything and
-# exits 0. BRIDGE_LIMIT (default 400) sets how many corpus items fit the bridges.
+# exits 0. DEMO_BRIDGES=affine uses affine bridges fitted here instead (scripts/
+# fit-bridges.sh; BRIDGE_LIMIT, default 400, corpus items).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,8 +18,13 @@ gemma=$(echo "$models" | grep gemma)
 scripts/build.sh
 lb=build/bin/latentbus
 
-echo; echo "== bridges (fitted once, then cached) =="
-bridges=$(scripts/fit-bridges.sh --limit "${BRIDGE_LIMIT:-400}")
+if [ "${DEMO_BRIDGES:-trained}" = affine ]; then
+  echo; echo "== bridges: affine, fitted once, then cached =="
+  bridges=$(scripts/fit-bridges.sh --limit "${BRIDGE_LIMIT:-400}")
+else
+  echo; echo "== bridges: trained through the receiver, shipped in bridges/ =="
+  bridges=bridges
+fi
 ls "$bridges"/*.bridge
 
 run=$(mktemp -d)

@@ -143,6 +143,8 @@ TEST_F(FleetSpecTest, DemoFleetIsValid) {
   ASSERT_EQ(spec->agents.size(), 2u);
   EXPECT_EQ(spec->agents[0].id, "smollm2");
   EXPECT_EQ(spec->agents[1].id, "gemma3");
+  // The shipped trained bridges, resolved against the file's folder.
+  EXPECT_TRUE(std::filesystem::is_directory(spec->broker.bridges)) << spec->broker.bridges;
 }
 
 }  // namespace
