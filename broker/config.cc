@@ -88,10 +88,10 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(tr, "compute_threads", &c->translation.compute_threads);
   }
   if (YAML::Node lim = root["limits"]) {
-    if (auto s = CheckKeys(
-            lim, "limits",
-            {"max_message_bytes", "max_queue_depth", "max_topics_per_agent", "rate_per_second",
-             "rate_burst", "delivery_credits", "send_credits", "dedup_window"});
+    if (auto s = CheckKeys(lim, "limits",
+                           {"max_message_bytes", "max_queue_depth", "max_topics_per_agent",
+                            "rate_per_second", "rate_burst", "delivery_credits", "send_credits",
+                            "dedup_window", "max_deadline_seconds"});
         !s.ok()) {
       return s;
     }
@@ -103,6 +103,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(lim, "delivery_credits", &c->limits.delivery_credits);
     Get(lim, "send_credits", &c->limits.send_credits);
     Get(lim, "dedup_window", &c->limits.dedup_window);
+    Get(lim, "max_deadline_seconds", &c->limits.max_deadline_seconds);
   }
   if (YAML::Node pol = root["policy"]) {
     if (auto s = CheckKeys(pol, "policy", {"min_fidelity", "metric", "rules"}); !s.ok()) return s;
@@ -184,6 +185,9 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
   if (c.limits.max_queue_depth == 0) return Bad("limits.max_queue_depth", "must be >= 1");
   if (c.limits.delivery_credits == 0) return Bad("limits.delivery_credits", "must be >= 1");
   if (c.limits.send_credits == 0) return Bad("limits.send_credits", "must be >= 1");
+  if (c.limits.max_deadline_seconds < 1 || c.limits.max_deadline_seconds > 31536000) {
+    return Bad("limits.max_deadline_seconds", "must be in [1, 31536000] (one year)");
+  }
   if (c.limits.rate_per_second < 0 || c.limits.rate_burst < 0) {
     return Bad("limits.rate_*", "must be >= 0");
   }

@@ -23,6 +23,8 @@
 //     delivery_credits: 64          # default when Register.initial_credits is 0
 //     send_credits: 256             # send window granted to each stream (NO_CREDIT)
 //     dedup_window: 4096            # accepted (sender, message id) pairs remembered
+//     max_deadline_seconds: 3600    # later deadlines are brought forward to this; a request
+//                                   # (expects_reply) without a deadline gets it
 //   policy:
 //     metric: auto                  # the recorded fidelity figure a bridge is judged on:
 //                                   # auto = ask_agreement when the artifact has it (trained
@@ -81,6 +83,10 @@ struct LimitsConfig {
   uint32_t delivery_credits = 64;
   uint32_t send_credits = 256;
   uint32_t dedup_window = 4096;
+  // The furthest deadline the broker keeps state for: later deadlines are brought forward
+  // to now + this, and a request without a deadline gets it (its pending reply and timer
+  // are released then). In [1, 31536000].
+  uint32_t max_deadline_seconds = 3600;
 };
 
 // One policy rule. `message_class` is "*" or a class name ("context", "reasoning",

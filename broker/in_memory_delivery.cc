@@ -1,5 +1,7 @@
 #include "broker/in_memory_delivery.h"
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -117,7 +119,12 @@ bool InMemoryDelivery::Expire(const std::string& recipient, const std::string& s
   for (auto e = r.queue.begin(); e != r.queue.end(); ++e) {
     if (e->key == key && e->attempts == 0) {
       r.queue.erase(e);
-      r.seen.erase(key);  // the sender may retry with the same id
+      // The sender may retry with the same id: forget the key in the window's order too,
+      // or its stale entry would later evict the retried message's key early.
+      if (r.seen.erase(key) > 0) {
+        auto o = std::find(r.seen_order.rbegin(), r.seen_order.rend(), key);
+        if (o != r.seen_order.rend()) r.seen_order.erase(std::next(o).base());
+      }
       --total_pending_;
       MaybeErase(recipient);
       return true;

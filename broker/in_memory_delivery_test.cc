@@ -106,6 +106,32 @@ TEST(InMemoryDeliveryTest, ExpireRemovesOnlyNeverDelivered) {
   EXPECT_TRUE(d.Enqueue("b", Msg("a", "m2")).ok());  // a retry with the same id is accepted
 }
 
+TEST(InMemoryDeliveryTest, DedupWindowForgetsTheOldestKeys) {
+  InMemoryDelivery d({10, 2}, nullptr);
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m1")).ok());
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m2")).ok());
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m3")).ok());  // m1 leaves the window
+  EXPECT_TRUE(absl::IsAlreadyExists(d.Enqueue("b", Msg("a", "m2"))));
+  EXPECT_TRUE(absl::IsAlreadyExists(d.Enqueue("b", Msg("a", "m3"))));
+  EXPECT_TRUE(d.Enqueue("b", Msg("a", "m1")).ok());  // remembered no longer: queued again
+  EXPECT_EQ(d.Pending("b"), 4u);
+}
+
+TEST(InMemoryDeliveryTest, ExpiredThenRetriedMessageStaysInTheWindow) {
+  // m1, m2 (expires), m2 retried, m3, m2 again: the second retry is a duplicate. (The
+  // expired key's stale place in the window's order once evicted the retry's key early.)
+  InMemoryDelivery d({10, 2}, nullptr);
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m1")).ok());
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m2")).ok());
+  ASSERT_TRUE(d.Expire("b", "a", "m2"));
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m2")).ok());
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m3")).ok());
+  EXPECT_TRUE(absl::IsAlreadyExists(d.Enqueue("b", Msg("a", "m2"))));
+  auto s = std::make_shared<RecordingSession>();
+  d.Attach("b", s, 10);
+  EXPECT_EQ(s->Ids(), (Strings{"m1#1", "m2#1", "m3#1"}));
+}
+
 TEST(InMemoryDeliveryTest, AwaitEmptyWaitsForAcks) {
   InMemoryDelivery d({10, 100}, nullptr);
   EXPECT_TRUE(d.AwaitEmpty(absl::Now()));

@@ -84,23 +84,57 @@ absl::StatusOr<std::vector<AgentRecord>> Router::Resolve(const v1::Address& addr
   return out;
 }
 
-void Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope) {
+void Router::ErasePending(const RequestKey& key) {
+  pending_.erase(key);
+  auto it = requesters_by_id_.find(key.second);
+  if (it == requesters_by_id_.end()) return;
+  std::vector<std::string>& requesters = it->second;
+  requesters.erase(std::remove(requesters.begin(), requesters.end(), key.first), requesters.end());
+  if (requesters.empty()) requesters_by_id_.erase(it);
+}
+
+absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope) {
+  const std::string& id = envelope->correlation_id();
+  auto asked = [&sender_id](const PendingRequest& p) {
+    return std::find(p.responders.begin(), p.responders.end(), sender_id) != p.responders.end();
+  };
   absl::MutexLock lock(&mu_);
-  auto it = pending_.find(envelope->correlation_id());
-  if (it == pending_.end()) return;
-  std::vector<PendingRequest>& list = it->second;
-  for (auto p = list.begin(); p != list.end(); ++p) {
-    bool matches = envelope->recipient().target_case() == v1::Address::kAgentId
-                       ? envelope->recipient().agent_id() == p->requester
-                       : std::find(p->responders.begin(), p->responders.end(), sender_id) !=
-                             p->responders.end();
-    if (!matches) continue;
-    if (envelope->recipient().target_case() == v1::Address::TARGET_NOT_SET) {
-      envelope->mutable_recipient()->set_agent_id(p->requester);
+  switch (envelope->recipient().target_case()) {
+    case v1::Address::kAgentId: {
+      RequestKey key{envelope->recipient().agent_id(), id};
+      auto it = pending_.find(key);
+      if (it == pending_.end()) return absl::OkStatus();  // not a pending request's reply
+      if (!asked(it->second)) {
+        return BrokerError(v1::PERMISSION_DENIED,
+                           absl::StrCat("request '", id, "' of ", key.first, " was not sent to ",
+                                        sender_id, "; only its recipients may answer it"));
+      }
+      ErasePending(key);
+      return absl::OkStatus();
     }
-    list.erase(p);
-    if (list.empty()) pending_.erase(it);
-    return;
+    case v1::Address::TARGET_NOT_SET: {
+      std::vector<std::string> matches;
+      if (auto it = requesters_by_id_.find(id); it != requesters_by_id_.end()) {
+        for (const std::string& requester : it->second) {
+          auto p = pending_.find(RequestKey{requester, id});
+          if (p != pending_.end() && asked(p->second)) matches.push_back(requester);
+        }
+      }
+      if (matches.empty()) {
+        return BrokerError(v1::NO_ROUTE, absl::StrCat("no pending request '", id, "' to ",
+                                                      sender_id, " to reply to"));
+      }
+      if (matches.size() > 1) {
+        return BrokerError(v1::INVALID_ARGUMENT,
+                           absl::StrCat(matches.size(), " agents sent request '", id, "' to ",
+                                        sender_id, "; name the recipient of the reply"));
+      }
+      envelope->mutable_recipient()->set_agent_id(matches[0]);
+      ErasePending(RequestKey{matches[0], id});
+      return absl::OkStatus();
+    }
+    default:
+      return absl::OkStatus();  // a topic message that carries a correlation id
   }
 }
 
@@ -124,12 +158,16 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                   {}, done);
   }
   absl::Time deadline = absl::InfiniteFuture();
+  const absl::Time furthest = now + absl::Seconds(limits_.max_deadline_seconds);
   if (envelope.has_deadline()) {
     deadline = FromTimestamp(envelope.deadline());
     if (deadline <= now) {
       return Refuse(message_id, BrokerError(v1::DEADLINE_EXCEEDED, "deadline already passed"), {},
                     done);
     }
+    deadline = std::min(deadline, furthest);
+  } else if (envelope.expects_reply()) {
+    deadline = furthest;  // a request's state is never kept for good
   }
   std::optional<AgentRecord> sender = c_.registry->Find(context.sender_id);
   std::shared_ptr<const codec::Packet> packet;
@@ -153,13 +191,14 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
     packet = std::make_shared<const codec::Packet>(*std::move(validated));
   }
-  if (!envelope.correlation_id().empty()) ResolveReply(context.sender_id, &envelope);
+  if (!envelope.correlation_id().empty()) {
+    if (absl::Status s = ResolveReply(context.sender_id, &envelope); !s.ok()) {
+      return Refuse(message_id, std::move(s), {}, done);
+    }
+  }
   if (envelope.recipient().target_case() == v1::Address::TARGET_NOT_SET) {
-    return Refuse(
-        message_id,
-        BrokerError(v1::NO_ROUTE, absl::StrCat("no pending request '", envelope.correlation_id(),
-                                               "' to reply to")),
-        {}, done);
+    return Refuse(message_id, BrokerError(v1::NO_ROUTE, "no recipient and no correlation id"), {},
+                  done);
   }
   absl::StatusOr<std::vector<AgentRecord>> recipients =
       Resolve(envelope.recipient(), context.sender_id, *context.principal);
@@ -189,11 +228,13 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
       "latentbus_messages_total",
       {{"class", MessageClassName(envelope.message_class())},
        {"encoding", has_latent ? codec::EncodingName(packet->encoding) : std::string("text")}});
-  if (envelope.expects_reply() && deadline != absl::InfiniteFuture()) {
-    PendingRequest p{context.sender_id, {}};
+  if (envelope.expects_reply()) {
+    PendingRequest p;
     for (const Target& t : targets) p.responders.push_back(t.agent.agent_id);
     absl::MutexLock lock(&mu_);
-    pending_[message_id].push_back(std::move(p));
+    auto [it, inserted] =
+        pending_.insert_or_assign(RequestKey{context.sender_id, message_id}, std::move(p));
+    if (inserted) requesters_by_id_[message_id].push_back(context.sender_id);
   }
   if (deadline != absl::InfiniteFuture()) {
     std::vector<std::string> ids;
@@ -311,16 +352,10 @@ void Router::OnDeadline(const std::string& sender_id, const std::string& message
   bool reply_missing = false;
   if (expects_reply) {
     absl::MutexLock lock(&mu_);
-    auto it = pending_.find(message_id);
-    if (it != pending_.end()) {
-      auto& list = it->second;
-      auto p = std::find_if(list.begin(), list.end(),
-                            [&](const PendingRequest& q) { return q.requester == sender_id; });
-      if (p != list.end()) {
-        reply_missing = true;
-        list.erase(p);
-        if (list.empty()) pending_.erase(it);
-      }
+    const RequestKey key{sender_id, message_id};
+    if (pending_.contains(key)) {
+      reply_missing = true;
+      ErasePending(key);
     }
   }
   if (expired.empty() && !reply_missing) return;

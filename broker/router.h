@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -92,9 +93,12 @@ class Router {
     Decision decision;
   };
   struct Tracker;
+  // A request awaiting its reply, keyed by (requester, message id): message ids are
+  // scoped to their sender, so two agents may use the same one.
+  using RequestKey = std::pair<std::string, std::string>;
   struct PendingRequest {
-    std::string requester;
-    std::vector<std::string> responders;
+    std::vector<std::string> responders;  // the agents it was sent to: the only ones that
+                                          // may answer it
   };
 
   // Recipients for `address` as seen from `sender_id`, or NO_ROUTE / PERMISSION_DENIED.
@@ -103,7 +107,12 @@ class Router {
                                                    const Principal& principal) const;
   void Refuse(const std::string& message_id, absl::Status status, std::vector<std::string> agents,
               const Done& done);
-  void ResolveReply(const std::string& sender_id, v1::Envelope* envelope);
+  // For an envelope with a correlation id: when it answers a pending request, checks that
+  // the sender is one the request went to (PERMISSION_DENIED otherwise), fills in the
+  // requester when the reply names no recipient (NO_ROUTE when no request matches,
+  // INVALID_ARGUMENT when several requesters used that id) and retires the request.
+  absl::Status ResolveReply(const std::string& sender_id, v1::Envelope* envelope);
+  void ErasePending(const RequestKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnDeadline(const std::string& sender_id, const std::string& message_id,
                   const std::vector<std::string>& recipients, bool expects_reply);
   void Finish(const std::shared_ptr<Tracker>& tracker, const std::string& agent_id,
@@ -114,8 +123,10 @@ class Router {
   std::atomic<bool> draining_{false};
 
   absl::Mutex mu_;
-  // request message_id -> requests awaiting a reply with that correlation id.
-  absl::flat_hash_map<std::string, std::vector<PendingRequest>> pending_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<RequestKey, PendingRequest> pending_ ABSL_GUARDED_BY(mu_);
+  // message id -> the requesters with a pending request of that id (a reply without a
+  // recipient is matched through it).
+  absl::flat_hash_map<std::string, std::vector<std::string>> requesters_by_id_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace latentbus::broker

@@ -56,6 +56,9 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--delivery-credits")) config.limits.delivery_credits = f.limits.delivery_credits;
   if (given("--send-credits")) config.limits.send_credits = f.limits.send_credits;
   if (given("--dedup-window")) config.limits.dedup_window = f.limits.dedup_window;
+  if (given("--max-deadline")) {
+    config.limits.max_deadline_seconds = f.limits.max_deadline_seconds;
+  }
   if (given("--min-fidelity")) config.policy.min_fidelity = f.policy.min_fidelity;
   if (given("--fidelity-metric")) config.policy.metric = f.policy.metric;
   if (given("--translation-threads")) config.translation.threads = f.translation.threads;
@@ -175,6 +178,10 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   cmd->add_option("--dedup-window", c.limits.dedup_window,
                   "accepted (sender, message id) pairs remembered per recipient")
+      ->capture_default_str();
+  cmd->add_option("--max-deadline", c.limits.max_deadline_seconds,
+                  "furthest deadline in seconds; later ones are brought forward, requests "
+                  "without one get it")
       ->capture_default_str();
   cmd->add_option("--min-fidelity", c.policy.min_fidelity,
                   "score a bridge needs to carry latents (-1: the metric's default, cosine 0.9, "

@@ -1,5 +1,7 @@
 #include "tests/broker_harness.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <utility>
 
@@ -264,6 +266,37 @@ grpc::Status TestAgent::AwaitEnd(absl::Duration timeout) {
     return grpc::Status(grpc::StatusCode::UNKNOWN, "stream did not end in time");
   }
   return status_;
+}
+
+v1::Error ExpectError(TestAgent& agent, v1::ErrorReason reason) {
+  std::optional<v1::BrokerFrame> f = agent.NextOf(v1::BrokerFrame::kError);
+  EXPECT_TRUE(f.has_value()) << "no Error frame";
+  if (!f) return {};
+  EXPECT_EQ(f->error().reason(), reason) << f->DebugString();
+  return f->error();
+}
+
+v1::Envelope ExpectDelivery(TestAgent& agent) {
+  std::optional<v1::BrokerFrame> f = agent.NextOf(v1::BrokerFrame::kDeliver);
+  EXPECT_TRUE(f.has_value()) << "no Deliver frame";
+  return f ? f->deliver().envelope() : v1::Envelope();
+}
+
+bool AwaitNothingPending(TestBroker& broker, const std::string& recipient) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (broker.broker().delivery().Pending(recipient) != 0) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+google::protobuf::Timestamp In(absl::Duration d) {
+  google::protobuf::Timestamp ts;
+  int64_t ns = absl::ToUnixNanos(absl::Now() + d);
+  ts.set_seconds(ns / 1000000000);
+  ts.set_nanos(static_cast<int>(ns % 1000000000));
+  return ts;
 }
 
 }  // namespace latentbus::testing

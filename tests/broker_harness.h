@@ -118,6 +118,17 @@ class TestAgent {
   std::thread reader_;
 };
 
+// Expectations on frames (gtest failures when they do not come within kWait).
+v1::Error ExpectError(TestAgent& agent, v1::ErrorReason reason);
+v1::Envelope ExpectDelivery(TestAgent& agent);
+
+// Acks have no answer: polls until the broker has applied them (nothing left pending for
+// `recipient`), for at most 10 s.
+bool AwaitNothingPending(TestBroker& broker, const std::string& recipient);
+
+// now + d as a protobuf timestamp (deadlines).
+google::protobuf::Timestamp In(absl::Duration d);
+
 }  // namespace latentbus::testing
 
 #endif  // LATENTBUS_TESTS_BROKER_HARNESS_H_

@@ -15,39 +15,6 @@ using v1::BrokerFrame;
 const v1::ModelSpec kSmol = MakeSpec("smollm2", 64, 48, "int8/g32");
 const v1::ModelSpec kGemma = MakeSpec("gemma3", 80, 40, "fp16");
 
-v1::Error ExpectError(TestAgent& agent, v1::ErrorReason reason) {
-  std::optional<BrokerFrame> f = agent.NextOf(BrokerFrame::kError);
-  EXPECT_TRUE(f.has_value()) << "no Error frame";
-  if (!f) return {};
-  EXPECT_EQ(f->error().reason(), reason) << f->DebugString();
-  return f->error();
-}
-
-v1::Envelope ExpectDelivery(TestAgent& agent) {
-  std::optional<BrokerFrame> f = agent.NextOf(BrokerFrame::kDeliver);
-  EXPECT_TRUE(f.has_value()) << "no Deliver frame";
-  return f ? f->deliver().envelope() : v1::Envelope();
-}
-
-// Acks have no answer: polls until the broker has applied them (nothing left pending for
-// `recipient`), for at most 10 s.
-bool AwaitNothingPending(TestBroker& broker, const std::string& recipient) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (broker.broker().delivery().Pending(recipient) != 0) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
-}
-
-google::protobuf::Timestamp In(absl::Duration d) {
-  google::protobuf::Timestamp ts;
-  int64_t ns = absl::ToUnixNanos(absl::Now() + d);
-  ts.set_seconds(ns / 1000000000);
-  ts.set_nanos(static_cast<int>(ns % 1000000000));
-  return ts;
-}
-
 TEST(BrokerStreamTest, RegisterAnswersRegisteredWithLimits) {
   TestBroker broker;
   TestAgent a(broker.Channel());

@@ -71,6 +71,9 @@ struct Client::State {
     absl::StatusOr<v1::SendResult> result = absl::UnknownError("no answer yet");
   };
   struct PendingRequest {
+    // The agent the request was addressed to, the only one whose reply is taken (empty
+    // for a request to a topic: the broker admits only the subscribers it went to).
+    std::string addressee;
     bool done = false;
     absl::StatusOr<v1::Envelope> reply = absl::UnknownError("no reply yet");
   };
@@ -209,7 +212,8 @@ struct Client::State {
           absl::MutexLock lock(&mu);
           if (!e.correlation_id().empty()) {
             auto it = requests.find(e.correlation_id());
-            if (it != requests.end() && !it->second.done) {
+            if (it != requests.end() && !it->second.done &&
+                (it->second.addressee.empty() || it->second.addressee == e.sender_id())) {
               it->second.done = true;
               it->second.reply = e;
               reply = true;
@@ -497,7 +501,11 @@ absl::StatusOr<v1::Envelope> Client::Request(v1::Envelope envelope, absl::Durati
   *envelope.mutable_deadline() = ToTimestamp(deadline);
   {
     absl::MutexLock lock(&s.mu);
-    s.requests[id] = State::PendingRequest{};
+    State::PendingRequest pending;
+    if (envelope.recipient().target_case() == v1::Address::kAgentId) {
+      pending.addressee = envelope.recipient().agent_id();
+    }
+    s.requests[id] = std::move(pending);
   }
   absl::StatusOr<v1::SendResult> sent = Send(std::move(envelope), timeout);
   absl::MutexLock lock(&s.mu);

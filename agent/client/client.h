@@ -84,7 +84,9 @@ class Client {
                                       absl::Duration timeout = absl::Seconds(30));
 
   // Sends with expects_reply and deadline = now + timeout; returns the reply envelope
-  // (acked), DEADLINE_EXCEEDED when none came in time, or the send's refusal.
+  // (acked), DEADLINE_EXCEEDED when none came in time, or the send's refusal. Only a reply
+  // from the addressee counts (for an agent id); anything else with that correlation id
+  // goes to Receive like any other delivery.
   absl::StatusOr<v1::Envelope> Request(v1::Envelope envelope, absl::Duration timeout);
 
   // Sends `reply` to the sender of `request` with correlation_id = request.message_id.

@@ -1,0 +1,128 @@
+// What an attacker tried against a real broker on loopback, and what must hold: replies
+// only from the agents a request went to, requests of different agents kept apart,
+// deadlines within the configured bound.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "absl/time/clock.h"
+#include "broker/errors.h"
+#include "tests/broker_harness.h"
+
+namespace latentbus::testing {
+namespace {
+
+using v1::BrokerFrame;
+
+const v1::ModelSpec kSpec = MakeSpec("smollm2", 64, 48);
+
+v1::Envelope Request(const std::string& id, const std::string& to, const std::string& text) {
+  v1::Envelope q = ToAgent(id, to, text);
+  q.set_expects_reply(true);
+  *q.mutable_deadline() = In(absl::Seconds(30));
+  return q;
+}
+
+// A reply to `correlation_id`; `to` empty: routed by the broker to the requester.
+v1::Envelope Reply(const std::string& id, const std::string& correlation_id, const std::string& to,
+                   const std::string& text) {
+  v1::Envelope a = to.empty() ? v1::Envelope() : ToAgent(id, to, text);
+  a.set_message_id(id);
+  a.set_text(text);
+  a.set_correlation_id(correlation_id);
+  a.set_message_class(v1::MESSAGE_CLASS_RESULT);
+  return a;
+}
+
+double Rejects(TestBroker& broker, const char* reason) {
+  return broker.broker().metrics().CounterValue("latentbus_rejects_total", {{"reason", reason}});
+}
+
+TEST(BrokerHardeningTest, OnlyTheAgentARequestWentToMayAnswerIt) {
+  TestBroker broker;
+  TestAgent asker(broker.Channel()), answerer(broker.Channel()), evil(broker.Channel());
+  ASSERT_TRUE(asker.Register("asker", kSpec).ok());
+  ASSERT_TRUE(answerer.Register("answerer", kSpec).ok());
+  ASSERT_TRUE(evil.Register("evil", kSpec).ok());
+  asker.Send(Request("req-1", "answerer", "2+2?"));
+  ASSERT_TRUE(asker.NextOf(BrokerFrame::kSendResult));
+  ASSERT_EQ(ExpectDelivery(answerer).message_id(), "req-1");
+
+  // The forged reply, addressed to the requester: refused, never delivered.
+  evil.Send(Reply("forged", "req-1", "asker", "5"));
+  v1::Error e = ExpectError(evil, v1::PERMISSION_DENIED);
+  EXPECT_EQ(e.message_id(), "forged");
+  EXPECT_EQ(Rejects(broker, "PERMISSION_DENIED"), 1);
+  // Without a recipient it matches nothing of evil's.
+  evil.Send(Reply("forged-2", "req-1", "", "5"));
+  ExpectError(evil, v1::NO_ROUTE);
+
+  // The genuine reply still goes through, and it is the first thing the asker receives.
+  answerer.Send(Reply("a1", "req-1", "", "4"));
+  ASSERT_TRUE(answerer.NextOf(BrokerFrame::kSendResult));
+  v1::Envelope got = ExpectDelivery(asker);
+  EXPECT_EQ(got.sender_id(), "answerer");
+  EXPECT_EQ(got.text(), "4");
+  EXPECT_EQ(got.correlation_id(), "req-1");
+}
+
+TEST(BrokerHardeningTest, RequestsWithTheSameIdFromTwoAgentsStayApart) {
+  TestBroker broker;
+  TestAgent asker(broker.Channel()), evil(broker.Channel()), answerer(broker.Channel());
+  ASSERT_TRUE(asker.Register("asker", kSpec).ok());
+  ASSERT_TRUE(evil.Register("evil", kSpec).ok());
+  ASSERT_TRUE(answerer.Register("answerer", kSpec).ok());
+  // Message ids are scoped to their sender: both may use "same-1".
+  evil.Send(Request("same-1", "answerer", "from evil"));
+  ASSERT_TRUE(evil.NextOf(BrokerFrame::kSendResult));
+  asker.Send(Request("same-1", "answerer", "from asker"));
+  ASSERT_TRUE(asker.NextOf(BrokerFrame::kSendResult));
+  v1::Envelope first = ExpectDelivery(answerer), second = ExpectDelivery(answerer);
+  ASSERT_EQ(first.sender_id(), "evil");
+  ASSERT_EQ(second.sender_id(), "asker");
+
+  // A reply without a recipient cannot say whose request it answers: refused.
+  answerer.Send(Reply("r0", "same-1", "", "whose?"));
+  v1::Error e = ExpectError(answerer, v1::INVALID_ARGUMENT);
+  EXPECT_NE(e.detail().find("name the recipient"), std::string::npos) << e.detail();
+
+  answerer.Send(Reply("r1", "same-1", "asker", "for asker"));
+  ASSERT_TRUE(answerer.NextOf(BrokerFrame::kSendResult));
+  answerer.Send(Reply("r2", "same-1", "evil", "for evil"));
+  ASSERT_TRUE(answerer.NextOf(BrokerFrame::kSendResult));
+  EXPECT_EQ(ExpectDelivery(asker).text(), "for asker");
+  EXPECT_EQ(ExpectDelivery(evil).text(), "for evil");
+}
+
+TEST(BrokerHardeningTest, DeadlinesAreBroughtForwardToTheConfiguredBound) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.max_deadline_seconds = 1;
+  TestBroker broker(config);
+  TestAgent asker(broker.Channel()), answerer(broker.Channel());
+  ASSERT_TRUE(asker.Register("asker", kSpec).ok());
+  ASSERT_TRUE(answerer.Register("answerer", kSpec).ok());
+
+  const absl::Time start = absl::Now();
+  v1::Envelope far = ToAgent("far", "answerer", "answer by the year 9999");
+  far.set_expects_reply(true);
+  far.mutable_deadline()->set_seconds(253402300000);  // 9999-12-31
+  asker.Send(far);
+  v1::Envelope no_deadline = ToAgent("none", "answerer", "answer whenever");
+  no_deadline.set_expects_reply(true);
+  asker.Send(no_deadline);
+  ExpectDelivery(answerer);
+  ExpectDelivery(answerer);
+  // Neither is answered: both requests end after the 1 s bound, state released.
+  v1::Error a = ExpectError(asker, v1::DEADLINE_EXCEEDED);
+  v1::Error b = ExpectError(asker, v1::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  EXPECT_EQ(std::set<std::string>({a.message_id(), b.message_id()}),
+            std::set<std::string>({"far", "none"}));
+  // A late reply finds no request any more.
+  answerer.Send(Reply("late", "far", "", "too late"));
+  ExpectError(answerer, v1::NO_ROUTE);
+}
+
+}  // namespace
+}  // namespace latentbus::testing
