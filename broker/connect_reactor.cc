@@ -29,8 +29,8 @@ ConnectReactor::ConnectReactor(Broker* broker,
   if (!principal.ok()) {
     broker_->metrics().Increment("latentbus_rejects_total",
                                  {{"reason", ReasonName(ReasonOf(principal.status()))}});
-    spdlog::warn("connect refused peer={} error=\"{}\"", peer_,
-                 std::string(principal.status().message()));
+    spdlog::warn("connect refused peer={} error={}", peer_,
+                 Quoted(principal.status().message(), 512));
     {
       absl::MutexLock lock(&mu_);
       finishing_ = true;
@@ -163,8 +163,8 @@ void ConnectReactor::PushError(const absl::Status& status, uint64_t seq,
 void ConnectReactor::Reject(const absl::Status& status) {
   broker_->metrics().Increment("latentbus_rejects_total",
                                {{"reason", ReasonName(ReasonOf(status))}});
-  spdlog::warn("stream refused agent_id={} peer={} error=\"{}\"", agent_id_, peer_,
-               std::string(status.message()));
+  spdlog::warn("stream refused agent_id={} peer={} error={}", Quoted(agent_id_), peer_,
+               Quoted(status.message(), 512));
   End(status);
 }
 
@@ -210,8 +210,9 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
 
 void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
   const LimitsConfig& limits = broker_->config().limits;
-  agent_id_ = reg.agent_id();
+  // Validated before it is kept or logged: ids reach log lines and metrics labels.
   if (absl::Status s = ValidateName("agent_id", reg.agent_id()); !s.ok()) return Reject(s);
+  agent_id_ = reg.agent_id();
   // No model: a text-only client (people's tools, SDK scripts); it receives text only
   // and may not send latents.
   if (reg.has_model()) {

@@ -1,5 +1,6 @@
 #include "broker/validation.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "broker/errors.h"
 #include "codec/packet_proto.h"
@@ -13,6 +14,14 @@ absl::Status BadPacket(absl::string_view detail) { return BrokerError(v1::INVALI
 
 }  // namespace
 
+std::string Quoted(absl::string_view text, size_t max_bytes) {
+  const bool cut = text.size() > max_bytes;
+  std::string out = absl::StrCat("'", absl::CHexEscape(text.substr(0, max_bytes)), cut ? "..." : "",
+                                 "'");
+  if (cut) absl::StrAppend(&out, " (", text.size(), " bytes)");
+  return out;
+}
+
 absl::Status ValidateName(absl::string_view what, absl::string_view name) {
   if (name.empty()) return Invalid(absl::StrCat(what, " is empty"));
   if (name.size() > kMaxNameBytes) {
@@ -20,7 +29,7 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name) {
   }
   for (char c : name) {
     if (c <= ' ' || c > '~') {
-      return Invalid(absl::StrCat(what, " '", name, "' has a space or non-printable byte"));
+      return Invalid(absl::StrCat(what, " ", Quoted(name), " has a space or non-printable byte"));
     }
   }
   return absl::OkStatus();
@@ -95,8 +104,8 @@ absl::StatusOr<codec::Packet> ValidateLatent(const v1::LatentPacket& latent,
   absl::StatusOr<codec::Packet> packet = codec::FromProto(latent);
   if (!packet.ok()) return BadPacket(packet.status().message());
   if (packet->model_id != sender.model_id() || packet->model_fingerprint != sender.fingerprint()) {
-    return BadPacket(absl::StrCat("packet names model ", packet->model_id, "@",
-                                  packet->model_fingerprint, " but the sender registered ",
+    return BadPacket(absl::StrCat("packet names model ", Quoted(packet->model_id), "@",
+                                  Quoted(packet->model_fingerprint), " but the sender registered ",
                                   sender.model_id(), "@", sender.fingerprint()));
   }
   if (packet->space != codec::Space::kHidden) {

@@ -19,6 +19,7 @@
 #define LATENTBUS_BROKER_VALIDATION_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,8 +34,14 @@ inline constexpr size_t kMaxNameBytes = 256;
 inline constexpr uint32_t kMaxWidth = 65536;
 inline constexpr uint32_t kMaxSoftTokens = 65536;
 
-// `what` names the field in the error ("agent_id", "topic", ...).
+// `what` names the field in the error ("agent_id", "topic", ...). The error quotes the
+// name only through Quoted.
 absl::Status ValidateName(absl::string_view what, absl::string_view name);
+
+// A client-supplied string as it may appear in a log line or an error detail: quoted,
+// at most `max_bytes` of it, with quotes, backslashes and every byte outside printable
+// ASCII escaped (\n, \xNN), and the full length named when cut ('abc...' (5000 bytes)).
+std::string Quoted(absl::string_view text, size_t max_bytes = 64);
 
 absl::Status ValidateModelSpec(const v1::ModelSpec& spec);
 

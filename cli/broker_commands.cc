@@ -1,8 +1,6 @@
 // `latentbus broker`: runs the broker (broker/server.h) until SIGTERM/SIGINT, then
 // drains gracefully. Options come from an optional YAML file (--config, see
 // broker/config.h for the layout) overridden by the flags given on the command line.
-#include <pthread.h>
-#include <signal.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -15,6 +13,7 @@
 #include "broker/config.h"
 #include "broker/server.h"
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::cli {
@@ -72,17 +71,18 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // Before any thread of ours or a library's starts (cli/stop_signals.h). A second signal
+  // during the drain does not cut it short: the drain goes on to its timeout; SIGKILL
+  // stops at once.
+  const double drain_seconds = config.drain_timeout_seconds;
+  cli::StopSignals signals([drain_seconds](int signo) {
+    spdlog::warn(
+        "signal {} received again: the drain goes on (at most {} s in all); SIGKILL "
+        "stops at once, losing what is queued",
+        signo, drain_seconds);
+  });
   broker::ApplyComputeThreads(config.translation);
 
-  // Block the stop signals in every thread (the server's threads inherit the mask) and
-  // wait for them here, so no signal handler runs inside gRPC or our locks.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  const double drain_seconds = config.drain_timeout_seconds;
   const std::string bridge_dir = config.bridge_dir;
   broker::BrokerOptions options;
   options.config = std::move(config);
@@ -116,8 +116,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
       return 1;
     }
   }
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  const int signal_number = signals.AwaitFirst();
   spdlog::info("signal {} received: draining for up to {} s", signal_number, drain_seconds);
   (*server)->Drain(absl::Seconds(drain_seconds));
   return 0;
