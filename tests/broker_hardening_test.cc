@@ -3,11 +3,15 @@
 // deadlines within the configured bound.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "absl/time/clock.h"
 #include "broker/errors.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "tests/broker_harness.h"
 
 namespace latentbus::testing {
@@ -122,6 +126,57 @@ TEST(BrokerHardeningTest, DeadlinesAreBroughtForwardToTheConfiguredBound) {
   // A late reply finds no request any more.
   answerer.Send(Reply("late", "far", "", "too late"));
   ExpectError(answerer, v1::NO_ROUTE);
+}
+
+// Everything the broker logs while it lives, for the test to read.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+    auto logger = std::make_shared<spdlog::logger>("capture", sink);
+    logger->set_level(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  std::string text() {
+    spdlog::default_logger()->flush();
+    return out_.str();
+  }
+
+ private:
+  std::ostringstream out_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+TEST(BrokerHardeningTest, AgentIdsCannotForgeOrFloodLogLines) {
+  LogCapture capture;
+  {
+    TestBroker broker;
+    // A newline in the id once wrote a whole forged line.
+    TestAgent forger(broker.Channel());
+    EXPECT_FALSE(
+        forger.Register("x\n[info] agent registered agent_id=root principal=admin", kSpec).ok());
+    EXPECT_EQ(forger.AwaitEnd().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    // Twenty 1 MiB ids once wrote 20 MiB of log.
+    for (int i = 0; i < 20; ++i) {
+      TestAgent flooder(broker.Channel());
+      EXPECT_FALSE(flooder.Register(std::string(1 << 20, 'a' + i % 26), kSpec).ok());
+    }
+  }
+  const std::string log = capture.text();
+  EXPECT_LT(log.size(), 64u << 10) << "log grew to " << log.size() << " bytes";
+  std::istringstream lines(log);
+  std::string line;
+  int refused = 0;
+  while (std::getline(lines, line)) {
+    // Every line is one of ours: it starts with spdlog's timestamp.
+    EXPECT_EQ(line.rfind("[20", 0), 0u) << "forged or broken line: " << line.substr(0, 200);
+    if (line.find("stream refused") != std::string::npos) ++refused;
+  }
+  EXPECT_EQ(refused, 21);
+  EXPECT_NE(log.find("agent_id=''"), std::string::npos);  // never kept: logged empty
+  EXPECT_NE(log.find("\\n[info] agent registered"), std::string::npos)
+      << "the id is quoted escaped in the error";
 }
 
 }  // namespace
