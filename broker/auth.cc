@@ -25,6 +25,9 @@ bool Principal::MayActAs(absl::string_view agent_id) const {
 bool Principal::MayPublish(absl::string_view topic) const {
   return anonymous || GlobMatchAny(publish, topic);
 }
+bool Principal::MaySendTo(absl::string_view agent_id) const {
+  return anonymous || GlobMatchAny(send_to, agent_id);
+}
 bool Principal::MaySubscribe(absl::string_view topic) const {
   return anonymous || GlobMatchAny(subscribe, topic);
 }
@@ -40,6 +43,7 @@ Authenticator::Authenticator(const std::vector<TokenConfig>& tokens) {
     p->agents = t.agents;
     p->publish = t.publish;
     p->subscribe = t.subscribe;
+    p->send_to = t.send_to;
     p->admin = t.admin;
     principals_.push_back(Entry{t.token, std::move(p)});
   }

@@ -27,9 +27,12 @@ struct Principal {
   std::vector<std::string> agents;
   std::vector<std::string> publish;
   std::vector<std::string> subscribe;
+  std::vector<std::string> send_to;  // agent ids its agents may message directly
   bool admin = false;
 
   bool MayActAs(absl::string_view agent_id) const;
+  // Direct messages; replies to a request the recipient sent are always allowed.
+  bool MaySendTo(absl::string_view agent_id) const;
   bool MayPublish(absl::string_view topic) const;
   bool MaySubscribe(absl::string_view topic) const;
   bool IsAdmin() const { return anonymous || admin; }

@@ -134,9 +134,9 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     if (!tokens.IsSequence()) return Bad("tokens", "expected a list");
     c->tokens.clear();
     for (const auto& t : tokens) {
-      if (auto s =
-              CheckKeys(t, "tokens[]",
-                        {"name", "token", "token_file", "agents", "publish", "subscribe", "admin"});
+      if (auto s = CheckKeys(t, "tokens[]",
+                             {"name", "token", "token_file", "agents", "publish", "subscribe",
+                              "send_to", "admin"});
           !s.ok()) {
         return s;
       }
@@ -150,6 +150,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
       }
       token.agents = Strings(t["agents"]);
       token.publish = Strings(t["publish"]);
+      if (t["send_to"]) token.send_to = Strings(t["send_to"]);
       token.subscribe = Strings(t["subscribe"]);
       Get(t, "admin", &token.admin);
       c->tokens.push_back(token);

@@ -18,7 +18,9 @@
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
 //     max_topics_per_agent: 64      # TOO_MANY_TOPICS
-//     rate_per_second: 1000         # token bucket per agent; 0 = unlimited (RATE_LIMITED)
+//     rate_per_second: 1000         # token bucket per token (per agent id when authentication
+//                                   # is off), kept across reconnects; 0 = unlimited
+//                                   # (RATE_LIMITED)
 //     rate_burst: 2000
 //     delivery_credits: 64          # default when Register.initial_credits is 0
 //     send_credits: 256             # send window granted to each stream (NO_CREDIT)
@@ -42,6 +44,8 @@
 //       agents: ["planner-*"]       # agent ids the token may register / send as
 //       publish: ["tasks.*"]        # topics it may publish to
 //       subscribe: ["results.*"]    # topics it may subscribe to
+//       send_to: ["worker-*"]       # agent ids it may message directly (default ["*"]);
+//                                   # replies to requests made to it are always allowed
 //       admin: false                # may call LoadBridge/UnloadBridge/ListAgents/...
 //
 // Thread safety: plain data; the loader functions are pure.
@@ -68,9 +72,10 @@ struct TlsConfig {
 struct TokenConfig {
   std::string name;
   std::string token;
-  std::vector<std::string> agents;     // globs of agent ids
-  std::vector<std::string> publish;    // globs of topics
-  std::vector<std::string> subscribe;  // globs of topics
+  std::vector<std::string> agents;           // globs of agent ids
+  std::vector<std::string> publish;          // globs of topics
+  std::vector<std::string> subscribe;        // globs of topics
+  std::vector<std::string> send_to = {"*"};  // globs of agent ids it may send to directly
   bool admin = false;
 };
 

@@ -33,6 +33,7 @@ limits:
   delivery_credits: 2
   send_credits: 9
   dedup_window: 11
+  max_deadline_seconds: 60
 policy:
   min_fidelity: 0.8
   metric: ask_agreement
@@ -40,7 +41,9 @@ policy:
     - {class: context, src: "smol*", dst: "gemma*", form: latent, min_fidelity: 0.7, metric: cosine}
     - {class: "*", form: text}
 tokens:
-  - {name: a, token: aaaaaaaaaa, agents: ["a-*"], publish: t.*, subscribe: ["t.*"], admin: true}
+  - {name: a, token: aaaaaaaaaa, agents: ["a-*"], publish: t.*, subscribe: ["t.*"], admin: true,
+     send_to: ["b-*"]}
+  - {name: b, token: bbbbbbbbbb, agents: ["b-*"]}
 )");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->listen_address, "0.0.0.0:9000");
@@ -53,6 +56,7 @@ tokens:
   EXPECT_EQ(c->limits.max_message_bytes, 65536u);
   EXPECT_EQ(c->limits.max_queue_depth, 7u);
   EXPECT_EQ(c->limits.dedup_window, 11u);
+  EXPECT_EQ(c->limits.max_deadline_seconds, 60u);
   EXPECT_DOUBLE_EQ(c->policy.min_fidelity, 0.8);
   ASSERT_EQ(c->policy.rules.size(), 2u);
   EXPECT_EQ(c->policy.rules[0].src_model, "smol*");
@@ -60,8 +64,10 @@ tokens:
   EXPECT_EQ(c->policy.metric, "ask_agreement");
   EXPECT_EQ(c->policy.rules[0].metric, "cosine");
   EXPECT_EQ(c->policy.rules[1].metric, "");
-  ASSERT_EQ(c->tokens.size(), 1u);
+  ASSERT_EQ(c->tokens.size(), 2u);
   EXPECT_EQ(c->tokens[0].publish, std::vector<std::string>{"t.*"});
+  EXPECT_EQ(c->tokens[0].send_to, std::vector<std::string>{"b-*"});
+  EXPECT_EQ(c->tokens[1].send_to, std::vector<std::string>{"*"});  // the default
   EXPECT_TRUE(c->tokens[0].admin);
 }
 
@@ -76,6 +82,8 @@ TEST(ConfigTest, RejectsTyposAndBadValues) {
   EXPECT_FALSE(ParseConfigYaml("tokens: [{name: a, token: short}]").ok());
   EXPECT_FALSE(ParseConfigYaml("listen: [unterminated").ok());
   EXPECT_FALSE(ParseConfigYaml("translation: {compute_threads: -1}").ok());
+  EXPECT_FALSE(ParseConfigYaml("limits: {max_deadline_seconds: 0}").ok());
+  EXPECT_FALSE(ParseConfigYaml("limits: {max_deadline_seconds: 40000000}").ok());
   EXPECT_TRUE(ParseConfigYaml("translation: {compute_threads: 0}").ok());
   absl::StatusOr<BrokerConfig> c = ParseConfigYaml("limits: {max_queue_depht: 3}");
   EXPECT_NE(c.status().message().find("max_queue_depht"), std::string::npos);

@@ -139,7 +139,6 @@ void ConnectReactor::OnDone() {
       removed = broker_->registry().Unregister(agent_id_, this);
       broker_->delivery().Detach(agent_id_, this);
     }
-    if (removed) broker_->rate_limiter().Forget(agent_id_);
     spdlog::info("agent disconnected agent_id={} peer={} replaced={}", agent_id_, peer_, !removed);
   }
   {

@@ -1,8 +1,12 @@
-// Per-agent message rate limits: one token bucket per agent id.
+// Message rate limits: one token bucket per sender key. The router keys by the
+// authenticated principal (the token's name) when authentication is on, so every agent
+// and Publish call of a token shares its bucket, and by agent id when it is off.
 //
 // A bucket holds up to `burst` tokens and refills at `rate` tokens per second; each
-// message takes one. rate <= 0 disables limiting. Buckets are created on first use and
-// dropped by Forget (when the agent unregisters).
+// message takes one. rate <= 0 disables limiting. A bucket outlives the stream that used
+// it (reconnecting does not refill it); buckets that have refilled completely are
+// swept, since a full bucket is the same as none, so memory follows the senders active
+// in the last burst/rate seconds.
 //
 // Thread safety: safe for concurrent use (internal mutex).
 #ifndef LATENTBUS_BROKER_RATE_LIMITER_H_
@@ -23,6 +27,8 @@ class TokenBucket {
   TokenBucket(double rate, double burst, absl::Time now);
   // Takes one token if available.
   bool TryTake(absl::Time now);
+  // True when the bucket would hold `burst` tokens at `now`.
+  bool FullAt(absl::Time now) const;
 
  private:
   double rate_;
@@ -35,15 +41,19 @@ class RateLimiter {
  public:
   RateLimiter(double rate_per_second, double burst);
 
-  // True when `agent_id` may send one more message at `now`.
-  bool Allow(const std::string& agent_id, absl::Time now);
-  void Forget(const std::string& agent_id);
+  // True when `key` may send one more message at `now`.
+  bool Allow(const std::string& key, absl::Time now);
+  // Buckets held (for tests and metrics).
+  size_t size() const;
 
  private:
+  void SweepFull(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const double rate_;
   const double burst_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, TokenBucket> buckets_ ABSL_GUARDED_BY(mu_);
+  size_t sweep_at_ ABSL_GUARDED_BY(mu_) = 1024;  // sweep when the map grows to this
 };
 
 }  // namespace latentbus::broker

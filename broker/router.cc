@@ -56,9 +56,15 @@ void Router::Refuse(const std::string& message_id, absl::Status status,
 
 absl::StatusOr<std::vector<AgentRecord>> Router::Resolve(const v1::Address& address,
                                                          const std::string& sender_id,
-                                                         const Principal& principal) const {
+                                                         const Principal& principal,
+                                                         bool reply) const {
   std::vector<AgentRecord> out;
   if (address.target_case() == v1::Address::kAgentId) {
+    if (!reply && !principal.MaySendTo(address.agent_id())) {
+      return BrokerError(v1::PERMISSION_DENIED,
+                         absl::StrCat("token '", principal.name, "' may not send to agent '",
+                                      address.agent_id(), "'"));
+    }
     std::optional<AgentRecord> agent = c_.registry->Find(address.agent_id());
     if (!agent) {
       return BrokerError(v1::NO_ROUTE, absl::StrCat("no agent '", address.agent_id(), "'"));
@@ -93,7 +99,8 @@ void Router::ErasePending(const RequestKey& key) {
   if (requesters.empty()) requesters_by_id_.erase(it);
 }
 
-absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope) {
+absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope,
+                                  bool* answers) {
   const std::string& id = envelope->correlation_id();
   auto asked = [&sender_id](const PendingRequest& p) {
     return std::find(p.responders.begin(), p.responders.end(), sender_id) != p.responders.end();
@@ -110,6 +117,7 @@ absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* en
                                         sender_id, "; only its recipients may answer it"));
       }
       ErasePending(key);
+      *answers = true;
       return absl::OkStatus();
     }
     case v1::Address::TARGET_NOT_SET: {
@@ -131,6 +139,7 @@ absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* en
       }
       envelope->mutable_recipient()->set_agent_id(matches[0]);
       ErasePending(RequestKey{matches[0], id});
+      *answers = true;
       return absl::OkStatus();
     }
     default:
@@ -150,10 +159,10 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   if (absl::Status s = ValidateEnvelope(envelope, limits_.max_message_bytes); !s.ok()) {
     return Refuse(message_id, s, {}, done);
   }
-  if (!c_.rate_limiter->Allow(context.sender_id, now)) {
+  if (!c_.rate_limiter->Allow(context.RateKey(), now)) {
     return Refuse(message_id,
                   BrokerError(v1::RATE_LIMITED,
-                              absl::StrCat(context.sender_id, " exceeds ", limits_.rate_per_second,
+                              absl::StrCat(context.RateKey(), " exceeds ", limits_.rate_per_second,
                                            " messages/s (burst ", limits_.rate_burst, ")")),
                   {}, done);
   }
@@ -191,8 +200,9 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
     packet = std::make_shared<const codec::Packet>(*std::move(validated));
   }
+  bool answers = false;
   if (!envelope.correlation_id().empty()) {
-    if (absl::Status s = ResolveReply(context.sender_id, &envelope); !s.ok()) {
+    if (absl::Status s = ResolveReply(context.sender_id, &envelope, &answers); !s.ok()) {
       return Refuse(message_id, std::move(s), {}, done);
     }
   }
@@ -201,7 +211,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                   done);
   }
   absl::StatusOr<std::vector<AgentRecord>> recipients =
-      Resolve(envelope.recipient(), context.sender_id, *context.principal);
+      Resolve(envelope.recipient(), context.sender_id, *context.principal, answers);
   if (!recipients.ok()) return Refuse(message_id, recipients.status(), {}, done);
 
   const bool has_text = !envelope.text().empty();

@@ -47,6 +47,11 @@ namespace latentbus::broker {
 struct SendContext {
   std::string sender_id;  // authenticated: the stream's agent id, or Publish's checked id
   std::shared_ptr<const Principal> principal;
+  // The rate limiter's bucket: the principal's name when authentication is on, else the
+  // sender id.
+  std::string RateKey() const {
+    return principal && !principal->anonymous ? "token:" + principal->name : "agent:" + sender_id;
+  }
 };
 
 struct SendOutcome {
@@ -101,17 +106,21 @@ class Router {
                                           // may answer it
   };
 
-  // Recipients for `address` as seen from `sender_id`, or NO_ROUTE / PERMISSION_DENIED.
+  // Recipients for `address` as seen from `sender_id`, or NO_ROUTE / PERMISSION_DENIED
+  // (topic ACL; for an agent id the principal's send_to, unless `reply`: the answer to a
+  // request the recipient made).
   absl::StatusOr<std::vector<AgentRecord>> Resolve(const v1::Address& address,
                                                    const std::string& sender_id,
-                                                   const Principal& principal) const;
+                                                   const Principal& principal,
+                                                   bool reply = false) const;
   void Refuse(const std::string& message_id, absl::Status status, std::vector<std::string> agents,
               const Done& done);
   // For an envelope with a correlation id: when it answers a pending request, checks that
   // the sender is one the request went to (PERMISSION_DENIED otherwise), fills in the
   // requester when the reply names no recipient (NO_ROUTE when no request matches,
   // INVALID_ARGUMENT when several requesters used that id) and retires the request.
-  absl::Status ResolveReply(const std::string& sender_id, v1::Envelope* envelope);
+  // `answers` is set when the envelope answers a pending request.
+  absl::Status ResolveReply(const std::string& sender_id, v1::Envelope* envelope, bool* answers);
   void ErasePending(const RequestKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnDeadline(const std::string& sender_id, const std::string& message_id,
                   const std::vector<std::string>& recipients, bool expects_reply);

@@ -16,8 +16,8 @@ absl::Status BadPacket(absl::string_view detail) { return BrokerError(v1::INVALI
 
 std::string Quoted(absl::string_view text, size_t max_bytes) {
   const bool cut = text.size() > max_bytes;
-  std::string out = absl::StrCat("'", absl::CHexEscape(text.substr(0, max_bytes)), cut ? "..." : "",
-                                 "'");
+  std::string out =
+      absl::StrCat("'", absl::CHexEscape(text.substr(0, max_bytes)), cut ? "..." : "", "'");
   if (cut) absl::StrAppend(&out, " (", text.size(), " bytes)");
   return out;
 }

@@ -128,6 +128,86 @@ TEST(BrokerHardeningTest, DeadlinesAreBroughtForwardToTheConfiguredBound) {
   ExpectError(answerer, v1::NO_ROUTE);
 }
 
+constexpr char kAliceToken[] = "alice-secret-token";
+constexpr char kBobToken[] = "bob-secret-token";
+
+// alice-* agents may message bob only; bob-* agents anyone. Rate: a burst of 3, then
+// one message a minute.
+broker::BrokerConfig TokensConfig() {
+  broker::BrokerConfig config = TestConfig();
+  broker::TokenConfig alice;
+  alice.name = "alice";
+  alice.token = kAliceToken;
+  alice.agents = {"alice*"};
+  alice.send_to = {"bob"};
+  broker::TokenConfig bob;
+  bob.name = "bob";
+  bob.token = kBobToken;
+  bob.agents = {"bob*"};
+  config.tokens = {alice, bob};
+  config.limits.rate_per_second = 1.0 / 60;
+  config.limits.rate_burst = 3;
+  return config;
+}
+
+TEST(BrokerHardeningTest, RateLimitIsThePrincipalsAndSurvivesReconnects) {
+  TestBroker broker(TokensConfig());
+  TestAgent bob(broker.Channel(), kBobToken);
+  ASSERT_TRUE(bob.Register("bob", kSpec).ok());
+  {
+    TestAgent alice(broker.Channel(), kAliceToken);
+    ASSERT_TRUE(alice.Register("alice", kSpec).ok());
+    for (const char* id : {"m1", "m2", "m3"}) {
+      alice.Send(ToAgent(id, "bob", "hi"));
+      ASSERT_TRUE(alice.NextOf(BrokerFrame::kSendResult)) << id;
+    }
+    alice.Send(ToAgent("m4", "bob", "hi"));
+    ExpectError(alice, v1::RATE_LIMITED);
+  }
+  // A new stream, even under another agent id of the same token, starts with no tokens.
+  TestAgent again(broker.Channel(), kAliceToken);
+  ASSERT_TRUE(again.Register("alice-2", kSpec).ok());
+  again.Send(ToAgent("m5", "bob", "hi"));
+  ExpectError(again, v1::RATE_LIMITED);
+  // Nor does the Publish RPC under yet another sender id get around it.
+  auto stub = broker.Stub();
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("authorization", std::string("Bearer ") + kAliceToken);
+  v1::PublishRequest req;
+  *req.mutable_envelope() = ToAgent("p1", "bob", "hi");
+  req.mutable_envelope()->set_sender_id("alice-3");
+  v1::PublishResponse resp;
+  ASSERT_TRUE(stub->Publish(&ctx, req, &resp).ok());
+  EXPECT_EQ(resp.error().reason(), v1::RATE_LIMITED) << resp.DebugString();
+  // Another token has its own bucket.
+  bob.Send(ToAgent("b1", "alice-2", "hello"));
+  ASSERT_TRUE(bob.NextOf(BrokerFrame::kSendResult));
+}
+
+TEST(BrokerHardeningTest, DirectMessagesFollowTheTokensSendToList) {
+  broker::BrokerConfig config = TokensConfig();
+  config.limits.rate_per_second = 0;
+  TestBroker broker(config);
+  TestAgent alice(broker.Channel(), kAliceToken), bob(broker.Channel(), kBobToken),
+      carol(broker.Channel(), kBobToken);
+  ASSERT_TRUE(alice.Register("alice", kSpec).ok());
+  ASSERT_TRUE(bob.Register("bob", kSpec).ok());
+  ASSERT_TRUE(carol.Register("bob-carol", kSpec).ok());
+  alice.Send(ToAgent("m1", "bob-carol", "not on my list"));
+  v1::Error e = ExpectError(alice, v1::PERMISSION_DENIED);
+  EXPECT_NE(e.detail().find("may not send to agent 'bob-carol'"), std::string::npos) << e.detail();
+  alice.Send(ToAgent("m2", "bob", "on my list"));
+  ASSERT_TRUE(alice.NextOf(BrokerFrame::kSendResult));
+  EXPECT_EQ(ExpectDelivery(bob).message_id(), "m2");
+  // carol may ask alice, and alice may answer her although carol is not on alice's list.
+  carol.Send(Request("q1", "alice", "ping?"));
+  ASSERT_TRUE(carol.NextOf(BrokerFrame::kSendResult));
+  EXPECT_EQ(ExpectDelivery(alice).message_id(), "q1");
+  alice.Send(Reply("r1", "q1", "", "pong"));
+  ASSERT_TRUE(alice.NextOf(BrokerFrame::kSendResult));
+  EXPECT_EQ(ExpectDelivery(carol).text(), "pong");
+}
+
 // Everything the broker logs while it lives, for the test to read.
 class LogCapture {
  public:

@@ -8,8 +8,10 @@ set -euo pipefail
 bin="$1"
 dir=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
-            rm -rf "$dir"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 "$bin" broker --listen 127.0.0.1:0 --metrics-listen "" --drain-timeout 4 \
   --port-file "$dir/port" >"$dir/log" 2>&1 &
