@@ -263,9 +263,15 @@ def test_oversize_message(start_broker, clients):
     assert info.value.reason == "MESSAGE_TOO_LARGE"
     alice.send("bob", text="small")
     assert bob.receive(timeout=5).text == "small"
-    # ... and without a stream the broker refuses it.
+    # ... and Publish, from a client that learned the limit, is checked the same way.
     with pytest.raises(BusError) as info:
         alice.publish("bob", sender_id="alice", text="x" * 5000)
+    assert info.value.reason == "MESSAGE_TOO_LARGE"
+    assert "4096" in info.value.detail
+    # A client without a stream does not know the broker's limit: the broker refuses.
+    script = clients(latentbus.connect(broker.address))
+    with pytest.raises(BusError) as info:
+        script.publish("bob", sender_id="script", text="x" * 5000)
     assert info.value.reason == "MESSAGE_TOO_LARGE"
     assert "4096" in info.value.detail
 

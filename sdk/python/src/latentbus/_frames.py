@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from latentbus.errors import BusError
+from latentbus.errors import MessageTooLarge
 from latentbus.v1 import broker_pb2, envelope_pb2
 
 
@@ -60,16 +60,40 @@ def credit(credits: int) -> broker_pb2.AgentFrame:
     return frame
 
 
+# The broker's default max_message_bytes (broker/config.h, LimitsConfig): the limit the
+# clients assume for Publish until a stream's Registered frame tells them the real one.
+DEFAULT_MAX_MESSAGE_BYTES = 4 << 20
+
+
+def message_limit(registered, configured: int) -> int:
+    """The limit to check against: the one the broker announced in Registered when
+    there is one, else the client's max_message_bytes option (0: no local check)."""
+    if registered is not None and registered.max_message_bytes:
+        return registered.max_message_bytes
+    return configured
+
+
+def check_max_message_bytes(value) -> int:
+    """Validates a client's max_message_bytes option (None: the broker's default)."""
+    if value is None:
+        return DEFAULT_MAX_MESSAGE_BYTES
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"max_message_bytes must be an int >= 0 (0: no local check), "
+                         f"got {value!r}")
+    return value
+
+
 def check_size(envelope: envelope_pb2.Envelope, max_message_bytes: int) -> None:
-    """Refuses locally what the broker would refuse with MESSAGE_TOO_LARGE. Beyond the
-    limit plus the broker's 64 KiB frame allowance gRPC itself would end the whole
-    stream, so the check keeps one oversized message from costing the connection.
-    The broker measures the envelope with sender_id filled in; so does this."""
-    if max_message_bytes and envelope.ByteSize() > max_message_bytes:
-        raise BusError("MESSAGE_TOO_LARGE",
-                       f"envelope is {envelope.ByteSize()} bytes; the broker's limit is "
-                       f"{max_message_bytes} (refused before sending)",
-                       message_id=envelope.message_id)
+    """Refuses locally what the broker would refuse with MESSAGE_TOO_LARGE (raises
+    MessageTooLarge, a BusError). Beyond the limit plus the broker's 64 KiB frame
+    allowance gRPC itself would end the whole stream or fail the RPC without a reason,
+    so the check keeps one oversized message from costing the connection. The broker
+    measures the envelope with sender_id filled in; so does this."""
+    if not max_message_bytes:
+        return
+    size = envelope.ByteSize()
+    if size > max_message_bytes:
+        raise MessageTooLarge(size, max_message_bytes, message_id=envelope.message_id)
 
 
 class DeliveryCredits:

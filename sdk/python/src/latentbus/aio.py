@@ -1,8 +1,8 @@
 """The asyncio client (grpc.aio): the same API as latentbus.client.Client, with
 coroutines. Create it inside a running event loop:
 
-    from latentbus import aio
-    async with aio.connect("127.0.0.1:7070") as bus:
+    import latentbus                                   # latentbus.aio is imported with it
+    async with latentbus.aio.connect("127.0.0.1:7070") as bus:
         await bus.register("planner")
         reply = await bus.request("worker-1", text="2+2?", timeout=5)
 
@@ -19,7 +19,7 @@ from typing import AsyncIterator, Callable
 
 import grpc
 
-from latentbus import _frames, _rpc, connection
+from latentbus import _frames, _replies, _rpc, connection
 from latentbus.client import _REPLY_GRACE_S, _log_error
 from latentbus.errors import BusError, StreamClosed
 from latentbus.messages import (Delivery, Registered, RouteQueryResult, SendResult,
@@ -36,7 +36,8 @@ class AsyncClient:
 
     def __init__(self, address: str, *, token: str | None = None, tls: bool = False,
                  root_ca=None, timeout: float = 10.0,
-                 on_error: Callable[[BusError], None] | None = None, channel_options=()):
+                 on_error: Callable[[BusError], None] | None = None, channel_options=(),
+                 max_message_bytes: int | None = None):
         """Arguments as latentbus.client.Client."""
         self.address = address
         self._channel = connection.aio_channel(address, tls=tls, root_ca=root_ca,
@@ -47,7 +48,8 @@ class AsyncClient:
         self._on_error = on_error or _log_error
         self._seq = _frames.Sequencer()
         self._pending: dict[int, asyncio.Future] = {}
-        self._reply_waiters: dict[str, asyncio.Future] = {}
+        self._max_message_bytes = _frames.check_max_message_bytes(max_message_bytes)
+        self._reply_waiters: dict[str, _replies.PendingReply] = {}
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._write_lock = asyncio.Lock()
         self._credit_cond = asyncio.Condition()
@@ -62,6 +64,7 @@ class AsyncClient:
         self.model = None
         self.registered: Registered | None = None
         self.go_away: str | None = None
+        self.ignored_replies = 0  # as Client.ignored_replies
 
     # -- stream ----------------------------------------------------------------------
 
@@ -113,11 +116,11 @@ class AsyncClient:
 
     async def request(self, to: str | None = None, *, topic: str | None = None,
                       timeout: float = 10.0, **kwargs) -> Delivery:
-        """As Client.request."""
+        """As Client.request: a request to an agent takes its reply only from that agent."""
         message_id = kwargs.pop("message_id", None) or new_message_id()
         self._check_open()
         future = asyncio.get_running_loop().create_future()
-        self._reply_waiters[message_id] = future
+        self._reply_waiters[message_id] = _replies.PendingReply(future, to)
         try:
             await self.send(to, topic=topic, message_id=message_id, expects_reply=True,
                             deadline=timeout, timeout=timeout, **kwargs)
@@ -170,6 +173,11 @@ class AsyncClient:
     def send_credits(self) -> int:
         return self._send_credits
 
+    @property
+    def max_message_bytes(self) -> int:
+        """As Client.max_message_bytes."""
+        return _frames.message_limit(self.registered, self._max_message_bytes)
+
     # -- unary RPCs --------------------------------------------------------------------
 
     async def publish(self, to: str | None = None, *, topic: str | None = None,
@@ -177,11 +185,13 @@ class AsyncClient:
                       encoding=None, latent=None, message_class="context", deadline=None,
                       metadata=None, message_id: str | None = None,
                       timeout: float | None = None) -> SendResult:
+        """As Client.publish (MessageTooLarge before sending when over the limit)."""
         envelope = build_envelope(
             to=to, topic=topic, text=text, latent=latent_for(self.model, array, encoding, latent),
             message_class=message_class, deadline=deadline, metadata=metadata,
             message_id=message_id)
         request = _rpc.publish_request(envelope, sender_id or self.agent_id or "")
+        _frames.check_size(request.envelope, self.max_message_bytes)
         return _rpc.publish_result(await self._unary(self._stub.Publish, request, timeout))
 
     async def route_query(self, to: str | None = None, *, topic: str | None = None,
@@ -257,7 +267,8 @@ class AsyncClient:
 
     async def _finish(self, end: StreamClosed) -> None:
         self._end = end
-        for future in list(self._pending.values()) + list(self._reply_waiters.values()):
+        for future in (list(self._pending.values()) +
+                       [w.future for w in self._reply_waiters.values()]):
             if not future.done():
                 future.set_exception(end)
         self._pending.clear()
@@ -302,8 +313,8 @@ class AsyncClient:
     def _unsolicited(self, error: BusError) -> None:
         waiter = (self._reply_waiters.pop(error.message_id, None)
                   if error.reason == "DEADLINE_EXCEEDED" else None)
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(error)
+        if waiter is not None and not waiter.future.done():
+            waiter.future.set_exception(error)
             return
         try:
             self._on_error(error)
@@ -313,11 +324,17 @@ class AsyncClient:
     async def _on_deliver(self, envelope) -> None:
         delivery = Delivery(envelope, self)
         if envelope.correlation_id:
-            waiter = self._reply_waiters.pop(envelope.correlation_id, None)
-            if waiter is not None and not waiter.done():
+            waiter = self._reply_waiters.get(envelope.correlation_id)
+            if waiter is not None and not waiter.accepts(envelope):
+                self.ignored_replies += 1
+                _replies.log_refused(self.agent_id, envelope, waiter.responder)
+                waiter = None
+            elif waiter is not None:
+                del self._reply_waiters[envelope.correlation_id]
+            if waiter is not None and not waiter.future.done():
                 await self._write_quietly(_frames.ack(envelope.message_id, envelope.sender_id))
                 await self._consumed()
-                waiter.set_result(delivery)
+                waiter.future.set_result(delivery)
                 return
         self._inbox.put_nowait(delivery)
 
@@ -392,7 +409,7 @@ class AsyncClient:
             self._send_credits -= 1
 
     async def _send_once(self, envelope, timeout: float | None) -> SendResult:
-        _frames.check_size(envelope, self.registered.max_message_bytes)
+        _frames.check_size(envelope, self.max_message_bytes)
         timeout = self._timeout if timeout is None else timeout
         await self._take_send_credit(time.monotonic() + timeout)
         seq = self._seq.next()

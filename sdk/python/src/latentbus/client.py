@@ -10,7 +10,8 @@ agent's Connect stream served by a background reader thread.
 
 Thread safety: every method may be called from any thread. Deliveries reach the
 application through receive() / iteration in arrival order; replies to request() are
-handed to the waiting caller instead (and acked by the client).
+handed to the waiting caller instead (and acked by the client). A request addressed to
+an agent accepts its reply only from that agent (latentbus._replies).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from typing import Callable, Iterator
 
 import grpc
 
-from latentbus import _frames, _rpc, connection
+from latentbus import _frames, _replies, _rpc, connection
 from latentbus.errors import BusError, StreamClosed
 from latentbus.messages import (Delivery, Registered, RouteQueryResult, SendResult,
                                 build_envelope, latent_for, new_message_id)
@@ -46,13 +47,17 @@ class Client:
 
     def __init__(self, address: str, *, token: str | None = None, tls: bool = False,
                  root_ca=None, timeout: float = 10.0,
-                 on_error: Callable[[BusError], None] | None = None, channel_options=()):
+                 on_error: Callable[[BusError], None] | None = None, channel_options=(),
+                 max_message_bytes: int | None = None):
         """`address` is host:port. `token` is sent as `authorization: Bearer <token>`
         on every call. `root_ca` (PEM bytes/text or a file path) or tls=True selects
         TLS. `timeout` bounds each wait for the broker's answer. `on_error` receives
         Error frames that answer no pending call (a plain send's deadline passing
         undelivered, QUEUE_FULL for some topic recipients after a SendResult); by
-        default they are logged."""
+        default they are logged. `max_message_bytes` is the envelope size publish()
+        checks before sending while no stream is registered (default: the broker's
+        default, 4 MiB; 0: no local check); once register() has returned, the limit
+        the broker announced in Registered is used for every send and publish."""
         self.address = address
         self._channel = connection.sync_channel(address, tls=tls, root_ca=root_ca,
                                                 options=channel_options)
@@ -64,7 +69,8 @@ class Client:
         self._lock = threading.Lock()
         self._credit_cond = threading.Condition(self._lock)
         self._pending: dict[int, concurrent.futures.Future] = {}
-        self._reply_waiters: dict[str, concurrent.futures.Future] = {}
+        self._max_message_bytes = _frames.check_max_message_bytes(max_message_bytes)
+        self._reply_waiters: dict[str, _replies.PendingReply] = {}
         self._outbox: queue.Queue = queue.Queue()
         self._inbox: queue.Queue = queue.Queue()
         self._send_credits = 0
@@ -78,6 +84,9 @@ class Client:
         self.model = None
         self.registered: Registered | None = None
         self.go_away: str | None = None  # set when the broker announces it is draining
+        # Deliveries that carried a pending request's correlation id but came from an
+        # agent the request was not addressed to (not taken as its reply).
+        self.ignored_replies = 0
 
     # -- stream ----------------------------------------------------------------------
 
@@ -134,13 +143,16 @@ class Client:
     def request(self, to: str | None = None, *, topic: str | None = None,
                 timeout: float = 10.0, **kwargs) -> Delivery:
         """Sends with expects_reply and a deadline `timeout` seconds away, and returns
-        the first reply (already acked). Raises BusError: the send's refusal, or
-        DEADLINE_EXCEEDED when no reply came in time."""
+        the first reply (already acked). A request to an agent (`to`) takes its reply
+        only from that agent: a delivery carrying this request's id from anyone else
+        is counted in `ignored_replies`, logged, and left to receive() like any other
+        delivery. For a request to a topic the broker decides who may answer. Raises
+        BusError: the send's refusal, or DEADLINE_EXCEEDED when no reply came in time."""
         message_id = kwargs.pop("message_id", None) or new_message_id()
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
             self._check_open()
-            self._reply_waiters[message_id] = future
+            self._reply_waiters[message_id] = _replies.PendingReply(future, to)
         try:
             self.send(to, topic=topic, message_id=message_id, expects_reply=True,
                       deadline=timeout, timeout=timeout, **kwargs)
@@ -197,6 +209,13 @@ class Client:
         with self._lock:
             return self._send_credits
 
+    @property
+    def max_message_bytes(self) -> int:
+        """The envelope size limit sends are checked against before they leave: the
+        broker's, from Registered, once registered; until then the max_message_bytes
+        option (0: none)."""
+        return _frames.message_limit(self.registered, self._max_message_bytes)
+
     # -- unary RPCs --------------------------------------------------------------------
 
     def publish(self, to: str | None = None, *, topic: str | None = None,
@@ -205,12 +224,15 @@ class Client:
                 metadata=None, message_id: str | None = None,
                 timeout: float | None = None) -> SendResult:
         """Sends one envelope without a stream (the Publish RPC) as `sender_id`
-        (default: this client's agent id). Raises BusError when nothing was delivered."""
+        (default: this client's agent id). An envelope over the message size limit
+        (see __init__'s max_message_bytes) raises MessageTooLarge before anything is
+        sent. Raises BusError when nothing was delivered."""
         envelope = build_envelope(
             to=to, topic=topic, text=text, latent=latent_for(self.model, array, encoding, latent),
             message_class=message_class, deadline=deadline, metadata=metadata,
             message_id=message_id)
         request = _rpc.publish_request(envelope, sender_id or self.agent_id or "")
+        _frames.check_size(request.envelope, self.max_message_bytes)
         return _rpc.publish_result(self._unary(self._stub.Publish, request, timeout))
 
     def route_query(self, to: str | None = None, *, topic: str | None = None,
@@ -291,7 +313,8 @@ class Client:
     def _finish(self, end: StreamClosed) -> None:
         with self._lock:
             self._end = end
-            pending = list(self._pending.values()) + list(self._reply_waiters.values())
+            pending = (list(self._pending.values()) +
+                       [w.future for w in self._reply_waiters.values()])
             self._pending.clear()
             self._reply_waiters.clear()
             self._credit_cond.notify_all()
@@ -342,7 +365,7 @@ class Client:
             waiter = (self._reply_waiters.pop(error.message_id, None)
                       if error.reason == "DEADLINE_EXCEEDED" else None)
         if waiter is not None:
-            waiter.set_exception(error)
+            waiter.future.set_exception(error)
             return
         try:
             self._on_error(error)
@@ -352,12 +375,20 @@ class Client:
     def _on_deliver(self, envelope) -> None:
         delivery = Delivery(envelope, self)
         if envelope.correlation_id:
+            refused_by = None
             with self._lock:
-                waiter = self._reply_waiters.pop(envelope.correlation_id, None)
+                waiter = self._reply_waiters.get(envelope.correlation_id)
+                if waiter is not None and waiter.accepts(envelope):
+                    del self._reply_waiters[envelope.correlation_id]
+                elif waiter is not None:
+                    refused_by, waiter = waiter.responder, None
+                    self.ignored_replies += 1
+            if refused_by is not None:
+                _replies.log_refused(self.agent_id, envelope, refused_by)
             if waiter is not None:
                 self._write_quietly(_frames.ack(envelope.message_id, envelope.sender_id))
                 self._consumed()
-                waiter.set_result(delivery)
+                waiter.future.set_result(delivery)
                 return
         self._inbox.put(delivery)
 
@@ -433,7 +464,7 @@ class Client:
         return self._send_once(envelope, timeout)
 
     def _send_once(self, envelope, timeout: float | None) -> SendResult:
-        _frames.check_size(envelope, self.registered.max_message_bytes)
+        _frames.check_size(envelope, self.max_message_bytes)
         timeout = self._timeout if timeout is None else timeout
         self._take_send_credit(time.monotonic() + timeout)
         seq = self._seq.next()
@@ -453,5 +484,6 @@ class Client:
 
 def connect(address: str, **kwargs) -> Client:
     """A Client for the broker at `address` (host:port); see Client.__init__ for
-    token=, tls=, root_ca=, timeout=, on_error=. The channel connects lazily."""
+    token=, tls=, root_ca=, timeout=, on_error=, max_message_bytes=. The channel
+    connects lazily."""
     return Client(address, **kwargs)
