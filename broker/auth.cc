@@ -45,6 +45,7 @@ Authenticator::Authenticator(const std::vector<TokenConfig>& tokens) {
     p->subscribe = t.subscribe;
     p->send_to = t.send_to;
     p->admin = t.admin;
+    p->metrics = t.metrics;
     principals_.push_back(Entry{t.token, std::move(p)});
   }
 }

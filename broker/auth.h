@@ -29,6 +29,7 @@ struct Principal {
   std::vector<std::string> subscribe;
   std::vector<std::string> send_to;  // agent ids its agents may message directly
   bool admin = false;
+  bool metrics = false;
 
   bool MayActAs(absl::string_view agent_id) const;
   // Direct messages; replies to a request the recipient sent are always allowed.
@@ -36,6 +37,7 @@ struct Principal {
   bool MayPublish(absl::string_view topic) const;
   bool MaySubscribe(absl::string_view topic) const;
   bool IsAdmin() const { return anonymous || admin; }
+  bool MayScrapeMetrics() const { return IsAdmin() || metrics; }
 };
 
 class Authenticator {

@@ -52,15 +52,17 @@ std::vector<std::string> Strings(const YAML::Node& node) {
 
 absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   if (root.IsNull()) return absl::OkStatus();
-  if (auto s = CheckKeys(
-          root, "root",
-          {"listen", "metrics_listen", "health_listen", "log_level", "drain_timeout_seconds", "tls",
-           "keepalive", "translation", "limits", "policy", "tokens", "bridges"});
+  if (auto s = CheckKeys(root, "root",
+                         {"listen", "metrics_listen", "metrics_auth", "reflection", "health_listen",
+                          "log_level", "drain_timeout_seconds", "tls", "keepalive", "translation",
+                          "limits", "policy", "tokens", "bridges"});
       !s.ok()) {
     return s;
   }
   Get(root, "listen", &c->listen_address);
   Get(root, "metrics_listen", &c->metrics_address);
+  Get(root, "metrics_auth", &c->metrics_auth);
+  Get(root, "reflection", &c->reflection);
   Get(root, "health_listen", &c->health_address);
   Get(root, "log_level", &c->log_level);
   Get(root, "drain_timeout_seconds", &c->drain_timeout_seconds);
@@ -153,6 +155,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
       if (t["send_to"]) token.send_to = Strings(t["send_to"]);
       token.subscribe = Strings(t["subscribe"]);
       Get(t, "admin", &token.admin);
+      Get(t, "metrics", &token.metrics);
       c->tokens.push_back(token);
     }
   }
@@ -180,6 +183,13 @@ absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path, BrokerConfi
 
 absl::Status ValidateConfig(const BrokerConfig& c) {
   if (c.listen_address.empty()) return Bad("listen", "empty");
+  if (c.metrics_auth && c.tokens.empty()) {
+    return Bad("metrics_auth", "needs tokens (an admin or metrics token to present)");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (kLevels.count(c.log_level) == 0) {
+    return Bad("log_level", "must be one of trace, debug, info, warn, error, off");
+  }
   if (c.limits.max_message_bytes < 1024 || c.limits.max_message_bytes > (1u << 30)) {
     return Bad("limits.max_message_bytes", "must be in [1 KiB, 1 GiB]");
   }

@@ -6,6 +6,8 @@
 //
 //   listen: 127.0.0.1:7070          # gRPC address (host:port; port 0 picks one)
 //   metrics_listen: 127.0.0.1:9464  # Prometheus /metrics over HTTP; "" disables
+//   metrics_auth: false             # true: /metrics needs a token with admin or metrics
+//   reflection: true                # gRPC server reflection on the listen port
 //   health_listen: ""               # plaintext grpc.health.v1-only port (kubelet probes
 //                                   # cannot speak TLS); "" = none
 //   log_level: info                 # trace, debug, info, warn, error
@@ -47,6 +49,7 @@
 //       send_to: ["worker-*"]       # agent ids it may message directly (default ["*"]);
 //                                   # replies to requests made to it are always allowed
 //       admin: false                # may call LoadBridge/UnloadBridge/ListAgents/...
+//       metrics: false              # may scrape /metrics when metrics_auth is on
 //
 // Thread safety: plain data; the loader functions are pure.
 #ifndef LATENTBUS_BROKER_CONFIG_H_
@@ -77,6 +80,7 @@ struct TokenConfig {
   std::vector<std::string> subscribe;        // globs of topics
   std::vector<std::string> send_to = {"*"};  // globs of agent ids it may send to directly
   bool admin = false;
+  bool metrics = false;  // may scrape /metrics when metrics_auth is on (admin tokens may too)
 };
 
 struct LimitsConfig {
@@ -129,6 +133,11 @@ struct TranslationConfig {
 struct BrokerConfig {
   std::string listen_address = "127.0.0.1:7070";
   std::string metrics_address = "127.0.0.1:9464";
+  // /metrics answers only requests with an admin token or one marked `metrics: true`
+  // (Authorization: Bearer); needs tokens. Its labels name every agent id.
+  bool metrics_auth = false;
+  // gRPC server reflection (lists the services and their schemas) on the listen port.
+  bool reflection = true;
   // A second, always plaintext gRPC port serving only grpc.health.v1 (same status as the
   // main port), for probes that cannot use TLS or tokens; "" = none.
   std::string health_address;

@@ -126,12 +126,14 @@ void ConnectReactor::OnReadDone(bool ok) {
 
 void ConnectReactor::OnCancel() {
   LATENTBUS_TSAN_ACQUIRE(this);
-  // May run concurrently with a read reaction: touch only immutable members here.
+  // May run concurrently with a read reaction: touch only immutable members and atomics.
+  cancelled_.store(true);
   spdlog::debug("stream cancelled peer={}", peer_);
 }
 
 void ConnectReactor::OnDone() {
   LATENTBUS_TSAN_ACQUIRE(this);
+  bool replaced = false;
   if (registered_) {
     bool removed;
     {
@@ -139,12 +141,24 @@ void ConnectReactor::OnDone() {
       removed = broker_->registry().Unregister(agent_id_, this);
       broker_->delivery().Detach(agent_id_, this);
     }
-    spdlog::info("agent disconnected agent_id={} peer={} replaced={}", agent_id_, peer_, !removed);
+    replaced = !removed;
   }
+  grpc::Status ended;
   {
     absl::MutexLock lock(&mu_);
     done_ = true;
     outbox_.clear();
+    ended = finish_status_;
+  }
+  if (registered_) {
+    // Why, so a client that keeps coming back can be told apart from one that left.
+    std::string why = !ended.ok()         ? Quoted(ended.error_message(), 256)
+                      : cancelled_.load() ? std::string(
+                                                "'cancelled: the client went away, or "
+                                                "sent a frame over the size limit'")
+                                          : std::string("'closed by the agent'");
+    spdlog::info("agent disconnected agent_id={} peer={} replaced={} ended={}", agent_id_, peer_,
+                 replaced, why);
   }
   std::shared_ptr<ConnectReactor> keep = std::move(self_);  // may destroy *this on return
 }

@@ -25,6 +25,7 @@
 #ifndef LATENTBUS_BROKER_CONNECT_REACTOR_H_
 #define LATENTBUS_BROKER_CONNECT_REACTOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -83,6 +84,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::AgentFrame, v1::
   v1::AgentFrame request_;
   std::string agent_id_;
   bool registered_ = false;
+  std::atomic<bool> cancelled_{false};  // OnCancel ran (set there, read in OnDone)
 
   absl::Mutex mu_;
   std::deque<v1::BrokerFrame> outbox_ ABSL_GUARDED_BY(mu_);

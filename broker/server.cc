@@ -58,8 +58,11 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   server->service_ = std::make_unique<BrokerService>(server->broker_.get());
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (config.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // No SO_REUSEPORT: a second broker on a port in use fails to start instead of sharing
+  // the port (and its agents) with the first.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(config.listen_address, *credentials, &server->port_);
   builder.RegisterService(server->service_.get());
   // Frames carry one envelope plus a little framing; larger frames fail at the gRPC
@@ -83,6 +86,7 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
     // Its own default health service (EnableDefaultHealthCheckService above), kept in
     // step with the main one by SetServing.
     grpc::ServerBuilder health_builder;
+    health_builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     health_builder.AddListeningPort(config.health_address, grpc::InsecureServerCredentials(),
                                     &server->health_port_);
     server->health_server_ = health_builder.BuildAndStart();
@@ -94,8 +98,15 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   }
   server->SetServing(true);
   if (!config.metrics_address.empty()) {
-    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
-        MetricsHttpServer::Start(config.metrics_address, &server->broker_->metrics());
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http = MetricsHttpServer::Start(
+        config.metrics_address, &server->broker_->metrics(),
+        config.metrics_auth
+            ? MetricsHttpServer::Authorize([b = server->broker_.get()](absl::string_view token) {
+                absl::StatusOr<std::shared_ptr<const Principal>> p =
+                    b->auth().Authenticate(absl::StrCat("Bearer ", token));
+                return p.ok() && (*p)->MayScrapeMetrics();
+              })
+            : nullptr);
     if (!http.ok()) {
       server->Shutdown();
       return http.status();

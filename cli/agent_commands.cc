@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "agent/client/channel.h"
 #include "agent/client/client.h"
 #include "agent/node/agent.h"
 #include "cli/commands.h"
@@ -29,7 +30,7 @@ namespace latentbus::cli {
 namespace {
 
 struct ConnectionFlags {
-  std::string broker = "127.0.0.1:7411";
+  std::string broker = agent::kDefaultBrokerAddress;
   std::string id;
   std::string token;
   std::string token_file;
@@ -163,7 +164,7 @@ int RunAgent(AgentFlags f) {
   }
   absl::StatusOr<agent::ClientOptions> client = ToClientOptions(f.conn);
   if (!client.ok()) {
-    spdlog::error("{}", client.status().ToString());
+    spdlog::error("{}", wire::Describe(client.status()));
     return 2;
   }
   sigset_t stop = BlockStopSignals();
@@ -173,7 +174,7 @@ int RunAgent(AgentFlags f) {
   f.o.load.device = f.device;
   absl::StatusOr<std::unique_ptr<agent::node::Agent>> a = agent::node::Agent::Start(f.o);
   if (!a.ok()) {
-    spdlog::error("agent {} cannot start: {}", f.conn.id, a.status().ToString());
+    spdlog::error("agent {} cannot start: {}", f.conn.id, wire::Describe(a.status()));
     return 1;
   }
   const v1::ModelSpec& spec = (*a)->spec();
@@ -190,7 +191,7 @@ int RunAgent(AgentFlags f) {
         spdlog::info("agent {}: signal {}, stopping", f.conn.id, sig);
         (*a)->client().Close();
       });
-  if (!served.ok()) spdlog::error("agent {}: {}", f.conn.id, served.ToString());
+  if (!served.ok()) spdlog::error("agent {}: {}", f.conn.id, wire::Describe(served));
   if (!f.ready_file.empty()) std::remove(f.ready_file.c_str());
   return served.ok() ? 0 : 1;
 }
@@ -228,8 +229,19 @@ absl::StatusOr<v1::Envelope> BuildEnvelope(const SendFlags& f) {
   return e;
 }
 
-int Fail(const absl::Status& s) {
-  std::cerr << "error: " << s.ToString() << "\n";
+// Prints `s` (reason by name; under --json as {"error": {"reason", "code", "detail"}} on
+// stdout) and returns the exit code: 2 for bad input, else 1.
+int Fail(const absl::Status& s, bool json = false) {
+  const std::string reason = wire::HasReason(s) ? wire::ReasonName(wire::ReasonOf(s)) : "";
+  if (json) {
+    nlohmann::json j;
+    j["error"] = {{"reason", reason},
+                  {"code", absl::StatusCodeToString(s.code())},
+                  {"detail", wire::Describe(s)}};
+    std::cout << j.dump() << "\n";
+  } else {
+    std::cerr << "error: " << wire::Describe(s) << "\n";
+  }
   return wire::ReasonOf(s) == v1::INVALID_ARGUMENT ? 2 : 1;
 }
 
@@ -269,15 +281,15 @@ void PrintHopReport(const v1::Envelope& reply) {
 
 int RunSend(const SendFlags& f, bool request) {
   absl::StatusOr<v1::Envelope> e = BuildEnvelope(f);
-  if (!e.ok()) return Fail(e.status());
+  if (!e.ok()) return Fail(e.status(), f.json);
   absl::StatusOr<agent::ClientOptions> options = ToClientOptions(f.conn);
-  if (!options.ok()) return Fail(options.status());
+  if (!options.ok()) return Fail(options.status(), f.json);
   spdlog::set_level(spdlog::level::warn);
   absl::StatusOr<std::unique_ptr<agent::Client>> client = agent::Client::Connect(*options);
-  if (!client.ok()) return Fail(client.status());
+  if (!client.ok()) return Fail(client.status(), f.json);
   if (!request) {
     absl::StatusOr<v1::SendResult> r = (*client)->Send(*e, absl::Seconds(f.timeout));
-    if (!r.ok()) return Fail(r.status());
+    if (!r.ok()) return Fail(r.status(), f.json);
     nlohmann::json j;
     j["message_id"] = r->message_id();
     j["recipients"] = nlohmann::json::array();
@@ -297,7 +309,7 @@ int RunSend(const SendFlags& f, bool request) {
     return 0;
   }
   absl::StatusOr<v1::Envelope> reply = (*client)->Request(*e, absl::Seconds(f.timeout));
-  if (!reply.ok()) return Fail(reply.status());
+  if (!reply.ok()) return Fail(reply.status(), f.json);
   if (f.json) {
     std::cout << EnvelopeJson(*reply).dump() << "\n";
   } else if (reply->metadata().contains("lb.sent_form")) {

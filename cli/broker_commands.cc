@@ -14,6 +14,7 @@
 #include "broker/server.h"
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
+#include "proto/error_reason.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::cli {
@@ -30,7 +31,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (!flags.config_file.empty()) {
     absl::StatusOr<broker::BrokerConfig> loaded = broker::LoadConfigFile(flags.config_file);
     if (!loaded.ok()) {
-      spdlog::error("{}", loaded.status().ToString());
+      spdlog::error("{}", wire::Describe(loaded.status()));
       return 2;
     }
     config = *std::move(loaded);
@@ -67,7 +68,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   }
   if (given("--keepalive-ms")) config.keepalive_time_ms = f.keepalive_time_ms;
   if (absl::Status s = broker::ValidateConfig(config); !s.ok()) {
-    spdlog::error("{}", s.ToString());
+    spdlog::error("{}", wire::Describe(s));
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -90,14 +91,14 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
-    spdlog::error("cannot start the broker: {}", server.status().ToString());
+    spdlog::error("cannot start the broker: {}", wire::Describe(server.status()));
     return 1;
   }
   if (!bridge_dir.empty()) {
     absl::StatusOr<int> loaded =
         broker::LoadBridgeDirectory(bridge_dir, &(*server)->broker().bridges());
     if (!loaded.ok()) {
-      spdlog::error("cannot load bridges: {}", loaded.status().ToString());
+      spdlog::error("cannot load bridges: {}", wire::Describe(loaded.status()));
       (*server)->Drain(absl::ZeroDuration());
       return 1;
     }

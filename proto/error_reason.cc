@@ -1,6 +1,7 @@
 #include "proto/error_reason.h"
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -80,6 +81,15 @@ bool HasReason(const absl::Status& status) { return status.GetPayload(kReasonPay
 std::string ReasonName(v1::ErrorReason reason) {
   if (!v1::ErrorReason_IsValid(reason)) return "ERROR_REASON_UNSPECIFIED";
   return v1::ErrorReason_Name(reason);
+}
+
+std::string Describe(const absl::Status& status) {
+  if (status.ok()) return "OK";
+  const std::string name =
+      HasReason(status) ? ReasonName(ReasonOf(status)) : absl::StatusCodeToString(status.code());
+  absl::string_view message = status.message();
+  if (absl::StartsWith(message, absl::StrCat(name, ":"))) return std::string(message);
+  return message.empty() ? name : absl::StrCat(name, ": ", message);
 }
 
 v1::Error ToErrorProto(const absl::Status& status, absl::string_view message_id, uint64_t seq) {

@@ -36,6 +36,11 @@ bool HasReason(const absl::Status& status);
 // "QUEUE_FULL", ... ("ERROR_REASON_UNSPECIFIED" for unknown values).
 std::string ReasonName(v1::ErrorReason reason);
 
+// `status` for people: "REASON: detail" with the reason's name when it carries one
+// (never the payload's type URL and number), else "CODE: detail" with the gRPC code's
+// name ("UNAVAILABLE: cannot connect ..."); "OK" for OK.
+std::string Describe(const absl::Status& status);
+
 // An Error frame for a non-OK `status`.
 v1::Error ToErrorProto(const absl::Status& status, absl::string_view message_id = "",
                        uint64_t seq = 0);

@@ -1,7 +1,11 @@
 // Operations of a real broker: health checking, graceful drain, Prometheus metrics.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
@@ -199,6 +203,88 @@ TEST(BrokerOpsTest, PrometheusEndpointServesCountersGaugesHistograms) {
   EXPECT_NE(body.find("latentbus_unacked{agent=\"bob\"} 1"), std::string::npos);
   EXPECT_NE(body.find("# TYPE latentbus_residence_seconds histogram"), std::string::npos);
   EXPECT_NE(body.find("latentbus_residence_seconds_count 1"), std::string::npos);
+}
+
+// A raw TCP connection to 127.0.0.1:port that sends nothing (-1 on failure).
+int IdleConnection(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST(BrokerOpsTest, IdleConnectionsDoNotStarveAScrape) {
+  broker::BrokerConfig config = TestConfig();
+  config.metrics_address = "127.0.0.1:0";
+  TestBroker broker(config);
+  const int port = broker.server().metrics_port();
+  std::vector<int> idle;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = IdleConnection(port);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  // A thread-pool server once held a worker per idle connection for its read timeout:
+  // with 100 of them a scrape waited about a minute.
+  const absl::Time start = absl::Now();
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(20, 0);
+  httplib::Result res = client.Get("/metrics");
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_NE(res->body.find("latentbus_connected_agents"), std::string::npos);
+  EXPECT_LT(took, absl::Seconds(2));
+  for (int fd : idle) close(fd);
+  // Other paths and methods get an answer, not a hang.
+  EXPECT_EQ(client.Get("/")->status, 404);
+  EXPECT_EQ(client.Post("/metrics", "", "text/plain")->status, 405);
+}
+
+TEST(BrokerOpsTest, MetricsCanRequireAToken) {
+  broker::BrokerConfig config = TestConfig();
+  config.metrics_address = "127.0.0.1:0";
+  config.metrics_auth = true;
+  broker::TokenConfig agent{"agents", "agent-secret", {"*"}, {"*"}, {"*"}};
+  broker::TokenConfig prometheus{"prometheus", "scrape-secret"};
+  prometheus.metrics = true;
+  config.tokens = {agent, prometheus};
+  TestBroker broker(config);
+  httplib::Client client("127.0.0.1", broker.server().metrics_port());
+  EXPECT_EQ(client.Get("/metrics")->status, 401);
+  EXPECT_EQ(client.Get("/metrics", {{"Authorization", "Bearer agent-secret"}})->status, 401);
+  httplib::Result ok = client.Get("/metrics", {{"Authorization", "Bearer scrape-secret"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200);
+  EXPECT_NE(ok->body.find("latentbus_connected_agents"), std::string::npos);
+}
+
+TEST(BrokerOpsTest, APortInUseIsAnErrorNotAShare) {
+  broker::BrokerConfig config = TestConfig();
+  config.metrics_address = "127.0.0.1:0";
+  TestBroker first(config);
+  broker::BrokerConfig same = config;
+  same.listen_address = first.address();
+  broker::BrokerOptions options;
+  options.config = same;
+  absl::StatusOr<std::unique_ptr<broker::BrokerServer>> second =
+      broker::BrokerServer::Start(std::move(options));
+  ASSERT_FALSE(second.ok()) << "a second broker shares " << first.address();
+  EXPECT_NE(second.status().message().find("cannot listen"), std::string::npos) << second.status();
+  broker::BrokerConfig metrics_taken = config;
+  metrics_taken.metrics_address = absl::StrCat("127.0.0.1:", first.server().metrics_port());
+  broker::BrokerOptions options2;
+  options2.config = metrics_taken;
+  second = broker::BrokerServer::Start(std::move(options2));
+  ASSERT_FALSE(second.ok()) << "a second broker shares the metrics port";
+  EXPECT_NE(second.status().message().find("metrics address"), std::string::npos)
+      << second.status();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "agent/client/channel.h"
 #include "proto/error_reason.h"
 #include "tests/broker_harness.h"
 #include "tests/tcp_proxy.h"
@@ -338,6 +339,98 @@ TEST(ClientTest, BadTokenAndUnreachableBrokerFailConnect) {
   c = Client::Connect(nowhere);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
+}
+
+TEST(ClientTest, MalformedAddressesAreRefusedBeforeConnecting) {
+  for (const char* bad : {"127.0.0.1", "127.0.0.1:notaport", "127.0.0.1:0", "127.0.0.1:70000",
+                          ":7070", "::1:7070", "host name:7070"}) {
+    ClientOptions o;
+    o.address = bad;
+    o.agent_id = "x";
+    o.connect_timeout = absl::Seconds(30);
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << bad << ": " << c.status();
+    EXPECT_NE(c.status().message().find("expected host:port"), std::string::npos) << c.status();
+    EXPECT_LT(absl::Now() - start, absl::Seconds(1)) << bad;  // no connection attempted
+  }
+  for (const char* good : {"127.0.0.1:7070", "[::1]:7070", "localhost:1", "dns:///x:1"}) {
+    EXPECT_TRUE(agent::CheckBrokerAddress(good).ok()) << good;
+  }
+}
+
+TEST(ClientTest, RefusedConnectionFailsAtOnceNotAfterTheTimeout) {
+  // A port nothing listens on: bind one, note it, close it.
+  TestBroker gone;
+  const std::string address = gone.address();
+  gone.server().Drain(absl::ZeroDuration());
+  ClientOptions o;
+  o.address = address;
+  o.agent_id = "x";
+  o.connect_timeout = absl::Seconds(60);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
+  EXPECT_NE(c.status().message().find("refused or unreachable"), std::string::npos) << c.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30)) << "waited for the 60 s timeout";
+}
+
+TEST(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.max_message_bytes = 2048;
+  TestBroker broker(config);
+  auto alice = MustConnect(Options(broker, "alice", kSmol));
+  ASSERT_TRUE(alice);
+  EXPECT_EQ(alice->registered().max_message_bytes(), 2048u);
+  absl::StatusOr<v1::SendResult> r =
+      alice->Send(Text("alice", std::string(100 << 10, 'x')), absl::Seconds(5));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(wire::ReasonOf(r.status()), v1::MESSAGE_TOO_LARGE) << r.status();
+  EXPECT_NE(r.status().message().find("at most 2048"), std::string::npos) << r.status();
+  // Nothing went out: the stream was not broken and reopened, and a small send works.
+  EXPECT_TRUE(alice->Send(Text("alice", "small"), absl::Seconds(5)).ok());
+  EXPECT_EQ(alice->reconnects(), 0);
+  EXPECT_EQ(broker.broker().metrics().CounterValue("latentbus_rejects_total",
+                                                   {{"reason", "MESSAGE_TOO_LARGE"}}),
+            0);
+}
+
+TEST(ClientTest, OnlyTheAddresseesReplyEndsARequest) {
+  TestBroker broker;
+  ClientOptions asker_options = Options(broker, "asker");
+  asker_options.topics = {"news"};
+  auto asker = MustConnect(asker_options);
+  auto answerer = MustConnect(Options(broker, "answerer", kSmol));
+  auto other = MustConnect(Options(broker, "other", kSmol));
+  ASSERT_TRUE(asker && answerer && other);
+  absl::StatusOr<v1::Envelope> reply = absl::UnknownError("not run");
+  std::thread waiting([&] {
+    v1::Envelope q = Text("answerer", "2+2?");
+    q.set_message_id("q-1");
+    reply = asker->Request(q, absl::Seconds(20));
+  });
+  std::optional<v1::Envelope> q = answerer->Receive(kWait);
+  ASSERT_TRUE(q);
+  // `other` publishes to a topic the asker reads, with the request's id as correlation
+  // id: the broker delivers it (a topic message answers no request), the client must not
+  // take it for the reply.
+  v1::Envelope fake;
+  fake.mutable_recipient()->set_topic("news");
+  fake.set_text("5");
+  fake.set_correlation_id("q-1");
+  ASSERT_TRUE(other->Send(fake, absl::Seconds(5)).ok());
+  std::optional<v1::Envelope> seen = asker->Receive(kWait);  // an ordinary delivery
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->text(), "5");
+  v1::Envelope genuine;
+  genuine.set_text("4");
+  ASSERT_TRUE(answerer->Reply(*q, genuine).ok());
+  waiting.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->text(), "4");
+  EXPECT_EQ(reply->sender_id(), "answerer");
 }
 
 }  // namespace

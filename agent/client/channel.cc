@@ -3,6 +3,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace latentbus::agent {
@@ -20,8 +23,37 @@ absl::StatusOr<std::string> ReadPem(const std::string& what, const std::string& 
 
 }  // namespace
 
+absl::Status CheckBrokerAddress(const std::string& address) {
+  if (address.empty()) return absl::InvalidArgumentError("no broker address given");
+  for (absl::string_view scheme : {"dns:", "unix:", "unix-abstract:", "ipv4:", "ipv6:"}) {
+    if (absl::StartsWith(address, scheme)) return absl::OkStatus();
+  }
+  auto bad = [&address](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("broker address '", absl::CHexEscape(address),
+                                                   "' ", why, " (expected host:port, e.g. ",
+                                                   kDefaultBrokerAddress, ")"));
+  };
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return bad("has no port");
+  absl::string_view host = absl::string_view(address).substr(0, colon);
+  absl::string_view port = absl::string_view(address).substr(colon + 1);
+  if (host.empty()) return bad("has no host");
+  if (absl::StrContains(host, ':') && !(host.front() == '[' && host.back() == ']')) {
+    return bad("has an IPv6 host without [brackets]");
+  }
+  for (char c : host) {
+    if (c <= ' ' || c > '~') return bad("has a space or non-printable byte in its host");
+  }
+  int number = 0;
+  if (port.empty() || !absl::SimpleAtoi(port, &number) || number < 1 || number > 65535 ||
+      port.find_first_not_of("0123456789") != absl::string_view::npos) {
+    return bad(absl::StrCat("has '", absl::CHexEscape(port), "' where a port (1-65535) belongs"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions& options) {
-  if (options.address.empty()) return absl::InvalidArgumentError("no broker address given");
+  if (absl::Status s = CheckBrokerAddress(options.address); !s.ok()) return s;
   if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
     return absl::InvalidArgumentError("a client certificate needs both --tls-cert and --tls-key");
   }

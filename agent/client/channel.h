@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 
@@ -21,8 +22,17 @@ struct ChannelOptions {
   std::string tls_key_file;   // mTLS client key
 };
 
-// NOT_FOUND / INVALID_ARGUMENT when a PEM file cannot be read or only half of the
-// client certificate pair is given.
+// The default broker address: where `latentbus broker` listens unless told otherwise,
+// and where every command of the CLI looks for it.
+inline constexpr char kDefaultBrokerAddress[] = "127.0.0.1:7070";
+
+// OK for host:port (a name, IPv4, or [IPv6]; port 1..65535) or a gRPC URI with a scheme
+// (dns:, unix:, ipv4:, ipv6:); INVALID_ARGUMENT naming what is wrong otherwise.
+absl::Status CheckBrokerAddress(const std::string& address);
+
+// INVALID_ARGUMENT for a malformed address (CheckBrokerAddress); NOT_FOUND /
+// INVALID_ARGUMENT when a PEM file cannot be read or only half of the client
+// certificate pair is given.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const ChannelOptions& options);
 
 // Adds `authorization: Bearer <token>` (nothing for an empty token).

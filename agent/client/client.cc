@@ -41,10 +41,19 @@ bool IsFatal(absl::StatusCode code) {
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAborted:  // replaced by a newer stream for the same agent id
     case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kResourceExhausted:  // a frame over the broker's size limit:
+                                                // sending it again fails again
       return true;
     default:
       return false;
   }
+}
+
+// Half to all of `d`, at random: clients that lost the same broker do not all come back
+// at the same instant.
+absl::Duration Jittered(absl::Duration d) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return d * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
 }
 
 // One Connect stream and its context (the context must outlive the stream).
@@ -120,15 +129,35 @@ struct Client::State {
     return connection;
   }
 
+  // Waits until the channel is connected. `fail_fast`: the first failed connection
+  // attempt (refused, unreachable, TLS handshake) is the answer at once; else retries
+  // until `timeout`.
+  absl::Status AwaitConnected(absl::Duration timeout, bool fail_fast) {
+    const absl::Time deadline = absl::Now() + timeout;
+    grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+    while (state != GRPC_CHANNEL_READY) {
+      if (fail_fast && state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+        return absl::UnavailableError(absl::StrCat(
+            "cannot connect to the broker at ", options.address,
+            ": refused or unreachable (is `latentbus broker` running there? it listens on ",
+            kDefaultBrokerAddress, " unless --listen says otherwise)"));
+      }
+      const absl::Time now = absl::Now();
+      if (now >= deadline) {
+        return absl::UnavailableError(absl::StrCat("cannot reach the broker at ", options.address,
+                                                   " within ", absl::FormatDuration(timeout)));
+      }
+      channel->WaitForStateChange(state,
+                                  absl::ToChronoTime(std::min(deadline, now + absl::Seconds(1))));
+      state = channel->GetState(/*try_to_connect=*/true);
+    }
+    return absl::OkStatus();
+  }
+
   // Opens a stream and registers; returns the connection and the Registered answer.
   absl::StatusOr<std::pair<std::shared_ptr<Connection>, v1::Registered>> Open(
-      absl::Duration timeout, const std::vector<std::string>& topic_list) {
-    if (!channel->WaitForConnected(
-            gpr_time_add(gpr_now(GPR_CLOCK_REALTIME),
-                         gpr_time_from_millis(absl::ToInt64Milliseconds(timeout), GPR_TIMESPAN)))) {
-      return absl::UnavailableError(absl::StrCat("cannot reach the broker at ", options.address,
-                                                 " within ", absl::FormatDuration(timeout)));
-    }
+      absl::Duration timeout, const std::vector<std::string>& topic_list, bool fail_fast) {
+    if (absl::Status s = AwaitConnected(timeout, fail_fast); !s.ok()) return s;
     auto c = std::make_shared<Connection>();
     AddToken(&c->context, options.token);
     c->stream = stub->Connect(&c->context);
@@ -327,7 +356,7 @@ struct Client::State {
         }
       }
       spdlog::warn("client {}: stream lost ({}); reconnecting", options.agent_id, ended.ToString());
-      absl::Duration backoff = options.backoff_initial;
+      absl::Duration backoff = Jittered(options.backoff_initial);
       while (true) {
         {
           absl::MutexLock lock(&mu);
@@ -336,7 +365,7 @@ struct Client::State {
           topic_list.assign(topics.begin(), topics.end());
         }
         absl::StatusOr<std::pair<std::shared_ptr<Connection>, v1::Registered>> opened =
-            Open(std::max(backoff, absl::Milliseconds(200)), topic_list);
+            Open(std::max(backoff, absl::Milliseconds(200)), topic_list, /*fail_fast=*/false);
         if (opened.ok()) {
           c = opened->first;
           Install(c, opened->second, /*reconnect=*/true);
@@ -353,7 +382,7 @@ struct Client::State {
           Fail(opened.status());
           return;
         }
-        backoff = std::min(backoff * 2, options.backoff_max);
+        backoff = Jittered(std::min(backoff * 2, options.backoff_max));
       }
     }
   }
@@ -427,7 +456,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   state->stub = v1::Broker::NewStub(state->channel);
   state->options = std::move(options);
   absl::StatusOr<std::pair<std::shared_ptr<Connection>, v1::Registered>> opened =
-      state->Open(state->options.connect_timeout, state->options.topics);
+      state->Open(state->options.connect_timeout, state->options.topics, /*fail_fast=*/true);
   if (!opened.ok()) return opened.status();
   {
     absl::MutexLock lock(&state->mu);
@@ -466,6 +495,17 @@ absl::StatusOr<v1::SendResult> Client::Send(v1::Envelope envelope, absl::Duratio
   std::shared_ptr<Connection> c;
   {
     absl::MutexLock lock(&s.mu);
+    // The broker's limit, learnt at Register: an envelope over it is refused here, and
+    // never written (a frame far over it would end the stream).
+    const uint64_t limit = s.registered.max_message_bytes();
+    if (const size_t bytes = envelope.ByteSizeLong(); limit != 0 && bytes > limit) {
+      v1::Error error;
+      error.set_reason(v1::MESSAGE_TOO_LARGE);
+      error.set_message_id(id);
+      error.set_detail(absl::StrCat("envelope is ", bytes, " bytes; the broker at ",
+                                    s.options.address, " accepts at most ", limit));
+      return wire::FromErrorProto(error);
+    }
     if (s.sends.contains(id)) {
       return absl::AlreadyExistsError(absl::StrCat("message '", id, "' is already in flight"));
     }

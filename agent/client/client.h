@@ -3,7 +3,7 @@
 // An application links this without libtorch: it speaks Envelopes; building latent
 // packets is the codec's job (codec/packet_proto.h) and the agent process's.
 //
-//   ClientOptions o;  o.address = "127.0.0.1:7411";  o.agent_id = "planner";
+//   ClientOptions o;  o.address = "127.0.0.1:7070";  o.agent_id = "planner";
 //   absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
 //   (*c)->Send(envelope);                      // waits for the broker's SendResult
 //   (*c)->Request(envelope, absl::Seconds(5)); // the reply envelope
