@@ -138,7 +138,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     for (const auto& t : tokens) {
       if (auto s = CheckKeys(t, "tokens[]",
                              {"name", "token", "token_file", "agents", "publish", "subscribe",
-                              "send_to", "admin"});
+                              "send_to", "admin", "metrics"});
           !s.ok()) {
         return s;
       }

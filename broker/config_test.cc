@@ -2,6 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_replace.h"
+
 namespace latentbus::broker {
 namespace {
 
@@ -87,6 +93,27 @@ TEST(ConfigTest, RejectsTyposAndBadValues) {
   EXPECT_TRUE(ParseConfigYaml("translation: {compute_threads: 0}").ok());
   absl::StatusOr<BrokerConfig> c = ParseConfigYaml("limits: {max_queue_depht: 3}");
   EXPECT_NE(c.status().message().find("max_queue_depht"), std::string::npos);
+}
+
+// The configurations the deployment ships parse and validate with this parser (token
+// files are pointed at a scratch folder: the real ones are secrets).
+TEST(ConfigTest, DeployedBrokerFilesAreValid) {
+  const std::string scratch = ::testing::TempDir() + "/latentbus-tokens";
+  std::filesystem::create_directories(scratch);
+  for (const char* name : {"agents", "operator", "prometheus"}) {
+    std::ofstream(scratch + "/" + name) << "secret-" << name << "-0123456789\n";
+  }
+  for (const char* rel :
+       {"deploy/k8s/base/broker/broker.yaml", "deploy/k8s/overlays/prod/broker.yaml"}) {
+    std::ifstream in(std::string(LATENTBUS_SOURCE_DIR) + "/" + rel);
+    ASSERT_TRUE(in) << rel;
+    std::stringstream text;
+    text << in.rdbuf();
+    const std::string yaml = absl::StrReplaceAll(text.str(), {{"/etc/latentbus/tokens", scratch}});
+    absl::StatusOr<BrokerConfig> c = ParseConfigYaml(yaml);
+    ASSERT_TRUE(c.ok()) << rel << ": " << c.status();
+    EXPECT_TRUE(ValidateConfig(*c).ok()) << rel << ": " << ValidateConfig(*c);
+  }
 }
 
 }  // namespace
