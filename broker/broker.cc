@@ -1,5 +1,8 @@
 #include "broker/broker.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -24,6 +27,9 @@ std::unique_ptr<DeliveryLayer> DefaultDelivery(const BrokerConfig& config, Metri
   InMemoryDelivery::Options options;
   options.max_queue_depth = config.limits.max_queue_depth;
   options.dedup_window = config.limits.dedup_window;
+  options.max_queue_bytes = config.limits.max_queue_bytes;
+  options.max_total_bytes = config.limits.max_total_queue_bytes;
+  options.absent_retention = absl::Seconds(config.limits.absent_retention_seconds);
   return std::make_unique<InMemoryDelivery>(options, metrics);
 }
 
@@ -57,8 +63,28 @@ Broker::Broker(BrokerOptions options)
       out.push_back(
           {"latentbus_queue_depth", {{"agent", s.agent_id}}, static_cast<double>(s.queued)});
       out.push_back({"latentbus_unacked", {{"agent", s.agent_id}}, static_cast<double>(s.unacked)});
+      out.push_back(
+          {"latentbus_queue_bytes", {{"agent", s.agent_id}}, static_cast<double>(s.bytes)});
     }
     return out;
+  });
+  ScheduleRetentionSweep();
+}
+
+void Broker::ScheduleRetentionSweep() {
+  // Often enough that an absent agent's state lives at most a quarter longer than the
+  // retention; at least every 30 s.
+  const absl::Duration period =
+      std::clamp(absl::Seconds(config_.limits.absent_retention_seconds) / 4,
+                 absl::Milliseconds(100), absl::Seconds(30));
+  timer_->Schedule(absl::Now() + period, [this] {
+    if (const size_t dropped = delivery_->ReleaseAbsent(absl::Now()); dropped > 0) {
+      spdlog::warn("released the queues of agents absent for over {} s: {} message(s) dropped",
+                   config_.limits.absent_retention_seconds, dropped);
+    }
+    // Freed queues go back to the system, not only to the allocator's free lists.
+    malloc_trim(0);
+    ScheduleRetentionSweep();
   });
 }
 

@@ -77,6 +77,10 @@ class Broker {
   void Shutdown();
 
  private:
+  // Releases absent recipients' state (DeliveryLayer::ReleaseAbsent) on the timer thread,
+  // periodically, then returns freed memory to the system.
+  void ScheduleRetentionSweep();
+
   const BrokerConfig config_;
   const absl::Time started_at_;
   Metrics metrics_;

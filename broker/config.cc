@@ -93,7 +93,8 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     if (auto s = CheckKeys(lim, "limits",
                            {"max_message_bytes", "max_queue_depth", "max_topics_per_agent",
                             "rate_per_second", "rate_burst", "delivery_credits", "send_credits",
-                            "dedup_window", "max_deadline_seconds"});
+                            "dedup_window", "max_deadline_seconds", "max_queue_bytes",
+                            "max_total_queue_bytes", "absent_retention_seconds"});
         !s.ok()) {
       return s;
     }
@@ -106,6 +107,9 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(lim, "send_credits", &c->limits.send_credits);
     Get(lim, "dedup_window", &c->limits.dedup_window);
     Get(lim, "max_deadline_seconds", &c->limits.max_deadline_seconds);
+    Get(lim, "max_queue_bytes", &c->limits.max_queue_bytes);
+    Get(lim, "max_total_queue_bytes", &c->limits.max_total_queue_bytes);
+    Get(lim, "absent_retention_seconds", &c->limits.absent_retention_seconds);
   }
   if (YAML::Node pol = root["policy"]) {
     if (auto s = CheckKeys(pol, "policy", {"min_fidelity", "metric", "rules"}); !s.ok()) return s;
@@ -194,6 +198,15 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
     return Bad("limits.max_message_bytes", "must be in [1 KiB, 1 GiB]");
   }
   if (c.limits.max_queue_depth == 0) return Bad("limits.max_queue_depth", "must be >= 1");
+  if (c.limits.max_queue_bytes < c.limits.max_message_bytes + 512) {
+    return Bad("limits.max_queue_bytes", "must hold one message (>= max_message_bytes + 512)");
+  }
+  if (c.limits.max_total_queue_bytes < c.limits.max_queue_bytes) {
+    return Bad("limits.max_total_queue_bytes", "must be >= max_queue_bytes");
+  }
+  if (c.limits.absent_retention_seconds < 1) {
+    return Bad("limits.absent_retention_seconds", "must be >= 1");
+  }
   if (c.limits.delivery_credits == 0) return Bad("limits.delivery_credits", "must be >= 1");
   if (c.limits.send_credits == 0) return Bad("limits.send_credits", "must be >= 1");
   if (c.limits.max_deadline_seconds < 1 || c.limits.max_deadline_seconds > 31536000) {

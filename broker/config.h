@@ -19,6 +19,10 @@
 //   limits:
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
+//     max_queue_bytes: 67108864     # the same in bytes, per recipient (QUEUE_FULL)
+//     max_total_queue_bytes: 1073741824  # all recipients together (QUEUE_FULL)
+//     absent_retention_seconds: 3600     # a disconnected agent's queue and state are
+//                                   # released (dropped, counted) after this
 //     max_topics_per_agent: 64      # TOO_MANY_TOPICS
 //     rate_per_second: 1000         # token bucket per token (per agent id when authentication
 //                                   # is off), kept across reconnects; 0 = unlimited
@@ -86,6 +90,14 @@ struct TokenConfig {
 struct LimitsConfig {
   uint64_t max_message_bytes = 4u << 20;
   uint32_t max_queue_depth = 1024;
+  // Bytes held per recipient (queued + unacked, each message charged its size plus a
+  // fixed overhead) and for all recipients together. Deliveries in flight to a stream are
+  // a second copy within the same bound, so queues take at most twice the total.
+  uint64_t max_queue_bytes = uint64_t{64} << 20;
+  uint64_t max_total_queue_bytes = uint64_t{1} << 30;
+  // A recipient without a stream keeps its queue and dedup window this long, then they
+  // are released (what was queued is dropped and counted).
+  uint32_t absent_retention_seconds = 3600;
   uint32_t max_topics_per_agent = 64;
   double rate_per_second = 1000;
   double rate_burst = 2000;

@@ -4,8 +4,12 @@
 // one (NATS JetStream) without touching them.
 //
 // Contract for every implementation:
-// - Per-recipient queues, bounded: queued + delivered-but-unacked <= max_queue_depth;
+// - Per-recipient queues, bounded: queued + delivered-but-unacked <= max_queue_depth
+//   messages and <= max_queue_bytes bytes, and all recipients together <= max_total_bytes;
 //   Enqueue beyond that fails with QUEUE_FULL and stores nothing (never a silent drop).
+// - Retention: the state of a recipient without a session (its queue, unacked
+//   deliveries, dedup window) is released once it has been absent for the retention
+//   period (ReleaseAbsent; counted, never silent).
 // - Deduplication by (sender_id, message_id) per recipient: a pair accepted before (and
 //   still within the dedup window) is refused with ALREADY_EXISTS and stored once.
 // - Flow control: a recipient's session receives a Deliver frame only while it has
@@ -46,6 +50,7 @@ struct RecipientStats {
   std::string agent_id;
   uint32_t queued = 0;
   uint32_t unacked = 0;
+  uint64_t bytes = 0;  // held for it (queued + unacked)
   uint32_t credits = 0;
   bool attached = false;
 };
@@ -82,7 +87,14 @@ class DeliveryLayer {
   // Messages queued or unacked for the recipient.
   virtual uint32_t Pending(const std::string& recipient) const = 0;
 
+  // Recipients with a session, or with something queued or unacked (an absent recipient
+  // with nothing pending is not listed).
   virtual std::vector<RecipientStats> Stats() const = 0;
+
+  // Releases the state of recipients absent (no session) since before `now` minus the
+  // retention period; what was still queued for them is dropped. Returns how many
+  // messages were dropped (the recipients released are counted in metrics).
+  virtual size_t ReleaseAbsent(absl::Time now) = 0;
 
   // Waits until nothing is queued or unacked anywhere, or until `deadline`; true when
   // everything was delivered and acked. Used to drain.

@@ -26,17 +26,35 @@ InMemoryDelivery::InMemoryDelivery(Options options, Metrics* metrics)
 
 absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessage message) {
   std::string key = DedupKey(message.envelope->sender_id(), message.envelope->message_id());
+  const uint64_t bytes = message.envelope->ByteSizeLong() + kEntryOverhead;
   absl::MutexLock lock(&mu_);
-  Recipient& r = recipients_[recipient];
+  auto [slot, created] = recipients_.try_emplace(recipient);
+  Recipient& r = slot->second;
+  if (created) r.absent_since = absl::Now();  // retention counts from here until Attach
   if (r.seen.contains(key)) {
     return absl::AlreadyExistsError(absl::StrCat("duplicate message ",
                                                  message.envelope->message_id(), " from ",
                                                  message.envelope->sender_id()));
   }
   if (r.queue.size() + r.unacked.size() >= options_.max_queue_depth) {
+    MaybeErase(recipient);
     return BrokerError(v1::QUEUE_FULL,
                        absl::StrCat("queue of ", recipient, " holds ", options_.max_queue_depth,
                                     " messages (queued + unacked)"));
+  }
+  if (r.bytes + bytes > options_.max_queue_bytes) {
+    MaybeErase(recipient);
+    return BrokerError(
+        v1::QUEUE_FULL,
+        absl::StrCat("queue of ", recipient, " holds ", r.bytes, " bytes; with ", bytes,
+                     " more it would pass its ", options_.max_queue_bytes, "-byte budget"));
+  }
+  if (total_bytes_ + bytes > options_.max_total_bytes) {
+    MaybeErase(recipient);
+    return BrokerError(
+        v1::QUEUE_FULL,
+        absl::StrCat("the broker holds ", total_bytes_, " queued bytes; with ", bytes,
+                     " more it would pass its ", options_.max_total_bytes, "-byte budget"));
   }
   if (options_.dedup_window > 0) {
     r.seen.insert(key);
@@ -46,8 +64,10 @@ absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessa
       r.seen_order.pop_front();
     }
   }
-  r.queue.push_back(Entry{std::move(message), std::move(key), 0});
+  r.queue.push_back(Entry{std::move(message), std::move(key), 0, bytes});
   ++total_pending_;
+  r.bytes += bytes;
+  total_bytes_ += bytes;
   Pump(r);
   return absl::OkStatus();
 }
@@ -59,6 +79,7 @@ uint32_t InMemoryDelivery::Attach(const std::string& recipient,
   RequeueUnacked(r);
   r.session = std::move(session);
   r.credits = credits;
+  r.absent_since = absl::InfiniteFuture();
   auto pending = static_cast<uint32_t>(r.queue.size());
   Pump(r);
   return pending;
@@ -70,6 +91,7 @@ void InMemoryDelivery::Detach(const std::string& recipient, const AgentSession* 
   if (it == recipients_.end() || it->second.session.get() != session) return;
   it->second.session.reset();
   it->second.credits = 0;
+  it->second.absent_since = absl::Now();
   RequeueUnacked(it->second);
   MaybeErase(recipient);
 }
@@ -97,8 +119,8 @@ absl::Status InMemoryDelivery::Ack(const std::string& recipient, const std::stri
         // A queued entry can be acked only if it was delivered before (a redelivery
         // waiting for the new stream whose ack arrives late).
         if (e->key == key && (list == &r.unacked || e->attempts > 0)) {
+          Discharge(r, *e);
           list->erase(e);
-          --total_pending_;
           MaybeErase(recipient);
           return absl::OkStatus();
         }
@@ -118,6 +140,7 @@ bool InMemoryDelivery::Expire(const std::string& recipient, const std::string& s
   Recipient& r = it->second;
   for (auto e = r.queue.begin(); e != r.queue.end(); ++e) {
     if (e->key == key && e->attempts == 0) {
+      Discharge(r, *e);
       r.queue.erase(e);
       // The sender may retry with the same id: forget the key in the window's order too,
       // or its stale entry would later evict the retried message's key early.
@@ -125,7 +148,6 @@ bool InMemoryDelivery::Expire(const std::string& recipient, const std::string& s
         auto o = std::find(r.seen_order.rbegin(), r.seen_order.rend(), key);
         if (o != r.seen_order.rend()) r.seen_order.erase(std::next(o).base());
       }
-      --total_pending_;
       MaybeErase(recipient);
       return true;
     }
@@ -145,11 +167,48 @@ std::vector<RecipientStats> InMemoryDelivery::Stats() const {
   absl::MutexLock lock(&mu_);
   out.reserve(recipients_.size());
   for (const auto& [id, r] : recipients_) {
+    if (!r.session && r.queue.empty() && r.unacked.empty()) continue;
     out.push_back(RecipientStats{id, static_cast<uint32_t>(r.queue.size()),
-                                 static_cast<uint32_t>(r.unacked.size()), r.credits,
+                                 static_cast<uint32_t>(r.unacked.size()), r.bytes, r.credits,
                                  r.session != nullptr});
   }
   return out;
+}
+
+size_t InMemoryDelivery::ReleaseAbsent(absl::Time now) {
+  size_t dropped = 0, released = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = recipients_.begin(); it != recipients_.end();) {
+      Recipient& r = it->second;
+      if (r.session || now - r.absent_since < options_.absent_retention) {
+        ++it;
+        continue;
+      }
+      for (const std::deque<Entry>* list : {&r.queue, &r.unacked}) {
+        for (const Entry& e : *list) Discharge(r, e);
+        dropped += list->size();
+      }
+      ++released;
+      recipients_.erase(it++);
+    }
+  }
+  if (metrics_ != nullptr && released > 0) {
+    metrics_->Increment("latentbus_released_recipients_total", {}, static_cast<double>(released));
+    metrics_->Increment("latentbus_released_messages_total", {}, static_cast<double>(dropped));
+  }
+  return dropped;
+}
+
+uint64_t InMemoryDelivery::total_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return total_bytes_;
+}
+
+void InMemoryDelivery::Discharge(Recipient& r, const Entry& e) {
+  --total_pending_;
+  r.bytes -= e.bytes;
+  total_bytes_ -= e.bytes;
 }
 
 bool InMemoryDelivery::AwaitEmpty(absl::Time deadline) {

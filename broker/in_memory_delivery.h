@@ -16,6 +16,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "broker/delivery.h"
 #include "broker/metrics.h"
 
@@ -26,7 +27,13 @@ class InMemoryDelivery final : public DeliveryLayer {
   struct Options {
     uint32_t max_queue_depth = 1024;
     uint32_t dedup_window = 4096;
+    uint64_t max_queue_bytes = uint64_t{64} << 20;  // per recipient
+    uint64_t max_total_bytes = uint64_t{1} << 30;   // all recipients together
+    absl::Duration absent_retention = absl::Hours(1);
   };
+  // What one queued message is charged: its serialized size plus this (the entry, its
+  // key, the envelope's in-memory overhead).
+  static constexpr uint64_t kEntryOverhead = 512;
   // `metrics` may be null; it must outlive this object.
   InMemoryDelivery(Options options, Metrics* metrics);
 
@@ -42,6 +49,8 @@ class InMemoryDelivery final : public DeliveryLayer {
               const std::string& message_id) override;
   uint32_t Pending(const std::string& recipient) const override;
   std::vector<RecipientStats> Stats() const override;
+  size_t ReleaseAbsent(absl::Time now) override;
+  uint64_t total_bytes() const;
   bool AwaitEmpty(absl::Time deadline) override;
 
  private:
@@ -49,6 +58,7 @@ class InMemoryDelivery final : public DeliveryLayer {
     QueuedMessage message;
     std::string key;        // sender_id '\0' message_id
     uint32_t attempts = 0;  // times handed to a session
+    uint64_t bytes = 0;     // charged against the budgets
   };
   struct Recipient {
     std::deque<Entry> queue;
@@ -57,11 +67,15 @@ class InMemoryDelivery final : public DeliveryLayer {
     uint32_t credits = 0;
     absl::flat_hash_set<std::string> seen;
     std::deque<std::string> seen_order;
+    uint64_t bytes = 0;                              // queued + unacked
+    absl::Time absent_since = absl::InfinitePast();  // no session since (never attached: created)
   };
 
   void Pump(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequeueUnacked(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeErase(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets `e` (acked, expired or released): budgets and counts.
+  void Discharge(Recipient& r, const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Empty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return total_pending_ == 0; }
 
   const Options options_;
@@ -69,6 +83,7 @@ class InMemoryDelivery final : public DeliveryLayer {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Recipient> recipients_ ABSL_GUARDED_BY(mu_);
   uint64_t total_pending_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t total_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace latentbus::broker

@@ -132,6 +132,63 @@ TEST(InMemoryDeliveryTest, ExpiredThenRetriedMessageStaysInTheWindow) {
   EXPECT_EQ(s->Ids(), (Strings{"m1#1", "m2#1", "m3#1"}));
 }
 
+QueuedMessage Big(const std::string& sender, const std::string& id, size_t bytes) {
+  auto e = std::make_shared<v1::Envelope>();
+  e->set_sender_id(sender);
+  e->set_message_id(id);
+  e->set_text(std::string(bytes, 'x'));
+  return QueuedMessage{std::move(e), absl::Now()};
+}
+
+TEST(InMemoryDeliveryTest, ByteBudgetsPerRecipientAndInAll) {
+  InMemoryDelivery::Options o;
+  o.max_queue_bytes = 3000 + 3 * InMemoryDelivery::kEntryOverhead + 100;
+  o.max_total_bytes = 4 * (1000 + InMemoryDelivery::kEntryOverhead) + 200;
+  InMemoryDelivery d(o, nullptr);
+  for (const char* id : {"m1", "m2", "m3"}) ASSERT_TRUE(d.Enqueue("b", Big("a", id, 990)).ok());
+  absl::Status s = d.Enqueue("b", Big("a", "m4", 990));
+  EXPECT_EQ(ReasonOf(s), v1::QUEUE_FULL);
+  EXPECT_NE(s.message().find("-byte budget"), std::string::npos) << s;
+  ASSERT_TRUE(d.Enqueue("c", Big("a", "m5", 990)).ok());  // another recipient: room in all
+  s = d.Enqueue("c", Big("a", "m6", 990));                // but not in the broker's total
+  EXPECT_EQ(ReasonOf(s), v1::QUEUE_FULL);
+  EXPECT_NE(s.message().find("the broker holds"), std::string::npos) << s;
+  // Acks give the bytes back.
+  auto session = std::make_shared<RecordingSession>();
+  d.Attach("b", session, 10);
+  ASSERT_TRUE(d.Ack("b", "a", "m1").ok());
+  EXPECT_TRUE(d.Enqueue("c", Big("a", "m6", 990)).ok());
+  const uint64_t each =
+      Big("a", "mx", 990).envelope->ByteSizeLong() + InMemoryDelivery::kEntryOverhead;
+  EXPECT_EQ(d.total_bytes(), 4 * each);  // m2, m3, m5, m6
+}
+
+TEST(InMemoryDeliveryTest, AbsentRecipientsAreReleasedAfterTheRetention) {
+  InMemoryDelivery::Options o;
+  o.absent_retention = absl::Seconds(60);
+  InMemoryDelivery d(o, nullptr);
+  auto here = std::make_shared<RecordingSession>();
+  auto gone = std::make_shared<RecordingSession>();
+  d.Attach("here", here, 0);  // connected, nothing delivered yet
+  d.Attach("gone", gone, 10);
+  ASSERT_TRUE(d.Enqueue("here", Msg("a", "m1")).ok());
+  ASSERT_TRUE(d.Enqueue("gone", Msg("a", "m1")).ok());
+  ASSERT_TRUE(d.Enqueue("gone", Msg("a", "m2")).ok());
+  ASSERT_TRUE(d.Ack("gone", "a", "m1").ok());
+  d.Detach("gone", gone.get());  // m2 unacked: queued again for a next session
+  const absl::Time now = absl::Now();
+  EXPECT_EQ(d.ReleaseAbsent(now + absl::Seconds(30)), 0u);  // not yet
+  EXPECT_EQ(d.Pending("gone"), 1u);
+  EXPECT_EQ(d.ReleaseAbsent(now + absl::Seconds(61)), 1u);  // m2 dropped
+  EXPECT_EQ(d.Pending("gone"), 0u);
+  EXPECT_EQ(d.Pending("here"), 1u);  // a connected recipient keeps everything
+  EXPECT_EQ(d.Stats().size(), 1u);
+  // Its dedup window went too: the same id is new again.
+  auto back = std::make_shared<RecordingSession>();
+  d.Attach("gone", back, 10);
+  EXPECT_TRUE(d.Enqueue("gone", Msg("a", "m1")).ok());
+}
+
 TEST(InMemoryDeliveryTest, AwaitEmptyWaitsForAcks) {
   InMemoryDelivery d({10, 100}, nullptr);
   EXPECT_TRUE(d.AwaitEmpty(absl::Now()));

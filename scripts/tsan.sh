@@ -5,8 +5,9 @@
 #
 # Debian's gRPC, protobuf and Abseil are not instrumented: tests/tsan_absl_sync.cc tells
 # TSan about absl::Mutex/Notification and lists the few suppressions for gRPC's own
-# header code (why each is there: that file). broker_memory_test is left out (it asserts
-# a resident-memory bound that TSan's shadow memory would break).
+# header code (why each is there: that file). broker_memory_test and
+# broker_flood_memory_test are left out (they assert resident-memory bounds that TSan's
+# shadow memory would break).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build-tsan
@@ -16,7 +17,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     >/dev/null
 fi
 tests=(broker_unit_test broker_stream_test broker_security_test broker_ops_test
-       broker_bridge_test client_test)
+       broker_bridge_test broker_hardening_test client_test)
 start=$(date +%s)
 echo "tsan: building ${#tests[@]} test binaries in $BUILD_DIR/ ..."
 ninja -C "$BUILD_DIR" --quiet -j"${JOBS:-$(nproc)}" "${tests[@]}" tsan_canary
