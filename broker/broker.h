@@ -59,6 +59,7 @@ class Broker {
   RateLimiter& rate_limiter() { return rate_limiter_; }
   AgentRegistry& registry() { return registry_; }
   DeliveryLayer& delivery() { return *delivery_; }
+  const Policy& policy() const { return policy_; }
   BridgeRegistry& bridges() { return bridges_; }
   Router& router() { return *router_; }
   // Serialises (re)registration with attaching to the delivery layer, so two streams

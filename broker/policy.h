@@ -15,6 +15,7 @@
 #ifndef LATENTBUS_BROKER_POLICY_H_
 #define LATENTBUS_BROKER_POLICY_H_
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -34,6 +35,20 @@ struct Decision {
   bool needs_text = false;               // text chosen but the envelope has none
 };
 
+// How the policy judges a bridge by its recorded figures: the metric in effect ("auto"
+// resolved), the threshold, the bridge's score (-1 when not recorded) and the verdict.
+struct BridgeVerdict {
+  std::string metric;
+  double threshold = 0;
+  double score = -1;
+  bool carries_latents = false;
+  // "ask_agreement 0.55 < 0.6: latents through it go as text" (or ">= ...: carries latents").
+  std::string Describe() const;
+};
+// `metric` "auto" or a figure's name; `min_fidelity` < 0: the metric's default threshold.
+BridgeVerdict JudgeBridge(const std::map<std::string, double>& fidelity, std::string metric,
+                          double min_fidelity);
+
 // "context", "reasoning", ... (UNSPECIFIED and unknown values count as context).
 std::string MessageClassName(v1::MessageClass message_class);
 
@@ -44,6 +59,10 @@ class Policy {
   // `src` is the sender's model (may be null when the envelope has no latent).
   Decision Decide(v1::MessageClass message_class, const v1::ModelSpec* src,
                   const v1::ModelSpec& dst, bool has_text, bool has_latent) const;
+
+  // The verdict on `bridge` for messages no rule matches (the policy's own metric and
+  // threshold): what the broker warns about when a bridge is loaded.
+  BridgeVerdict JudgeDefault(const BridgeInfo& bridge) const;
 
  private:
   const PolicyConfig config_;

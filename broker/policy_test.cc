@@ -136,5 +136,20 @@ TEST_F(PolicyTest, TheMetricIsConfigurablePerPolicyAndPerRule) {
   EXPECT_DOUBLE_EQ(d.fidelity, -1);
 }
 
+TEST(BridgeVerdictTest, SaysWhatTheBrokerWillDo) {
+  BridgeVerdict trained = JudgeBridge({{"ask_agreement", 0.55}, {"cosine", 0.97}}, "auto", -1);
+  EXPECT_EQ(trained.metric, "ask_agreement");
+  EXPECT_DOUBLE_EQ(trained.threshold, 0.6);
+  EXPECT_FALSE(trained.carries_latents);
+  EXPECT_NE(trained.Describe().find("0.55 < 0.6: latents through it go as text"), std::string::npos)
+      << trained.Describe();
+  BridgeVerdict fitted = JudgeBridge({{"cosine", 0.93}}, "auto", -1);
+  EXPECT_EQ(fitted.metric, "cosine");
+  EXPECT_TRUE(fitted.carries_latents) << fitted.Describe();
+  BridgeVerdict missing = JudgeBridge({{"cosine", 0.93}}, "restate_recall", 0.5);
+  EXPECT_FALSE(missing.carries_latents);
+  EXPECT_NE(missing.Describe().find("no restate_recall recorded"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace latentbus::broker

@@ -225,12 +225,12 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     targets.push_back(Target{std::move(r), std::move(d)});
   }
   if (!need_text.empty()) {
-    return Refuse(
-        message_id,
-        BrokerError(v1::NEEDS_TEXT,
-                    absl::StrCat("the policy delivers text to ", absl::StrJoin(need_text, ", "),
-                                 "; resend with text and the same message_id")),
-        std::move(need_text), done);
+    // The status first: an argument list that both reads and moves need_text leaves its
+    // order to the compiler (the detail once named nobody).
+    absl::Status status = BrokerError(
+        v1::NEEDS_TEXT, absl::StrCat("the policy delivers text to ", absl::StrJoin(need_text, ", "),
+                                     "; resend with text and the same message_id"));
+    return Refuse(message_id, std::move(status), std::move(need_text), done);
   }
 
   // Accepted: from here on every recipient gets an outcome.

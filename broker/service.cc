@@ -122,8 +122,14 @@ grpc::ServerUnaryReactor* BrokerService::LoadBridge(grpc::CallbackServerContext*
   // gRPC's callback executor tolerates for rare admin calls.
   absl::StatusOr<BridgeInfo> info = broker_->bridges().Load(*request);
   if (!info.ok()) return FinishWith(context, info.status());
-  spdlog::info("bridge loaded id={} src={} dst={}", info->id, info->src.ToString(),
-               info->dst.ToString());
+  const BridgeVerdict verdict = broker_->policy().JudgeDefault(*info);
+  if (verdict.carries_latents) {
+    spdlog::info("bridge loaded id={} src={} dst={}: {}", info->id, info->src.ToString(),
+                 info->dst.ToString(), verdict.Describe());
+  } else {
+    spdlog::warn("bridge loaded id={} src={} dst={}, but {}", info->id, info->src.ToString(),
+                 info->dst.ToString(), verdict.Describe());
+  }
   *response->mutable_bridge() = BridgeInfoToProto(*info);
   return FinishWith(context, absl::OkStatus());
 }

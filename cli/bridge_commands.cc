@@ -11,6 +11,7 @@
 #include "bridge/corpus.h"
 #include "bridge/fidelity.h"
 #include "bridge/fit.h"
+#include "broker/policy.h"
 #include "cli/commands.h"
 #include "nlohmann/json.hpp"
 
@@ -100,6 +101,8 @@ int RunFit(const FitArgs& args) {
             << " s; held-out cosine " << std::setprecision(3) << f.at("cosine") << ", word top-1 "
             << f.at("word_top1") << ", sentence top-1 " << f.at("sentence_top1") << "\nwrote "
             << args.out << "\n";
+  std::cerr << "the broker's default policy (metric auto): "
+            << broker::JudgeBridge({f.begin(), f.end()}, "auto", -1).Describe() << "\n";
   return 0;
 }
 

@@ -1,8 +1,10 @@
 // `latentbus bridge train`: an adapter bridge trained through the frozen receiver
 // (train/trainer.h).
 #include <iostream>
+#include <map>
 
 #include "absl/strings/str_join.h"
+#include "broker/policy.h"
 #include "cli/commands.h"
 #include "train/trainer.h"
 
@@ -94,6 +96,17 @@ void RegisterBridgeTrain(CLI::App* bridge, RunFn* run) {
         std::cerr << "error: " << r.status().message() << "\n";
         return 1;
       }
+      std::map<std::string, double> fidelity;
+      const nlohmann::json recorded = r->value("fidelity", nlohmann::json::object());
+      for (const auto& [k, v] : recorded.items()) {
+        if (v.is_number()) fidelity[k] = v.get<double>();
+      }
+      const broker::BridgeVerdict verdict = broker::JudgeBridge(fidelity, "auto", -1);
+      std::cerr << "the broker's default policy (metric auto): " << verdict.Describe() << "\n";
+      (*r)["policy_verdict"] = {{"metric", verdict.metric},
+                                {"threshold", verdict.threshold},
+                                {"score", verdict.score},
+                                {"carries_latents", verdict.carries_latents}};
       if (*json) std::cout << r->dump(2) << "\n";
       return 0;
     };

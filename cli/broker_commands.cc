@@ -103,6 +103,16 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
       return 1;
     }
     spdlog::info("loaded {} bridges from {}", *loaded, bridge_dir);
+    for (const broker::BridgeInfo& info : (*server)->broker().bridges().List()) {
+      const broker::BridgeVerdict verdict = (*server)->broker().policy().JudgeDefault(info);
+      if (verdict.carries_latents) {
+        spdlog::info("bridge {} ({} -> {}): {}", info.id, info.src.model_id, info.dst.model_id,
+                     verdict.Describe());
+      } else {
+        spdlog::warn("bridge {} ({} -> {}): {}", info.id, info.src.model_id, info.dst.model_id,
+                     verdict.Describe());
+      }
+    }
   }
   if (!flags.port_file.empty()) {
     // Written once the broker is ready (bridges loaded), renamed into place so a reader

@@ -274,6 +274,7 @@ TEST(BrokerStreamTest, LatentWithoutBridgeAndWithoutTextNeedsText) {
   v1::Error err = ExpectError(a, v1::NEEDS_TEXT);
   ASSERT_EQ(err.agent_ids_size(), 1);
   EXPECT_EQ(err.agent_ids(0), "bob");
+  EXPECT_NE(err.detail().find("delivers text to bob;"), std::string::npos) << err.detail();
   EXPECT_TRUE(b.NothingWithin(absl::Milliseconds(200)));
   // Resent with text and the same id: delivered as text, reason no_bridge.
   e.set_text("the text");

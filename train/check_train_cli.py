@@ -39,6 +39,11 @@ def main():
     assert 0 <= after["ask_agreement"] <= 1 and math.isfinite(after["kl"]), after
     assert 0 < summary["fidelity"]["cosine"] <= 1, summary["fidelity"]
     assert "step 4/4" in r.stderr and "outputs' cosine" in r.stderr, r.stderr
+    # What the broker's default policy will make of it, in the summary and on stderr.
+    verdict = summary["policy_verdict"]
+    assert verdict["metric"] == "ask_agreement" and verdict["threshold"] == 0.6, verdict
+    assert verdict["carries_latents"] == (verdict["score"] >= 0.6), verdict
+    assert "the broker's default policy (metric auto): ask_agreement" in r.stderr, r.stderr
 
     e = subprocess.run([lb, "bridge", "eval", out, "--src", os.path.join(work, "tiny-llama.act"),
                         "--dst", os.path.join(work, "tiny-gemma.act"), "--json"],
