@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """ctest helper: runs the `latentbus bench bus --json` command given after `--` and
-checks the output contract: the documented keys exist and the figures are positive.
+checks the output contract: it exits 0, the documented keys exist, the figures are
+positive, and no system lost a message or had one refused on the unloaded run.
 No timing thresholds: performance lives in the bench, not in tests."""
 import json
 import subprocess
 import sys
 
 cmd = sys.argv[sys.argv.index("--") + 1:]
-out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout
+out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout  # exit 0 or raise
 r = json.loads(out)
 positive = ["p50_us", "p99_us", "msgs_per_s", "floor_p50_us", "nats_p50_us",
             "floor_msgs_per_s", "nats_msgs_per_s", "vs_floor_p50", "vs_nats_p50"]
@@ -22,4 +23,7 @@ for mode, m in r["modes"].items():
         for key in ["p50_us", "p99_us", "p999_us", "msgs_per_s", "lost", "curve"]:
             assert key in s, f"{mode}/{system}: missing {key}"
         assert s["p50_us"] > 0 and s["msgs_per_s"] > 0, f"{mode}/{system}: {s}"
+        assert s["lost"] == 0, f"{mode}/{system}: {s['lost']} messages lost"
+        assert s.get("rejects", 0) == 0, f"{mode}/{system}: refused {s.get('reject_reasons')}"
+assert r["rejects"] == 0 and r["lost"] == 0, f"rejects {r['rejects']}, lost {r['lost']}"
 print("ok:", ", ".join(f"{k}={r[k]:.1f}" for k in positive))

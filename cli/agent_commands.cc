@@ -22,6 +22,7 @@
 #include "agent/client/client.h"
 #include "agent/node/agent.h"
 #include "cli/commands.h"
+#include "cli/model_path.h"
 #include "nlohmann/json.hpp"
 #include "proto/error_reason.h"
 #include "spdlog/spdlog.h"
@@ -387,9 +388,10 @@ void RegisterAgentCommands(CLI::App& app, RunFn* run) {
         "Run an agent: host one model, register it with the broker, read every message "
         "(soft tokens or text), reply when asked, relay on request. SIGTERM/SIGINT stop it.");
     AddConnectionFlags(cmd, &f->conn, "agent id to register (required)");
-    cmd->add_option("--model", f->o.model_path, "GGUF file or Hugging Face folder")
+    cmd->add_option("--model", f->o.model_path,
+                    "GGUF file or Hugging Face folder, or a file name in the model cache")
         ->required()
-        ->check(CLI::ExistingPath);
+        ->transform(ModelPath());
     cmd->add_option("--layer", f->o.tap_layer, "tap layer for latents; -1 = num_layers / 3")
         ->capture_default_str();
     cmd->add_option("--encoding", f->o.send_encoding, "encoding of latents this agent sends")

@@ -95,7 +95,20 @@ int RunBusBenchCommand(BusBenchArgs& args) {
   } else {
     bench::PrintBusBenchTable(*result, std::cout);
   }
-  return 0;
+  // A system that completed nothing is a failed run, not a row of zeros: say why (the
+  // refusal reasons) and exit non-zero.
+  int status = 0;
+  for (const auto& [mode, m] : (*result)["modes"].items()) {
+    for (const auto& [system, s] : m["systems"].items()) {
+      if (s.value("msgs_per_s", 0.0) > 0) continue;
+      status = 1;
+      std::cerr << "error: " << system << " completed no message in mode " << mode << " ("
+                << s.value("rejects", uint64_t{0})
+                << " refused: " << s.value("reject_reasons", nlohmann::json::object()).dump()
+                << ", " << s.value("lost", uint64_t{0}) << " lost)\n";
+    }
+  }
+  return status;
 }
 
 }  // namespace

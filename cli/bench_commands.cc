@@ -6,6 +6,7 @@
 #include "bench/codec_bench.h"
 #include "bench/model_bench.h"
 #include "cli/commands.h"
+#include "cli/model_path.h"
 #include "codec/encoding.h"
 
 namespace latentbus::cli {
@@ -122,9 +123,11 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
   auto margs = std::make_shared<ModelBenchArgs>();
   CLI::App* model = bench->add_subcommand(
       "model", "Prefill and decode tokens/s and achieved GFLOP/s next to a bare matrix multiply");
-  model->add_option("MODEL", margs->path, "Model: a GGUF file or a Hugging Face folder")
+  model
+      ->add_option("MODEL", margs->path,
+                   "Model: a GGUF file or a Hugging Face folder, or a cached model's file name")
       ->required()
-      ->check(CLI::ExistingPath);
+      ->transform(ModelPath());
   model->add_option("--device", margs->device, "cpu, cuda or cuda:N")->capture_default_str();
   model->add_option("--threads", margs->threads, "libtorch threads (0: one per core)");
   model->add_option("--prefill", margs->options.prefill_tokens, "Prefill lengths")

@@ -13,6 +13,7 @@
 #include "bridge/fit.h"
 #include "broker/policy.h"
 #include "cli/commands.h"
+#include "cli/model_path.h"
 #include "nlohmann/json.hpp"
 
 namespace latentbus::cli {
@@ -186,9 +187,11 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
   auto calib_args = std::make_shared<CalibrateArgs>();
   CLI::App* calibrate =
       app.add_subcommand("calibrate", "Encode a calibration corpus into an activation file");
-  calibrate->add_option("MODEL", calib_args->model, "GGUF file or Hugging Face folder")
+  calibrate
+      ->add_option("MODEL", calib_args->model,
+                   "GGUF file or Hugging Face folder, or a cached model's file name")
       ->required()
-      ->check(CLI::ExistingPath);
+      ->transform(ModelPath());
   calibrate->add_option("--layer", calib_args->layers, "Tap layer(s), HF convention")->required();
   calibrate->add_option("--corpus", calib_args->corpus, "Corpus: one item per line")
       ->required()

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "broker/policy.h"
 #include "cli/commands.h"
+#include "cli/model_path.h"
 #include "train/trainer.h"
 
 namespace latentbus::cli {
@@ -18,10 +19,10 @@ void RegisterBridgeTrain(CLI::App* bridge, RunFn* run) {
       "Train an adapter bridge through the frozen receiver, starting from a linear bridge");
   t->add_option("--sender", o->sender_model, "Sender model (GGUF file or HF folder)")
       ->required()
-      ->check(CLI::ExistingPath);
+      ->transform(ModelPath());
   t->add_option("--receiver", o->receiver_model, "Receiver model (GGUF file or HF folder)")
       ->required()
-      ->check(CLI::ExistingPath);
+      ->transform(ModelPath());
   t->add_option("--sender-layer", o->sender_layer, "Sender's tap layer")->capture_default_str();
   t->add_option("--init", o->init,
                 "Bridge to start from: affine/procrustes for these models and layer, or an "

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/model_path.h"
 #include "eval/classify_eval.h"
 #include "eval/restate_eval.h"
 
@@ -98,10 +99,8 @@ void RegisterEvalCommands(CLI::App& app, RunFn* run) {
       "through the bridge, its own latent through its self bridge, or nothing");
   cmd->add_option("--data", o.data, "JSONL file(s): {text, label, labels} (data/classify/)")
       ->required();
-  cmd->add_option("--sender", o.sender_model, "sender model")->required()->check(CLI::ExistingPath);
-  cmd->add_option("--receiver", o.receiver_model, "receiver model")
-      ->required()
-      ->check(CLI::ExistingPath);
+  cmd->add_option("--sender", o.sender_model, "sender model")->required()->transform(ModelPath());
+  cmd->add_option("--receiver", o.receiver_model, "receiver model")->required()->transform(ModelPath());
   cmd->add_option("--sender-layer", o.sender_layer, "sender tap layer")->capture_default_str();
   cmd->add_option("--receiver-layer", o.receiver_layer, "receiver tap layer (self bridge)")
       ->capture_default_str();
@@ -135,12 +134,10 @@ void RegisterEvalCommands(CLI::App& app, RunFn* run) {
   restate->add_option("--data", r.data, "JSONL {text, ...} or text files (one message a line)")
       ->required()
       ->check(CLI::ExistingFile);
-  restate->add_option("--sender", r.sender_model, "sender model")
-      ->required()
-      ->check(CLI::ExistingPath);
+  restate->add_option("--sender", r.sender_model, "sender model")->required()->transform(ModelPath());
   restate->add_option("--receiver", r.receiver_model, "receiver model")
       ->required()
-      ->check(CLI::ExistingPath);
+      ->transform(ModelPath());
   restate->add_option("--sender-layer", r.sender_layer, "sender tap layer")->capture_default_str();
   restate->add_option("--bridge", r.bridge, "sender -> receiver artifact")
       ->required()

@@ -24,7 +24,14 @@ int main(int argc, char** argv) {
   latentbus::cli::RegisterAgentCommands(app, &run);
   latentbus::cli::RegisterEvalCommands(app, &run);
   latentbus::cli::RegisterFleetCommands(app, &run);
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end here with 0; every usage error (unknown option, missing
+    // or invalid value, no such model) with 2, as cli/README.md promises.
+    app.exit(e);
+    return e.get_exit_code() == 0 ? 0 : 2;
+  }
   // Debian builds Abseil with Mutex deadlock detection on: every lock and unlock updates a
   // global lock-order graph (~5% of the broker's CPU under load in `perf`). The test
   // binaries keep it, so lock-order cycles still surface there; the shipped binary skips it.

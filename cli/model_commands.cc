@@ -5,6 +5,7 @@
 
 #include "agent/llm/model.h"
 #include "cli/commands.h"
+#include "cli/model_path.h"
 #include "codec/packet.h"
 #include "codec/packet_proto.h"
 #include "nlohmann/json.hpp"
@@ -22,7 +23,7 @@ struct ModelArgs {
 void AddModelOptions(CLI::App* cmd, ModelArgs* args) {
   cmd->add_option("MODEL", args->path, "Model: a GGUF file or a Hugging Face folder")
       ->required()
-      ->check(CLI::ExistingPath);
+      ->transform(ModelPath());
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", args->threads, "libtorch threads (0: one per core)")
       ->check(CLI::Range(0, 1024));

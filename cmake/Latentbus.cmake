@@ -28,3 +28,23 @@ function(latentbus_test name)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests)
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 600)
 endfunction()
+
+# latentbus_expect_test(NAME EXIT code [MATCH regex ...] [JSON_KEY key ...] COMMAND ...):
+# a ctest entry that checks the command's exact exit code and its output
+# (cmake/expect_run.py), where PASS_REGULAR_EXPRESSION would ignore the exit code and
+# WILL_FAIL would accept any failure, a crash included.
+function(latentbus_expect_test name)
+  if(NOT LATENTBUS_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "EXIT" "MATCH;JSON_KEY;COMMAND" ${ARGN})
+  set(checks --exit ${ARG_EXIT})
+  foreach(m ${ARG_MATCH})
+    list(APPEND checks "--match=${m}")  # one argument, also when it starts with --
+  endforeach()
+  foreach(k ${ARG_JSON_KEY})
+    list(APPEND checks "--json-key=${k}")
+  endforeach()
+  add_test(NAME ${name}
+           COMMAND python3 ${PROJECT_SOURCE_DIR}/cmake/expect_run.py ${checks} -- ${ARG_COMMAND})
+endfunction()
