@@ -3,6 +3,7 @@
 // surface has the shape clients rely on.
 #include <gtest/gtest.h>
 
+#include "google/protobuf/unknown_field_set.h"
 #include "latentbus/v1/broker.grpc.pb.h"
 #include "latentbus/v1/broker.pb.h"
 
@@ -17,13 +18,20 @@ TEST(ContractTest, UnknownFieldsFromNewerPeerSurviveRelay) {
   env.set_message_id("m1");
   env.set_text("hello");
   std::string wire = env.SerializeAsString();
-  // Field 40, varint 7: something a future version might add.
-  wire.push_back(static_cast<char>((40 << 3) | 0));
+  // Field 40, varint 7: something a future version might add. Its tag, (40 << 3) | 0 =
+  // 320, is itself a varint of two bytes (a single byte would be field 8).
+  wire.push_back(static_cast<char>(0xC0));
+  wire.push_back(static_cast<char>(0x02));
   wire.push_back(7);
 
   Envelope relayed;
   ASSERT_TRUE(relayed.ParseFromString(wire));
   EXPECT_EQ(relayed.message_id(), "m1");
+  const google::protobuf::UnknownFieldSet& unknown =
+      relayed.GetReflection()->GetUnknownFields(relayed);
+  ASSERT_EQ(unknown.field_count(), 1);
+  EXPECT_EQ(unknown.field(0).number(), 40);
+  EXPECT_EQ(unknown.field(0).varint(), 7u);
   Envelope again;
   ASSERT_TRUE(again.ParseFromString(relayed.SerializeAsString()));
   EXPECT_EQ(again.SerializeAsString(), wire) << "unknown field dropped by a relay";

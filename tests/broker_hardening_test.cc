@@ -10,6 +10,7 @@
 
 #include "absl/time/clock.h"
 #include "broker/errors.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/broker_harness.h"
@@ -206,6 +207,87 @@ TEST(BrokerHardeningTest, DirectMessagesFollowTheTokensSendToList) {
   alice.Send(Reply("r1", "q1", "", "pong"));
   ASSERT_TRUE(alice.NextOf(BrokerFrame::kSendResult));
   EXPECT_EQ(ExpectDelivery(carol).text(), "pong");
+}
+
+TEST(BrokerHardeningTest, UnknownFieldsAndEnumValuesFromANewerPeerAreRelayed) {
+  TestBroker broker;
+  TestAgent alice(broker.Channel()), bob(broker.Channel());
+  ASSERT_TRUE(alice.Register("alice", kSpec).ok());
+  ASSERT_TRUE(bob.Register("bob", kSpec).ok());
+  v1::Envelope e = ToAgent("m1", "bob", "from the future");
+  e.set_message_class(static_cast<v1::MessageClass>(77));  // a class this broker lacks
+  e.GetReflection()->MutableUnknownFields(&e)->AddVarint(40, 7);
+  e.GetReflection()->MutableUnknownFields(&e)->AddLengthDelimited(41, "new bytes");
+  alice.Send(e);
+  ASSERT_TRUE(alice.NextOf(BrokerFrame::kSendResult));
+  v1::Envelope got = ExpectDelivery(bob);
+  EXPECT_EQ(got.text(), "from the future");
+  EXPECT_EQ(static_cast<int>(got.message_class()), 77);
+  const google::protobuf::UnknownFieldSet& unknown = got.GetReflection()->GetUnknownFields(got);
+  ASSERT_EQ(unknown.field_count(), 2);
+  EXPECT_EQ(unknown.field(0).number(), 40);
+  EXPECT_EQ(unknown.field(0).varint(), 7u);
+  EXPECT_EQ(unknown.field(1).number(), 41);
+  EXPECT_EQ(unknown.field(1).length_delimited(), "new bytes");
+}
+
+TEST(BrokerHardeningTest, SendsBeyondTheSendWindowGetNoCredit) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.send_credits = 2;
+  TestBroker broker(config);
+  const v1::ModelSpec gemma = MakeSpec("gemma3", 80, 40);
+  ASSERT_TRUE(broker.broker()
+                  .bridges()
+                  .Add(std::make_shared<SlowBridge>(kSpec, gemma, absl::Milliseconds(500)),
+                       /*replace=*/false)
+                  .ok());
+  TestAgent alice(broker.Channel()), bob(broker.Channel());
+  absl::StatusOr<v1::Registered> r = alice.Register("alice", kSpec);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->send_credits(), 2u);
+  ASSERT_TRUE(bob.Register("bob", gemma).ok());
+  // Three latents written back to back: the first two are in translation (half a second
+  // each) when the third arrives, so the window is spent.
+  for (const char* id : {"m1", "m2", "m3"}) {
+    v1::Envelope e = ToAgent(id, "bob", "");
+    *e.mutable_latent() = MakeLatent(kSpec, 2);
+    alice.Send(e);
+  }
+  int results = 0, no_credit = 0;
+  for (int i = 0; i < 3; ++i) {
+    std::optional<BrokerFrame> f = alice.Next();
+    ASSERT_TRUE(f.has_value());
+    if (f->has_send_result()) ++results;
+    if (f->has_error()) {
+      EXPECT_EQ(f->error().reason(), v1::NO_CREDIT) << f->DebugString();
+      EXPECT_EQ(f->error().message_id(), "m3");
+      ++no_credit;
+    }
+  }
+  EXPECT_EQ(results, 2);
+  EXPECT_EQ(no_credit, 1);
+  EXPECT_EQ(Rejects(broker, "NO_CREDIT"), 1);
+}
+
+TEST(BrokerHardeningTest, FramesOverTheSizeLimitEndTheStreamWithResourceExhausted) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.max_message_bytes = 4096;
+  TestBroker broker(config);
+  TestAgent alice(broker.Channel()), bob(broker.Channel());
+  ASSERT_TRUE(alice.Register("alice", kSpec).ok());
+  ASSERT_TRUE(bob.Register("bob", kSpec).ok());
+  // Over the limit but within the 64 KiB of framing slack: a MESSAGE_TOO_LARGE Error.
+  alice.Send(ToAgent("m1", "bob", std::string(8192, 'x')));
+  v1::Error e = ExpectError(alice, v1::MESSAGE_TOO_LARGE);
+  EXPECT_EQ(e.message_id(), "m1");
+  // Far over it: gRPC refuses the frame and the stream ends RESOURCE_EXHAUSTED.
+  alice.Send(ToAgent("m2", "bob", std::string(1 << 20, 'x')));
+  EXPECT_EQ(alice.AwaitEnd().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // bob got neither, and is still served.
+  TestAgent carol(broker.Channel());
+  ASSERT_TRUE(carol.Register("carol", kSpec).ok());
+  carol.Send(ToAgent("c1", "bob", "small"));
+  EXPECT_EQ(ExpectDelivery(bob).message_id(), "c1");
 }
 
 // Everything the broker logs while it lives, for the test to read.

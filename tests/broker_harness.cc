@@ -268,6 +268,12 @@ grpc::Status TestAgent::AwaitEnd(absl::Duration timeout) {
   return status_;
 }
 
+absl::StatusOr<std::vector<codec::Tensor>> SlowBridge::Apply(
+    absl::Span<const codec::Tensor> batch) const {
+  absl::SleepFor(delay_);
+  return inner_.Apply(batch);
+}
+
 v1::Error ExpectError(TestAgent& agent, v1::ErrorReason reason) {
   std::optional<v1::BrokerFrame> f = agent.NextOf(v1::BrokerFrame::kError);
   EXPECT_TRUE(f.has_value()) << "no Error frame";

@@ -59,6 +59,21 @@ class TestBridge final : public broker::Bridge {
   broker::BridgeInfo info_;
 };
 
+// A TestBridge that takes `delay` per batch: translations still in flight when the test
+// acts (test double).
+class SlowBridge final : public broker::Bridge {
+ public:
+  SlowBridge(const v1::ModelSpec& src, const v1::ModelSpec& dst, absl::Duration delay)
+      : inner_("slow", src, dst, 0.99), delay_(delay) {}
+  const broker::BridgeInfo& info() const override { return inner_.info(); }
+  absl::StatusOr<std::vector<codec::Tensor>> Apply(
+      absl::Span<const codec::Tensor> batch) const override;
+
+ private:
+  TestBridge inner_;
+  absl::Duration delay_;
+};
+
 class TestBroker {
  public:
   explicit TestBroker(broker::BrokerConfig config = TestConfig(),

@@ -193,19 +193,6 @@ TEST(ClientTest, ManyConcurrentSendsStayWithinTheSendWindow) {
 }
 
 // A bridge that takes its time, so a send can be caught between write and answer.
-class SlowBridge final : public broker::Bridge {
- public:
-  SlowBridge(const v1::ModelSpec& src, const v1::ModelSpec& dst) : inner_("slow", src, dst, 0.99) {}
-  const broker::BridgeInfo& info() const override { return inner_.info(); }
-  absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const override {
-    absl::SleepFor(absl::Milliseconds(600));
-    return inner_.Apply(batch);
-  }
-
- private:
-  TestBridge inner_;
-};
 
 TEST(ClientTest, ReconnectsAfterBrokerRestart) {
   broker::BrokerConfig config = TestConfig();
@@ -234,7 +221,8 @@ TEST(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   TestBroker broker;
   ASSERT_TRUE(broker.broker()
                   .bridges()
-                  .Add(std::make_shared<SlowBridge>(kSmol, kGemma), /*replace=*/false)
+                  .Add(std::make_shared<SlowBridge>(kSmol, kGemma, absl::Milliseconds(600)),
+                       /*replace=*/false)
                   .ok());
   TcpProxy proxy(broker.server().port());
   ClientOptions alice_options = Options(broker, "alice", kSmol);
