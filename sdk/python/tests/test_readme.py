@@ -6,7 +6,6 @@ from __future__ import annotations
 import pathlib
 import re
 
-import pytest
 
 import latentbus
 from conftest import REPO
