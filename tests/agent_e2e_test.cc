@@ -208,5 +208,17 @@ TEST_F(AgentE2ETest, ReceiverOutputDependsOnTheSoftTokens) {
   EXPECT_GT(with->prompt_tokens, without->prompt_tokens);
 }
 
+TEST_F(AgentE2ETest, ARelayRequestThatArrivesAsALatentIsRefusedNotRelayedEmpty) {
+  // smol asks gemma, in a latent, to pass the message on: gemma receives soft tokens and
+  // no text, so it has nothing to relay and says so (it once relayed an empty message).
+  absl::StatusOr<std::pair<agent::node::SendReport, v1::Envelope>> r = smol_->Request(
+      "gemma", "Pass this on: the build server disk is full.", v1::MESSAGE_CLASS_CONTEXT,
+      {{agent::node::kMetaForwardTo, "smol"}}, absl::Seconds(120));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->first.sent_latent);
+  EXPECT_NE(Meta(r->second, "lb.error").find("a relay needs the message's text"), std::string::npos)
+      << Meta(r->second, "lb.error");
+}
+
 }  // namespace
 }  // namespace latentbus::testing

@@ -316,8 +316,15 @@ void Agent::Handle(const v1::Envelope& m) {
     if (instr != m.metadata().end()) pass[kMetaInstruction] = instr->second;
     spdlog::info("agent {}: relaying {} from {} to {} as {}", client_->agent_id(), m.message_id(),
                  m.sender_id(), forward->second, v1::MessageClass_Name(cls));
+    // The relay writes the received text as this agent's own message; a latent delivery
+    // has none (the broker strips the text it replaced), and relaying nothing is not an
+    // answer.
     absl::StatusOr<std::pair<SendReport, v1::Envelope>> r =
-        Request(forward->second, m.text(), cls, pass, absl::Seconds(120));
+        m.text().empty()
+            ? absl::StatusOr<std::pair<SendReport, v1::Envelope>>(absl::FailedPreconditionError(
+                  "a relay needs the message's text, and it arrived as a latent: send the relay "
+                  "request as text (a text-only client, or class reasoning)"))
+            : Request(forward->second, m.text(), cls, pass, absl::Seconds(120));
     if (!r.ok()) {
       reply.set_text(
           absl::StrCat("relay to ", forward->second, " failed: ", r.status().ToString()));
