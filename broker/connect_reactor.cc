@@ -9,6 +9,7 @@
 #include "broker/grpc_status.h"
 #include "broker/tsan_annotations.h"
 #include "broker/validation.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::broker {
@@ -43,11 +44,17 @@ ConnectReactor::ConnectReactor(Broker* broker,
 }
 
 bool ConnectReactor::Push(v1::BrokerFrame frame) {
-  const v1::BrokerFrame* next = nullptr;
+  grpc::ByteBuffer bytes;
+  bool own = false;
+  if (!grpc::SerializationTraits<v1::BrokerFrame>::Serialize(frame, &bytes, &own).ok()) {
+    spdlog::error("cannot serialize a frame for peer={}", peer_);
+    return false;
+  }
+  const grpc::ByteBuffer* next = nullptr;
   {
     absl::MutexLock lock(&mu_);
     if (finishing_ || done_) return false;
-    outbox_.push_back(std::move(frame));
+    outbox_.push_back(std::move(bytes));
     if (writing_) return true;
     writing_ = true;
     next = &outbox_.front();  // deque: stable while other frames are appended
@@ -75,7 +82,7 @@ void ConnectReactor::End(const absl::Status& status) {
 
 void ConnectReactor::OnWriteDone(bool ok) {
   LATENTBUS_TSAN_ACQUIRE(this);
-  const v1::BrokerFrame* next = nullptr;
+  const grpc::ByteBuffer* next = nullptr;
   bool finish = false;
   grpc::Status status;
   {
@@ -113,8 +120,21 @@ void ConnectReactor::OnReadDone(bool ok) {
     End(absl::OkStatus());
     return;
   }
-  v1::AgentFrame frame = std::move(request_);
+  v1::AgentFrame frame;
+  grpc::Status parsed = grpc::SerializationTraits<v1::AgentFrame>::Deserialize(&request_, &frame);
   request_.Clear();
+  if (!parsed.ok()) {
+    // Say what was wrong, then end the stream: the frame's seq and id are unknowable.
+    const absl::Status bad =
+        BrokerError(v1::INVALID_ARGUMENT,
+                    absl::StrCat("a frame did not decode as latentbus.v1.AgentFrame (",
+                                 parsed.error_message().empty() ? "bad wire format or invalid UTF-8"
+                                                                : parsed.error_message(),
+                                 "); the stream ends"));
+    PushError(bad, 0);
+    End(bad);
+    return;
+  }
   HandleFrame(std::move(frame));
   {
     absl::MutexLock lock(&mu_);

@@ -8,6 +8,12 @@
 // OnDone unregisters the agent (if this stream still owns it) and detaches it from the
 // delivery layer, which keeps its unacked messages for the next stream.
 //
+// Frames travel as raw bytes (the service registers Connect as a raw method): the reactor
+// parses each AgentFrame itself, so a frame that does not decode (bad wire format,
+// invalid UTF-8 in a string) gets an INVALID_ARGUMENT Error frame saying so and the stream
+// ends INVALID_ARGUMENT, where gRPC would end it silently with OK; and each BrokerFrame
+// is serialized once, when pushed, so the outbox holds bytes, not message copies.
+//
 // Writes: exactly one outstanding write, fed from `outbox_`; OnWriteDone starts the
 // next. Frames come from reactions (answers), the delivery layer (Deliver), the router
 // and translation workers (SendResult, Error) and the timer (DEADLINE_EXCEEDED).
@@ -42,7 +48,7 @@
 
 namespace latentbus::broker {
 
-class ConnectReactor final : public grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame>,
+class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                              public AgentSession,
                              public std::enable_shared_from_this<ConnectReactor> {
  public:
@@ -81,13 +87,13 @@ class ConnectReactor final : public grpc::ServerBidiReactor<v1::AgentFrame, v1::
   std::shared_ptr<ConnectReactor> self_;  // set by Create, released in OnDone
 
   // Read side: touched only by OnReadDone / handlers (serialised) and OnDone (after).
-  v1::AgentFrame request_;
+  grpc::ByteBuffer request_;
   std::string agent_id_;
   bool registered_ = false;
   std::atomic<bool> cancelled_{false};  // OnCancel ran (set there, read in OnDone)
 
   absl::Mutex mu_;
-  std::deque<v1::BrokerFrame> outbox_ ABSL_GUARDED_BY(mu_);
+  std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);  // serialized BrokerFrames
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;

@@ -8,6 +8,7 @@
 #include "broker/errors.h"
 #include "broker/grpc_status.h"
 #include "broker/validation.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::broker {
@@ -43,16 +44,29 @@ absl::StatusOr<std::shared_ptr<const Principal>> BrokerService::Admin(
   return principal;
 }
 
-grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame>* BrokerService::Connect(
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* BrokerService::Connect(
     grpc::CallbackServerContext* context) {
   return ConnectReactor::Create(broker_, Authenticate(context), context->peer());
 }
 
 grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* context,
-                                                 const v1::PublishRequest* request,
-                                                 v1::PublishResponse* response) {
+                                                 const grpc::ByteBuffer* request_bytes,
+                                                 grpc::ByteBuffer* response_bytes) {
   absl::StatusOr<std::shared_ptr<const Principal>> principal = Authenticate(context);
   if (!principal.ok()) return FinishWith(context, principal.status());
+  auto request = std::make_shared<v1::PublishRequest>();
+  grpc::ByteBuffer copy = *request_bytes;  // Deserialize consumes its buffer
+  if (grpc::Status parsed =
+          grpc::SerializationTraits<v1::PublishRequest>::Deserialize(&copy, request.get());
+      !parsed.ok()) {
+    return FinishWith(context, BrokerError(v1::INVALID_ARGUMENT,
+                                           absl::StrCat("the request did not decode as "
+                                                        "latentbus.v1.PublishRequest (",
+                                                        parsed.error_message().empty()
+                                                            ? "bad wire format or invalid UTF-8"
+                                                            : parsed.error_message(),
+                                                        ")")));
+  }
   const std::string& sender = request->envelope().sender_id();
   if (absl::Status s = ValidateName("envelope.sender_id", sender); !s.ok()) {
     return FinishWith(context, s);
@@ -63,23 +77,23 @@ grpc::ServerUnaryReactor* BrokerService::Publish(grpc::CallbackServerContext* co
                                                         "' may not send as '", sender, "'")));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  broker_->router().Send(SendContext{sender, *principal}, request->envelope(),
-                         [reactor, response](SendOutcome outcome) {
-                           response->set_message_id(outcome.message_id);
-                           for (v1::RecipientOutcome& r : outcome.accepted) {
-                             *response->add_recipients() = std::move(r);
-                           }
-                           if (!outcome.refused.ok()) {
-                             v1::Error error = ToErrorProto(outcome.refused, outcome.message_id);
-                             for (const std::string& a : outcome.refused_agents) {
-                               error.add_agent_ids(a);
-                             }
-                             *response->mutable_error() = std::move(error);
-                           } else if (!outcome.errors.empty()) {
-                             *response->mutable_error() = std::move(outcome.errors.front());
-                           }
-                           reactor->Finish(grpc::Status::OK);
-                         });
+  broker_->router().Send(
+      SendContext{sender, *principal}, request->envelope(),
+      [reactor, response_bytes](SendOutcome outcome) {
+        v1::PublishResponse response;
+        response.set_message_id(outcome.message_id);
+        for (v1::RecipientOutcome& r : outcome.accepted) *response.add_recipients() = std::move(r);
+        if (!outcome.refused.ok()) {
+          v1::Error error = ToErrorProto(outcome.refused, outcome.message_id);
+          for (const std::string& a : outcome.refused_agents) error.add_agent_ids(a);
+          *response.mutable_error() = std::move(error);
+        } else if (!outcome.errors.empty()) {
+          *response.mutable_error() = std::move(outcome.errors.front());
+        }
+        bool own = false;
+        reactor->Finish(grpc::SerializationTraits<v1::PublishResponse>::Serialize(
+            response, response_bytes, &own));
+      });
   return reactor;
 }
 

@@ -21,16 +21,27 @@
 
 namespace latentbus::broker {
 
-class BrokerService final : public v1::Broker::CallbackService {
+// Connect and Publish are raw methods (bytes in, bytes out): the service parses their
+// requests itself so a request that does not decode gets INVALID_ARGUMENT with the
+// reason, not gRPC's silent end (Connect) or an empty UNIMPLEMENTED (Publish).
+// Every other method is a typed callback method: a method added to the service must be
+// added here too (else it stays the synchronous default, UNIMPLEMENTED).
+using BrokerServiceBase = v1::Broker::WithRawCallbackMethod_Connect<
+    v1::Broker::WithRawCallbackMethod_Publish<v1::Broker::WithCallbackMethod_RouteQuery<
+        v1::Broker::WithCallbackMethod_ListAgents<v1::Broker::WithCallbackMethod_ListBridges<
+            v1::Broker::WithCallbackMethod_LoadBridge<v1::Broker::WithCallbackMethod_UnloadBridge<
+                v1::Broker::WithCallbackMethod_GetStats<v1::Broker::Service>>>>>>>>;
+
+class BrokerService final : public BrokerServiceBase {
  public:
   // `broker` must outlive the service.
   explicit BrokerService(Broker* broker) : broker_(broker) {}
 
-  grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame>* Connect(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Connect(
       grpc::CallbackServerContext* context) override;
   grpc::ServerUnaryReactor* Publish(grpc::CallbackServerContext* context,
-                                    const v1::PublishRequest* request,
-                                    v1::PublishResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* RouteQuery(grpc::CallbackServerContext* context,
                                        const v1::RouteQueryRequest* request,
                                        v1::RouteQueryResponse* response) override;

@@ -3,14 +3,18 @@
 // deadlines within the configured bound.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "broker/errors.h"
 #include "google/protobuf/unknown_field_set.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
 #include "tests/broker_harness.h"
@@ -288,6 +292,93 @@ TEST(BrokerHardeningTest, FramesOverTheSizeLimitEndTheStreamWithResourceExhauste
   ASSERT_TRUE(carol.Register("carol", kSpec).ok());
   carol.Send(ToAgent("c1", "bob", "small"));
   EXPECT_EQ(ExpectDelivery(bob).message_id(), "c1");
+}
+
+// Opens Connect as raw bytes, writes `frames` as they are, half-closes, and collects
+// what comes back: the frames that decode, and the final status.
+struct RawOutcome {
+  std::vector<v1::BrokerFrame> frames;
+  grpc::Status status;
+};
+RawOutcome RawConnect(const std::shared_ptr<grpc::Channel>& channel,
+                      const std::vector<std::string>& frames) {
+  RawOutcome out;
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::CompletionQueue cq;
+  void* tag = nullptr;
+  bool ok = false;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
+      stub.PrepareCall(&ctx, "/latentbus.v1.Broker/Connect", &cq);
+  call->StartCall(reinterpret_cast<void*>(1));
+  cq.Next(&tag, &ok);
+  for (const std::string& bytes : frames) {
+    grpc::Slice slice(bytes.data(), bytes.size());
+    grpc::ByteBuffer buffer(&slice, 1);
+    call->Write(buffer, reinterpret_cast<void*>(2));
+    if (!cq.Next(&tag, &ok) || !ok) break;
+  }
+  call->WritesDone(reinterpret_cast<void*>(3));
+  cq.Next(&tag, &ok);
+  for (;;) {
+    grpc::ByteBuffer response;
+    call->Read(&response, reinterpret_cast<void*>(4));
+    if (!cq.Next(&tag, &ok) || !ok) break;
+    std::vector<grpc::Slice> slices;
+    (void)response.Dump(&slices);
+    std::string bytes;
+    for (const grpc::Slice& piece : slices) {
+      bytes.append(reinterpret_cast<const char*>(piece.begin()), piece.size());
+    }
+    v1::BrokerFrame frame;
+    if (frame.ParseFromString(bytes)) out.frames.push_back(std::move(frame));
+  }
+  call->Finish(&out.status, reinterpret_cast<void*>(5));
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  return out;
+}
+
+TEST(BrokerHardeningTest, AFrameThatDoesNotDecodeGetsAnErrorAndInvalidArgument) {
+  TestBroker broker;
+  v1::AgentFrame reg;
+  reg.set_seq(1);
+  reg.mutable_register_()->set_agent_id("alice");
+  v1::AgentFrame not_utf8;  // a string field that is not UTF-8 (protobuf logs it, sends it)
+  not_utf8.mutable_register_()->set_agent_id("\xff\xfe\xfd");
+  for (const std::string& garbage : {std::string(64, '\xff'), not_utf8.SerializeAsString()}) {
+    SCOPED_TRACE(garbage.size());
+    RawOutcome r = RawConnect(broker.Channel(), {reg.SerializeAsString(), garbage});
+    ASSERT_EQ(r.frames.size(), 2u);
+    EXPECT_TRUE(r.frames[0].has_registered());
+    ASSERT_TRUE(r.frames[1].has_error());
+    EXPECT_EQ(r.frames[1].error().reason(), v1::INVALID_ARGUMENT);
+    EXPECT_NE(r.frames[1].error().detail().find("did not decode as latentbus.v1.AgentFrame"),
+              std::string::npos)
+        << r.frames[1].error().detail();
+    EXPECT_EQ(r.status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << r.status.error_message();
+  }
+  // Publish: INVALID_ARGUMENT with the reason, not UNIMPLEMENTED with nothing.
+  grpc::GenericStub stub(broker.Channel());
+  grpc::ClientContext ctx;
+  grpc::Slice slice(std::string(64, '\xff'));
+  grpc::ByteBuffer request(&slice, 1), response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&ctx, "/latentbus.v1.Broker/Publish", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
+                   status = s;
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("did not decode as latentbus.v1.PublishRequest"),
+            std::string::npos)
+      << status.error_message();
 }
 
 // Everything the broker logs while it lives, for the test to read.
