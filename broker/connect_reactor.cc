@@ -54,6 +54,7 @@ bool ConnectReactor::Push(v1::BrokerFrame frame) {
   {
     absl::MutexLock lock(&mu_);
     if (finishing_ || done_) return false;
+    outbox_bytes_ += bytes.Length();
     outbox_.push_back(std::move(bytes));
     if (writing_) return true;
     writing_ = true;
@@ -63,6 +64,13 @@ bool ConnectReactor::Push(v1::BrokerFrame frame) {
   StartWrite(next);
   LATENTBUS_TSAN_RELEASE(this);  // StartWrite may serialise `next` on this thread
   return true;
+}
+
+bool ConnectReactor::Backlogged() const {
+  absl::MutexLock lock(&mu_);
+  const bool backlogged = outbox_bytes_ > kOutboxBudget;
+  if (backlogged) told_backlogged_ = true;
+  return backlogged;
 }
 
 void ConnectReactor::End(const absl::Status& status) {
@@ -85,12 +93,20 @@ void ConnectReactor::OnWriteDone(bool ok) {
   const grpc::ByteBuffer* next = nullptr;
   bool finish = false;
   grpc::Status status;
+  std::shared_ptr<const std::string> resume;
   {
     absl::MutexLock lock(&mu_);
+    outbox_bytes_ -= outbox_.front().Length();
     outbox_.pop_front();
+    if (told_backlogged_ && outbox_bytes_ <= kOutboxBudget / 2 && !finishing_) {
+      told_backlogged_ = false;
+      resume = resume_id_;
+    }
     if (!ok) {
       // The stream is broken; nothing more can be written.
       outbox_.clear();
+      outbox_bytes_ = 0;
+      resume.reset();
       if (!finishing_) {
         finishing_ = true;
         finish_status_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write failed");
@@ -111,6 +127,7 @@ void ConnectReactor::OnWriteDone(bool ok) {
   if (next != nullptr) StartWrite(next);
   LATENTBUS_TSAN_RELEASE(this);
   if (finish) Finish(status);
+  if (resume) broker_->delivery().Resume(*resume, this);  // caught up: deliver again
 }
 
 void ConnectReactor::OnReadDone(bool ok) {
@@ -168,6 +185,7 @@ void ConnectReactor::OnDone() {
     absl::MutexLock lock(&mu_);
     done_ = true;
     outbox_.clear();
+    outbox_bytes_ = 0;
     ended = finish_status_;
   }
   if (registered_) {
@@ -273,6 +291,7 @@ void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
   {
     absl::MutexLock lock(&mu_);
     send_credits_ = limits.send_credits;
+    resume_id_ = std::make_shared<const std::string>(agent_id_);
   }
   registered_ = true;
   auto model = std::make_shared<const v1::ModelSpec>(reg.model());

@@ -62,8 +62,12 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   ConnectReactor(Broker* broker, absl::StatusOr<std::shared_ptr<const Principal>> principal,
                  std::string peer);
 
+  // Bytes of frames pushed but not yet written beyond which the stream is Backlogged.
+  static constexpr size_t kOutboxBudget = 1 << 20;
+
   bool Push(v1::BrokerFrame frame) override;
   void End(const absl::Status& status) override;
+  bool Backlogged() const override;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -90,10 +94,15 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   grpc::ByteBuffer request_;
   std::string agent_id_;
   bool registered_ = false;
+  // agent_id_ for the write side (OnWriteDone's Resume), set once before Attach.
+  std::shared_ptr<const std::string> resume_id_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> cancelled_{false};  // OnCancel ran (set there, read in OnDone)
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);  // serialized BrokerFrames
+  size_t outbox_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  mutable bool told_backlogged_ ABSL_GUARDED_BY(mu_) = false;  // Backlogged() said true since the
+                                                               // last Resume
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;

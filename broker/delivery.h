@@ -13,7 +13,8 @@
 // - Deduplication by (sender_id, message_id) per recipient: a pair accepted before (and
 //   still within the dedup window) is refused with ALREADY_EXISTS and stored once.
 // - Flow control: a recipient's session receives a Deliver frame only while it has
-//   delivery credits (one per Deliver; Attach grants the initial ones, AddCredits more).
+//   delivery credits (one per Deliver; Attach grants the initial ones, AddCredits more)
+//   and is not Backlogged() (frames it has not written yet; Resume when it has).
 // - At-least-once within the broker's lifetime: a delivery stays unacked until Ack; when
 //   the session detaches (stream ended) or is replaced, unacked deliveries go back to
 //   the front of the queue and are delivered again (delivery_attempt + 1) to the next
@@ -71,6 +72,10 @@ class DeliveryLayer {
   // Unbinds `session` if it is the recipient's current one; its unacked deliveries are
   // queued again for redelivery.
   virtual void Detach(const std::string& recipient, const AgentSession* session) = 0;
+
+  // The recipient's session is no longer Backlogged(): delivery goes on (ignored for
+  // another session).
+  virtual void Resume(const std::string& recipient, const AgentSession* session) = 0;
 
   // More credits for the recipient's current session (ignored for another session).
   virtual void AddCredits(const std::string& recipient, const AgentSession* session,

@@ -107,6 +107,13 @@ void InMemoryDelivery::AddCredits(const std::string& recipient, const AgentSessi
   Pump(r);
 }
 
+void InMemoryDelivery::Resume(const std::string& recipient, const AgentSession* session) {
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end() || it->second.session.get() != session) return;
+  Pump(it->second);
+}
+
 absl::Status InMemoryDelivery::Ack(const std::string& recipient, const std::string& sender_id,
                                    const std::string& message_id) {
   std::string key = DedupKey(sender_id, message_id);
@@ -218,7 +225,7 @@ bool InMemoryDelivery::AwaitEmpty(absl::Time deadline) {
 
 void InMemoryDelivery::Pump(Recipient& r) {
   absl::Time now = absl::Now();
-  while (r.session && r.credits > 0 && !r.queue.empty()) {
+  while (r.session && r.credits > 0 && !r.queue.empty() && !r.session->Backlogged()) {
     Entry& e = r.queue.front();
     v1::BrokerFrame frame;
     v1::Envelope* env = frame.mutable_deliver()->mutable_envelope();

@@ -43,6 +43,7 @@ class InMemoryDelivery final : public DeliveryLayer {
   void Detach(const std::string& recipient, const AgentSession* session) override;
   void AddCredits(const std::string& recipient, const AgentSession* session,
                   uint32_t credits) override;
+  void Resume(const std::string& recipient, const AgentSession* session) override;
   absl::Status Ack(const std::string& recipient, const std::string& sender_id,
                    const std::string& message_id) override;
   bool Expire(const std::string& recipient, const std::string& sender_id,

@@ -25,8 +25,10 @@ class RecordingSession final : public AgentSession {
     }
     return ids;
   }
+  bool Backlogged() const override { return backlogged; }
   std::vector<v1::BrokerFrame> frames;
   bool closed = false;
+  bool backlogged = false;
 };
 
 QueuedMessage Msg(const std::string& sender, const std::string& id) {
@@ -187,6 +189,21 @@ TEST(InMemoryDeliveryTest, AbsentRecipientsAreReleasedAfterTheRetention) {
   auto back = std::make_shared<RecordingSession>();
   d.Attach("gone", back, 10);
   EXPECT_TRUE(d.Enqueue("gone", Msg("a", "m1")).ok());
+}
+
+TEST(InMemoryDeliveryTest, ABackloggedSessionGetsNothingUntilItResumes) {
+  InMemoryDelivery d({10, 100}, nullptr);
+  auto s = std::make_shared<RecordingSession>();
+  d.Attach("b", s, 10);
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m1")).ok());
+  s->backlogged = true;  // it has not written what it got
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m2")).ok());
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m3")).ok());
+  EXPECT_EQ(s->Ids(), (Strings{"m1#1"}));  // credits left, but held back
+  s->backlogged = false;
+  d.Resume("b", s.get());
+  EXPECT_EQ(s->Ids(), (Strings{"m1#1", "m2#1", "m3#1"}));
+  d.Resume("b", nullptr);  // another session: ignored
 }
 
 TEST(InMemoryDeliveryTest, AwaitEmptyWaitsForAcks) {

@@ -24,6 +24,12 @@ class AgentSession {
   // Ends the stream with `status` (e.g. ABORTED when a new stream took the agent id)
   // once the frame being written, if any, is out.
   virtual void End(const absl::Status& status) = 0;
+
+  // True while more than a small budget of pushed frames waits to be written (the agent
+  // reads slowly, or not at all): the delivery layer then hands it no more deliveries,
+  // whatever its credits, so what is queued exists once (in the queue), not twice. The
+  // session calls DeliveryLayer::Resume when it has caught up.
+  virtual bool Backlogged() const { return false; }
 };
 
 }  // namespace latentbus::broker
