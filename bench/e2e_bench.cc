@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "agent/node/agent.h"
 #include "bridge/bridge_artifact.h"
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
 #include "broker/artifact_bridge.h"
@@ -55,10 +55,10 @@ absl::StatusOr<nlohmann::json> FitBridge(const Agent& sender, const Agent& recei
   if (!items.ok()) return items.status();
   *progress << "e2e: fitting an affine bridge on " << items->size() << " corpus items ...\n";
   absl::StatusOr<bridge::ActivationFile> src =
-      bridge::Calibrate(sender.model(), *items, {{o.sender_layer}, o.corpus, nullptr});
+      calibrate::Calibrate(sender.model(), *items, {{o.sender_layer}, o.corpus, nullptr});
   if (!src.ok()) return src.status();
   absl::StatusOr<bridge::ActivationFile> dst =
-      bridge::Calibrate(receiver.model(), *items, {{o.receiver_layer}, o.corpus, nullptr});
+      calibrate::Calibrate(receiver.model(), *items, {{o.receiver_layer}, o.corpus, nullptr});
   if (!dst.ok()) return dst.status();
   absl::StatusOr<bridge::BridgeArtifact> fitted = bridge::FitBridge(*src, *dst, o.sender_layer, {});
   if (!fitted.ok()) return fitted.status();

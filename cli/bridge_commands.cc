@@ -7,7 +7,7 @@
 #include "agent/llm/model.h"
 #include "bridge/bridge.h"
 #include "bridge/bridge_bench.h"
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fidelity.h"
 #include "bridge/fit.h"
@@ -52,7 +52,7 @@ int RunCalibrate(const CalibrateArgs& args) {
       agent::llm::Model::Load(args.model, options);
   if (!model.ok()) return Fail(model.status());
   const auto start = Clock::now();
-  bridge::CalibrateOptions calib;
+  calibrate::CalibrateOptions calib;
   calib.layers = args.layers;
   calib.corpus_path = args.corpus;
   calib.progress = [&start](size_t done, size_t total) {
@@ -62,7 +62,7 @@ int RunCalibrate(const CalibrateArgs& args) {
                 << std::flush;
     }
   };
-  absl::StatusOr<bridge::ActivationFile> file = bridge::Calibrate(**model, *items, calib);
+  absl::StatusOr<bridge::ActivationFile> file = calibrate::Calibrate(**model, *items, calib);
   std::cerr << "\n";
   if (!file.ok()) return Fail(file.status());
   const double seconds = Since(start);

@@ -12,7 +12,7 @@
 #include "agent/node/message_latent.h"
 #include "agent/node/prompt.h"
 #include "bridge/bridge.h"
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
 #include "codec/encoding.h"
@@ -79,14 +79,14 @@ absl::StatusOr<std::unique_ptr<bridge::Bridge>> GetBridge(
   *progress << "eval: fitting " << (self ? "a self" : "an affine") << " bridge on " << items->size()
             << " corpus items ...\n";
   absl::StatusOr<bridge::ActivationFile> a =
-      bridge::Calibrate(src, *items, {{src_layer}, o.corpus, nullptr});
+      calibrate::Calibrate(src, *items, {{src_layer}, o.corpus, nullptr});
   if (!a.ok()) return a.status();
   absl::StatusOr<bridge::BridgeArtifact> fitted;
   if (self) {
     fitted = bridge::FitBridge(*a, *a, src_layer, {"self"});
   } else {
     absl::StatusOr<bridge::ActivationFile> b =
-        bridge::Calibrate(*dst, *items, {{dst_layer}, o.corpus, nullptr});
+        calibrate::Calibrate(*dst, *items, {{dst_layer}, o.corpus, nullptr});
     if (!b.ok()) return b.status();
     fitted = bridge::FitBridge(*a, *b, src_layer, {"affine"});
   }

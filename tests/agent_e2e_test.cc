@@ -16,7 +16,7 @@
 #include "agent/model_cache/model_cache.h"
 #include "agent/node/agent.h"
 #include "bridge/bridge_artifact.h"
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
 #include "broker/artifact_bridge.h"
@@ -86,10 +86,10 @@ class AgentE2ETest : public ::testing::Test {
     absl::StatusOr<std::vector<bridge::CorpusItem>> items =
         bridge::ReadCorpus(std::string(LATENTBUS_SOURCE_DIR) + "/data/corpus/corpus.txt", 60);
     ASSERT_TRUE(items.ok()) << items.status();
-    bridge::CalibrateOptions cs{{10}, "corpus.txt", nullptr};
-    bridge::CalibrateOptions cg{{6}, "corpus.txt", nullptr};
-    absl::StatusOr<bridge::ActivationFile> s = bridge::Calibrate(smol_->model(), *items, cs);
-    absl::StatusOr<bridge::ActivationFile> g = bridge::Calibrate(gemma_->model(), *items, cg);
+    calibrate::CalibrateOptions cs{{10}, "corpus.txt", nullptr};
+    calibrate::CalibrateOptions cg{{6}, "corpus.txt", nullptr};
+    absl::StatusOr<bridge::ActivationFile> s = calibrate::Calibrate(smol_->model(), *items, cs);
+    absl::StatusOr<bridge::ActivationFile> g = calibrate::Calibrate(gemma_->model(), *items, cg);
     ASSERT_TRUE(s.ok() && g.ok());
     const std::string dir = ::testing::TempDir() + "/lb_e2e_bridges";
     std::filesystem::remove_all(dir);

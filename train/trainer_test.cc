@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "bridge/bridge.h"
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
 
@@ -32,8 +32,8 @@ class TrainerTest : public ::testing::Test {
     ASSERT_TRUE(llama.ok() && gemma.ok());
     auto items = bridge::ReadCorpus(LATENTBUS_CORPUS, 120);
     ASSERT_TRUE(items.ok());
-    auto a = bridge::Calibrate(**llama, *items, {{2}, LATENTBUS_CORPUS, nullptr});
-    auto b = bridge::Calibrate(**gemma, *items, {{1}, LATENTBUS_CORPUS, nullptr});
+    auto a = calibrate::Calibrate(**llama, *items, {{2}, LATENTBUS_CORPUS, nullptr});
+    auto b = calibrate::Calibrate(**gemma, *items, {{1}, LATENTBUS_CORPUS, nullptr});
     ASSERT_TRUE(a.ok() && b.ok());
     auto affine = bridge::FitBridge(*a, *b, 2, {"affine"});
     ASSERT_TRUE(affine.ok()) << affine.status();

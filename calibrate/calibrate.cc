@@ -1,8 +1,11 @@
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace latentbus::bridge {
+namespace latentbus::calibrate {
+
+using bridge::ActivationFile;
+using bridge::CorpusItem;
 
 absl::StatusOr<ActivationFile> Calibrate(const agent::llm::Model& model,
                                          const std::vector<CorpusItem>& items,
@@ -55,4 +58,4 @@ absl::StatusOr<ActivationFile> Calibrate(const agent::llm::Model& model,
   return file;
 }
 
-}  // namespace latentbus::bridge
+}  // namespace latentbus::calibrate

@@ -1,5 +1,5 @@
 // End to end on the tiny Hugging Face checkpoints: calibrate -> fit -> eval.
-#include "bridge/calibrate.h"
+#include "calibrate/calibrate.h"
 
 #include <cmath>
 
@@ -29,10 +29,10 @@ class CalibrateTest : public ::testing::Test {
   }
   static absl::StatusOr<ActivationFile> Run(const Model& model, std::vector<int> layers,
                                             const std::string& name) {
-    CalibrateOptions options;
+    calibrate::CalibrateOptions options;
     options.layers = std::move(layers);
     options.corpus_path = LATENTBUS_CORPUS;
-    absl::StatusOr<ActivationFile> file = Calibrate(model, *items_, options);
+    absl::StatusOr<ActivationFile> file = calibrate::Calibrate(model, *items_, options);
     if (!file.ok()) return file.status();
     // Through the disk format, as the CLI does.
     const std::string path = std::string(::testing::TempDir()) + "/" + name;
@@ -62,9 +62,9 @@ TEST_F(CalibrateTest, ActivationFileDescribesTheRun) {
   for (size_t i = 0; i < f->embeddings.size(); i += 97) {
     ASSERT_NEAR(f->hidden[0][i], f->embeddings[i], 1e-5);
   }
-  CalibrateOptions bad;
+  calibrate::CalibrateOptions bad;
   bad.layers = {3};
-  EXPECT_FALSE(Calibrate(*llama_, *items_, bad).ok());
+  EXPECT_FALSE(calibrate::Calibrate(*llama_, *items_, bad).ok());
 }
 
 TEST_F(CalibrateTest, FitAndEvaluateAcrossTokenizers) {
