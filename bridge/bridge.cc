@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "bridge/bridge_kind.h"
 #include "torch_edge/torch_edge.h"
 
 namespace latentbus::bridge {
@@ -28,10 +29,6 @@ namespace {
 using torch_edge::FromTorch;
 using torch_edge::ToTorch;
 
-bool IsLinear(const std::string& kind) {
-  return kind == "self" || kind == "affine" || kind == "procrustes";
-}
-
 }  // namespace
 
 Bridge::Bridge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -47,18 +44,19 @@ absl::StatusOr<std::unique_ptr<Bridge>> Bridge::Load(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifact& artifact) {
   if (absl::Status s = ValidateBridgeArtifact(artifact); !s.ok()) return s;
+  const BridgeKindSpec kind = *FindBridgeKind(artifact.metadata.kind);  // validated above
   auto impl = std::make_unique<Impl>();
   impl->metadata = artifact.metadata;
   auto t = [&](const char* name) { return ToTorch(artifact.tensors.at(name)); };
   try {
     torch::NoGradGuard no_grad;
-    if (IsLinear(artifact.metadata.kind)) {
+    if (kind.linear) {
       // ((x - mu_s) / sd_s) M * sd_d + mu_d  =  x [diag(1/sd_s) M diag(sd_d)] + bias.
       torch::Tensor inv = 1.0 / t("src_std");
       torch::Tensor scaled = t("map") * t("dst_std").unsqueeze(0);
       impl->map_fused = (inv.unsqueeze(1) * scaled).contiguous();
       impl->bias = (t("dst_mean") - torch::matmul(t("src_mean") * inv, scaled)).contiguous();
-    } else if (artifact.metadata.kind == "adapter") {
+    } else if (kind.kind == BridgeKind::kAdapter) {
       // z = (x - mu) / sd: x diag(1/sd) W + (b - (mu / sd) W) for both projections.
       torch::Tensor inv = 1.0 / t("src_std");
       torch::Tensor shift = t("src_mean") * inv;

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bridge/bridge_kind.h"
 #include "bridge/safetensors_io.h"
 #include "nlohmann/json.hpp"
 
@@ -30,7 +31,9 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
   if (m.src_dim <= 0 || m.dst_dim <= 0)
     return absl::InvalidArgumentError("bridge dims must be > 0");
   const uint32_t ds = static_cast<uint32_t>(m.src_dim), dt = static_cast<uint32_t>(m.dst_dim);
-  if (m.kind == "self" || m.kind == "affine" || m.kind == "procrustes") {
+  absl::StatusOr<BridgeKindSpec> kind = FindBridgeKind(m.kind);
+  if (!kind.ok()) return kind.status();
+  if (kind->linear) {
     for (auto [name, shape] :
          std::vector<std::pair<std::string, std::vector<uint32_t>>>{{"src_mean", {ds}},
                                                                     {"src_std", {ds}},
@@ -41,7 +44,7 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
     }
     return absl::OkStatus();
   }
-  if (m.kind == "adapter") {
+  if (kind->kind == BridgeKind::kAdapter) {
     auto up = a.tensors.find("up");
     if (up == a.tensors.end() || up->second.shape.size() != 2) {
       return absl::InvalidArgumentError("adapter bridge lacks a 2-D tensor up");
@@ -59,7 +62,7 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
     }
     return absl::OkStatus();
   }
-  if (m.kind == "resampler") {
+  if (kind->kind == BridgeKind::kResampler) {
     if (m.num_queries <= 0 || m.num_heads <= 0) {
       return absl::InvalidArgumentError("resampler needs num_queries and num_heads > 0");
     }

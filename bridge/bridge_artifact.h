@@ -31,7 +31,7 @@ namespace latentbus::bridge {
 inline constexpr int kBridgeFormatVersion = 2;
 
 struct BridgeMetadata {
-  std::string kind;  // "self", "affine", "procrustes", "adapter", "resampler"
+  std::string kind;  // a name in bridge/bridge_kind.h
   std::string src_model_id;
   std::string src_fingerprint;
   std::string dst_model_id;

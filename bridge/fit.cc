@@ -7,7 +7,9 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "bridge/bridge.h"
+#include "bridge/bridge_kind.h"
 #include "bridge/fidelity.h"
 #include "torch_edge/torch_edge.h"
 
@@ -56,8 +58,12 @@ double MeanCosine(const torch::Tensor& a, const torch::Tensor& b) {
 
 absl::StatusOr<BridgeArtifact> FitOnPairs(const WordPairs& train, const FitOptions& options) {
   const std::string& kind = options.kind;
-  if (kind != "self" && kind != "affine" && kind != "procrustes") {
-    return absl::InvalidArgumentError(absl::StrCat("cannot fit a bridge of kind '", kind, "'"));
+  absl::StatusOr<BridgeKindSpec> spec = FindBridgeKind(kind);
+  if (!spec.ok()) return spec.status();
+  if (!spec->fittable) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot fit a bridge of kind '", kind, "' (fit computes ",
+        absl::StrJoin(FittableBridgeKinds(), ", "), "; adapters are trained: bridge train)"));
   }
   const int64_t n = static_cast<int64_t>(train.size());
   if (n < 2) return absl::InvalidArgumentError("too few word pairs to fit a bridge");

@@ -43,7 +43,7 @@ inline constexpr char kFidelityAskAgreement[] = "ask_agreement";
 
 struct BridgeInfo {
   std::string id;
-  std::string kind;  // "self", "affine", "procrustes", "adapter", "resampler"
+  std::string kind;  // the artifact's kind (bridge/bridge_kind.h)
   ModelKey src;
   ModelKey dst;
   uint32_t src_layer = 0;

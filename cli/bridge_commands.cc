@@ -7,11 +7,12 @@
 #include "agent/llm/model.h"
 #include "bridge/bridge.h"
 #include "bridge/bridge_bench.h"
-#include "calibrate/calibrate.h"
+#include "bridge/bridge_kind.h"
 #include "bridge/corpus.h"
 #include "bridge/fidelity.h"
 #include "bridge/fit.h"
 #include "broker/policy.h"
+#include "calibrate/calibrate.h"
 #include "cli/commands.h"
 #include "cli/model_path.h"
 #include "nlohmann/json.hpp"
@@ -214,7 +215,7 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
       ->required()
       ->check(CLI::ExistingFile);
   fit->add_option("--kind", fit_args->kind, "self, affine or procrustes")
-      ->check(CLI::IsMember({"self", "affine", "procrustes"}))
+      ->check(CLI::IsMember(bridge::FittableBridgeKinds()))
       ->capture_default_str();
   fit->add_option("--out", fit_args->out, "Bridge artifact to write")->required();
   fit->add_option("--layer", fit_args->layer, "Source tap layer (default: the file's first)");

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "bridge/bridge_kind.h"
 #include "torch_edge/torch_edge.h"
 
 namespace latentbus::train {
@@ -13,7 +14,8 @@ using torch_edge::ToTorch;
 absl::StatusOr<Adapter> Adapter::FromLinear(const bridge::BridgeArtifact& linear, int64_t rank,
                                             uint64_t seed) {
   const std::string& kind = linear.metadata.kind;
-  if (kind != "affine" && kind != "procrustes" && kind != "self") {
+  absl::StatusOr<bridge::BridgeKindSpec> spec = bridge::FindBridgeKind(kind);
+  if (!spec.ok() || !spec->linear) {
     return absl::InvalidArgumentError(
         absl::StrCat("an adapter starts from a linear bridge, not from kind '", kind, "'"));
   }
