@@ -36,6 +36,7 @@ constexpr char kRelay[] = "relay";
 constexpr char kNats[] = "nats";
 constexpr char kLatentbus[] = "latentbus";
 constexpr char kLatentbusText[] = "latentbus_text";
+constexpr char kLatentbusCompare[] = "latentbus_compare";
 
 double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
@@ -198,6 +199,7 @@ struct Setup {
   Payload text_payload;  // latent runs only
   v1::ModelSpec sender, receiver;
   std::unique_ptr<BenchBridge> bridge;
+  std::unique_ptr<BenchBridge> compare_bridge;  // --compare-bridge
 };
 
 absl::StatusOr<Setup> Prepare(const BusBenchOptions& options, std::ostream* progress) {
@@ -217,6 +219,24 @@ absl::StatusOr<Setup> Prepare(const BusBenchOptions& options, std::ostream* prog
       if (!b.ok()) return b.status();
       s.bridge = *std::move(b);
     }
+  }
+  if (!options.compare_bridge_path.empty()) {
+    if (!ps.latent || options.bridge_path.empty()) {
+      return absl::InvalidArgumentError("--compare-bridge needs --bridge and a latent payload");
+    }
+    absl::StatusOr<std::unique_ptr<BenchBridge>> b =
+        BenchBridge::FromFile(options.compare_bridge_path);
+    if (!b.ok()) return b.status();
+    const broker::BridgeInfo& first = s.bridge->info();
+    const broker::BridgeInfo& second = (*b)->info();
+    if (!(second.src == first.src) || !(second.dst == first.dst) ||
+        second.src_layer != first.src_layer) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the compare bridge translates ", second.src.ToString(), " layer ", second.src_layer,
+          " -> ", second.dst.ToString(), ", the bridge ", first.src.ToString(), " layer ",
+          first.src_layer, " -> ", first.dst.ToString(), ": they must serve the same pair"));
+    }
+    s.compare_bridge = *std::move(b);
   }
   const broker::BridgeInfo* info = s.bridge ? &s.bridge->info() : nullptr;
   const uint32_t src_width = info ? info->src_dim : ps.width;
@@ -290,7 +310,9 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
     return r;
   }
   const bool text = system == kLatentbusText;
-  const BenchBridge* bridge = text ? nullptr : setup.bridge.get();
+  const BenchBridge* bridge = text                          ? nullptr
+                              : system == kLatentbusCompare ? setup.compare_bridge.get()
+                                                            : setup.bridge.get();
   absl::StatusOr<std::unique_ptr<BrokerUnderTest>> broker =
       BrokerUnderTest::Start(options, bridge, progress);
   if (!broker.ok()) return broker.status();
@@ -298,7 +320,9 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   to.address = (*broker)->address();
   to.token = options.token;
   BrokerTransport transport(to);
-  *label = text ? "latentbus, same bytes as text" : bridge ? "latentbus (+bridge)" : "latentbus";
+  *label = text     ? "latentbus, same bytes as text"
+           : bridge ? absl::StrCat("latentbus (+", bridge->info().kind, " bridge)")
+                    : "latentbus";
   const v1::Envelope& payload = text ? setup.text_payload.envelope : setup.payload.envelope;
   absl::StatusOr<PhaseResult> r = MeasuredRun(transport, agents, w, payload, nullptr, extra);
   const nlohmann::json stats = (*broker)->Stats();
@@ -357,6 +381,15 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   } else {
     result["bridge"] = nullptr;
   }
+  if (setup->compare_bridge) {
+    const broker::BridgeInfo& info = setup->compare_bridge->info();
+    result["compare_bridge"] = {{"description", setup->compare_bridge->description()},
+                                {"id", info.id},
+                                {"kind", info.kind},
+                                {"src_dim", info.src_dim},
+                                {"dst_dim", info.dst_dim},
+                                {"cosine", info.cosine()}};
+  }
   const Workload& w0 = options.workload;
   result["workload"] = {{"agents", w0.agents},
                         {"loop", w0.rate > 0 ? "open" : "closed"},
@@ -375,6 +408,7 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (!options.skip_relay) systems.push_back(kRelay);
   if (!options.skip_nats) systems.push_back(kNats);
   systems.push_back(kLatentbus);
+  if (setup->compare_bridge) systems.push_back(kLatentbusCompare);
   if (options.payload.latent) systems.push_back(kLatentbusText);
 
   result["modes"] = nlohmann::json::object();
@@ -411,7 +445,7 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
     }
     nlohmann::json ratios = nlohmann::json::object();
     const nlohmann::json& sys = mode_json["systems"];
-    for (const char* bus : {kLatentbus, kLatentbusText}) {
+    for (const char* bus : {kLatentbus, kLatentbusCompare, kLatentbusText}) {
       if (!sys.contains(bus)) continue;
       for (const char* base : {kRelay, kNats}) {
         if (!sys.contains(base)) continue;
@@ -473,6 +507,10 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
         << std::setprecision(3) << r["bridge"]["cosine"].get<double>()
         << " (broker translates every latent through it)\n";
   }
+  if (r.contains("compare_bridge")) {
+    out << "compare: " << r["compare_bridge"]["description"].get<std::string>()
+        << " (the second latentbus row)\n";
+  }
   out << "agents:  " << wl["agents"].get<int>() << ", "
       << (wl["loop"] == "open"
               ? absl::StrCat("open loop at ", wl["rate"].get<double>(), " msgs/s")
@@ -512,7 +550,7 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
           << (s.contains("cpu_us_per_msg") ? s["cpu_us_per_msg"].get<double>() : 0.0)
           << std::setw(8) << s["rejects"].get<uint64_t>() << std::setw(6)
           << s["lost"].get<uint64_t>();
-      if (n == kLatentbus || n == kLatentbusText) {
+      if (n == kLatentbus || n == kLatentbusCompare || n == kLatentbusText) {
         const nlohmann::json& ratios = m["ratios"];
         std::ostringstream cells;
         for (const char* k : {"_vs_floor_p50", "_vs_nats_p50", "_vs_floor_p99", "_vs_nats_p99"}) {

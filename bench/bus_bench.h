@@ -39,6 +39,10 @@ struct BusBenchOptions {
   // A bridge/ artifact for latent payloads; empty => an affine bridge fitted in-process
   // on synthetic pairs, latent width -> `receiver_width`.
   std::string bridge_path;
+  // A second artifact for the same sender (same width): its own latentbus row
+  // ("latentbus_compare"), so two bridges' translation times and round trips come from
+  // the same run (e.g. the trained adapter next to the fitted affine bridge).
+  std::string compare_bridge_path;
   uint32_t receiver_width = 640;
   // Target broker "host:port"; empty => an in-process broker on loopback per run.
   std::string broker_address;

@@ -18,12 +18,15 @@ for key in positive:
 for key in ["p90_us", "p999_us", "max_us", "rejects", "modes", "payload", "machine", "date"]:
     assert key in r, f"missing top-level key {key}"
 for mode, m in r["modes"].items():
-    for system in ["relay", "nats", "latentbus"]:
+    for system in ["relay", "nats", "latentbus"] + [s for s in ["latentbus_compare"]
+                                                     if s in m["systems"]]:
         s = m["systems"][system]
         for key in ["p50_us", "p99_us", "p999_us", "msgs_per_s", "lost", "curve"]:
             assert key in s, f"{mode}/{system}: missing {key}"
         assert s["p50_us"] > 0 and s["msgs_per_s"] > 0, f"{mode}/{system}: {s}"
         assert s["lost"] == 0, f"{mode}/{system}: {s['lost']} messages lost"
         assert s.get("rejects", 0) == 0, f"{mode}/{system}: refused {s.get('reject_reasons')}"
+if "compare_bridge" in r:
+    assert all("latentbus_compare" in m["systems"] for m in r["modes"].values()), r["modes"]
 assert r["rejects"] == 0 and r["lost"] == 0, f"rejects {r['rejects']}, lost {r['lost']}"
 print("ok:", ", ".join(f"{k}={r[k]:.1f}" for k in positive))

@@ -157,6 +157,10 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
                   "Bridge artifact (bridge/ format) on the broker's path for latents; default: "
                   "an affine bridge fitted in-process on synthetic pairs")
       ->check(CLI::ExistingFile);
+  bus->add_option("--compare-bridge", bargs->options.compare_bridge_path,
+                  "A second artifact for the same model pair (with --bridge): its own latentbus "
+                  "row in the same run, e.g. the trained adapter next to the affine bridge")
+      ->check(CLI::ExistingFile);
   bus->add_option("--receiver-width", bargs->options.receiver_width,
                   "Synthetic bridge: the receiver's width")
       ->check(CLI::Range(1, 65536))
