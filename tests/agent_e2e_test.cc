@@ -16,10 +16,10 @@
 #include "agent/model_cache/model_cache.h"
 #include "agent/node/agent.h"
 #include "bridge/bridge_artifact.h"
-#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
 #include "broker/artifact_bridge.h"
+#include "calibrate/calibrate.h"
 #include "codec/packet_proto.h"
 #include "tests/broker_harness.h"
 

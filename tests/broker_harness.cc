@@ -288,6 +288,21 @@ v1::Envelope ExpectDelivery(TestAgent& agent) {
   return f ? f->deliver().envelope() : v1::Envelope();
 }
 
+void ExpectNothingDeliveredBefore(TestAgent& sender, TestAgent& recipient,
+                                  const std::string& recipient_id, const std::string& marker_id) {
+  sender.Send(ToAgent(marker_id, recipient_id, "marker"));
+  std::optional<v1::BrokerFrame> sent;
+  do {  // earlier sends' results may still be waiting to be read
+    sent = sender.NextOf(v1::BrokerFrame::kSendResult);
+  } while (sent.has_value() && sent->send_result().message_id() != marker_id);
+  ASSERT_TRUE(sent.has_value()) << "the marker " << marker_id << " was not accepted";
+  std::optional<v1::BrokerFrame> f = recipient.NextOf(v1::BrokerFrame::kDeliver);
+  ASSERT_TRUE(f.has_value()) << "the marker " << marker_id << " never came";
+  EXPECT_EQ(f->deliver().envelope().message_id(), marker_id)
+      << "delivered before the marker: " << f->deliver().envelope().DebugString();
+  recipient.Ack(f->deliver().envelope().sender_id(), f->deliver().envelope().message_id());
+}
+
 bool AwaitNothingPending(TestBroker& broker, const std::string& recipient) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (broker.broker().delivery().Pending(recipient) != 0) {

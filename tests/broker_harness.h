@@ -137,6 +137,14 @@ class TestAgent {
 v1::Error ExpectError(TestAgent& agent, v1::ErrorReason reason);
 v1::Envelope ExpectDelivery(TestAgent& agent);
 
+// "Nothing was delivered to `recipient`", proved rather than waited for: `sender` sends
+// it a marker, which must be the next delivery it gets (a recipient's deliveries come in
+// the order they were queued, so anything wrongly queued before would come first). The
+// recipient needs a delivery credit; the marker's SendResult is taken from `sender` and
+// the recipient acks the marker.
+void ExpectNothingDeliveredBefore(TestAgent& sender, TestAgent& recipient,
+                                  const std::string& recipient_id, const std::string& marker_id);
+
 // Acks have no answer: polls until the broker has applied them (nothing left pending for
 // `recipient`), for at most 10 s.
 bool AwaitNothingPending(TestBroker& broker, const std::string& recipient);
