@@ -251,8 +251,13 @@ TEST(BrokerOpsTest, MetricsCanRequireAToken) {
   broker::BrokerConfig config = TestConfig();
   config.metrics_address = "127.0.0.1:0";
   config.metrics_auth = true;
-  broker::TokenConfig agent{"agents", "agent-secret", {"*"}, {"*"}, {"*"}};
-  broker::TokenConfig prometheus{"prometheus", "scrape-secret"};
+  broker::TokenConfig agent;
+  agent.name = "agents";
+  agent.token = "agent-secret";
+  agent.agents = agent.publish = agent.subscribe = {"*"};
+  broker::TokenConfig prometheus;
+  prometheus.name = "prometheus";
+  prometheus.token = "scrape-secret";
   prometheus.metrics = true;
   config.tokens = {agent, prometheus};
   TestBroker broker(config);

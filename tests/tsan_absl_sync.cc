@@ -157,7 +157,11 @@ extern "C" const char* __tsan_default_options() { return "ignore_noninstrumented
 //   whichever of its threads runs the step;
 // - CallOpSendMessage::SendMessagePtr: the send op's serialiser, set by each StartWrite;
 //   write n+1 starts from the completion of write n, ordered inside gRPC;
-// - ServerBidiReactor::InternalBindStream: the reactor base class's bind backlog.
+// - ServerBidiReactor::InternalBindStream: the reactor base class's bind backlog;
+// - CallbackBidiHandler<...>::ServerCallbackReaderWriterImpl's constructor and
+//   CallOnDone: the raw (ByteBuffer) Connect stream's call object, built on the thread that
+//   accepts the call and completed and freed on an executor thread after gRPC's own ref
+//   count (uninstrumented) reaches zero.
 // Only gRPC frames touch these; reports on our reactors' and the broker's state stay
 // visible (tests/tsan_canary.cc checks that a plain race still is reported).
 extern "C" const char* __tsan_default_suppressions() {
@@ -175,5 +179,8 @@ extern "C" const char* __tsan_default_suppressions() {
          "race:grpc::internal::CallOpServerSendStatus\n"
          "race:grpc::internal::CallOpClientRecvStatus\n"
          "race:grpc::internal::CallOpSendMessage::SendMessagePtr\n"
-         "race:grpc::ServerBidiReactor*::InternalBindStream\n";
+         "race:grpc::ServerBidiReactor*::InternalBindStream\n"
+         "race:grpc::internal::CallbackBidiHandler*::ServerCallbackReaderWriterImpl::"
+         "ServerCallbackReaderWriterImpl\n"
+         "race:grpc::internal::CallbackBidiHandler*::ServerCallbackReaderWriterImpl::CallOnDone\n";
 }
