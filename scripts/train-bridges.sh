@@ -11,11 +11,11 @@
 # DIR defaults to a cache folder (~/.cache/latentbus/bridges/trained-<key>); give
 # --out bridges to overwrite the shipped artifacts. Prints DIR on stdout, progress on
 # stderr, and keeps each direction's log and JSON summary beside its artifact. On the
-# 2-core development machine 400 general steps took about 35 minutes, the task-tuned
-# 100 steps about 6 (bridges/README.md).
+# 2-core development machine 600 general steps took about 75 minutes, the task-tuned
+# 100 steps about 7 (bridges/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-STEPS=400
+STEPS=600
 TASK_STEPS=100
 SEED=1
 OUT=""

@@ -20,6 +20,7 @@
 #include "broker/metrics.h"
 #include "spdlog/spdlog.h"
 #include "tests/broker_harness.h"
+#include "tests/forked_clients.h"
 
 namespace latentbus::testing {
 namespace {
@@ -94,18 +95,8 @@ struct Counts {
 }
 
 TEST(BrokerMemoryTest, QueuesStayWithinTheirByteBudgetsAndMemoryComesBack) {
-  int to_child[2], to_parent[2];
-  ASSERT_EQ(pipe(to_child), 0);
-  ASSERT_EQ(pipe(to_parent), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(to_child[1]);
-    close(to_parent[0]);
-    RunFlood(to_child[0], to_parent[1]);
-  }
-  close(to_child[0]);
-  close(to_parent[1]);
+  const ForkedClients child = ForkClients(RunFlood);
+  ASSERT_GE(child.pid, 0);
 
   spdlog::set_level(spdlog::level::warn);
   broker::BrokerConfig config = TestConfig();
@@ -117,11 +108,11 @@ TEST(BrokerMemoryTest, QueuesStayWithinTheirByteBudgetsAndMemoryComesBack) {
   TestBroker broker(config);
   const double idle = broker::ResidentBytes();
   int port = broker.server().port();
-  ASSERT_EQ(write(to_child[1], &port, sizeof port), static_cast<ssize_t>(sizeof port));
-  pollfd pfd{to_parent[0], POLLIN, 0};
+  ASSERT_EQ(write(child.to_child, &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  pollfd pfd{child.from_child, POLLIN, 0};
   ASSERT_EQ(poll(&pfd, 1, 300000), 1) << "the flood did not finish in time";
   Counts counts;
-  ASSERT_EQ(read(to_parent[0], &counts, sizeof counts), static_cast<ssize_t>(sizeof counts))
+  ASSERT_EQ(read(child.from_child, &counts, sizeof counts), static_cast<ssize_t>(sizeof counts))
       << "client process failed";
   const double flooded = broker::ResidentBytes();
   std::printf(
@@ -137,9 +128,9 @@ TEST(BrokerMemoryTest, QueuesStayWithinTheirByteBudgetsAndMemoryComesBack) {
   EXPECT_LT(flooded - idle, 1.0 * kTotalBudget + (48 << 20)) << "RSS grew past the budget";
 
   const char go = 1;
-  ASSERT_EQ(write(to_child[1], &go, 1), 1);
+  ASSERT_EQ(write(child.to_child, &go, 1), 1);
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(child.pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   // Absent for longer than the retention: released, counted, and the memory returned.
   const absl::Time deadline = absl::Now() + absl::Seconds(20);

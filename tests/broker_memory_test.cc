@@ -15,6 +15,7 @@
 #include "broker/metrics.h"
 #include "spdlog/spdlog.h"
 #include "tests/broker_harness.h"
+#include "tests/forked_clients.h"
 
 namespace latentbus::testing {
 namespace {
@@ -62,30 +63,19 @@ constexpr double kLimitBytes = 256.0 * 1024 * 1024;
 }
 
 TEST(BrokerMemoryTest, ThousandIdleAgentsUnder256MiB) {
-  int to_child[2];
-  int to_parent[2];
-  ASSERT_EQ(pipe(to_child), 0);
-  ASSERT_EQ(pipe(to_parent), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(to_child[1]);
-    close(to_parent[0]);
-    RunClients(to_child[0], to_parent[1]);
-  }
-  close(to_child[0]);
-  close(to_parent[1]);
+  const ForkedClients child = ForkClients(RunClients);
+  ASSERT_GE(child.pid, 0);
 
   spdlog::set_level(spdlog::level::warn);
   double before_start = broker::ResidentBytes();
   TestBroker broker;
   double idle = broker::ResidentBytes();
   int port = broker.server().port();
-  ASSERT_EQ(write(to_child[1], &port, sizeof port), static_cast<ssize_t>(sizeof port));
-  pollfd pfd{to_parent[0], POLLIN, 0};
+  ASSERT_EQ(write(child.to_child, &port, sizeof port), static_cast<ssize_t>(sizeof port));
+  pollfd pfd{child.from_child, POLLIN, 0};
   ASSERT_EQ(poll(&pfd, 1, 120000), 1) << "clients did not connect in time";
   char ready = 0;
-  ASSERT_EQ(read(to_parent[0], &ready, 1), 1) << "client process failed";
+  ASSERT_EQ(read(child.from_child, &ready, 1), 1) << "client process failed";
   ASSERT_EQ(broker.broker().registry().size(), static_cast<size_t>(kAgents));
   double loaded = broker::ResidentBytes();
   std::printf(
@@ -97,9 +87,9 @@ TEST(BrokerMemoryTest, ThousandIdleAgentsUnder256MiB) {
   ASSERT_GT(idle, 1e6) << "could not read the resident set size";
   ASSERT_GT(loaded, idle);
   EXPECT_LT(loaded, kLimitBytes);
-  close(to_child[1]);
+  close(child.to_child);
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(child.pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
