@@ -89,7 +89,7 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
   return absl::InvalidArgumentError(absl::StrCat("unknown bridge kind '", m.kind, "'"));
 }
 
-absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& a) {
+absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& a, bool bf16) {
   if (absl::Status s = ValidateBridgeArtifact(a); !s.ok()) return s;
   const BridgeMetadata& m = a.metadata;
   nlohmann::json meta = {{"format", "latentbus.bridge"},
@@ -111,7 +111,7 @@ absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& 
   std::vector<TensorView> views;
   for (const auto& [name, t] : a.tensors) {
     std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
-    views.push_back({name, "F32", shape, t.data.data()});
+    views.push_back({name, bf16 ? "BF16" : "F32", shape, t.data.data()});
   }
   return WriteSafetensors(path, {{"latentbus", meta.dump()}}, views);
 }

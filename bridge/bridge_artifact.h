@@ -54,8 +54,10 @@ struct BridgeArtifact {
   std::map<std::string, codec::Tensor> tensors;
 };
 
-// Checks the tensors against the kind and dims (InvalidArgument), then writes.
-absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& artifact);
+// Checks the tensors against the kind and dims (InvalidArgument), then writes. `bf16`:
+// tensors stored as bfloat16 (half the bytes; read back widened to float, any kind).
+absl::Status WriteBridgeArtifact(const std::string& path, const BridgeArtifact& artifact,
+                                 bool bf16 = false);
 absl::StatusOr<BridgeArtifact> ReadBridgeArtifact(const std::string& path);
 // InvalidArgument unless every tensor the kind needs is present with its shape.
 absl::Status ValidateBridgeArtifact(const BridgeArtifact& artifact);

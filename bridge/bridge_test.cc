@@ -4,6 +4,7 @@
 #include <random>
 #include <thread>
 
+#include "bridge/safetensors_io.h"
 #include "gtest/gtest.h"
 
 namespace latentbus::bridge {
@@ -54,6 +55,28 @@ TEST(BridgeTest, ArtifactRoundTripAndHandCheckedLinearApply) {
   EXPECT_NEAR(y->data[0], 1.0f, 1e-6);
   EXPECT_NEAR(y->data[1], 8.0f, 1e-6);
   EXPECT_FALSE((*b)->Apply(T({1, 3}, {1, 2, 3})).ok());
+}
+
+TEST(BridgeTest, Bf16ArtifactsHalveTheBytesAndApplyTheRoundedMap) {
+  const std::string f32 = std::string(::testing::TempDir()) + "/f32.bridge";
+  const std::string bf16 = std::string(::testing::TempDir()) + "/bf16.bridge";
+  ASSERT_TRUE(WriteBridgeArtifact(f32, Linear2x2()).ok());
+  ASSERT_TRUE(WriteBridgeArtifact(bf16, Linear2x2(), /*bf16=*/true).ok());
+  absl::StatusOr<SafetensorsContents> f32_contents = ReadSafetensors(f32);
+  absl::StatusOr<SafetensorsContents> bf16_contents = ReadSafetensors(bf16);
+  ASSERT_TRUE(f32_contents.ok() && bf16_contents.ok());
+  EXPECT_EQ(bf16_contents->tensors.at("map").bytes.size() * 2,
+            f32_contents->tensors.at("map").bytes.size());
+  absl::StatusOr<std::unique_ptr<Bridge>> b = Bridge::Load(bf16);
+  ASSERT_TRUE(b.ok()) << b.status();
+  // The 2x2 map's values are exact in bfloat16: the same [1, 8] as the float artifact.
+  absl::StatusOr<codec::Tensor> y = (*b)->Apply(T({1, 2}, {3, 1}));
+  ASSERT_TRUE(y.ok()) << y.status();
+  EXPECT_NEAR(y->data[0], 1.0f, 1e-6);
+  EXPECT_NEAR(y->data[1], 8.0f, 1e-6);
+  absl::StatusOr<BridgeArtifact> read = ReadBridgeArtifact(bf16);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->metadata.kind, "affine");
 }
 
 TEST(BridgeTest, RefusesMismatchedModels) {

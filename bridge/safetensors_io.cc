@@ -11,6 +11,7 @@ namespace {
 
 int64_t DtypeSize(const std::string& dtype) {
   if (dtype == "F32" || dtype == "I32") return 4;
+  if (dtype == "BF16") return 2;
   if (dtype == "I64") return 8;
   return 0;
 }
@@ -35,7 +36,28 @@ absl::Status CopyAs(const StoredTensor& t, const char* dtype, std::vector<T>* ou
 
 size_t StoredTensor::NumElements() const { return Product(shape); }
 absl::Status StoredTensor::CopyFloats(std::vector<float>* out) const {
-  return CopyAs(*this, "F32", out);
+  if (dtype != "BF16") return CopyAs(*this, "F32", out);
+  out->resize(bytes.size() / 2);
+  for (size_t i = 0; i < out->size(); ++i) {
+    const uint32_t bits = (uint32_t{bytes[2 * i + 1]} << 24) | (uint32_t{bytes[2 * i]} << 16);
+    std::memcpy(&(*out)[i], &bits, 4);
+  }
+  return absl::OkStatus();
+}
+
+static std::vector<uint16_t> ToBf16(const float* data, size_t n) {
+  std::vector<uint16_t> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &data[i], 4);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) {
+      out[i] = static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN stays NaN
+    } else {
+      bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+      out[i] = static_cast<uint16_t>(bits >> 16);
+    }
+  }
+  return out;
 }
 absl::Status StoredTensor::CopyInt32(std::vector<int32_t>* out) const {
   return CopyAs(*this, "I32", out);
@@ -51,6 +73,9 @@ absl::Status WriteSafetensors(const std::string& path,
   if (!metadata.empty()) header["__metadata__"] = metadata;
   uint64_t offset = 0;
   std::vector<uint64_t> sizes;
+  std::vector<const void*> data;
+  std::vector<std::vector<uint16_t>> narrowed;  // BF16 views: the rounded copies
+  narrowed.reserve(tensors.size());
   for (const TensorView& t : tensors) {
     const int64_t esize = DtypeSize(t.dtype);
     if (esize == 0) return absl::InvalidArgumentError(absl::StrCat("unsupported dtype ", t.dtype));
@@ -62,6 +87,12 @@ absl::Status WriteSafetensors(const std::string& path,
         {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     sizes.push_back(bytes);
+    if (t.dtype == "BF16" && bytes > 0) {
+      narrowed.push_back(ToBf16(static_cast<const float*>(t.data), Product(t.shape)));
+      data.push_back(narrowed.back().data());
+    } else {
+      data.push_back(t.data);
+    }
   }
   std::string text = header.dump();
   while (text.size() % 8 != 0) text.push_back(' ');
@@ -73,7 +104,7 @@ absl::Status WriteSafetensors(const std::string& path,
   out.write(reinterpret_cast<const char*>(len), 8);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
   for (size_t i = 0; i < tensors.size(); ++i) {
-    out.write(static_cast<const char*>(tensors[i].data), static_cast<std::streamsize>(sizes[i]));
+    out.write(static_cast<const char*>(data[i]), static_cast<std::streamsize>(sizes[i]));
   }
   out.close();
   if (!out) return absl::InternalError(absl::StrCat("write failed: ", path));

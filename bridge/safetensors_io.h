@@ -4,7 +4,8 @@
 // Format: u64 little-endian N | N bytes of JSON header (padded with spaces to a multiple
 // of 8) | data. The header maps each tensor name to {"dtype", "shape", "data_offsets":
 // [begin, end]} relative to the data section, plus "__metadata__": {string: string}.
-// Supported dtypes: F32, I32, I64.
+// Supported dtypes: F32, BF16 (read back widened to float; written from floats rounded
+// to nearest even by WriteSafetensors when a view says "BF16"), I32, I64.
 //
 // Thread safety: free functions over caller-owned values; no shared state.
 #ifndef LATENTBUS_BRIDGE_SAFETENSORS_IO_H_
@@ -24,7 +25,7 @@ namespace latentbus::bridge {
 // A tensor to write: the caller keeps `data` alive for the duration of the write.
 struct TensorView {
   std::string name;
-  std::string dtype;  // "F32", "I32", "I64"
+  std::string dtype;  // "F32", "BF16" (data: floats, stored rounded), "I32", "I64"
   std::vector<int64_t> shape;
   const void* data = nullptr;
 };
@@ -36,7 +37,8 @@ struct StoredTensor {
   std::vector<uint8_t> bytes;
 
   size_t NumElements() const;
-  // Copies to `out` (resized); InvalidArgument when the dtype differs.
+  // Copies to `out` (resized); InvalidArgument when the dtype differs. CopyFloats takes
+  // F32 or BF16.
   absl::Status CopyFloats(std::vector<float>* out) const;
   absl::Status CopyInt32(std::vector<int32_t>* out) const;
   absl::Status CopyInt64(std::vector<int64_t>* out) const;

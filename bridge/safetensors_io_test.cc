@@ -36,6 +36,20 @@ TEST(SafetensorsIoTest, RoundTripsTensorsAndMetadata) {
   EXPECT_FALSE(c->tensors.at("f").CopyInt32(&i2).ok());
 }
 
+TEST(SafetensorsIoTest, Bf16IsRoundedToNearestEvenAndReadBackAsFloat) {
+  // 1 + 2^-8 is halfway between two bfloat16 values (1 and 1 + 2^-7): ties go to even (1);
+  // 1 + 3 * 2^-8 rounds up to 1 + 2^-6; exact values stay exact.
+  const std::vector<float> f = {1.0f, 1.0f + 1.0f / 256, 1.0f + 3.0f / 256, -2.5f, 0.0f, 65504.0f};
+  const std::string path = TempPath("bf16.safetensors");
+  ASSERT_TRUE(WriteSafetensors(path, {}, {{"f", "BF16", {6}, f.data()}}).ok());
+  absl::StatusOr<SafetensorsContents> c = ReadSafetensors(path);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->tensors.at("f").bytes.size(), 12u);  // two bytes a value
+  std::vector<float> back;
+  ASSERT_TRUE(c->tensors.at("f").CopyFloats(&back).ok());
+  EXPECT_EQ(back, (std::vector<float>{1.0f, 1.0f, 1.0f + 1.0f / 64, -2.5f, 0.0f, 65536.0f}));
+}
+
 TEST(SafetensorsIoTest, RejectsTruncatedAndGarbageFiles) {
   const std::vector<float> f(16, 1.0f);
   const std::string path = TempPath("truncated.safetensors");
