@@ -9,11 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "agent/node/agent.h"
 #include "bridge/bridge_artifact.h"
-#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
 #include "broker/artifact_bridge.h"
 #include "broker/server.h"
+#include "calibrate/calibrate.h"
 #include "codec/packet_proto.h"
 
 namespace latentbus::bench {

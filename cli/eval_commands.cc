@@ -100,7 +100,9 @@ void RegisterEvalCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--data", o.data, "JSONL file(s): {text, label, labels} (data/classify/)")
       ->required();
   cmd->add_option("--sender", o.sender_model, "sender model")->required()->transform(ModelPath());
-  cmd->add_option("--receiver", o.receiver_model, "receiver model")->required()->transform(ModelPath());
+  cmd->add_option("--receiver", o.receiver_model, "receiver model")
+      ->required()
+      ->transform(ModelPath());
   cmd->add_option("--sender-layer", o.sender_layer, "sender tap layer")->capture_default_str();
   cmd->add_option("--receiver-layer", o.receiver_layer, "receiver tap layer (self bridge)")
       ->capture_default_str();
@@ -134,7 +136,9 @@ void RegisterEvalCommands(CLI::App& app, RunFn* run) {
   restate->add_option("--data", r.data, "JSONL {text, ...} or text files (one message a line)")
       ->required()
       ->check(CLI::ExistingFile);
-  restate->add_option("--sender", r.sender_model, "sender model")->required()->transform(ModelPath());
+  restate->add_option("--sender", r.sender_model, "sender model")
+      ->required()
+      ->transform(ModelPath());
   restate->add_option("--receiver", r.receiver_model, "receiver model")
       ->required()
       ->transform(ModelPath());

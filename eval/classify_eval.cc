@@ -12,9 +12,9 @@
 #include "agent/node/message_latent.h"
 #include "agent/node/prompt.h"
 #include "bridge/bridge.h"
-#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
+#include "calibrate/calibrate.h"
 #include "codec/encoding.h"
 #include "codec/packet.h"
 

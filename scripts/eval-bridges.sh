@@ -6,7 +6,8 @@
 #                  another item's latent, zero latents, nothing; McNemar against text;
 #   eval restate   the receiver repeating 40 evaluation messages from text, the trained
 #                  and the affine bridge, nothing.
-# Evaluation data: data/classify (no item is in data/train, checked first).
+# Evaluation data: data/classify (no item is in data/train, checked first). Works from a
+# clean checkout: installs, fetches and builds what is missing first.
 #
 #   scripts/eval-bridges.sh [--out DIR] [--limit N]    # N: classify items per file (0 = all)
 #
@@ -21,12 +22,15 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
     --limit) LIMIT=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "eval-bridges: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+# From a clean checkout too: what is missing is installed and built first (quiet when
+# everything is in place).
+scripts/install-deps.sh >&2
+scripts/build.sh >&2
 lb=build/bin/latentbus
-[ -x "$lb" ] || { echo "eval-bridges: $lb missing; run scripts/build.sh" >&2; exit 1; }
 models=$(scripts/fetch-models.sh)
 smol=$(echo "$models" | grep SmolLM2)
 gemma=$(echo "$models" | grep gemma)

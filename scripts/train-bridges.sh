@@ -28,8 +28,11 @@ while [ $# -gt 0 ]; do
     *) echo "train-bridges: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+# From a clean checkout too: what is missing is installed and built first (quiet when
+# everything is in place).
+scripts/install-deps.sh >&2
+scripts/build.sh >&2
 lb=build/bin/latentbus
-[ -x "$lb" ] || { echo "train-bridges: $lb missing; run scripts/build.sh" >&2; exit 1; }
 models=$(scripts/fetch-models.sh)
 smol=$(echo "$models" | grep SmolLM2)
 gemma=$(echo "$models" | grep gemma)

@@ -10,9 +10,9 @@
 #include <sstream>
 
 #include "bridge/bridge.h"
-#include "calibrate/calibrate.h"
 #include "bridge/corpus.h"
 #include "bridge/fit.h"
+#include "calibrate/calibrate.h"
 
 namespace latentbus::train {
 namespace {
