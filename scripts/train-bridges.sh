@@ -28,15 +28,8 @@ while [ $# -gt 0 ]; do
     *) echo "train-bridges: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-# From a clean checkout too: what is missing is installed and built first (quiet when
-# everything is in place).
-scripts/install-deps.sh >&2
-scripts/build.sh >&2
-lb=build/bin/latentbus
-models=$(scripts/fetch-models.sh)
-smol=$(echo "$models" | grep SmolLM2)
-gemma=$(echo "$models" | grep gemma)
-fitted=$(scripts/fit-bridges.sh)
+# From a clean checkout too: lb, smol, gemma, fitted (installs and builds what is missing).
+source scripts/demo-pair-env.sh
 data=data/train/messages.txt
 labelled=(data/train/labelled/topic.jsonl data/train/labelled/sentiment.jsonl
           data/train/labelled/intent.jsonl)
