@@ -159,12 +159,12 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   if (absl::Status s = ValidateEnvelope(envelope, limits_.max_message_bytes); !s.ok()) {
     return Refuse(message_id, s, {}, done);
   }
-  if (!c_.rate_limiter->Allow(context.RateKey(), now)) {
-    return Refuse(message_id,
-                  BrokerError(v1::RATE_LIMITED,
-                              absl::StrCat(context.RateKey(), " exceeds ", limits_.rate_per_second,
-                                           " messages/s (burst ", limits_.rate_burst, ")")),
-                  {}, done);
+  if (const std::string rate_key = context.RateKey(); !c_.rate_limiter->Allow(rate_key, now)) {
+    return Refuse(
+        message_id,
+        BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds ", limits_.rate_per_second,
+                                                   " messages/s (burst ", limits_.rate_burst, ")")),
+        {}, done);
   }
   absl::Time deadline = absl::InfiniteFuture();
   const absl::Time furthest = now + absl::Seconds(limits_.max_deadline_seconds);
