@@ -36,25 +36,9 @@ absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessa
                                                  message.envelope->message_id(), " from ",
                                                  message.envelope->sender_id()));
   }
-  if (r.queue.size() + r.unacked.size() >= options_.max_queue_depth) {
-    MaybeErase(recipient);
-    return BrokerError(v1::QUEUE_FULL,
-                       absl::StrCat("queue of ", recipient, " holds ", options_.max_queue_depth,
-                                    " messages (queued + unacked)"));
-  }
-  if (r.bytes + bytes > options_.max_queue_bytes) {
-    MaybeErase(recipient);
-    return BrokerError(
-        v1::QUEUE_FULL,
-        absl::StrCat("queue of ", recipient, " holds ", r.bytes, " bytes; with ", bytes,
-                     " more it would pass its ", options_.max_queue_bytes, "-byte budget"));
-  }
-  if (total_bytes_ + bytes > options_.max_total_bytes) {
-    MaybeErase(recipient);
-    return BrokerError(
-        v1::QUEUE_FULL,
-        absl::StrCat("the broker holds ", total_bytes_, " queued bytes; with ", bytes,
-                     " more it would pass its ", options_.max_total_bytes, "-byte budget"));
+  if (absl::Status room = RoomFor(r, recipient, bytes); !room.ok()) {
+    MaybeErase(recipient);  // a recipient created just now for nothing
+    return room;
   }
   if (options_.dedup_window > 0) {
     r.seen.insert(key);
@@ -69,6 +53,28 @@ absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessa
   r.bytes += bytes;
   total_bytes_ += bytes;
   Pump(r);
+  return absl::OkStatus();
+}
+
+absl::Status InMemoryDelivery::RoomFor(const Recipient& r, const std::string& recipient,
+                                       uint64_t bytes) const {
+  if (r.queue.size() + r.unacked.size() >= options_.max_queue_depth) {
+    return BrokerError(v1::QUEUE_FULL,
+                       absl::StrCat("queue of ", recipient, " holds ", options_.max_queue_depth,
+                                    " messages (queued + unacked)"));
+  }
+  if (r.bytes + bytes > options_.max_queue_bytes) {
+    return BrokerError(
+        v1::QUEUE_FULL,
+        absl::StrCat("queue of ", recipient, " holds ", r.bytes, " bytes; with ", bytes,
+                     " more it would pass its ", options_.max_queue_bytes, "-byte budget"));
+  }
+  if (total_bytes_ + bytes > options_.max_total_bytes) {
+    return BrokerError(
+        v1::QUEUE_FULL,
+        absl::StrCat("the broker holds ", total_bytes_, " queued bytes; with ", bytes,
+                     " more it would pass its ", options_.max_total_bytes, "-byte budget"));
+  }
   return absl::OkStatus();
 }
 

@@ -75,6 +75,10 @@ class InMemoryDelivery final : public DeliveryLayer {
   void Pump(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequeueUnacked(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeErase(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // QUEUE_FULL naming the bound `bytes` more would pass (messages, the recipient's bytes,
+  // the broker's bytes); OK when there is room.
+  absl::Status RoomFor(const Recipient& r, const std::string& recipient, uint64_t bytes) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets `e` (acked, expired or released): budgets and counts.
   void Discharge(Recipient& r, const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Empty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return total_pending_ == 0; }
