@@ -30,6 +30,7 @@ struct Connection {
   std::string in;   // the request head so far
   std::string out;  // the response, once known
   size_t sent = 0;
+  bool peer_gone = false;
 };
 
 std::string Response(int code, absl::string_view reason, absl::string_view content_type,
@@ -102,10 +103,7 @@ struct MetricsHttpServer::Impl {
         continue;
       }
       if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        c.out.clear();
-        c.sent = 0;
-        c.in.clear();
-        c.deadline = absl::InfinitePast();  // the peer left: close
+        c.peer_gone = true;  // closed below
       }
       return;
     }
@@ -147,7 +145,7 @@ struct MetricsHttpServer::Impl {
           done = true;
         } else if (c.out.empty() && (revents & (POLLIN | POLLHUP))) {
           Read(c);
-          done = c.deadline == absl::InfinitePast();
+          done = c.peer_gone;
         }
         if (!done && !c.out.empty()) done = Write(c);
         if (!done && now > c.deadline) done = true;  // too slow to ask or to read the answer
@@ -166,7 +164,9 @@ struct MetricsHttpServer::Impl {
             close(open.front().fd);
             open.pop_front();
           }
-          open.push_back(Connection{fd, now + kRequestTimeout, {}, {}, 0});
+          open.emplace_back();
+          open.back().fd = fd;
+          open.back().deadline = now + kRequestTimeout;
         }
       }
     }
