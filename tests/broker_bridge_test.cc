@@ -12,6 +12,7 @@
 #include "broker/artifact_bridge.h"
 #include "codec/packet_proto.h"
 #include "tests/broker_harness.h"
+#include "tests/log_capture.h"
 
 namespace latentbus::testing {
 namespace {
@@ -107,6 +108,33 @@ TEST(BrokerBridgeTest, LoadBridgeRpcThenTranslate) {
   EXPECT_EQ(resp.bridge().dst_dim(), 32u);
   EXPECT_DOUBLE_EQ(resp.bridge().fidelity().at("cosine"), 0.95);
   ExpectTranslated(broker);
+}
+
+// A bridge below the policy's threshold loads (an operator may lower the threshold
+// later), but the broker warns that it will carry no latents, and says why.
+TEST(BrokerBridgeTest, LoadingABridgeBelowThePolicyThresholdWarns) {
+  LogCapture capture;
+  {
+    TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader());
+    auto stub = broker.Stub();
+    for (double cosine : {0.5, 0.95}) {
+      grpc::ClientContext ctx;
+      v1::LoadBridgeRequest req;
+      req.set_path(WriteArtifact(TempDir("warn" + std::to_string(cosine)), kSrc, kDst, cosine));
+      req.set_replace(true);
+      v1::LoadBridgeResponse resp;
+      const grpc::Status s = stub->LoadBridge(&ctx, req, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+    }
+  }
+  const std::string log = capture.text();
+  const size_t weak = log.find("[warning] bridge loaded");
+  ASSERT_NE(weak, std::string::npos) << log;
+  const std::string weak_line = log.substr(weak, log.find('\n', weak) - weak);
+  EXPECT_NE(weak_line.find("but"), std::string::npos) << weak_line;
+  EXPECT_NE(weak_line.find("0.5"), std::string::npos) << "the score is named: " << weak_line;
+  EXPECT_EQ(log.find("[warning] bridge loaded", weak + 1), std::string::npos) << log;
+  EXPECT_NE(log.find("[info] bridge loaded"), std::string::npos) << "the good one: " << log;
 }
 
 TEST(BrokerBridgeTest, UploadedArtifactBytesLoadToo) {

@@ -15,9 +15,8 @@
 #include "broker/errors.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/generic/generic_stub.h"
-#include "spdlog/sinks/ostream_sink.h"
-#include "spdlog/spdlog.h"
 #include "tests/broker_harness.h"
+#include "tests/log_capture.h"
 
 namespace latentbus::testing {
 namespace {
@@ -381,26 +380,6 @@ TEST(BrokerHardeningTest, AFrameThatDoesNotDecodeGetsAnErrorAndInvalidArgument) 
       << status.error_message();
 }
 
-// Everything the broker logs while it lives, for the test to read.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
-    auto logger = std::make_shared<spdlog::logger>("capture", sink);
-    logger->set_level(spdlog::level::info);
-    spdlog::set_default_logger(logger);
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  std::string text() {
-    spdlog::default_logger()->flush();
-    return out_.str();
-  }
-
- private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::logger> previous_;
-};
-
 TEST(BrokerHardeningTest, AgentIdsCannotForgeOrFloodLogLines) {
   LogCapture capture;
   {
@@ -430,6 +409,44 @@ TEST(BrokerHardeningTest, AgentIdsCannotForgeOrFloodLogLines) {
   EXPECT_NE(log.find("agent_id=''"), std::string::npos);  // never kept: logged empty
   EXPECT_NE(log.find("\\n[info] agent registered"), std::string::npos)
       << "the id is quoted escaped in the error";
+}
+
+// One line per ended stream says why it ended, so a client that keeps coming back can be
+// told apart from one that left.
+TEST(BrokerHardeningTest, TheLogSaysWhyEachStreamEnded) {
+  LogCapture capture;
+  {
+    broker::BrokerConfig config = TestConfig();
+    config.limits.max_message_bytes = 4096;
+    TestBroker broker(config);
+    TestAgent leaver(broker.Channel());
+    ASSERT_TRUE(leaver.Register("leaver", kSpec).ok());
+    leaver.CloseWrites();
+    EXPECT_TRUE(leaver.AwaitEnd().ok());
+    TestAgent flooder(broker.Channel());
+    ASSERT_TRUE(flooder.Register("flooder", kSpec).ok());
+    flooder.Send(ToAgent("big", "leaver", std::string(1 << 20, 'x')));
+    EXPECT_EQ(flooder.AwaitEnd().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    TestAgent first(broker.Channel()), second(broker.Channel());
+    ASSERT_TRUE(first.Register("twin", kSpec).ok());
+    ASSERT_TRUE(second.Register("twin", kSpec).ok());
+    first.AwaitEnd();
+  }
+  const std::string log = capture.text();
+  auto line_of = [&](const std::string& id) {
+    const size_t at = log.find("agent disconnected agent_id=" + id + " ");
+    if (at == std::string::npos) return std::string();
+    return log.substr(at, log.find('\n', at) - at);
+  };
+  EXPECT_NE(line_of("leaver").find("ended='closed by the agent'"), std::string::npos)
+      << line_of("leaver") << "\n"
+      << log;
+  EXPECT_NE(line_of("flooder").find("ended='cancelled"), std::string::npos)
+      << line_of("flooder") << "\n"
+      << log;
+  EXPECT_NE(line_of("twin").find("replaced=true ended='replaced by a newer stream"),
+            std::string::npos)
+      << log;
 }
 
 }  // namespace

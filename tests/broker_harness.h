@@ -152,6 +152,11 @@ bool AwaitNothingPending(TestBroker& broker, const std::string& recipient);
 // now + d as a protobuf timestamp (deadlines).
 google::protobuf::Timestamp In(absl::Duration d);
 
+// grpc.reflection.v1alpha list_services over a raw bidi call (no reflection stubs ship
+// with Debian): the answer's bytes, which name the services; empty when the call fails
+// (reflection off: UNIMPLEMENTED).
+std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel);
+
 }  // namespace latentbus::testing
 
 #endif  // LATENTBUS_TESTS_BROKER_HARNESS_H_

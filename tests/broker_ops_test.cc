@@ -49,45 +49,6 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel) {
   return bytes[1];
 }
 
-// grpc.reflection.v1alpha list_services over a raw bidi call (no reflection stubs ship
-// with Debian): request = field 7 (list_services) empty; the answer names the services.
-std::string ReflectionListServices(const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::GenericStub stub(channel);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::CompletionQueue cq;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
-      stub.PrepareCall(&ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
-  void* tag = nullptr;
-  bool ok = false;
-  auto step = [&](int id) {
-    return cq.Next(&tag, &ok) && ok && tag == reinterpret_cast<void*>(id);
-  };
-  call->StartCall(reinterpret_cast<void*>(1));
-  if (!step(1)) return "";
-  const char request_bytes[] = {0x3a, 0x00};
-  grpc::Slice slice(request_bytes, sizeof request_bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  call->Write(request, reinterpret_cast<void*>(2));
-  if (!step(2)) return "";
-  grpc::ByteBuffer response;
-  call->Read(&response, reinterpret_cast<void*>(3));
-  if (!step(3)) return "";
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return "";
-  std::string bytes;
-  for (const grpc::Slice& s : slices)
-    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  ctx.TryCancel();
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(4));
-  cq.Next(&tag, &ok);
-  cq.Shutdown();
-  while (cq.Next(&tag, &ok)) {
-  }
-  return bytes;
-}
-
 TEST(BrokerOpsTest, ServerReflectionListsTheBrokerService) {
   TestBroker broker;
   std::string services = ReflectionListServices(broker.Channel());

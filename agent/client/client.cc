@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "agent/client/backoff.h"
 #include "agent/client/channel.h"
 #include "proto/error_reason.h"
 #include "spdlog/spdlog.h"
@@ -47,13 +48,6 @@ bool IsFatal(absl::StatusCode code) {
     default:
       return false;
   }
-}
-
-// Half to all of `d`, at random: clients that lost the same broker do not all come back
-// at the same instant.
-absl::Duration Jittered(absl::Duration d) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return d * std::uniform_real_distribution<double>(0.5, 1.0)(rng);
 }
 
 // One Connect stream and its context (the context must outlive the stream).
@@ -356,7 +350,8 @@ struct Client::State {
         }
       }
       spdlog::warn("client {}: stream lost ({}); reconnecting", options.agent_id, ended.ToString());
-      absl::Duration backoff = Jittered(options.backoff_initial);
+      Backoff retry(options.backoff_initial, options.backoff_max);
+      absl::Duration backoff = retry.Next();
       while (true) {
         {
           absl::MutexLock lock(&mu);
@@ -382,7 +377,7 @@ struct Client::State {
           Fail(opened.status());
           return;
         }
-        backoff = Jittered(std::min(backoff * 2, options.backoff_max));
+        backoff = retry.Next();
       }
     }
   }
