@@ -112,14 +112,16 @@ int RunGenerate(const GenerateArgs& args) {
   absl::StatusOr<std::unique_ptr<agent::llm::Model>> model = LoadModel(args.model);
   if (!model.ok()) return Fail(model.status());
   std::string prompt = args.prompt;
+  agent::llm::GenerateOptions options = args.options;
   if (args.chat) {
     absl::StatusOr<std::string> chat = (*model)->ChatPrompt({{"user", args.prompt}});
     if (!chat.ok()) return Fail(chat.status());
     prompt = *chat;
+    options.add_bos = false;  // the template writes BOS where the family wants one
   }
   // A chat prompt carries the template's control tokens; a plain prompt is user text.
   absl::StatusOr<agent::llm::GenerateResult> r = (*model)->Generate(
-      {agent::llm::PromptSegment::Text(prompt, /*parse_special=*/args.chat)}, args.options);
+      {agent::llm::PromptSegment::Text(prompt, /*parse_special=*/args.chat)}, options);
   if (!r.ok()) return Fail(r.status());
   if (args.model.json) {
     std::cout << nlohmann::json{{"text", r->text},

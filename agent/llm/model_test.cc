@@ -22,7 +22,7 @@ namespace {
 
 struct RealModel {
   const char* file;
-  const char* reference;
+  const char* reference;  // JSON; its "full_logits_file" names the float32 logits beside it
   // Tolerances against transformers (both float32; they differ only in the order of
   // floating-point operations and BLAS kernels).
   double logit_atol;
@@ -69,13 +69,45 @@ nlohmann::json Reference(const RealModel& m) {
 
 std::vector<int32_t> Ids(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
 
+// Row `row` of the reference's whole-vocabulary logits (one row per case, float32 LE).
+std::vector<float> FullLogits(const nlohmann::json& ref, size_t row) {
+  const size_t vocab = ref["vocab"].get<size_t>();
+  std::ifstream in(
+      std::string(LATENTBUS_LLM_TESTDATA) + "/" + ref["full_logits_file"].get<std::string>(),
+      std::ios::binary);
+  EXPECT_TRUE(in.good()) << ref["full_logits_file"];
+  std::vector<float> out(vocab);
+  in.seekg(static_cast<std::streamoff>(row * vocab * sizeof(float)));
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(vocab * sizeof(float)));
+  EXPECT_EQ(in.gcount(), static_cast<std::streamsize>(vocab * sizeof(float))) << "row " << row;
+  return out;
+}
+
+// sqrt(sum (got - want)^2 / sum want^2) over `positions` rows of [T, d] states.
+double RelativeError(const codec::Tensor& got, const nlohmann::json& want_rows,
+                     size_t first_position) {
+  const size_t d = got.shape[1];
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < want_rows.size(); ++i) {
+    const auto row = want_rows[i].get<std::vector<double>>();
+    EXPECT_EQ(row.size(), d);
+    for (size_t j = 0; j < d && j < row.size(); ++j) {
+      const double diff = got.data[(first_position + i) * d + j] - row[j];
+      err += diff * diff;
+      norm += row[j] * row[j];
+    }
+  }
+  return std::sqrt(err / norm);
+}
+
 class RealModelTest : public ::testing::TestWithParam<RealModel> {};
 
 TEST_P(RealModelTest, LogitsAndHiddenStatesMatchTransformers) {
   const Model& model = Load(GetParam());
   const nlohmann::json ref = Reference(GetParam());
   ASSERT_EQ(ref["cases"].size(), 3u);
-  for (const auto& c : ref["cases"]) {
+  for (size_t ci = 0; ci < ref["cases"].size(); ++ci) {
+    const nlohmann::json& c = ref["cases"][ci];
     const std::vector<int32_t> ids = Ids(c["token_ids"]);
     const std::vector<int> layers = c["hidden_layers"].get<std::vector<int>>();
     // Long prompts: logits of the last position only (all positions of a 262k vocabulary
@@ -111,25 +143,29 @@ TEST_P(RealModelTest, LogitsAndHiddenStatesMatchTransformers) {
     std::partial_sort(order.begin(), order.begin() + 5, order.end(),
                       [&](int a, int b) { return last[a] > last[b]; });
     for (int k = 0; k < 5; ++k) EXPECT_EQ(order[k], top[k]) << "rank " << k;
+    // The whole vocabulary at the last position, not only the probed ids.
+    const std::vector<float> full = FullLogits(ref, ci);
+    ASSERT_EQ(full.size(), vocab);
+    double worst_full = 0;
+    for (size_t i = 0; i < vocab; ++i) {
+      worst_full = std::max(worst_full, static_cast<double>(std::fabs(last[i] - full[i])));
+    }
+    EXPECT_LT(worst_full, GetParam().logit_atol) << "max |logit diff| over the vocabulary";
 
+    // Hidden states at the first positions and at the last ones (for the long prompt:
+    // after the sliding window and 1,000+ positions of accumulated rounding).
     ASSERT_EQ(r->hidden.size(), layers.size());
     for (size_t li = 0; li < layers.size(); ++li) {
-      const auto want = c["hidden"][std::to_string(layers[li])];
-      ASSERT_FALSE(want.empty()) << "layer " << layers[li];
+      const std::string layer = std::to_string(layers[li]);
       const codec::Tensor& h = r->hidden[li];
       ASSERT_EQ(h.shape[0], ids.size());
-      const size_t d = h.shape[1];
-      double err = 0, norm = 0;
-      for (size_t pos = 0; pos < want.size(); ++pos) {
-        const auto row = want[pos].get<std::vector<double>>();
-        ASSERT_EQ(row.size(), d);
-        for (size_t j = 0; j < d; ++j) {
-          const double diff = h.data[pos * d + j] - row[j];
-          err += diff * diff;
-          norm += row[j] * row[j];
-        }
-      }
-      EXPECT_LT(std::sqrt(err / norm), GetParam().hidden_rel) << "layer " << layers[li];
+      const auto& head = c["hidden"][layer];
+      const auto& tail = c["hidden_tail"][layer];
+      ASSERT_FALSE(head.empty()) << "layer " << layer;
+      ASSERT_FALSE(tail.empty()) << "layer " << layer;
+      EXPECT_LT(RelativeError(h, head, 0), GetParam().hidden_rel) << "first rows, layer " << layer;
+      EXPECT_LT(RelativeError(h, tail, ids.size() - tail.size()), GetParam().hidden_rel)
+          << "last rows, layer " << layer;
     }
   }
 }
@@ -145,6 +181,40 @@ TEST_P(RealModelTest, GreedyContinuationMatchesTransformers) {
         model.Generate({PromptSegment::Tokens(Ids(c["token_ids"]))}, options);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->tokens, Ids(c["greedy_ids"])) << c["prompt"] << " -> " << r->text;
+  }
+}
+
+// A conversation rendered with the model's chat template reads as the reference's, and
+// the greedy reply stops where transformers stops (the model's stop tokens) and reads as
+// transformers decodes it. The Gemma 3 file is a base model: it does not answer, it goes
+// on writing; the reference does the same, which this pins down.
+TEST_P(RealModelTest, ChatRepliesStopWhereTransformersStops) {
+  const Model& model = Load(GetParam());
+  const nlohmann::json ref = Reference(GetParam());
+  ASSERT_EQ(ref["chats"].size(), 2u);
+  for (const auto& chat : ref["chats"]) {
+    std::vector<std::pair<std::string, std::string>> messages;
+    for (const auto& m : chat["messages"]) {
+      messages.emplace_back(m["role"].get<std::string>(), m["content"].get<std::string>());
+    }
+    absl::StatusOr<std::string> rendered = model.ChatPrompt(messages);
+    ASSERT_TRUE(rendered.ok()) << rendered.status();
+    EXPECT_EQ(*rendered, chat["rendered"].get<std::string>());
+    const std::vector<int32_t> reply = Ids(chat["reply_ids"]);
+    const bool stopped = !chat["stopped_on"].is_null();
+    GenerateOptions options;
+    options.add_bos = false;
+    // Room to go past the reference's stop, when it stopped.
+    options.max_new_tokens = static_cast<int>(reply.size()) + (stopped ? 8 : 0);
+    for (const PromptSegment& prompt : {PromptSegment::Text(*rendered, /*parse_special=*/true),
+                                        PromptSegment::Tokens(Ids(chat["token_ids"]))}) {
+      absl::StatusOr<GenerateResult> r = model.Generate({prompt}, options);
+      ASSERT_TRUE(r.ok()) << r.status();
+      EXPECT_EQ(r->prompt_tokens, static_cast<int64_t>(chat["token_ids"].size()));
+      EXPECT_EQ(r->tokens, reply) << r->text;
+      EXPECT_EQ(r->stop_reason, stopped ? "eos" : "max_tokens");
+      EXPECT_EQ(r->text, chat["reply_text"].get<std::string>());
+    }
   }
 }
 
