@@ -29,6 +29,9 @@ import os
 import re
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from self_test import CannotApply, run_self_test  # noqa: E402  (deploy/self_test.py)
+
 DEBIAN12 = re.compile(r"^(docker\.io/)?(library/)?debian:(12|bookworm)(-slim)?(@sha256:[0-9a-f]{64})?$")
 PACKAGE_INSTALL = re.compile(
     r"\b(apt-get|apt|aptitude|dpkg)\b[^;&|]*\binstall\b|\bpip3?\s+install\b|-m\s+pip\s+install\b"
@@ -294,21 +297,15 @@ BREAKS = [
 
 
 def self_test(text, dockerfile, root):
-    failures = []
-    clean = lint(text, dockerfile, root)
-    if clean:
-        failures.append("the unmodified file does not pass:\n  " + "\n  ".join(clean))
-    for description, transform, expected in BREAKS:
+    def apply(transform):
         broken = transform(text)
         if broken == text:
-            failures.append(f"self-test '{description}': the transformation changed nothing "
-                            "(update BREAKS for the new Dockerfile)")
-            continue
-        problems = lint(broken, dockerfile, root)
-        if not any(expected in p for p in problems):
-            failures.append(f"self-test '{description}': not caught (wanted '{expected}', got "
-                            f"{problems or 'no problems'})")
-    return failures
+            raise CannotApply("the transformation changed nothing: update BREAKS for the new "
+                              "Dockerfile")
+        return broken
+
+    return run_self_test(lint(text, dockerfile, root), BREAKS, apply,
+                         lambda broken: lint(broken, dockerfile, root), "the unmodified file")
 
 
 def main(argv):

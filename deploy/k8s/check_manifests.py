@@ -32,6 +32,9 @@ import sys
 
 import yaml
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from self_test import CannotApply, run_self_test  # noqa: E402  (deploy/self_test.py)
+
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Secrets the operator creates (deploy/k8s/README.md); never committed.
 OPERATOR_SECRETS = {"latentbus-broker-tls", "latentbus-broker-ca", "latentbus-tokens"}
@@ -365,23 +368,17 @@ BREAKS = [
 
 
 def self_test(paths):
-    failures = []
     pristine = load(paths)
-    clean = check(copy.deepcopy(pristine))
-    if clean:
-        failures.append("the renders do not pass:\n  " + "\n  ".join(clean))
-    for description, transform, expected in BREAKS:
+
+    def apply(transform):
         renders = copy.deepcopy(pristine)
         try:
             transform(renders)
         except LookupError as e:
-            failures.append(f"self-test '{description}': cannot apply ({e})")
-            continue
-        problems = check(renders)
-        if not any(expected in p for p in problems):
-            failures.append(f"self-test '{description}': not caught (wanted '{expected}', got "
-                            f"{problems or 'no problems'})")
-    return failures
+            raise CannotApply(e) from e
+        return renders
+
+    return run_self_test(check(copy.deepcopy(pristine)), BREAKS, apply, check, "the renders")
 
 
 def main(argv):
