@@ -148,7 +148,11 @@ TEST(ClientTest, TopicsAndServe) {
   EXPECT_EQ(r->recipients_size(), 2);
   ASSERT_TRUE(sub1->Receive(kWait));
   for (int i = 0; i < 100 && served.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_FALSE(sub2->closed());
   sub2->Close();
+  EXPECT_TRUE(sub2->closed());
+  EXPECT_TRUE(sub2->status().ok()) << "a plain Close is not a failure";
+  EXPECT_EQ(sub2->Subscribe("more").code(), absl::StatusCode::kCancelled);
   loop.join();
   // The broker unregisters sub2 when its stream ends.
   for (int i = 0; i < 100 && broker.broker().registry().size() > 2; ++i) {
@@ -229,6 +233,11 @@ TEST(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   alice_options.address = proxy.address();
   ClientOptions g_options = Options(broker, "g", kGemma);
   g_options.address = proxy.address();
+  // g comes back first (5-10 ms), alice and her resend after 0.5-1 s: a message to an
+  // agent that has not registered again is refused with NO_ROUTE, and this test is about
+  // resending, not about that race.
+  g_options.backoff_initial = absl::Milliseconds(10);
+  alice_options.backoff_initial = absl::Seconds(1);
   auto alice = MustConnect(alice_options);
   auto g = MustConnect(g_options);
   ASSERT_TRUE(alice && g);

@@ -118,6 +118,8 @@ class Client {
 
   // Status of a fatal end (OK while usable or after a plain Close).
   absl::Status status() const;
+  // True once Close() ran: every call fails with CANCELLED from then on.
+  bool closed() const;
 
  private:
   struct State;

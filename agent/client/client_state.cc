@@ -1,0 +1,349 @@
+#include "agent/client/client_state.h"
+
+#include <algorithm>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/client/backoff.h"
+#include "agent/client/channel.h"
+#include "proto/error_reason.h"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::agent {
+namespace {
+
+// A stream ended with one of these will not get better by reconnecting.
+bool IsFinal(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kUnauthenticated:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAborted:  // replaced by a newer stream for the same agent id
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kResourceExhausted:  // a frame over the broker's size limit:
+                                                // sending it again fails again
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+bool Client::State::Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq) {
+  frame.set_seq(seq != 0 ? seq : next_seq.fetch_add(1));
+  absl::MutexLock lock(&c->write_mu);
+  return c->stream->Write(frame);
+}
+
+std::shared_ptr<BrokerConnection> Client::State::Current() {
+  absl::MutexLock lock(&mu);
+  return connection;
+}
+
+absl::Status Client::State::AwaitConnected(absl::Duration timeout, bool fail_fast) {
+  const absl::Time deadline = absl::Now() + timeout;
+  grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (fail_fast && state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      return absl::UnavailableError(absl::StrCat(
+          "cannot connect to the broker at ", options.address,
+          ": refused or unreachable (is `latentbus broker` running there? it listens on ",
+          kDefaultBrokerAddress, " unless --listen says otherwise)"));
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) {
+      return absl::UnavailableError(absl::StrCat("cannot reach the broker at ", options.address,
+                                                 " within ", absl::FormatDuration(timeout)));
+    }
+    channel->WaitForStateChange(state,
+                                absl::ToChronoTime(std::min(deadline, now + absl::Seconds(1))));
+    state = channel->GetState(/*try_to_connect=*/true);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Client::State::Open(
+    absl::Duration timeout, const std::vector<std::string>& topic_list, bool fail_fast) {
+  if (absl::Status s = AwaitConnected(timeout, fail_fast); !s.ok()) return s;
+  auto c = std::make_shared<BrokerConnection>();
+  AddToken(&c->context, options.token);
+  c->stream = stub->Connect(&c->context);
+  v1::AgentFrame frame;
+  v1::Register* reg = frame.mutable_register_();
+  reg->set_agent_id(options.agent_id);
+  if (options.model.has_value()) *reg->mutable_model() = *options.model;
+  reg->set_initial_credits(options.delivery_credits);
+  for (const std::string& t : topic_list) reg->add_topics(t);
+  Write(c.get(), std::move(frame));
+  v1::BrokerFrame answer;
+  absl::Status refused;
+  while (c->stream->Read(&answer)) {
+    if (answer.has_registered()) return std::make_pair(c, answer.registered());
+    if (answer.has_error()) refused = wire::FromErrorProto(answer.error());
+  }
+  absl::Status ended = FromGrpcStatus(c->stream->Finish());
+  if (!refused.ok()) return absl::Status(refused.code(), refused.message());
+  if (!ended.ok()) return ended;
+  return absl::UnavailableError("the broker ended the stream before Registered");
+}
+
+void Client::State::Install(std::shared_ptr<BrokerConnection> c, const v1::Registered& reg,
+                            bool reconnect) {
+  std::vector<std::pair<uint64_t, v1::Envelope>> resend;
+  {
+    absl::MutexLock lock(&mu);
+    connection = c;
+    connected = true;
+    registered = reg;
+    send_credits = reg.send_credits();
+    credits_to_return = 0;
+    if (reconnect) ++reconnects;
+    for (auto& [id, p] : sends) {
+      if (p.done || p.written_on == c.get()) continue;
+      p.written_on = c.get();
+      if (send_credits > 0) --send_credits;
+      resend.emplace_back(p.order, p.envelope);
+    }
+  }
+  std::sort(resend.begin(), resend.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [order, envelope] : resend) {
+    v1::AgentFrame frame;
+    *frame.mutable_send()->mutable_envelope() = std::move(envelope);
+    Write(c.get(), std::move(frame));
+  }
+  if (reconnect) {
+    spdlog::info("client {}: reconnected; resent {} unanswered message(s)", options.agent_id,
+                 resend.size());
+  }
+}
+
+void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered) {
+  v1::AgentFrame ack;
+  ack.mutable_ack()->set_message_id(delivered.message_id());
+  ack.mutable_ack()->set_sender_id(delivered.sender_id());
+  Write(c, std::move(ack));
+  uint32_t give = 0;
+  {
+    absl::MutexLock lock(&mu);
+    ++credits_to_return;
+    if (credits_to_return >= std::max<uint32_t>(1, options.delivery_credits / 2)) {
+      give = credits_to_return;
+      credits_to_return = 0;
+    }
+  }
+  if (give > 0) {
+    v1::AgentFrame credit;
+    credit.mutable_credit()->set_credits(give);
+    Write(c, std::move(credit));
+  }
+}
+
+void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
+  switch (frame.frame_case()) {
+    case v1::BrokerFrame::kDeliver: {
+      const v1::Envelope& e = frame.deliver().envelope();
+      bool reply = false;
+      {
+        absl::MutexLock lock(&mu);
+        if (!e.correlation_id().empty()) {
+          auto it = requests.find(e.correlation_id());
+          if (it != requests.end() && !it->second.done &&
+              (it->second.addressee.empty() || it->second.addressee == e.sender_id())) {
+            it->second.done = true;
+            it->second.reply = e;
+            reply = true;
+          }
+        }
+        if (!reply) inbox.push_back(e);
+      }
+      if (reply) AckFrames(c, e);
+      return;
+    }
+    case v1::BrokerFrame::kSendResult: {
+      absl::MutexLock lock(&mu);
+      auto it = sends.find(frame.send_result().message_id());
+      if (it != sends.end() && !it->second.done) {
+        it->second.done = true;
+        it->second.result = frame.send_result();
+      }
+      return;
+    }
+    case v1::BrokerFrame::kSubscribeResult: {
+      absl::MutexLock lock(&mu);
+      auto it = subscriptions.find(frame.seq());
+      if (it != subscriptions.end()) it->second.done = true;
+      return;
+    }
+    case v1::BrokerFrame::kCredit: {
+      absl::MutexLock lock(&mu);
+      send_credits += frame.credit().credits();
+      return;
+    }
+    case v1::BrokerFrame::kError: {
+      const v1::Error& error = frame.error();
+      {
+        absl::MutexLock lock(&mu);
+        if (!error.message_id().empty()) {
+          auto s = sends.find(error.message_id());
+          if (s != sends.end() && !s->second.done) {
+            s->second.done = true;
+            s->second.result = wire::FromErrorProto(error);
+            return;
+          }
+          auto r = requests.find(error.message_id());
+          if (r != requests.end() && !r->second.done) {
+            r->second.done = true;
+            r->second.reply = wire::FromErrorProto(error);
+            return;
+          }
+        }
+        auto sub = subscriptions.find(error.seq());
+        if (error.seq() != 0 && sub != subscriptions.end() && !sub->second.done) {
+          sub->second.done = true;
+          sub->second.status = wire::FromErrorProto(error);
+          return;
+        }
+      }
+      if (options.on_error) {
+        options.on_error(error);
+      } else {
+        spdlog::warn("client {}: broker error {} for message '{}': {}", options.agent_id,
+                     wire::ReasonName(error.reason()), error.message_id(), error.detail());
+      }
+      return;
+    }
+    case v1::BrokerFrame::kGoAway:
+      spdlog::info("client {}: broker is going away: {}", options.agent_id,
+                   frame.go_away().detail());
+      return;
+    default:
+      return;  // Registered again or a frame kind this client does not know
+  }
+}
+
+void Client::State::Fail(const absl::Status& status) {
+  fatal = status;
+  connected = false;
+  for (auto& [id, p] : sends) {
+    if (!p.done) {
+      p.done = true;
+      p.result = status;
+    }
+  }
+  for (auto& [id, r] : requests) {
+    if (!r.done) {
+      r.done = true;
+      r.reply = status;
+    }
+  }
+  for (auto& [seq, s] : subscriptions) {
+    if (!s.done) {
+      s.done = true;
+      s.status = status;
+    }
+  }
+}
+
+void Client::State::ReadLoop() {
+  std::shared_ptr<BrokerConnection> c = Current();
+  while (true) {
+    v1::BrokerFrame frame;
+    while (c->stream->Read(&frame)) Handle(c.get(), frame);
+    absl::Status ended = FromGrpcStatus(c->stream->Finish());
+    std::vector<std::string> topic_list;
+    {
+      absl::MutexLock lock(&mu);
+      connected = false;
+      if (closed) return;
+      if (IsFinal(ended.code()) || !options.reconnect) {
+        spdlog::error("client {}: stream ended: {}", options.agent_id, ended.ToString());
+        Fail(ended.ok() ? absl::UnavailableError("the broker ended the stream") : ended);
+        return;
+      }
+    }
+    spdlog::warn("client {}: stream lost ({}); reconnecting", options.agent_id, ended.ToString());
+    Backoff retry(options.backoff_initial, options.backoff_max);
+    absl::Duration backoff = retry.Next();
+    while (true) {
+      {
+        absl::MutexLock lock(&mu);
+        auto is_closed = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return closed; };
+        if (mu.AwaitWithTimeout(absl::Condition(&is_closed), backoff)) return;
+        topic_list.assign(topics.begin(), topics.end());
+      }
+      absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> opened =
+          Open(std::max(backoff, absl::Milliseconds(200)), topic_list, /*fail_fast=*/false);
+      if (opened.ok()) {
+        c = opened->first;
+        Install(c, opened->second, /*reconnect=*/true);
+        {
+          absl::MutexLock lock(&mu);
+          if (closed) c->context.TryCancel();
+        }
+        break;
+      }
+      if (IsFinal(opened.status().code())) {
+        absl::MutexLock lock(&mu);
+        spdlog::error("client {}: cannot register again: {}", options.agent_id,
+                      opened.status().ToString());
+        Fail(opened.status());
+        return;
+      }
+      backoff = retry.Next();
+    }
+  }
+}
+
+absl::Status Client::State::ChangeSubscription(const std::string& topic, bool subscribe,
+                                               absl::Duration timeout) {
+  State& s = *this;
+  const uint64_t seq = s.next_seq.fetch_add(1);
+  const absl::Time deadline = absl::Now() + timeout;
+  std::shared_ptr<BrokerConnection> c;
+  {
+    absl::MutexLock lock(&s.mu);
+    absl::Status ready = s.AwaitReady([&s]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.connected; },
+                                      deadline, "the connection");
+    if (!ready.ok()) return ready;
+    c = s.connection;
+    PendingSubscription& p = s.subscriptions[seq];
+    p.topic = topic;
+    p.subscribe = subscribe;
+  }
+  v1::AgentFrame frame;
+  if (subscribe) {
+    frame.mutable_subscribe()->set_topic(topic);
+  } else {
+    frame.mutable_unsubscribe()->set_topic(topic);
+  }
+  s.Write(c.get(), std::move(frame), seq);
+  absl::MutexLock lock(&s.mu);
+  auto done = [&s, seq]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.subscriptions[seq].done; };
+  absl::Status result = s.AwaitReady(done, deadline, "the broker's subscription answer");
+  if (result.ok()) result = s.subscriptions[seq].status;
+  s.subscriptions.erase(seq);
+  if (result.ok()) {
+    if (subscribe) {
+      s.topics.insert(topic);
+    } else {
+      s.topics.erase(topic);
+    }
+  }
+  return result;
+}
+
+absl::Status Client::State::AwaitReady(const std::function<bool()>& ready, absl::Time deadline,
+                                       absl::string_view what) {
+  auto cond = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return closed || !fatal.ok() || ready(); };
+  mu.AwaitWithDeadline(absl::Condition(&cond), deadline);
+  if (ready()) return absl::OkStatus();
+  if (closed) return absl::CancelledError("the client was closed");
+  if (!fatal.ok()) return fatal;
+  return absl::DeadlineExceededError(absl::StrCat("timed out waiting for ", what));
+}
+
+}  // namespace latentbus::agent

@@ -1,0 +1,122 @@
+// The stream machinery behind Client (client.h): one Connect stream at a time, the reader
+// thread that handles what the broker sends, the sends, requests and subscriptions waiting
+// for an answer, and reconnecting (with Backoff) when the stream breaks. Internal to
+// agent/client: only client.cc and client_state.cc include it.
+//
+// Thread safety: every field marked ABSL_GUARDED_BY(mu) is read and written under mu; a
+// connection's writes are serialised by its write_mu.
+#ifndef LATENTBUS_AGENT_CLIENT_CLIENT_STATE_H_
+#define LATENTBUS_AGENT_CLIENT_CLIENT_STATE_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "agent/client/client.h"
+#include "grpcpp/grpcpp.h"
+#include "latentbus/v1/broker.grpc.pb.h"
+
+namespace latentbus::agent {
+
+using ConnectStream = grpc::ClientReaderWriter<v1::AgentFrame, v1::BrokerFrame>;
+
+// One Connect stream and its context (the context must outlive the stream).
+struct BrokerConnection {
+  grpc::ClientContext context;
+  std::unique_ptr<ConnectStream> stream;
+  absl::Mutex write_mu;  // one writer at a time
+};
+
+struct Client::State {
+  struct PendingSend {
+    v1::Envelope envelope;
+    uint64_t order = 0;
+    const BrokerConnection* written_on = nullptr;
+    bool done = false;
+    absl::StatusOr<v1::SendResult> result = absl::UnknownError("no answer yet");
+  };
+  struct PendingRequest {
+    // The agent the request was addressed to, the only one whose reply is taken (empty
+    // for a request to a topic: the broker admits only the subscribers it went to).
+    std::string addressee;
+    bool done = false;
+    absl::StatusOr<v1::Envelope> reply = absl::UnknownError("no reply yet");
+  };
+  struct PendingSubscription {
+    std::string topic;
+    bool subscribe = true;
+    bool done = false;
+    absl::Status status;
+  };
+
+  ClientOptions options;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::Broker::Stub> stub;
+  std::atomic<uint64_t> next_seq{1};
+
+  mutable absl::Mutex mu;
+  std::shared_ptr<BrokerConnection> connection ABSL_GUARDED_BY(mu);
+  bool connected ABSL_GUARDED_BY(mu) = false;
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  absl::Status fatal ABSL_GUARDED_BY(mu);
+  uint32_t send_credits ABSL_GUARDED_BY(mu) = 0;
+  uint32_t credits_to_return ABSL_GUARDED_BY(mu) = 0;
+  v1::Registered registered ABSL_GUARDED_BY(mu);
+  int reconnects ABSL_GUARDED_BY(mu) = 0;
+  std::set<std::string> topics ABSL_GUARDED_BY(mu);
+  uint64_t next_order ABSL_GUARDED_BY(mu) = 0;
+  absl::flat_hash_map<std::string, PendingSend> sends ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<std::string, PendingRequest> requests ABSL_GUARDED_BY(mu);
+  absl::flat_hash_map<uint64_t, PendingSubscription> subscriptions ABSL_GUARDED_BY(mu);
+  std::deque<v1::Envelope> inbox ABSL_GUARDED_BY(mu);
+
+  std::thread reader;
+
+  // Writes `frame` with `seq` (a fresh one when 0) on `c`; false when the stream is
+  // broken (the reader notices and reconnects).
+  bool Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq = 0);
+
+  std::shared_ptr<BrokerConnection> Current();
+
+  // Waits until the channel is connected. `fail_fast`: the first failed connection
+  // attempt (refused, unreachable, TLS handshake) is the answer at once; else retries
+  // until `timeout`.
+  absl::Status AwaitConnected(absl::Duration timeout, bool fail_fast);
+
+  // Opens a stream and registers; returns the connection and the Registered answer.
+  absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Open(
+      absl::Duration timeout, const std::vector<std::string>& topic_list, bool fail_fast);
+
+  // Installs a fresh connection and resends what was never answered.
+  void Install(std::shared_ptr<BrokerConnection> c, const v1::Registered& reg, bool reconnect);
+
+  void AckFrames(BrokerConnection* c, const v1::Envelope& delivered);
+
+  void Handle(BrokerConnection* c, const v1::BrokerFrame& frame);
+
+  void Fail(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+
+  void ReadLoop();
+
+  absl::Status ChangeSubscription(const std::string& topic, bool subscribe, absl::Duration timeout);
+
+  // Waits (mu held) until `ready` or closed/fatal or `deadline`; the status to return
+  // when not ready.
+  absl::Status AwaitReady(const std::function<bool()>& ready, absl::Time deadline,
+                          absl::string_view what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+};
+
+}  // namespace latentbus::agent
+
+#endif  // LATENTBUS_AGENT_CLIENT_CLIENT_STATE_H_
