@@ -58,9 +58,6 @@ struct BusBenchOptions {
 
 absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::ostream* progress);
 
-// The human-readable tables of a RunBusBench result.
-void PrintBusBenchTable(const nlohmann::json& result, std::ostream& out);
-
 }  // namespace latentbus::bench
 
 #endif  // LATENTBUS_BENCH_BUS_BENCH_H_
