@@ -30,6 +30,12 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
   const BridgeMetadata& m = a.metadata;
   if (m.src_dim <= 0 || m.dst_dim <= 0)
     return absl::InvalidArgumentError("bridge dims must be > 0");
+  // Tensor shapes are 32-bit: a larger figure would compare equal to its low 32 bits.
+  if (m.src_dim > kMaxBridgeDim || m.dst_dim > kMaxBridgeDim) {
+    return absl::InvalidArgumentError(absl::StrCat("bridge dims must be <= ", kMaxBridgeDim,
+                                                   " (src_dim ", m.src_dim, ", dst_dim ", m.dst_dim,
+                                                   ")"));
+  }
   const uint32_t ds = static_cast<uint32_t>(m.src_dim), dt = static_cast<uint32_t>(m.dst_dim);
   absl::StatusOr<BridgeKindSpec> kind = FindBridgeKind(m.kind);
   if (!kind.ok()) return kind.status();
@@ -63,8 +69,9 @@ absl::Status ValidateBridgeArtifact(const BridgeArtifact& a) {
     return absl::OkStatus();
   }
   if (kind->kind == BridgeKind::kResampler) {
-    if (m.num_queries <= 0 || m.num_heads <= 0) {
-      return absl::InvalidArgumentError("resampler needs num_queries and num_heads > 0");
+    if (m.num_queries <= 0 || m.num_heads <= 0 || m.num_queries > kMaxBridgeDim) {
+      return absl::InvalidArgumentError(absl::StrCat("resampler needs num_queries in [1, ",
+                                                     kMaxBridgeDim, "] and num_heads > 0"));
     }
     auto wq = a.tensors.find("wq");
     if (wq == a.tensors.end() || wq->second.shape.size() != 2) {

@@ -30,6 +30,10 @@ namespace latentbus::bridge {
 // Version 2 adds the adapter kind and `provenance`; version 1 files still read.
 inline constexpr int kBridgeFormatVersion = 2;
 
+// The largest src_dim, dst_dim and num_queries an artifact may declare: model widths
+// (the broker accepts models up to 65536 wide), and safely within 32-bit tensor shapes.
+inline constexpr int64_t kMaxBridgeDim = 65536;
+
 struct BridgeMetadata {
   std::string kind;  // a name in bridge/bridge_kind.h
   std::string src_model_id;

@@ -22,7 +22,7 @@ std::shared_ptr<AgentSession> AgentRegistry::Register(const std::string& agent_i
       if (it->second.empty()) topics_.erase(it);
     }
   }
-  e = Entry{std::move(model), std::move(session), now, {}};
+  e = Entry{std::move(model), std::move(session), now, {}, registrations_++};
   return old;
 }
 
@@ -117,10 +117,13 @@ std::vector<AgentRecord> AgentRegistry::List() const {
 
 std::shared_ptr<const v1::ModelSpec> AgentRegistry::FindModel(const std::string& model_id) const {
   absl::MutexLock lock(&mu_);
+  const Entry* first = nullptr;
   for (const auto& [id, e] : agents_) {
-    if (e.model->model_id() == model_id) return e.model;
+    if (e.model->model_id() == model_id && (first == nullptr || e.order < first->order)) {
+      first = &e;
+    }
   }
-  return nullptr;
+  return first != nullptr ? first->model : nullptr;
 }
 
 size_t AgentRegistry::size() const {

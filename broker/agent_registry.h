@@ -57,7 +57,8 @@ class AgentRegistry {
   std::vector<AgentRecord> Subscribers(const std::string& topic) const;
   // Every agent, sorted by id, with its topics.
   std::vector<AgentRecord> List() const;
-  // The first registered agent whose model has `model_id` (for RouteQuery), or null.
+  // The model of the earliest registered agent (still registered) whose model has
+  // `model_id` (for RouteQuery), or null. Registering an id again makes it the latest.
   std::shared_ptr<const v1::ModelSpec> FindModel(const std::string& model_id) const;
   size_t size() const;
 
@@ -67,12 +68,14 @@ class AgentRegistry {
     std::shared_ptr<AgentSession> session;
     absl::Time since;
     std::set<std::string> topics;
+    uint64_t order = 0;  // registrations before this one (FindModel: the earliest wins)
   };
   AgentRecord ToRecord(const std::string& id, const Entry& e) const;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::set<std::string>> topics_ ABSL_GUARDED_BY(mu_);
+  uint64_t registrations_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace latentbus::broker

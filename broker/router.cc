@@ -100,7 +100,7 @@ void Router::ErasePending(const RequestKey& key) {
 }
 
 absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope,
-                                  bool* answers) {
+                                  std::optional<RequestKey>* answers) {
   const std::string& id = envelope->correlation_id();
   auto asked = [&sender_id](const PendingRequest& p) {
     return std::find(p.responders.begin(), p.responders.end(), sender_id) != p.responders.end();
@@ -116,8 +116,7 @@ absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* en
                            absl::StrCat("request '", id, "' of ", key.first, " was not sent to ",
                                         sender_id, "; only its recipients may answer it"));
       }
-      ErasePending(key);
-      *answers = true;
+      *answers = std::move(key);
       return absl::OkStatus();
     }
     case v1::Address::TARGET_NOT_SET: {
@@ -138,8 +137,7 @@ absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* en
                                         sender_id, "; name the recipient of the reply"));
       }
       envelope->mutable_recipient()->set_agent_id(matches[0]);
-      ErasePending(RequestKey{matches[0], id});
-      *answers = true;
+      *answers = RequestKey{matches[0], id};
       return absl::OkStatus();
     }
     default:
@@ -200,7 +198,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
     packet = std::make_shared<const codec::Packet>(*std::move(validated));
   }
-  bool answers = false;
+  std::optional<RequestKey> answers;
   if (!envelope.correlation_id().empty()) {
     if (absl::Status s = ResolveReply(context.sender_id, &envelope, &answers); !s.ok()) {
       return Refuse(message_id, std::move(s), {}, done);
@@ -211,7 +209,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                   done);
   }
   absl::StatusOr<std::vector<AgentRecord>> recipients =
-      Resolve(envelope.recipient(), context.sender_id, *context.principal, answers);
+      Resolve(envelope.recipient(), context.sender_id, *context.principal, answers.has_value());
   if (!recipients.ok()) return Refuse(message_id, recipients.status(), {}, done);
 
   const bool has_text = !envelope.text().empty();
@@ -238,6 +236,10 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
       "latentbus_messages_total",
       {{"class", MessageClassName(envelope.message_class())},
        {"encoding", has_latent ? codec::EncodingName(packet->encoding) : std::string("text")}});
+  if (answers.has_value()) {
+    absl::MutexLock lock(&mu_);
+    ErasePending(*answers);  // answered: retired (a second answer finds nothing pending)
+  }
   if (envelope.expects_reply()) {
     PendingRequest p;
     for (const Target& t : targets) p.responders.push_back(t.agent.agent_id);

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,11 +117,14 @@ class Router {
   void Refuse(const std::string& message_id, absl::Status status, std::vector<std::string> agents,
               const Done& done);
   // For an envelope with a correlation id: when it answers a pending request, checks that
-  // the sender is one the request went to (PERMISSION_DENIED otherwise), fills in the
+  // the sender is one the request went to (PERMISSION_DENIED otherwise) and fills in the
   // requester when the reply names no recipient (NO_ROUTE when no request matches,
-  // INVALID_ARGUMENT when several requesters used that id) and retires the request.
-  // `answers` is set when the envelope answers a pending request.
-  absl::Status ResolveReply(const std::string& sender_id, v1::Envelope* envelope, bool* answers);
+  // INVALID_ARGUMENT when several requesters used that id). `answers` is set to the
+  // request the envelope answers. The request stays pending: Send retires it only once the
+  // reply is accepted, so a reply refused (NEEDS_TEXT, a full queue, ...) can be resent as
+  // the same reply, and the requester still hears of a deadline when none ever is.
+  absl::Status ResolveReply(const std::string& sender_id, v1::Envelope* envelope,
+                            std::optional<RequestKey>* answers);
   void ErasePending(const RequestKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnDeadline(const std::string& sender_id, const std::string& message_id,
                   const std::vector<std::string>& recipients, bool expects_reply);
