@@ -113,7 +113,7 @@ def test_forged_reply_alone_is_not_a_reply(connect):
         # Once the request is registered as pending, only a forgery arrives.
         for _ in range(500):
             with asker._lock:
-                ids = list(asker._reply_waiters)
+                ids = list(asker._core.replies)
             if ids:
                 asker._dispatch(forged_reply(ids[0], "asker"))
                 return

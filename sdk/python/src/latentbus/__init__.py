@@ -5,8 +5,9 @@
     bus.register("alice", latentbus.model_spec(...))   # or no model: text-only
     bus.send("bob", text="hello")                      # or array=hidden_states
 
-Modules: latentbus.client (sync), latentbus.aio (asyncio), latentbus.codec (numpy codec,
-byte-compatible with the C++ codec), latentbus.v1 (generated protobuf/gRPC stubs).
+Modules: latentbus.client (sync), latentbus.aio (asyncio), latentbus.protocol (the sans-IO
+core both clients share), latentbus.codec (numpy codec, byte-compatible with the C++
+codec), latentbus.v1 (generated protobuf/gRPC stubs).
 """
 from latentbus import codec
 from latentbus.client import Client, connect

@@ -1,25 +1,8 @@
 """Connect-stream frames the clients write, and the checks made before writing them."""
 from __future__ import annotations
 
-import threading
-
 from latentbus.errors import MessageTooLarge
 from latentbus.v1 import broker_pb2, envelope_pb2
-
-
-class Sequencer:
-    """Client-chosen AgentFrame.seq numbers (never 0: the broker's unsolicited frames
-    carry 0). Thread-safe."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._next = 1
-
-    def next(self) -> int:
-        with self._lock:
-            seq = self._next
-            self._next += 1
-            return seq
 
 
 def register(seq: int, agent_id: str, model, topics, credits: int) -> broker_pb2.AgentFrame:
@@ -101,20 +84,19 @@ class DeliveryCredits:
     at registration; the broker spends one per Deliver and never has more uncredited
     deliveries in flight. As the application consumes deliveries the client returns
     credits, in batches of half the window (one Credit frame per batch), so at most
-    `window` deliveries wait in the client. Thread-safe."""
+    `window` deliveries wait in the client. Not thread-safe: the clients call it through
+    their latentbus.protocol.Protocol."""
 
     def __init__(self, window: int):
         if window < 1:
             raise ValueError("the delivery credit window must be >= 1")
         self.window = window
         self._owed = 0
-        self._lock = threading.Lock()
 
     def consumed(self, n: int = 1) -> int:
         """Records n consumed deliveries; returns the credits to send now (0 = none)."""
-        with self._lock:
-            self._owed += n
-            if self._owed < max(1, self.window // 2):
-                return 0
-            owed, self._owed = self._owed, 0
-            return owed
+        self._owed += n
+        if self._owed < max(1, self.window // 2):
+            return 0
+        owed, self._owed = self._owed, 0
+        return owed

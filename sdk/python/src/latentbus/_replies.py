@@ -1,4 +1,4 @@
-"""Which delivery answers a pending request(), shared by both clients.
+"""Which delivery answers a pending request(), for both clients (latentbus.protocol).
 
 A request's message id travels in clear to its recipient (and to whoever that recipient
 shows it to), so a correlation id alone proves nothing about who wrote a reply. A request

@@ -9,29 +9,27 @@ coroutines. Create it inside a running event loop:
 Deliveries are read by one task per client; `await bus.receive()` or
 `async for d in bus` hands them out in arrival order; `await d.ack()` acks.
 Not thread-safe: use one event loop per client.
+
+This module is the transport: a reader task, an asyncio queue and grpc.aio around the
+sans-IO latentbus.protocol.Protocol, which decides what each frame means.
 """
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import AsyncIterator, Callable
 
 import grpc
 
-from latentbus import _frames, _replies, _rpc, connection
-from latentbus.client import _REPLY_GRACE_S, _log_error
+from latentbus import _base, _frames, _rpc, connection, protocol
 from latentbus.errors import BusError, StreamClosed
-from latentbus.messages import (Delivery, Registered, RouteQueryResult, SendResult,
-                                build_envelope, latent_for, new_message_id)
-from latentbus.v1 import broker_pb2, broker_pb2_grpc
-
-log = logging.getLogger("latentbus")
+from latentbus.messages import Delivery, Registered, RouteQueryResult, SendResult
+from latentbus.v1 import broker_pb2
 
 _END = object()
 
 
-class AsyncClient:
+class AsyncClient(_base.ClientBase):
     """Create with latentbus.aio.connect(); close with `await close()` or `async with`."""
 
     def __init__(self, address: str, *, token: str | None = None, tls: bool = False,
@@ -39,50 +37,30 @@ class AsyncClient:
                  on_error: Callable[[BusError], None] | None = None, channel_options=(),
                  max_message_bytes: int | None = None):
         """Arguments as latentbus.client.Client."""
-        self.address = address
-        self._channel = connection.aio_channel(address, tls=tls, root_ca=root_ca,
-                                               options=channel_options)
-        self._stub = broker_pb2_grpc.BrokerStub(self._channel)
-        self._metadata = connection.metadata(token)
-        self._timeout = timeout
-        self._on_error = on_error or _log_error
-        self._seq = _frames.Sequencer()
-        self._pending: dict[int, asyncio.Future] = {}
-        self._max_message_bytes = _frames.check_max_message_bytes(max_message_bytes)
-        self._reply_waiters: dict[str, _replies.PendingReply] = {}
+        channel = connection.aio_channel(address, tls=tls, root_ca=root_ca,
+                                        options=channel_options)
+        super().__init__(address, channel, token=token, timeout=timeout, on_error=on_error,
+                         max_message_bytes=max_message_bytes)
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._write_lock = asyncio.Lock()
         self._credit_cond = asyncio.Condition()
-        self._send_credits = 0
         self._call = None
         self._reader: asyncio.Task | None = None
-        self._delivery_credits: _frames.DeliveryCredits | None = None
-        self._end: StreamClosed | None = None
-        self._closing = False
-        self._closed = False
-        self.agent_id: str | None = None
-        self.model = None
-        self.registered: Registered | None = None
-        self.go_away: str | None = None
-        self.ignored_replies = 0  # as Client.ignored_replies
 
     # -- stream ----------------------------------------------------------------------
 
     async def register(self, agent_id: str, model=None, *, topics=(), credits: int = 64,
                        timeout: float | None = None) -> Registered:
         """As Client.register."""
-        if self._call is not None or self._closed:
+        if self._call is not None or self._core.closed:
             raise RuntimeError("register() once per client: one client is one agent stream")
-        self._delivery_credits = _frames.DeliveryCredits(credits)
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        frame = self._core.register_frame(agent_id, model, topics, credits, future)
         self._call = self._stub.Connect(metadata=self._metadata)
-        self._reader = asyncio.get_running_loop().create_task(self._read_loop())
-        seq = self._seq.next()
-        future = self._expect(seq)
-        await self._write(_frames.register(seq, agent_id, model, topics, credits))
-        frame = await self._wait(seq, future, timeout, "Registered")
-        self.agent_id, self.model = agent_id, model
-        self.registered = Registered.from_proto(frame.registered)
-        return self.registered
+        self._reader = loop.create_task(self._read_loop())
+        await self._write(frame)
+        return self._core.on_registered(await self._wait(frame, future, timeout))
 
     async def subscribe(self, topic: str, timeout: float | None = None) -> None:
         await self._subscription(topic, True, timeout)
@@ -98,39 +76,28 @@ class AsyncClient:
                    tracestate: str | None = None, text_fallback: Callable[[], str] | None = None,
                    timeout: float | None = None) -> SendResult:
         """As Client.send."""
-        envelope = build_envelope(
-            to=to, topic=topic, text=text,
-            latent=latent_for(self.model, array, encoding, latent),
+        envelope = self._core.send_envelope(
+            to=to, topic=topic, text=text, array=array, encoding=encoding, latent=latent,
             message_class=message_class, deadline=deadline, metadata=metadata,
             message_id=message_id, correlation_id=correlation_id,
-            expects_reply=expects_reply, traceparent=traceparent, tracestate=tracestate,
-            sender_id=self.agent_id or "")
-        self._require_registered()
-        try:
-            return await self._send_once(envelope, timeout)
-        except BusError as e:
-            if e.reason != "NEEDS_TEXT" or text_fallback is None or envelope.text:
-                raise
-        envelope.text = text_fallback()
-        return await self._send_once(envelope, timeout)
+            expects_reply=expects_reply, traceparent=traceparent, tracestate=tracestate)
+        return await self._send_envelope(envelope, text_fallback, timeout)
 
     async def request(self, to: str | None = None, *, topic: str | None = None,
                       timeout: float = 10.0, **kwargs) -> Delivery:
         """As Client.request: a request to an agent takes its reply only from that agent."""
-        message_id = kwargs.pop("message_id", None) or new_message_id()
-        self._check_open()
         future = asyncio.get_running_loop().create_future()
-        self._reply_waiters[message_id] = _replies.PendingReply(future, to)
+        message_id = self._core.expect_reply(to, kwargs.pop("message_id", None), future)
         try:
             await self.send(to, topic=topic, message_id=message_id, expects_reply=True,
                             deadline=timeout, timeout=timeout, **kwargs)
             try:
-                return await asyncio.wait_for(asyncio.shield(future), timeout + _REPLY_GRACE_S)
+                return await asyncio.wait_for(asyncio.shield(future),
+                                              timeout + protocol.REPLY_GRACE_S)
             except asyncio.TimeoutError:
-                raise BusError("DEADLINE_EXCEEDED", f"no reply within {timeout} s",
-                               message_id=message_id) from None
+                raise self._core.no_reply(message_id, timeout) from None
         finally:
-            self._reply_waiters.pop(message_id, None)
+            self._core.forget_reply(message_id)
 
     async def reply(self, delivery: Delivery, *, message_class="result", **kwargs) -> SendResult:
         return await self.send(delivery.sender_id, correlation_id=delivery.message_id,
@@ -146,8 +113,10 @@ class AsyncClient:
             raise TimeoutError(f"no delivery within {timeout} s") from None
         if item is _END:
             self._inbox.put_nowait(_END)
-            raise self._end
-        await self._consumed()
+            raise self._core.end
+        credit = self._core.consumed()
+        if credit is not None:
+            await self._write_quietly(credit)
         return item
 
     def __aiter__(self) -> AsyncIterator[Delivery]:
@@ -158,7 +127,7 @@ class AsyncClient:
             try:
                 yield await self.receive()
             except StreamClosed:
-                if self._closing:
+                if self._core.closed:
                     return
                 raise
 
@@ -171,12 +140,7 @@ class AsyncClient:
 
     @property
     def send_credits(self) -> int:
-        return self._send_credits
-
-    @property
-    def max_message_bytes(self) -> int:
-        """As Client.max_message_bytes."""
-        return _frames.message_limit(self.registered, self._max_message_bytes)
+        return self._core.send_credits
 
     # -- unary RPCs --------------------------------------------------------------------
 
@@ -186,22 +150,19 @@ class AsyncClient:
                       metadata=None, message_id: str | None = None,
                       timeout: float | None = None) -> SendResult:
         """As Client.publish (MessageTooLarge before sending when over the limit)."""
-        envelope = build_envelope(
-            to=to, topic=topic, text=text, latent=latent_for(self.model, array, encoding, latent),
-            message_class=message_class, deadline=deadline, metadata=metadata,
-            message_id=message_id)
-        request = _rpc.publish_request(envelope, sender_id or self.agent_id or "")
-        _frames.check_size(request.envelope, self.max_message_bytes)
+        request = self._core.publish_request(
+            to=to, topic=topic, sender_id=sender_id, text=text, array=array,
+            encoding=encoding, latent=latent, message_class=message_class,
+            deadline=deadline, metadata=metadata, message_id=message_id)
         return _rpc.publish_result(await self._unary(self._stub.Publish, request, timeout))
 
     async def route_query(self, to: str | None = None, *, topic: str | None = None,
                           message_class="context", has_text: bool = False,
                           has_latent: bool = False, sender_id: str | None = None,
                           model_id: str = "", timeout: float | None = None) -> RouteQueryResult:
-        request = _rpc.route_query_request(
-            sender_id=sender_id or self.agent_id or "", to=to, topic=topic,
-            message_class=message_class, has_text=has_text, has_latent=has_latent,
-            model_id=model_id)
+        request = self._core.route_query_request(
+            sender_id=sender_id, to=to, topic=topic, message_class=message_class,
+            has_text=has_text, has_latent=has_latent, model_id=model_id)
         return RouteQueryResult.from_proto(await self._unary(self._stub.RouteQuery, request,
                                                              timeout))
 
@@ -219,12 +180,10 @@ class AsyncClient:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def close(self, timeout: float = 5.0) -> None:
-        if self._closed:
+        if not self._core.close():
             return
-        self._closed = True
         if self._call is not None:
-            self._closing = True
-            if self._end is None:
+            if self._core.end is None:
                 try:
                     async with self._write_lock:
                         await self._call.done_writing()
@@ -246,111 +205,32 @@ class AsyncClient:
     # -- internals ---------------------------------------------------------------------
 
     async def _read_loop(self) -> None:
+        cause = None
         try:
-            while True:
-                frame = await self._call.read()
-                if frame is grpc.aio.EOF:
-                    break
+            while (frame := await self._call.read()) is not grpc.aio.EOF:
                 await self._dispatch(frame)
-            end = StreamClosed("ERROR_REASON_UNSPECIFIED", "the broker ended the stream",
-                               grpc_code=grpc.StatusCode.OK)
-        except grpc.RpcError as e:
-            end = StreamClosed.from_rpc_error(e)
         except asyncio.CancelledError:
-            end = StreamClosed.closed_locally()
-        except Exception as e:
-            log.exception("latentbus: reader failed")
-            end = StreamClosed("INTERNAL", f"client reader failed: {e!r}")
-        if self._closing:
-            end = StreamClosed.closed_locally()
-        await self._finish(end)
-
-    async def _finish(self, end: StreamClosed) -> None:
-        self._end = end
-        for future in (list(self._pending.values()) +
-                       [w.future for w in self._reply_waiters.values()]):
-            if not future.done():
-                future.set_exception(end)
-        self._pending.clear()
-        self._reply_waiters.clear()
+            cause = StreamClosed.closed_locally()
+        except Exception as e:  # grpc.RpcError, or a bug (logged by the core)
+            cause = e
+        outcome = self._core.ended(cause)
+        self._core.complete(outcome, self._inbox.put_nowait)
         async with self._credit_cond:
             self._credit_cond.notify_all()
         self._inbox.put_nowait(_END)
 
     async def _dispatch(self, frame: broker_pb2.BrokerFrame) -> None:
-        kind = frame.WhichOneof("frame")
-        if kind == "deliver":
-            await self._on_deliver(frame.deliver.envelope)
-        elif kind == "credit":
+        """Handles one frame from the broker (the reader task's, or a test's)."""
+        outcome = self._core.feed(frame)
+        if outcome.credits_changed:
             async with self._credit_cond:
-                self._send_credits += frame.credit.credits
                 self._credit_cond.notify_all()
-        elif kind == "registered":
-            async with self._credit_cond:
-                self._send_credits = frame.registered.send_credits
-                self._credit_cond.notify_all()
-            self._resolve(frame.seq, frame)
-        elif kind == "error":
-            error = BusError.from_proto(frame.error)
-            if not self._resolve(frame.seq, error):
-                self._unsolicited(error)
-        elif kind == "go_away":
-            self.go_away = frame.go_away.detail or "the broker is draining"
-            log.warning("latentbus: broker going away: %s", self.go_away)
-        elif kind in ("send_result", "subscribe_result"):
-            self._resolve(frame.seq, frame)
-
-    def _resolve(self, seq: int, value) -> bool:
-        future = self._pending.pop(seq, None) if seq else None
-        if future is None or future.done():
-            return False
-        if isinstance(value, BaseException):
-            future.set_exception(value)
-        else:
-            future.set_result(value)
-        return True
-
-    def _unsolicited(self, error: BusError) -> None:
-        waiter = (self._reply_waiters.pop(error.message_id, None)
-                  if error.reason == "DEADLINE_EXCEEDED" else None)
-        if waiter is not None and not waiter.future.done():
-            waiter.future.set_exception(error)
-            return
-        try:
-            self._on_error(error)
-        except Exception:
-            log.exception("latentbus: on_error callback failed")
-
-    async def _on_deliver(self, envelope) -> None:
-        delivery = Delivery(envelope, self)
-        if envelope.correlation_id:
-            waiter = self._reply_waiters.get(envelope.correlation_id)
-            if waiter is not None and not waiter.accepts(envelope):
-                self.ignored_replies += 1
-                _replies.log_refused(self.agent_id, envelope, waiter.responder)
-                waiter = None
-            elif waiter is not None:
-                del self._reply_waiters[envelope.correlation_id]
-            if waiter is not None and not waiter.future.done():
-                await self._write_quietly(_frames.ack(envelope.message_id, envelope.sender_id))
-                await self._consumed()
-                waiter.future.set_result(delivery)
-                return
-        self._inbox.put_nowait(delivery)
-
-    async def _consumed(self) -> None:
-        credits = self._delivery_credits.consumed()
-        if credits:
-            await self._write_quietly(_frames.credit(credits))
-
-    def _check_open(self) -> None:
-        if self._end is not None:
-            raise self._end
-        if self._closed:
-            raise StreamClosed.closed_locally()
+        for write in outcome.writes:
+            await self._write_quietly(write)
+        self._core.complete(outcome, self._inbox.put_nowait)
 
     async def _write(self, frame) -> None:
-        self._check_open()
+        self._core.check_open()
         try:
             async with self._write_lock:
                 await self._call.write(frame)
@@ -358,9 +238,9 @@ class AsyncClient:
             # The stream ended under the write; report why it ended (the reader task
             # itself, writing an ack or credit, must not wait for itself).
             if asyncio.current_task() is not self._reader:
-                await asyncio.wait([self._reader], timeout=self._timeout)
-            if self._end is not None:
-                raise self._end from None
+                await asyncio.wait([self._reader], timeout=self._core.timeout)
+            if self._core.end is not None:
+                raise self._core.end from None
             raise
 
     async def _write_quietly(self, frame) -> None:
@@ -369,60 +249,50 @@ class AsyncClient:
         except (StreamClosed, grpc.RpcError):
             pass
 
-    def _expect(self, seq: int) -> asyncio.Future:
-        self._check_open()
-        future = asyncio.get_running_loop().create_future()
-        self._pending[seq] = future
-        return future
-
-    async def _wait(self, seq: int, future, timeout: float | None, what: str):
-        timeout = self._timeout if timeout is None else timeout
+    async def _wait(self, request, future, timeout: float | None):
+        """The answer to `request` (an AgentFrame written with `future` as its waiter)."""
+        timeout = self._core.wait_limit(timeout)
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
-            self._pending.pop(seq, None)
-            raise TimeoutError(f"no {what} from the broker within {timeout} s") from None
+            raise self._core.timed_out(request, timeout) from None
 
     async def _subscription(self, topic: str, on: bool, timeout: float | None) -> None:
-        self._require_registered()
-        seq = self._seq.next()
-        future = self._expect(seq)
-        await self._write(_frames.subscribe(seq, topic, on))
-        await self._wait(seq, future, timeout, "SubscribeResult")
-
-    def _require_registered(self) -> None:
-        if self.registered is None:
-            raise RuntimeError("register() first")
+        future = asyncio.get_running_loop().create_future()
+        frame = self._core.subscribe_frame(topic, on, future)
+        await self._write(frame)
+        await self._wait(frame, future, timeout)
 
     async def _take_send_credit(self, deadline: float) -> None:
         async with self._credit_cond:
-            while self._send_credits <= 0:
-                self._check_open()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BusError("NO_CREDIT", "the broker granted no send credit in time")
+            while (wait := self._core.take_send_credit(deadline, time.monotonic())) is not None:
                 try:
-                    await asyncio.wait_for(self._credit_cond.wait(), remaining)
+                    await asyncio.wait_for(self._credit_cond.wait(), wait)
                 except asyncio.TimeoutError:
                     pass
-            self._check_open()
-            self._send_credits -= 1
+
+    async def _send_envelope(self, envelope, text_fallback, timeout: float | None) -> SendResult:
+        try:
+            return await self._send_once(envelope, timeout)
+        except BusError as e:
+            if not self._core.resends_with_text(e, envelope, text_fallback):
+                raise
+        envelope.text = text_fallback()
+        return await self._send_once(envelope, timeout)
 
     async def _send_once(self, envelope, timeout: float | None) -> SendResult:
-        _frames.check_size(envelope, self.max_message_bytes)
-        timeout = self._timeout if timeout is None else timeout
+        self._core.check_size(envelope)
+        timeout = self._core.wait_limit(timeout)
         await self._take_send_credit(time.monotonic() + timeout)
-        seq = self._seq.next()
-        future = self._expect(seq)
-        await self._write(_frames.send(seq, envelope))
-        frame = await self._wait(seq, future, timeout, "SendResult")
-        result = frame.send_result
-        return SendResult.from_proto(result.message_id, result.recipients)
+        future = asyncio.get_running_loop().create_future()
+        frame = self._core.send_frame(envelope, future)
+        await self._write(frame)
+        return self._core.send_result(await self._wait(frame, future, timeout))
 
     async def _unary(self, method, request, timeout: float | None):
         try:
             return await method(request, metadata=self._metadata,
-                                timeout=self._timeout if timeout is None else timeout)
+                                timeout=self._core.wait_limit(timeout))
         except grpc.RpcError as e:
             raise BusError.from_rpc_error(e) from None
 

@@ -12,11 +12,14 @@ Thread safety: every method may be called from any thread. Deliveries reach the
 application through receive() / iteration in arrival order; replies to request() are
 handed to the waiting caller instead (and acked by the client). A request addressed to
 an agent accepts its reply only from that agent (latentbus._replies).
+
+This module is the transport: threads, queues and grpc's sync API around the sans-IO
+latentbus.protocol.Protocol, which decides what each frame means. Its state is guarded
+by the client's lock.
 """
 from __future__ import annotations
 
 import concurrent.futures
-import logging
 import queue
 import threading
 import time
@@ -24,25 +27,15 @@ from typing import Callable, Iterator
 
 import grpc
 
-from latentbus import _frames, _replies, _rpc, connection
+from latentbus import _base, _frames, _rpc, connection, protocol
 from latentbus.errors import BusError, StreamClosed
-from latentbus.messages import (Delivery, Registered, RouteQueryResult, SendResult,
-                                build_envelope, latent_for, new_message_id)
-from latentbus.v1 import broker_pb2, broker_pb2_grpc
-
-log = logging.getLogger("latentbus")
+from latentbus.messages import Delivery, Registered, RouteQueryResult, SendResult
+from latentbus.v1 import broker_pb2
 
 _END = object()  # inbox sentinel: the stream ended
-# How long request() waits past its deadline for the broker's DEADLINE_EXCEEDED.
-_REPLY_GRACE_S = 2.0
 
 
-def _log_error(error: BusError) -> None:
-    log.warning("latentbus: %s (message %s, agents %s)", error, error.message_id,
-                ",".join(error.agent_ids))
-
-
-class Client:
+class Client(_base.ClientBase):
     """Create with latentbus.connect(). Close with close() or a `with` block."""
 
     def __init__(self, address: str, *, token: str | None = None, tls: bool = False,
@@ -58,35 +51,16 @@ class Client:
         checks before sending while no stream is registered (default: the broker's
         default, 4 MiB; 0: no local check); once register() has returned, the limit
         the broker announced in Registered is used for every send and publish."""
-        self.address = address
-        self._channel = connection.sync_channel(address, tls=tls, root_ca=root_ca,
-                                                options=channel_options)
-        self._stub = broker_pb2_grpc.BrokerStub(self._channel)
-        self._metadata = connection.metadata(token)
-        self._timeout = timeout
-        self._on_error = on_error or _log_error
-        self._seq = _frames.Sequencer()
-        self._lock = threading.Lock()
+        channel = connection.sync_channel(address, tls=tls, root_ca=root_ca,
+                                         options=channel_options)
+        super().__init__(address, channel, token=token, timeout=timeout, on_error=on_error,
+                         max_message_bytes=max_message_bytes)
+        self._lock = threading.Lock()  # guards _core
         self._credit_cond = threading.Condition(self._lock)
-        self._pending: dict[int, concurrent.futures.Future] = {}
-        self._max_message_bytes = _frames.check_max_message_bytes(max_message_bytes)
-        self._reply_waiters: dict[str, _replies.PendingReply] = {}
         self._outbox: queue.Queue = queue.Queue()
         self._inbox: queue.Queue = queue.Queue()
-        self._send_credits = 0
         self._call = None
         self._reader: threading.Thread | None = None
-        self._delivery_credits: _frames.DeliveryCredits | None = None
-        self._end: StreamClosed | None = None
-        self._closing = False
-        self._closed = False
-        self.agent_id: str | None = None
-        self.model = None
-        self.registered: Registered | None = None
-        self.go_away: str | None = None  # set when the broker announces it is draining
-        # Deliveries that carried a pending request's correlation id but came from an
-        # agent the request was not addressed to (not taken as its reply).
-        self.ignored_replies = 0
 
     # -- stream ----------------------------------------------------------------------
 
@@ -97,20 +71,19 @@ class Client:
         broker treats the agent as a text-only client. `credits` is the delivery window:
         at most that many deliveries wait in this client before the application takes
         them. Raises BusError (StreamClosed) when the broker refuses."""
-        if self._call is not None or self._closed:
+        if self._call is not None or self._core.closed:
             raise RuntimeError("register() once per Client: one Client is one agent stream")
-        self._delivery_credits = _frames.DeliveryCredits(credits)
-        seq = self._seq.next()
-        future = self._expect(seq)
-        self._outbox.put(_frames.register(seq, agent_id, model, topics, credits))
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            frame = self._core.register_frame(agent_id, model, topics, credits, future)
+        self._outbox.put(frame)
         self._call = self._stub.Connect(self._requests(), metadata=self._metadata)
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
                                         name=f"latentbus-{agent_id}")
         self._reader.start()
-        frame = self._wait(seq, future, timeout, "Registered")
-        self.agent_id, self.model = agent_id, model
-        self.registered = Registered.from_proto(frame.registered)
-        return self.registered
+        registered = self._wait(frame, future, timeout)
+        with self._lock:
+            return self._core.on_registered(registered)
 
     def subscribe(self, topic: str, timeout: float | None = None) -> None:
         self._subscription(topic, True, timeout)
@@ -131,13 +104,11 @@ class Client:
         NEEDS_TEXT and `text_fallback` is given, the message is resent once with its
         text and the same message id. Waits for a send credit, then for the broker's
         answer; raises BusError on refusal."""
-        envelope = build_envelope(
-            to=to, topic=topic, text=text,
-            latent=latent_for(self.model, array, encoding, latent),
+        envelope = self._core.send_envelope(
+            to=to, topic=topic, text=text, array=array, encoding=encoding, latent=latent,
             message_class=message_class, deadline=deadline, metadata=metadata,
             message_id=message_id, correlation_id=correlation_id,
-            expects_reply=expects_reply, traceparent=traceparent, tracestate=tracestate,
-            sender_id=self.agent_id or "")
+            expects_reply=expects_reply, traceparent=traceparent, tracestate=tracestate)
         return self._send_envelope(envelope, text_fallback, timeout)
 
     def request(self, to: str | None = None, *, topic: str | None = None,
@@ -148,22 +119,19 @@ class Client:
         is counted in `ignored_replies`, logged, and left to receive() like any other
         delivery. For a request to a topic the broker decides who may answer. Raises
         BusError: the send's refusal, or DEADLINE_EXCEEDED when no reply came in time."""
-        message_id = kwargs.pop("message_id", None) or new_message_id()
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
-            self._check_open()
-            self._reply_waiters[message_id] = _replies.PendingReply(future, to)
+            message_id = self._core.expect_reply(to, kwargs.pop("message_id", None), future)
         try:
             self.send(to, topic=topic, message_id=message_id, expects_reply=True,
                       deadline=timeout, timeout=timeout, **kwargs)
             try:
-                return future.result(timeout=timeout + _REPLY_GRACE_S)
+                return future.result(timeout=timeout + protocol.REPLY_GRACE_S)
             except concurrent.futures.TimeoutError:
-                raise BusError("DEADLINE_EXCEEDED", f"no reply within {timeout} s",
-                               message_id=message_id) from None
+                raise self._core.no_reply(message_id, timeout) from None
         finally:
             with self._lock:
-                self._reply_waiters.pop(message_id, None)
+                self._core.forget_reply(message_id)
 
     def reply(self, delivery: Delivery, *, message_class="result", **kwargs) -> SendResult:
         """Answers `delivery` (a request): addressed to its sender, correlated to it."""
@@ -181,8 +149,11 @@ class Client:
             raise TimeoutError(f"no delivery within {timeout} s") from None
         if item is _END:
             self._inbox.put(_END)
-            raise self._end
-        self._consumed()
+            raise self._core.end
+        with self._lock:
+            credit = self._core.consumed()
+        if credit is not None:
+            self._write_quietly(credit)
         return item
 
     def __iter__(self) -> Iterator[Delivery]:
@@ -191,7 +162,7 @@ class Client:
             try:
                 yield self.receive()
             except StreamClosed:
-                if self._closing:
+                if self._core.closed:
                     return
                 raise
 
@@ -207,14 +178,7 @@ class Client:
     @property
     def send_credits(self) -> int:
         with self._lock:
-            return self._send_credits
-
-    @property
-    def max_message_bytes(self) -> int:
-        """The envelope size limit sends are checked against before they leave: the
-        broker's, from Registered, once registered; until then the max_message_bytes
-        option (0: none)."""
-        return _frames.message_limit(self.registered, self._max_message_bytes)
+            return self._core.send_credits
 
     # -- unary RPCs --------------------------------------------------------------------
 
@@ -227,12 +191,10 @@ class Client:
         (default: this client's agent id). An envelope over the message size limit
         (see __init__'s max_message_bytes) raises MessageTooLarge before anything is
         sent. Raises BusError when nothing was delivered."""
-        envelope = build_envelope(
-            to=to, topic=topic, text=text, latent=latent_for(self.model, array, encoding, latent),
-            message_class=message_class, deadline=deadline, metadata=metadata,
-            message_id=message_id)
-        request = _rpc.publish_request(envelope, sender_id or self.agent_id or "")
-        _frames.check_size(request.envelope, self.max_message_bytes)
+        request = self._core.publish_request(
+            to=to, topic=topic, sender_id=sender_id, text=text, array=array,
+            encoding=encoding, latent=latent, message_class=message_class,
+            deadline=deadline, metadata=metadata, message_id=message_id)
         return _rpc.publish_result(self._unary(self._stub.Publish, request, timeout))
 
     def route_query(self, to: str | None = None, *, topic: str | None = None,
@@ -241,10 +203,9 @@ class Client:
                     timeout: float | None = None) -> RouteQueryResult:
         """What a send would do per recipient (latent or text, bridge, fidelity) and the
         refusal it would meet, without sending."""
-        request = _rpc.route_query_request(
-            sender_id=sender_id or self.agent_id or "", to=to, topic=topic,
-            message_class=message_class, has_text=has_text, has_latent=has_latent,
-            model_id=model_id)
+        request = self._core.route_query_request(
+            sender_id=sender_id, to=to, topic=topic, message_class=message_class,
+            has_text=has_text, has_latent=has_latent, model_id=model_id)
         return RouteQueryResult.from_proto(self._unary(self._stub.RouteQuery, request, timeout))
 
     def list_agents(self, timeout: float | None = None):
@@ -266,11 +227,9 @@ class Client:
     def close(self, timeout: float = 5.0) -> None:
         """Ends the stream (unacked deliveries are redelivered to the next stream of this
         agent id) and the channel. Idempotent."""
-        if self._closed:
+        if not self._core.close():
             return
-        self._closed = True
         if self._call is not None:
-            self._closing = True
             self._outbox.put(None)  # half-close: the broker ends the stream with OK
             # (From on_error, on the reader thread, there is nothing to wait for.)
             if threading.current_thread() is not self._reader:
@@ -296,117 +255,32 @@ class Client:
             yield frame
 
     def _read_loop(self) -> None:
+        cause = None
         try:
             for frame in self._call:
                 self._dispatch(frame)
-            end = StreamClosed("ERROR_REASON_UNSPECIFIED", "the broker ended the stream",
-                               grpc_code=grpc.StatusCode.OK)
-        except grpc.RpcError as e:
-            end = StreamClosed.from_rpc_error(e)
-        except Exception as e:  # a bug here must not leave callers waiting forever
-            log.exception("latentbus: reader failed")
-            end = StreamClosed("INTERNAL", f"client reader failed: {e!r}")
-        if self._closing:
-            end = StreamClosed.closed_locally()
-        self._finish(end)
-
-    def _finish(self, end: StreamClosed) -> None:
+        except Exception as e:  # grpc.RpcError, or a bug (logged by the core)
+            cause = e
         with self._lock:
-            self._end = end
-            pending = (list(self._pending.values()) +
-                       [w.future for w in self._reply_waiters.values()])
-            self._pending.clear()
-            self._reply_waiters.clear()
+            outcome = self._core.ended(cause)
             self._credit_cond.notify_all()
-        for future in pending:
-            if not future.done():
-                future.set_exception(end)
+        self._core.complete(outcome, self._inbox.put)
         self._outbox.put(None)  # lets gRPC's request consumer finish
         self._inbox.put(_END)
 
     def _dispatch(self, frame: broker_pb2.BrokerFrame) -> None:
-        kind = frame.WhichOneof("frame")
-        if kind == "deliver":
-            self._on_deliver(frame.deliver.envelope)
-        elif kind == "credit":
-            with self._credit_cond:
-                self._send_credits += frame.credit.credits
-                self._credit_cond.notify_all()
-        elif kind == "registered":
-            with self._credit_cond:
-                self._send_credits = frame.registered.send_credits
-                self._credit_cond.notify_all()
-            self._resolve(frame.seq, frame)
-        elif kind == "error":
-            error = BusError.from_proto(frame.error)
-            if not self._resolve(frame.seq, error):
-                self._unsolicited(error)
-        elif kind == "go_away":
-            self.go_away = frame.go_away.detail or "the broker is draining"
-            log.warning("latentbus: broker going away: %s", self.go_away)
-        elif kind in ("send_result", "subscribe_result"):
-            self._resolve(frame.seq, frame)
-
-    def _resolve(self, seq: int, value) -> bool:
-        if not seq:
-            return False
+        """Handles one frame from the broker (the reader thread's, or a test's)."""
         with self._lock:
-            future = self._pending.pop(seq, None)
-        if future is None:
-            return False
-        if isinstance(value, BaseException):
-            future.set_exception(value)
-        else:
-            future.set_result(value)
-        return True
-
-    def _unsolicited(self, error: BusError) -> None:
-        with self._lock:
-            waiter = (self._reply_waiters.pop(error.message_id, None)
-                      if error.reason == "DEADLINE_EXCEEDED" else None)
-        if waiter is not None:
-            waiter.future.set_exception(error)
-            return
-        try:
-            self._on_error(error)
-        except Exception:
-            log.exception("latentbus: on_error callback failed")
-
-    def _on_deliver(self, envelope) -> None:
-        delivery = Delivery(envelope, self)
-        if envelope.correlation_id:
-            refused_by = None
-            with self._lock:
-                waiter = self._reply_waiters.get(envelope.correlation_id)
-                if waiter is not None and waiter.accepts(envelope):
-                    del self._reply_waiters[envelope.correlation_id]
-                elif waiter is not None:
-                    refused_by, waiter = waiter.responder, None
-                    self.ignored_replies += 1
-            if refused_by is not None:
-                _replies.log_refused(self.agent_id, envelope, refused_by)
-            if waiter is not None:
-                self._write_quietly(_frames.ack(envelope.message_id, envelope.sender_id))
-                self._consumed()
-                waiter.future.set_result(delivery)
-                return
-        self._inbox.put(delivery)
-
-    def _consumed(self) -> None:
-        credits = self._delivery_credits.consumed()
-        if credits:
-            self._write_quietly(_frames.credit(credits))
-
-    def _check_open(self) -> None:
-        # Caller holds self._lock.
-        if self._end is not None:
-            raise self._end
-        if self._closed:
-            raise StreamClosed.closed_locally()
+            outcome = self._core.feed(frame)
+            if outcome.credits_changed:
+                self._credit_cond.notify_all()
+        for write in outcome.writes:
+            self._write_quietly(write)
+        self._core.complete(outcome, self._inbox.put)
 
     def _write(self, frame) -> None:
         with self._lock:
-            self._check_open()
+            self._core.check_open()
         self._outbox.put(frame)
 
     def _write_quietly(self, frame) -> None:
@@ -415,69 +289,51 @@ class Client:
         except StreamClosed:
             pass
 
-    def _expect(self, seq: int) -> concurrent.futures.Future:
-        future: concurrent.futures.Future = concurrent.futures.Future()
-        with self._lock:
-            self._check_open()
-            self._pending[seq] = future
-        return future
-
-    def _wait(self, seq: int, future, timeout: float | None, what: str):
-        timeout = self._timeout if timeout is None else timeout
+    def _wait(self, request, future, timeout: float | None):
+        """The answer to `request` (an AgentFrame written with `future` as its waiter)."""
+        timeout = self._core.wait_limit(timeout)
         try:
             return future.result(timeout=timeout)
         except concurrent.futures.TimeoutError:
             with self._lock:
-                self._pending.pop(seq, None)
-            raise TimeoutError(f"no {what} from the broker within {timeout} s") from None
+                error = self._core.timed_out(request, timeout)
+            raise error from None
 
     def _subscription(self, topic: str, on: bool, timeout: float | None) -> None:
-        self._require_registered()
-        seq = self._seq.next()
-        future = self._expect(seq)
-        self._write(_frames.subscribe(seq, topic, on))
-        self._wait(seq, future, timeout, "SubscribeResult")
-
-    def _require_registered(self) -> None:
-        if self.registered is None:
-            raise RuntimeError("register() first")
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            frame = self._core.subscribe_frame(topic, on, future)
+        self._write(frame)
+        self._wait(frame, future, timeout)
 
     def _take_send_credit(self, deadline: float) -> None:
         with self._credit_cond:
-            while self._send_credits <= 0:
-                self._check_open()
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BusError("NO_CREDIT", "the broker granted no send credit in time")
-                self._credit_cond.wait(remaining)
-            self._check_open()
-            self._send_credits -= 1
+            while (wait := self._core.take_send_credit(deadline, time.monotonic())) is not None:
+                self._credit_cond.wait(wait)
 
-    def _send_envelope(self, envelope, text_fallback, timeout) -> SendResult:
-        self._require_registered()
+    def _send_envelope(self, envelope, text_fallback, timeout: float | None) -> SendResult:
         try:
             return self._send_once(envelope, timeout)
         except BusError as e:
-            if e.reason != "NEEDS_TEXT" or text_fallback is None or envelope.text:
+            if not self._core.resends_with_text(e, envelope, text_fallback):
                 raise
         envelope.text = text_fallback()
         return self._send_once(envelope, timeout)
 
     def _send_once(self, envelope, timeout: float | None) -> SendResult:
-        _frames.check_size(envelope, self.max_message_bytes)
-        timeout = self._timeout if timeout is None else timeout
+        self._core.check_size(envelope)
+        timeout = self._core.wait_limit(timeout)
         self._take_send_credit(time.monotonic() + timeout)
-        seq = self._seq.next()
-        future = self._expect(seq)
-        self._write(_frames.send(seq, envelope))
-        frame = self._wait(seq, future, timeout, "SendResult")
-        result = frame.send_result
-        return SendResult.from_proto(result.message_id, result.recipients)
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        with self._lock:
+            frame = self._core.send_frame(envelope, future)
+        self._write(frame)
+        return self._core.send_result(self._wait(frame, future, timeout))
 
     def _unary(self, method, request, timeout: float | None):
         try:
             return method(request, metadata=self._metadata,
-                          timeout=self._timeout if timeout is None else timeout)
+                          timeout=self._core.wait_limit(timeout))
         except grpc.RpcError as e:
             raise BusError.from_rpc_error(e) from None
 

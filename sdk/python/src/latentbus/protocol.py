@@ -1,0 +1,357 @@
+"""The sans-IO core both clients share: one client's state and the protocol of its
+agent stream, with no threads, no asyncio and no gRPC calls.
+
+latentbus.client (a reader thread over grpc's sync API) and latentbus.aio (a reader
+task over grpc.aio) are transports around one Protocol each. A transport owns the
+channel, the Connect stream, the waiting and the locking; the Protocol decides the rest:
+
+  * outgoing: register_frame(), subscribe_frame() and send_frame() number a request,
+    record the waiter its answer settles and return the AgentFrame to write;
+    expect_reply() records a request() waiting for its reply; send_envelope(),
+    publish_request() and route_query_request() build what the calls carry;
+  * incoming: feed(frame) returns an Outcome. The transport writes its `writes`
+    (the ack of a reply the client takes itself, a returned delivery credit), wakes the
+    senders waiting for a send credit when `credits_changed`, then hands it to
+    complete(), which settles the waiters, queues the delivery and reports an error
+    that answers no call to on_error;
+  * the end: ended(cause) turns how the stream ended into the StreamClosed every later
+    call raises, and returns an Outcome that fails every waiter.
+
+Waiters are the transport's futures (concurrent.futures.Future or asyncio.Future): the
+Protocol stores them, asks only done(), and hands them back in Outcome.settle.
+
+Not thread-safe: the sync client calls it under its lock, the asyncio client from its
+event loop. Applications use latentbus.connect() / latentbus.aio.connect() instead;
+latentbus._base holds what else the two clients share.
+"""
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+from typing import Any, Callable
+
+import grpc
+
+from latentbus import _frames, _replies, _rpc
+from latentbus.errors import BusError, StreamClosed
+from latentbus.messages import (Delivery, Registered, SendResult, build_envelope, latent_for,
+                                new_message_id)
+from latentbus.v1 import broker_pb2
+
+log = logging.getLogger("latentbus")
+
+# How long request() waits past its deadline for the broker's DEADLINE_EXCEEDED.
+REPLY_GRACE_S = 2.0
+
+# The answer each kind of request waits for, by AgentFrame.frame.
+_ANSWER_NAMES = {"register": "Registered", "subscribe": "SubscribeResult",
+                 "unsubscribe": "SubscribeResult", "send": "SendResult"}
+
+
+def log_error(error: BusError) -> None:
+    """The default on_error: logs an error that answers no pending call."""
+    log.warning("latentbus: %s (message %s, agents %s)", error, error.message_id,
+                ",".join(error.agent_ids))
+
+
+def settle(waiter, value) -> None:
+    """Completes a transport's future: raising `value` when it is an exception, else
+    returning it. A waiter already done (an asyncio future nobody waits on) is left."""
+    if waiter.done():
+        return
+    if isinstance(value, BaseException):
+        waiter.set_exception(value)
+    else:
+        waiter.set_result(value)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """What one incoming frame, or the stream's end, asks of the transport: write
+    `writes` (in order; the stream may be gone, so quietly), wake the senders waiting
+    for a send credit if `credits_changed`, then Protocol.complete() for the rest."""
+    writes: list = dataclasses.field(default_factory=list)    # AgentFrames
+    settle: list = dataclasses.field(default_factory=list)    # (waiter, result or error)
+    delivery: Delivery | None = None    # for receive(), in arrival order
+    error: BusError | None = None       # answers no call: for on_error
+    credits_changed: bool = False
+
+
+class Protocol:
+    """One client's state: its pending calls, its stream's credits, its registration."""
+
+    def __init__(self, owner: Any, *, timeout: float,
+                 on_error: Callable[[BusError], None] | None,
+                 max_message_bytes: int | None):
+        """`owner` is the client deliveries belong to (Delivery.ack() and reply() call
+        it). `timeout`, `on_error` and `max_message_bytes` are the client's options
+        (see latentbus.client.Client); max_message_bytes is validated here."""
+        self._owner = owner
+        self.timeout = timeout  # the default wait for the broker's answers
+        self._on_error = on_error or log_error
+        self._configured_limit = _frames.check_max_message_bytes(max_message_bytes)
+        # AgentFrame.seq: never 0, which the broker's unsolicited frames carry.
+        self._seqs = itertools.count(1)
+        self._pending: dict[int, Any] = {}  # seq of a request -> its waiter
+        self.replies: dict[str, _replies.PendingReply] = {}  # request id -> its waiter
+        self._delivery_credits: _frames.DeliveryCredits | None = None
+        self._registering: tuple[str, Any] = ("", None)
+        self.send_credits = 0
+        self.end: StreamClosed | None = None  # why the stream ended, once it has
+        self.closed = False
+        self.agent_id: str | None = None
+        self.model = None
+        self.registered: Registered | None = None
+        self.go_away: str | None = None
+        self.ignored_replies = 0
+
+    # -- state --------------------------------------------------------------------------
+
+    def wait_limit(self, timeout: float | None) -> float:
+        """How long to wait for the broker: `timeout`, or the client's default."""
+        return self.timeout if timeout is None else timeout
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The broker's limit from Registered once registered, else the option."""
+        return _frames.message_limit(self.registered, self._configured_limit)
+
+    def check_open(self) -> None:
+        """Raises why the stream ended, or StreamClosed once the client is closed."""
+        if self.end is not None:
+            raise self.end
+        if self.closed:
+            raise StreamClosed.closed_locally()
+
+    def require_registered(self) -> None:
+        if self.registered is None:
+            raise RuntimeError("register() first")
+
+    def close(self) -> bool:
+        """Marks the client closed; False when it already was."""
+        if self.closed:
+            return False
+        self.closed = True
+        return True
+
+    # -- what calls carry ---------------------------------------------------------------
+
+    def send_envelope(self, *, array, encoding, latent, **fields):
+        """The envelope send() writes: `fields` as messages.build_envelope takes them,
+        the latent from `array` (encoded for the registered model) or `latent`, and
+        this agent as the sender. Raises ValueError for bad arguments, then
+        RuntimeError before register()."""
+        envelope = build_envelope(latent=latent_for(self.model, array, encoding, latent),
+                                  sender_id=self.agent_id or "", **fields)
+        self.require_registered()
+        return envelope
+
+    def publish_request(self, *, sender_id: str | None, array, encoding, latent,
+                        **fields) -> broker_pb2.PublishRequest:
+        """What publish() sends as `sender_id` (default: this agent). Raises
+        MessageTooLarge when the envelope is over max_message_bytes."""
+        envelope = build_envelope(latent=latent_for(self.model, array, encoding, latent),
+                                  **fields)
+        request = _rpc.publish_request(envelope, sender_id or self.agent_id or "")
+        _frames.check_size(request.envelope, self.max_message_bytes)
+        return request
+
+    def route_query_request(self, *, sender_id: str | None,
+                            **fields) -> broker_pb2.RouteQueryRequest:
+        return _rpc.route_query_request(sender_id=sender_id or self.agent_id or "", **fields)
+
+    # -- requests on the stream ---------------------------------------------------------
+
+    def register_frame(self, agent_id: str, model, topics, credits: int,
+                       waiter) -> broker_pb2.AgentFrame:
+        """The Register frame; `waiter` gets the Registered frame. `credits` is the
+        delivery window (ValueError below 1)."""
+        self._delivery_credits = _frames.DeliveryCredits(credits)
+        seq = self._expect(waiter)
+        self._registering = (agent_id, model)
+        return _frames.register(seq, agent_id, model, topics, credits)
+
+    def on_registered(self, frame: broker_pb2.BrokerFrame) -> Registered:
+        """Records the registration that register() waited for (the frame its waiter
+        got): from now on the client is that agent."""
+        self.agent_id, self.model = self._registering
+        self.registered = Registered.from_proto(frame.registered)
+        return self.registered
+
+    def subscribe_frame(self, topic: str, on: bool, waiter) -> broker_pb2.AgentFrame:
+        """A Subscribe (`on`) or Unsubscribe frame; `waiter` gets the SubscribeResult."""
+        self.require_registered()
+        return _frames.subscribe(self._expect(waiter), topic, on)
+
+    def check_size(self, envelope) -> None:
+        """Raises MessageTooLarge for an envelope the broker would refuse as too large."""
+        _frames.check_size(envelope, self.max_message_bytes)
+
+    def take_send_credit(self, deadline: float, now: float) -> float | None:
+        """Spends one send credit: None when taken, else how long to wait for a Credit
+        frame before asking again. Raises BusError NO_CREDIT once `deadline` (on the
+        clock `now` reads) has passed, and why the stream ended once it has."""
+        self.check_open()
+        if self.send_credits > 0:
+            self.send_credits -= 1
+            return None
+        remaining = deadline - now
+        if remaining <= 0:
+            raise BusError("NO_CREDIT", "the broker granted no send credit in time")
+        return remaining
+
+    def send_frame(self, envelope, waiter) -> broker_pb2.AgentFrame:
+        """The Send frame for `envelope` (a send credit taken); `waiter` gets the
+        SendResult frame, or the BusError that refuses the message."""
+        return _frames.send(self._expect(waiter), envelope)
+
+    @staticmethod
+    def send_result(frame: broker_pb2.BrokerFrame) -> SendResult:
+        result = frame.send_result
+        return SendResult.from_proto(result.message_id, result.recipients)
+
+    @staticmethod
+    def resends_with_text(error: BusError, envelope, text_fallback) -> bool:
+        """Whether a send refused with `error` goes again with text_fallback()'s text
+        and the same message id: a NEEDS_TEXT refusal of an envelope that has no text,
+        when a fallback is given."""
+        return error.reason == "NEEDS_TEXT" and text_fallback is not None and not envelope.text
+
+    def timed_out(self, request: broker_pb2.AgentFrame, timeout: float) -> TimeoutError:
+        """Forgets `request`, whose answer did not come within `timeout` seconds (a late
+        one is dropped), and returns the error to raise."""
+        self._pending.pop(request.seq, None)
+        what = _ANSWER_NAMES[request.WhichOneof("frame")]
+        return TimeoutError(f"no {what} from the broker within {timeout} s")
+
+    def _expect(self, waiter) -> int:
+        self.check_open()
+        seq = next(self._seqs)
+        self._pending[seq] = waiter
+        return seq
+
+    # -- request() ----------------------------------------------------------------------
+
+    def expect_reply(self, to: str | None, message_id: str | None, waiter) -> str:
+        """Records a request() to agent `to` (None: a topic) whose reply settles
+        `waiter`; returns the request's message id (`message_id`, or a new one)."""
+        message_id = message_id or new_message_id()
+        self.check_open()
+        self.replies[message_id] = _replies.PendingReply(waiter, to)
+        return message_id
+
+    def forget_reply(self, message_id: str) -> None:
+        self.replies.pop(message_id, None)
+
+    @staticmethod
+    def no_reply(message_id: str, timeout: float) -> BusError:
+        """What request() raises when no reply came in time."""
+        return BusError("DEADLINE_EXCEEDED", f"no reply within {timeout} s",
+                        message_id=message_id)
+
+    # -- incoming -----------------------------------------------------------------------
+
+    def feed(self, frame: broker_pb2.BrokerFrame) -> Outcome:
+        """What a frame from the broker means. An answer (Registered, SendResult,
+        SubscribeResult, Error) settles the request with its seq; an Error that answers
+        none fails the request() it names when it is DEADLINE_EXCEEDED, else goes to
+        on_error. Registered sets the send credits, Credit adds to them."""
+        kind = frame.WhichOneof("frame")
+        if kind == "deliver":
+            return self._deliver(frame.deliver.envelope)
+        if kind == "credit":
+            self.send_credits += frame.credit.credits
+            return Outcome(credits_changed=True)
+        if kind == "registered":
+            self.send_credits = frame.registered.send_credits
+            return Outcome(settle=self._answer(frame.seq, frame), credits_changed=True)
+        if kind == "error":
+            error = BusError.from_proto(frame.error)
+            answered = self._answer(frame.seq, error)
+            return Outcome(settle=answered) if answered else self._unsolicited(error)
+        if kind in ("send_result", "subscribe_result"):
+            return Outcome(settle=self._answer(frame.seq, frame))
+        if kind == "go_away":
+            self.go_away = frame.go_away.detail or "the broker is draining"
+            log.warning("latentbus: broker going away: %s", self.go_away)
+        return Outcome()
+
+    def consumed(self) -> broker_pb2.AgentFrame | None:
+        """Records one delivery taken by the application; returns the Credit frame to
+        write when a batch of delivery credits is due (see _frames.DeliveryCredits)."""
+        credits = self._delivery_credits.consumed()
+        return _frames.credit(credits) if credits else None
+
+    def ended(self, cause: BaseException | None) -> Outcome:
+        """The stream is over: `cause` is None when the broker ended it, else what the
+        read raised (a grpc.RpcError, a StreamClosed the transport chose, or a bug,
+        which is logged). Once close() was called it ended locally, whatever the cause.
+        Every pending call fails with the StreamClosed kept in `end`."""
+        if cause is None:
+            end = StreamClosed("ERROR_REASON_UNSPECIFIED", "the broker ended the stream",
+                               grpc_code=grpc.StatusCode.OK)
+        elif isinstance(cause, StreamClosed):
+            end = cause
+        elif isinstance(cause, grpc.RpcError):
+            end = StreamClosed.from_rpc_error(cause)
+        else:  # a bug here must not leave callers waiting forever
+            log.error("latentbus: reader failed", exc_info=cause)
+            end = StreamClosed("INTERNAL", f"client reader failed: {cause!r}")
+        if self.closed:
+            end = StreamClosed.closed_locally()
+        self.end = end
+        waiters = (list(self._pending.values()) +
+                   [reply.future for reply in self.replies.values()])
+        self._pending.clear()
+        self.replies.clear()
+        return Outcome(settle=[(waiter, end) for waiter in waiters], credits_changed=True)
+
+    def complete(self, outcome: Outcome, enqueue: Callable[[Delivery], Any]) -> None:
+        """Does what is left of `outcome` once its frames are written: settles its
+        waiters, passes its delivery to `enqueue`, reports its error to on_error (an
+        exception there is logged)."""
+        for waiter, value in outcome.settle:
+            settle(waiter, value)
+        if outcome.delivery is not None:
+            enqueue(outcome.delivery)
+        if outcome.error is not None:
+            try:
+                self._on_error(outcome.error)
+            except Exception:
+                log.exception("latentbus: on_error callback failed")
+
+    def _answer(self, seq: int, value) -> list:
+        """The waiter of request `seq` with its answer; [] when no live request has it."""
+        waiter = self._pending.pop(seq, None) if seq else None
+        if waiter is None or waiter.done():
+            return []
+        return [(waiter, value)]
+
+    def _unsolicited(self, error: BusError) -> Outcome:
+        reply = (self.replies.pop(error.message_id, None)
+                 if error.reason == "DEADLINE_EXCEEDED" else None)
+        if reply is not None and not reply.future.done():
+            return Outcome(settle=[(reply.future, error)])
+        return Outcome(error=error)
+
+    def _deliver(self, envelope) -> Outcome:
+        """A delivery goes to receive(), unless it is the reply a request() waits for
+        (see latentbus._replies): then the client acks it and hands it to the waiter."""
+        delivery = Delivery(envelope, self._owner)
+        reply = self.replies.get(envelope.correlation_id) if envelope.correlation_id else None
+        if reply is None:
+            return Outcome(delivery=delivery)
+        if not reply.accepts(envelope):
+            self.ignored_replies += 1
+            _replies.log_refused(self.agent_id, envelope, reply.responder)
+            return Outcome(delivery=delivery)
+        del self.replies[envelope.correlation_id]
+        if reply.future.done():
+            return Outcome(delivery=delivery)
+        writes = [_frames.ack(envelope.message_id, envelope.sender_id)]
+        credit = self.consumed()
+        if credit is not None:
+            writes.append(credit)
+        return Outcome(writes=writes, settle=[(reply.future, delivery)])
+
