@@ -181,6 +181,7 @@ absl::StatusOr<nlohmann::json> TrainBridge(const TrainOptions& o, std::ostream* 
     // Models and the starting bridge.
     agent::llm::LoadOptions load;
     load.threads = o.threads;
+    load.keep_quantized = false;  // gradients flow through the receiver's float32 weights
     *progress << "train: loading " << o.sender_model << " and " << o.receiver_model << " ...\n";
     absl::StatusOr<std::unique_ptr<Model>> sender = Model::Load(o.sender_model, load);
     if (!sender.ok()) return sender.status();

@@ -234,20 +234,7 @@ void DequantizeQ3_K(const uint8_t* src, size_t blocks, float* dst) {
   }
 }
 
-// The 12-byte scale field shared by Q4_K and Q5_K: eight 6-bit scales and eight 6-bit
-// mins for sub-blocks of 32 elements. For j < 4: scale[j] = b[j] & 63, min[j] =
-// b[j+4] & 63; scale[j+4] = (b[j+8] & 15) | ((b[j] >> 6) << 4), min[j+4] = (b[j+8] >> 4)
-// | ((b[j+4] >> 6) << 4).
-void UnpackScaleMin(const uint8_t* b, int* scale, int* min) {
-  for (int j = 0; j < 4; ++j) {
-    scale[j] = b[j] & 63;
-    min[j] = b[j + 4] & 63;
-    scale[j + 4] = (b[j + 8] & 0x0f) | ((b[j] >> 6) << 4);
-    min[j + 4] = (b[j + 8] >> 4) | ((b[j + 4] >> 6) << 4);
-  }
-}
-
-// Q4_K, 144 bytes: [0,2) d (f16) | [2,4) dmin (f16) | [4,16) scales (UnpackScaleMin) |
+// Q4_K, 144 bytes: [0,2) d (f16) | [2,4) dmin (f16) | [4,16) scales (UnpackKScaleMin) |
 // [16,144) qs[128]. Element 64*c + l (l < 32) is the low nibble of qs[32*c + l] and
 // element 64*c + 32 + l its high nibble (sub-blocks 2c and 2c + 1).
 // x = (d * scale) * q - (dmin * min).
@@ -257,7 +244,7 @@ void DequantizeQ4_K(const uint8_t* src, size_t blocks, float* dst) {
     const float dmin = LoadHalf(src + 2);
     int scale[8];
     int min[8];
-    UnpackScaleMin(src + 4, scale, min);
+    UnpackKScaleMin(src + 4, scale, min);
     const uint8_t* qs = src + 16;
     for (int c = 0; c < 4; ++c, qs += 32, dst += 64) {
       const float d1 = d * static_cast<float>(scale[2 * c]);
@@ -270,7 +257,7 @@ void DequantizeQ4_K(const uint8_t* src, size_t blocks, float* dst) {
   }
 }
 
-// Q5_K, 176 bytes: [0,2) d (f16) | [2,4) dmin (f16) | [4,16) scales (UnpackScaleMin) |
+// Q5_K, 176 bytes: [0,2) d (f16) | [2,4) dmin (f16) | [4,16) scales (UnpackKScaleMin) |
 // [16,48) qh[32] | [48,176) qs[128]. Low 4 bits as in Q4_K; bit 4 of element 32*s + l
 // (sub-block s < 8) is bit s of qh[l]. x = (d * scale) * q - (dmin * min).
 void DequantizeQ5_K(const uint8_t* src, size_t blocks, float* dst) {
@@ -279,7 +266,7 @@ void DequantizeQ5_K(const uint8_t* src, size_t blocks, float* dst) {
     const float dmin = LoadHalf(src + 2);
     int scale[8];
     int min[8];
-    UnpackScaleMin(src + 4, scale, min);
+    UnpackKScaleMin(src + 4, scale, min);
     const uint8_t* qh = src + 16;
     const uint8_t* qs = src + 48;
     for (int c = 0; c < 4; ++c, qs += 32, dst += 64) {
@@ -331,6 +318,19 @@ void DequantizeQ6_K(const uint8_t* src, size_t blocks, float* dst) {
 }
 
 }  // namespace
+
+// The 12-byte scale field shared by Q4_K and Q5_K: eight 6-bit scales and eight 6-bit
+// mins for sub-blocks of 32 elements. For j < 4: scale[j] = b[j] & 63, min[j] =
+// b[j+4] & 63; scale[j+4] = (b[j+8] & 15) | ((b[j] >> 6) << 4), min[j+4] = (b[j+8] >> 4)
+// | ((b[j+4] >> 6) << 4).
+void UnpackKScaleMin(const uint8_t* b, int* scale, int* min) {
+  for (int j = 0; j < 4; ++j) {
+    scale[j] = b[j] & 63;
+    min[j] = b[j + 4] & 63;
+    scale[j + 4] = (b[j + 8] & 0x0f) | ((b[j] >> 6) << 4);
+    min[j + 4] = (b[j + 8] >> 4) | ((b[j + 4] >> 6) << 4);
+  }
+}
 
 bool IsSupported(uint32_t type) {
   const TypeTraits* t = Find(type);

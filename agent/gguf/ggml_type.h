@@ -42,6 +42,10 @@ size_t BlockBytes(GgmlType type);
 // Bytes for `n` elements (n must be a multiple of BlockElements; callers check).
 size_t RowBytes(GgmlType type, size_t n);
 
+// The 12-byte scale field of a Q4_K / Q5_K super-block at `b`: the 6-bit scales and
+// mins of its eight sub-blocks of 32 (layout in ggml_type.cc).
+void UnpackKScaleMin(const uint8_t* b, int* scale, int* min);
+
 // Dequantizes `n` elements (a multiple of BlockElements(type)) from `src` to `dst`.
 // InvalidArgument for an unsupported type or a partial block. Thread-safe.
 absl::Status Dequantize(GgmlType type, const void* src, size_t n, float* dst);

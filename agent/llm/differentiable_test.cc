@@ -79,8 +79,8 @@ TEST_P(DifferentiableTest, GradientMatchesFiniteDifferences) {
   ASSERT_GT(grad.abs().max().item<double>(), 0.0);
   // Frozen weights: nothing in the model keeps a gradient.
   const Transformer& t = ModelInternals::transformer(*model_);
-  EXPECT_FALSE(t.weights().token_embd.requires_grad());
-  EXPECT_FALSE(t.weights().token_embd.grad().defined());
+  EXPECT_FALSE(t.weights().token_embd.dense().requires_grad());
+  EXPECT_FALSE(t.weights().token_embd.dense().grad().defined());
   // Directional derivatives along random directions, central differences in float32.
   torch::NoGradGuard no_grad;
   for (int trial = 0; trial < 3; ++trial) {

@@ -6,25 +6,19 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "agent/gguf/gguf_file.h"
 #include "agent/llm/fingerprint.h"
 #include "agent/llm/model_config.h"
 #include "agent/llm/model_internals.h"
+#include "agent/llm/model_source.h"
+#include "agent/llm/packed_kernels.h"
 #include "agent/llm/sampler.h"
 #include "agent/llm/transformer.h"
-#include "agent/llm/weight_source.h"
 #include "agent/tokenizer/chat_template.h"
-#include "agent/tokenizer/gguf_tokenizer.h"
 #include "agent/tokenizer/tokenizer.h"
-#include "agent/tokenizer/tokenizer_json.h"
-#include "nlohmann/json.hpp"
 #include "torch_edge/torch_edge.h"
 
 namespace latentbus::agent::llm {
@@ -198,95 +192,6 @@ std::vector<codec::Tensor> Model::Impl::CheckedTaps(
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
-namespace {
-
-// What a model file or folder provides before the weights become tensors.
-struct Source {
-  ModelConfig config;
-  tokenizer::TokenizerSpec tokenizer;
-  std::string fingerprint;
-  std::unique_ptr<gguf::GgufFile> gguf;  // keeps the mapping alive while loading
-  std::unique_ptr<WeightSource> weights;
-};
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
-
-absl::StatusOr<Source> OpenGguf(const std::string& path) {
-  Source src;
-  absl::StatusOr<std::unique_ptr<gguf::GgufFile>> file = gguf::GgufFile::Open(path);
-  if (!file.ok()) return file.status();
-  src.gguf = *std::move(file);
-  absl::StatusOr<ModelConfig> config = ModelConfig::FromGguf(*src.gguf);
-  if (!config.ok()) return config.status();
-  src.config = *std::move(config);
-  absl::StatusOr<tokenizer::TokenizerSpec> spec = tokenizer::SpecFromGguf(*src.gguf);
-  if (!spec.ok()) return spec.status();
-  src.tokenizer = *std::move(spec);
-  src.fingerprint = GgufFingerprint(*src.gguf);
-  src.weights = GgufWeights(*src.gguf);
-  return src;
-}
-
-// A Hugging Face folder: config.json, model.safetensors or sharded
-// model-*.safetensors (with model.safetensors.index.json), tokenizer.json.
-absl::StatusOr<Source> OpenHfFolder(const std::string& dir) {
-  Source src;
-  absl::StatusOr<std::string> config_text = ReadFile(dir + "/config.json");
-  if (!config_text.ok()) return config_text.status();
-  absl::StatusOr<ModelConfig> config = ModelConfig::FromHfConfig(*config_text, dir);
-  if (!config.ok()) return config.status();
-  src.config = *std::move(config);
-  std::vector<std::string> shard_names;
-  if (std::filesystem::exists(dir + "/model.safetensors")) {
-    shard_names.push_back("model.safetensors");
-  } else {
-    absl::StatusOr<std::string> index = ReadFile(dir + "/model.safetensors.index.json");
-    if (!index.ok()) {
-      return absl::NotFoundError(
-          absl::StrCat(dir, ": neither model.safetensors nor model.safetensors.index.json"));
-    }
-    const nlohmann::json j = nlohmann::json::parse(*index, nullptr, false);
-    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
-      return absl::InvalidArgumentError(absl::StrCat(dir, ": malformed safetensors index"));
-    }
-    for (const auto& [name, file] : j["weight_map"].items()) {
-      const std::string f = file.get<std::string>();
-      if (f.find('/') != std::string::npos) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(dir, ": shard path ", f, " leaves the folder"));
-      }
-      if (std::find(shard_names.begin(), shard_names.end(), f) == shard_names.end()) {
-        shard_names.push_back(f);
-      }
-    }
-  }
-  std::vector<std::unique_ptr<SafetensorsFile>> shards;
-  for (const std::string& name : shard_names) {
-    absl::StatusOr<std::unique_ptr<SafetensorsFile>> shard =
-        SafetensorsFile::Open(dir + "/" + name);
-    if (!shard.ok()) return shard.status();
-    shards.push_back(*std::move(shard));
-  }
-  src.fingerprint = SafetensorsFingerprint(*config_text, shards);
-  absl::StatusOr<tokenizer::TokenizerSpec> spec =
-      tokenizer::SpecFromTokenizerJson(dir + "/tokenizer.json");
-  if (!spec.ok()) return spec.status();
-  src.tokenizer = *std::move(spec);
-  if (src.tokenizer.architecture.empty()) {
-    src.tokenizer.architecture = FamilyName(src.config.family);
-  }
-  src.weights = SafetensorsWeights(std::move(shards), src.config.family);
-  return src;
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                                                    const LoadOptions& options) {
   return Guarded("loading model", [&]() -> absl::StatusOr<std::unique_ptr<Model>> {
@@ -313,8 +218,8 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
                             ? options.threads
                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     SetComputeThreads(threads);
-    absl::StatusOr<Source> src =
-        std::filesystem::is_directory(path) ? OpenHfFolder(path) : OpenGguf(path);
+    SetPackedKernelThreads(threads);
+    absl::StatusOr<ModelSource> src = OpenModelSource(path);
     if (!src.ok()) return src.status();
     absl::StatusOr<std::unique_ptr<tokenizer::Tokenizer>> tok =
         tokenizer::Tokenizer::Create(src->tokenizer);
@@ -329,7 +234,10 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
         impl->stop_ids.push_back(*id);
       }
     }
-    absl::StatusOr<Weights> weights = LoadWeights(*src->weights, src->config, impl->device);
+    WeightLoad load;
+    load.device = impl->device;
+    load.keep_quantized = options.keep_quantized && impl->device.is_cpu();
+    absl::StatusOr<Weights> weights = LoadWeights(*src->weights, src->config, load);
     if (!weights.ok()) return weights.status();
 
     const ModelConfig& config = src->config;
@@ -349,7 +257,8 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
     info.vocab_size = config.vocab_size;
     info.context_length = config.context_length;
     info.num_parameters = weights->num_parameters;
-    info.weight_bytes = weights->num_parameters * sizeof(float);
+    info.weight_bytes = weights->bytes;
+    info.quantized = weights->bytes < weights->num_parameters * sizeof(float);
     info.device = impl->device.str();
     info.threads = threads;
     impl->transformer = std::make_unique<Transformer>(src->config, *std::move(weights));

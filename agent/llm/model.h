@@ -26,6 +26,11 @@ struct LoadOptions {
   std::string device = "cpu";
   // Intra-op threads for libtorch (process-wide); 0: one per core.
   int threads = 0;
+  // On the CPU, GGUF weight matrices in Q8_0, Q5_0, Q6_K, Q4_1 or Q4_K stay quantized in
+  // memory (about a quarter of the float32 bytes; decoding reads that much less) and are
+  // multiplied by kernels of our own. false: every weight float32, as autograd through
+  // the model needs (bridge training).
+  bool keep_quantized = true;
 };
 
 struct ModelInfo {
@@ -44,7 +49,8 @@ struct ModelInfo {
   int64_t vocab_size = 0;
   int64_t context_length = 0;
   size_t num_parameters = 0;
-  size_t weight_bytes = 0;  // dequantized float32 weights held in memory
+  size_t weight_bytes = 0;  // weights held in memory (quantized or float32)
+  bool quantized = false;   // some weights are held quantized (LoadOptions::keep_quantized)
   std::string device;
   int threads = 0;
 };

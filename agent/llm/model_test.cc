@@ -241,6 +241,37 @@ TEST_P(RealModelTest, EmbeddingSpliceIsExact) {
   EXPECT_EQ(as_tokens->logits.data, spliced->logits.data);
 }
 
+// The weights kept quantized (the default) and dequantized to float32 at load: the same
+// floats multiplied in another order, so the logits agree to float rounding, and the
+// packed model holds about a quarter of the bytes.
+TEST_P(RealModelTest, PackedAndFloatWeightsAgree) {
+  const Model& packed = Load(GetParam());
+  ASSERT_TRUE(packed.info().quantized);
+  LoadOptions options;
+  options.threads = 1;
+  options.keep_quantized = false;
+  absl::StatusOr<std::unique_ptr<Model>> dense =
+      Model::Load(ModelCachePath(GetParam().file), options);
+  ASSERT_TRUE(dense.ok()) << dense.status();
+  EXPECT_FALSE((*dense)->info().quantized);
+  EXPECT_EQ((*dense)->info().num_parameters, packed.info().num_parameters);
+  EXPECT_EQ((*dense)->info().weight_bytes, packed.info().num_parameters * sizeof(float));
+  EXPECT_LT(packed.info().weight_bytes, (*dense)->info().weight_bytes / 3);
+  const nlohmann::json ref = Reference(GetParam());
+  for (const auto& c : ref["cases"]) {
+    const std::vector<int32_t> ids = Ids(c["token_ids"]);
+    absl::StatusOr<ForwardResult> a = packed.Forward({PromptSegment::Tokens(ids)}, {}, false);
+    absl::StatusOr<ForwardResult> b = (*dense)->Forward({PromptSegment::Tokens(ids)}, {}, false);
+    ASSERT_TRUE(a.ok() && b.ok());
+    double worst = 0;
+    for (size_t i = 0; i < a->logits.data.size(); ++i) {
+      worst =
+          std::max(worst, static_cast<double>(std::fabs(a->logits.data[i] - b->logits.data[i])));
+    }
+    EXPECT_LT(worst, GetParam().logit_atol) << "on " << ids.size() << " tokens";
+  }
+}
+
 TEST_P(RealModelTest, IdentityAndErrors) {
   const Model& model = Load(GetParam());
   const ModelInfo& info = model.info();

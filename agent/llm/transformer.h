@@ -1,6 +1,6 @@
-// The decoder-only transformer on libtorch: weights, KV cache and the forward pass for
-// the Llama family and Gemma 3. Internal to agent/llm (includes torch headers: never
-// include it from a public header).
+// The decoder-only transformer on libtorch: the embedding, the family's decoder layers
+// (decoder_layers.h), the final norm and the LM head, with hidden-state taps. Internal to
+// agent/llm (includes torch headers: never include it from a public header).
 //
 // Shapes: one sequence at a time. Activations are [T, d] float32 on the model's device.
 // Thread safety: a Transformer is immutable after construction; Forward may run
@@ -10,49 +10,30 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "agent/llm/decoder_layers.h"
+#include "agent/llm/kv_cache.h"
 #include "agent/llm/model_config.h"
 #include "agent/llm/weight_source.h"
 
 namespace latentbus::agent::llm {
 
-struct LayerWeights {
-  torch::Tensor attn_norm, wq, wk, wv, wo;
-  torch::Tensor bq, bk, bv;      // optional (Qwen2): undefined when absent
-  torch::Tensor q_norm, k_norm;  // Gemma 3
-  torch::Tensor post_attn_norm;  // Gemma 3
-  torch::Tensor ffn_norm, w_gate, w_up, w_down;
-  torch::Tensor post_ffn_norm;  // Gemma 3
-};
-
 struct Weights {
-  torch::Tensor token_embd;  // [vocab, d]
-  torch::Tensor output;      // [vocab, d]; the same tensor as token_embd when tied
+  LinearWeight token_embd;  // [vocab, d]
+  LinearWeight output;      // [vocab, d]; the same matrix as token_embd when tied
   torch::Tensor output_norm;
-  std::vector<LayerWeights> layers;
+  std::unique_ptr<DecoderLayers> layers;  // the family's own (decoder_layers.h)
   size_t num_parameters = 0;
+  size_t bytes = 0;  // held in memory, quantized or float32
 };
 
-// Loads every tensor the architecture needs as float32 on `device`. Errors name the
-// missing or mis-shaped tensor.
+// Loads every tensor the architecture needs as `load` says. Errors name the missing or
+// mis-shaped tensor.
 absl::StatusOr<Weights> LoadWeights(const WeightSource& source, const ModelConfig& config,
-                                    const torch::Device& device);
-
-// Keys and values of past positions, per layer, preallocated for `capacity` positions.
-class KvCache {
- public:
-  KvCache(const ModelConfig& config, int64_t capacity, const torch::Device& device);
-  int64_t length() const { return length_; }
-  int64_t capacity() const { return capacity_; }
-
- private:
-  friend class Transformer;
-  std::vector<torch::Tensor> k_, v_;  // [kv_heads, capacity, head_dim]
-  int64_t length_ = 0;
-  int64_t capacity_ = 0;
-};
+                                    const WeightLoad& load);
 
 class Transformer {
  public:
@@ -91,10 +72,6 @@ class Transformer {
   torch::Tensor FinalHidden(const torch::Tensor& x) const;
 
  private:
-  torch::Tensor Attention(const torch::Tensor& h, const LayerWeights& w, size_t layer,
-                          KvCache* cache) const;
-  torch::Tensor FeedForward(const torch::Tensor& h, const LayerWeights& w) const;
-  torch::Tensor Rope(const torch::Tensor& x, int64_t start, double base) const;
   // Runs the blocks over `x` from position `start`; see Forward for the taps. Returns the
   // final-normed hidden states, or an undefined tensor when it stopped at the last tap.
   torch::Tensor Blocks(const torch::Tensor& x, KvCache* cache, const std::vector<int>& taps,

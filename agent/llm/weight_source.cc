@@ -39,6 +39,24 @@ class GgufSource : public WeightSource {
     return t;
   }
 
+  absl::StatusOr<std::shared_ptr<const PackedMatrix>> LoadPacked(
+      const std::string& name, const std::vector<int64_t>& shape) const override {
+    absl::StatusOr<const gguf::TensorInfo*> info = file_.FindTensor(name);
+    if (!info.ok()) return info.status();
+    const std::vector<int64_t> file_shape((*info)->dims.rbegin(), (*info)->dims.rend());
+    if (file_shape != shape) return ShapeMismatch(file_.path(), name, file_shape, shape);
+    if (shape.size() != 2 || !PackedMatrix::CanPack((*info)->type)) {
+      return WeightSource::LoadPacked(name, shape);
+    }
+    absl::StatusOr<PackedMatrix> m = PackedMatrix::FromGguf(
+        (*info)->type, (*info)->data, static_cast<size_t>(shape[0]), static_cast<size_t>(shape[1]));
+    if (!m.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file_.path(), ": tensor ", name, ": ", m.status().message()));
+    }
+    return std::make_shared<const PackedMatrix>(*std::move(m));
+  }
+
  private:
   const gguf::GgufFile& file_;
 };
@@ -115,6 +133,11 @@ class SafetensorsSource : public WeightSource {
 };
 
 }  // namespace
+
+absl::StatusOr<std::shared_ptr<const PackedMatrix>> WeightSource::LoadPacked(
+    const std::string& name, const std::vector<int64_t>&) const {
+  return absl::UnimplementedError(absl::StrCat(name, " is not stored in quantized blocks"));
+}
 
 std::unique_ptr<WeightSource> GgufWeights(const gguf::GgufFile& file) {
   return std::make_unique<GgufSource>(file);

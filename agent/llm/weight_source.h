@@ -19,6 +19,7 @@
 #include "absl/status/statusor.h"
 #include "agent/gguf/gguf_file.h"
 #include "agent/llm/model_config.h"
+#include "agent/llm/packed_matrix.h"
 #include "agent/llm/safetensors_file.h"
 
 namespace latentbus::agent::llm {
@@ -31,6 +32,10 @@ class WeightSource {
   // `shape`, NotFound when absent.
   virtual absl::StatusOr<torch::Tensor> Load(const std::string& name,
                                              const std::vector<int64_t>& shape) const = 0;
+  // The 2-D tensor `name` of `shape` kept in its quantized blocks (packed_matrix.h), or
+  // Unimplemented when its type does not pack (the caller then Loads floats).
+  virtual absl::StatusOr<std::shared_ptr<const PackedMatrix>> LoadPacked(
+      const std::string& name, const std::vector<int64_t>& shape) const;
 };
 
 // Dequantizes GGUF tensors (dims reversed to torch order).

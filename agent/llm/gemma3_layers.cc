@@ -1,0 +1,53 @@
+// Gemma 3's decoder layers (decoder_layers.h).
+#include <vector>
+
+#include "agent/llm/decoder_layers.h"
+#include "agent/llm/layer_ops.h"
+
+namespace latentbus::agent::llm {
+namespace {
+
+struct Gemma3Layer : CommonLayerWeights {
+  torch::Tensor q_norm, k_norm;  // per head: [head_dim]
+  torch::Tensor post_attn_norm, post_ffn_norm;
+};
+
+class Gemma3Layers : public LayerStack<Gemma3Layer> {
+ public:
+  using LayerStack::LayerStack;
+
+  torch::Tensor Block(size_t layer, const torch::Tensor& x, KvCache* cache) const override {
+    const ModelConfig& c = config_;
+    const Gemma3Layer& w = layers_[layer];
+    const torch::Tensor h = RmsNorm(x, w.attn_norm, c.rms_eps);
+    const int64_t t = h.size(0);
+    auto project = [&](const LinearWeight& weight, int64_t heads) {
+      return weight.Apply(h).view({t, heads, c.head_dim}).transpose(0, 1);
+    };
+    const torch::Tensor q = RmsNorm(project(w.wq, c.num_heads), w.q_norm, c.rms_eps);
+    const torch::Tensor k = RmsNorm(project(w.wk, c.num_kv_heads), w.k_norm, c.rms_eps);
+    const torch::Tensor attended = Attend(c, layer, q, k, project(w.wv, c.num_kv_heads), cache);
+    const torch::Tensor y = x + RmsNorm(w.wo.Apply(attended), w.post_attn_norm, c.rms_eps);
+    const torch::Tensor g = RmsNorm(y, w.ffn_norm, c.rms_eps);
+    const torch::Tensor m =
+        w.w_down.Apply(torch::gelu(w.w_gate.Apply(g), "tanh") * w.w_up.Apply(g));
+    return y + RmsNorm(m, w.post_ffn_norm, c.rms_eps);
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DecoderLayers>> LoadGemma3Layers(const WeightSource& source,
+                                                                const ModelConfig& c,
+                                                                const WeightLoad& load) {
+  const int64_t d = c.hidden_size, hd = c.head_dim;
+  return LoadLayerStack<Gemma3Layers, Gemma3Layer>(
+      source, c, load, [&](TensorLoader& loader, const std::string& p, Gemma3Layer* l) {
+        loader.Load(&l->q_norm, p + "attn_q_norm.weight", {hd});
+        loader.Load(&l->k_norm, p + "attn_k_norm.weight", {hd});
+        loader.Load(&l->post_attn_norm, p + "post_attention_norm.weight", {d});
+        loader.Load(&l->post_ffn_norm, p + "post_ffw_norm.weight", {d});
+      });
+}
+
+}  // namespace latentbus::agent::llm

@@ -1,0 +1,91 @@
+#include "agent/llm/packed_kernels.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+namespace latentbus::agent::llm {
+namespace {
+
+void ScalarGemv(const PackedMatrix& m, const float* x, const float* group_sums, float* y,
+                size_t begin, size_t end) {
+  const size_t cols = m.cols(), group = m.group(), groups = m.groups_per_row();
+  for (size_t r = begin; r < end; ++r) {
+    const float* scale = m.scales() + r * groups;
+    float acc = 0;
+    if (m.layout() == PackedMatrix::Layout::kInt8) {
+      const int8_t* q = m.q8() + r * cols;
+      for (size_t g = 0; g < groups; ++g) {
+        float s = 0;
+        for (size_t j = 0; j < group; ++j) {
+          s += static_cast<float>(q[g * group + j]) * x[g * group + j];
+        }
+        acc += scale[g] * s;
+      }
+    } else {
+      const uint8_t* q = m.q4() + r * cols / 2;
+      const float* min = m.mins() + r * groups;
+      for (size_t g = 0; g < groups; ++g) {
+        float s = 0;
+        for (size_t j = 0; j < 16; ++j) {
+          s += static_cast<float>(q[16 * g + j] & 0x0f) * x[32 * g + j] +
+               static_cast<float>(q[16 * g + j] >> 4) * x[32 * g + j + 16];
+        }
+        acc += scale[g] * s + min[g] * group_sums[g];
+      }
+    }
+    y[r - begin] = acc;
+  }
+}
+
+void ScalarDequantize(const PackedMatrix& m, size_t begin, size_t end, float* out) {
+  m.DequantizeRows(begin, end, out);
+}
+
+}  // namespace
+
+// Defined in packed_kernels_avx2.cc when the build targets x86-64.
+const PackedKernels* Avx2PackedKernelsIfBuilt();
+
+const PackedKernels& ScalarPackedKernels() {
+  static const PackedKernels kernels{"scalar", &ScalarGemv, &ScalarDequantize};
+  return kernels;
+}
+
+const PackedKernels* Avx2PackedKernels() {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    return Avx2PackedKernelsIfBuilt();
+  }
+#endif
+  return nullptr;
+}
+
+const PackedKernels& BestPackedKernels() {
+  static const PackedKernels* best = [] {
+    const char* forced = std::getenv("LATENTBUS_KERNELS");
+    if (forced != nullptr && std::strcmp(forced, "scalar") == 0) return &ScalarPackedKernels();
+    const PackedKernels* avx2 = Avx2PackedKernels();
+    return avx2 != nullptr ? avx2 : &ScalarPackedKernels();
+  }();
+  return *best;
+}
+
+namespace {
+std::atomic<int> packed_threads{1};
+}  // namespace
+
+void SetPackedKernelThreads(int threads) { packed_threads.store(std::max(1, threads)); }
+int PackedKernelThreads() { return packed_threads.load(); }
+
+void GroupSums(const float* x, size_t cols, size_t group, float* out) {
+  for (size_t g = 0; g < cols / group; ++g) {
+    float s = 0;
+    for (size_t j = 0; j < group; ++j) s += x[g * group + j];
+    out[g] = s;
+  }
+}
+
+}  // namespace latentbus::agent::llm

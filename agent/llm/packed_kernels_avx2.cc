@@ -1,0 +1,122 @@
+// The AVX2 + FMA variants of packed_kernels.h. This file alone is compiled with -mavx2
+// -mfma; BestPackedKernels reaches it only after checking the CPU.
+#include "agent/llm/packed_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+namespace latentbus::agent::llm {
+namespace {
+
+inline float HorizontalSum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// Eight int8 / uint8 values of `v`'s low 8 bytes as floats.
+inline __m256 I8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+inline __m256 U8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+
+// sum_j q[j] * x[j] over 16 int8 values, as eight partial sums.
+inline __m256 Dot16(__m128i q, const float* x) {
+  const __m256 s = _mm256_mul_ps(I8(q), _mm256_loadu_ps(x));
+  return _mm256_fmadd_ps(I8(_mm_srli_si128(q, 8)), _mm256_loadu_ps(x + 8), s);
+}
+
+float RowInt8(const int8_t* q, const float* scale, const float* x, size_t groups, size_t group) {
+  __m256 acc = _mm256_setzero_ps();
+  if (group == 32) {
+    for (size_t g = 0; g < groups; ++g, q += 32, x += 32) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16));
+      const __m256 s = _mm256_add_ps(Dot16(a, x), Dot16(b, x + 16));
+      acc = _mm256_fmadd_ps(s, _mm256_set1_ps(scale[g]), acc);
+    }
+  } else {  // 16
+    for (size_t g = 0; g < groups; ++g, q += 16, x += 16) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+      acc = _mm256_fmadd_ps(Dot16(a, x), _mm256_set1_ps(scale[g]), acc);
+    }
+  }
+  return HorizontalSum(acc);
+}
+
+float RowInt4(const uint8_t* q, const float* scale, const float* min, const float* x,
+              const float* group_sums, size_t groups) {
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps();
+  float offset = 0;
+  for (size_t g = 0; g < groups; ++g, q += 16, x += 32) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const __m128i lo = _mm_and_si128(b, low4);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4);
+    __m256 s = _mm256_mul_ps(U8(lo), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(U8(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(U8(hi), _mm256_loadu_ps(x + 16), s);
+    s = _mm256_fmadd_ps(U8(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
+    acc = _mm256_fmadd_ps(s, _mm256_set1_ps(scale[g]), acc);
+    offset += min[g] * group_sums[g];
+  }
+  return HorizontalSum(acc) + offset;
+}
+
+void Avx2Gemv(const PackedMatrix& m, const float* x, const float* group_sums, float* y,
+              size_t begin, size_t end) {
+  const size_t cols = m.cols(), groups = m.groups_per_row();
+  for (size_t r = begin; r < end; ++r) {
+    const float* scale = m.scales() + r * groups;
+    y[r - begin] =
+        m.layout() == PackedMatrix::Layout::kInt8
+            ? RowInt8(m.q8() + r * cols, scale, x, groups, m.group())
+            : RowInt4(m.q4() + r * cols / 2, scale, m.mins() + r * groups, x, group_sums, groups);
+  }
+}
+
+// Products and sums as separate instructions (no FMA): the same roundings as the scalar
+// s * q + m, so the values are exact.
+void Avx2Dequantize(const PackedMatrix& m, size_t begin, size_t end, float* out) {
+  const size_t n = (end - begin) * m.cols(), first = begin * m.cols();
+  if (m.layout() == PackedMatrix::Layout::kInt8) {
+    const int8_t* q = m.q8() + first;
+    const float* scale = m.scales() + first / m.group();
+    for (size_t i = 0; i < n; i += 16) {
+      const __m256 s = _mm256_set1_ps(scale[i / m.group()]);
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i));
+      _mm256_storeu_ps(out + i, _mm256_mul_ps(s, I8(v)));
+      _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(s, I8(_mm_srli_si128(v, 8))));
+    }
+    return;
+  }
+  const __m128i low4 = _mm_set1_epi8(0x0f);
+  const uint8_t* q = m.q4() + first / 2;
+  for (size_t g = 0; g < n / 32; ++g, q += 16, out += 32) {
+    const size_t gg = first / 32 + g;
+    const __m256 s = _mm256_set1_ps(m.scales()[gg]), mn = _mm256_set1_ps(m.mins()[gg]);
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const __m128i lo = _mm_and_si128(b, low4);
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4);
+    _mm256_storeu_ps(out, _mm256_add_ps(_mm256_mul_ps(s, U8(lo)), mn));
+    _mm256_storeu_ps(out + 8, _mm256_add_ps(_mm256_mul_ps(s, U8(_mm_srli_si128(lo, 8))), mn));
+    _mm256_storeu_ps(out + 16, _mm256_add_ps(_mm256_mul_ps(s, U8(hi)), mn));
+    _mm256_storeu_ps(out + 24, _mm256_add_ps(_mm256_mul_ps(s, U8(_mm_srli_si128(hi, 8))), mn));
+  }
+}
+
+}  // namespace
+
+const PackedKernels* Avx2PackedKernelsIfBuilt() {
+  static const PackedKernels kernels{"avx2", &Avx2Gemv, &Avx2Dequantize};
+  return &kernels;
+}
+
+}  // namespace latentbus::agent::llm
+
+#else  // not x86-64: no AVX2 variant
+
+namespace latentbus::agent::llm {
+const PackedKernels* Avx2PackedKernelsIfBuilt() { return nullptr; }
+}  // namespace latentbus::agent::llm
+
+#endif
