@@ -2,7 +2,11 @@
 
 #include <torch/torch.h>
 
+#include <fstream>
 #include <iomanip>
+#include <string>
+
+#include "agent/llm/packed_kernels.h"
 
 namespace latentbus::bench {
 
@@ -18,6 +22,20 @@ double PrefillFlops(const agent::llm::ModelInfo& i, int64_t t) {
          2.0 * d * static_cast<double>(i.vocab_size);
 }
 
+namespace {
+
+// VmRSS of this process in bytes (0 when /proc is not there).
+size_t ResidentBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+
+}  // namespace
+
 absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
                                              const ModelBenchOptions& options,
                                              std::ostream* progress) {
@@ -26,6 +44,10 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   result["model_id"] = info.model_id;
   result["threads"] = info.threads;
   result["device"] = info.device;
+  result["weight_bytes"] = info.weight_bytes;
+  result["quantized"] = info.quantized;
+  result["kernels"] = info.quantized ? agent::llm::BestPackedKernels().name : "libtorch";
+  result["resident_bytes_at_start"] = ResidentBytes();
   result["timing"] = {{"statistic", "median; x matmul from paired samples"},
                       {"samples", options.timing.samples}};
 
@@ -94,12 +116,17 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   std::sort(rates.begin(), rates.end());
   result["decode_tokens"] = options.decode_tokens;
   result["decode_tok_s"] = rates[rates.size() / 2];
+  result["resident_bytes_at_end"] = ResidentBytes();
   return result;
 }
 
 void PrintModelBenchTable(const nlohmann::json& r, std::ostream& out) {
   out << "model " << r["model_id"].get<std::string>() << " on " << r["device"].get<std::string>()
-      << ", " << r["threads"] << " threads (medians)\n"
+      << ", " << r["threads"] << " threads (medians); weights "
+      << (r["quantized"].get<bool>() ? "quantized" : "float32") << ", "
+      << r["weight_bytes"].get<size_t>() / 1000000 << " MB, kernels "
+      << r["kernels"].get<std::string>() << "; resident "
+      << r["resident_bytes_at_end"].get<size_t>() / 1000000 << " MB\n"
       << std::fixed << std::setprecision(1) << "bare matmul " << r["matmul_shape"] << ": "
       << r["matmul_gflops"].get<double>() << " GFLOP/s\n";
   for (const auto& p : r["prefill"]) {

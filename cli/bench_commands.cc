@@ -66,6 +66,7 @@ struct ModelBenchArgs {
   std::string device = "cpu";
   int threads = 0;
   bool json = false;
+  bool float_weights = false;
   bench::ModelBenchOptions options;
 };
 
@@ -73,6 +74,7 @@ int RunModelBenchCommand(const ModelBenchArgs& args) {
   agent::llm::LoadOptions load;
   load.device = args.device;
   load.threads = args.threads;
+  load.keep_quantized = !args.float_weights;
   std::cerr << "bench model: loading " << args.path << " ..." << std::endl;
   absl::StatusOr<std::unique_ptr<agent::llm::Model>> model =
       agent::llm::Model::Load(args.path, load);
@@ -135,6 +137,9 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
   model->add_option("--decode", margs->options.decode_tokens, "Tokens to decode")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
+  model->add_flag("--float-weights", margs->float_weights,
+                  "Dequantize every weight to float32 at load (the runtime before packed "
+                  "weights; what bridge training loads) instead of keeping GGUF blocks packed");
   model->add_flag("--json", margs->json, "Print JSON instead of a table");
   model->callback([margs, run] { *run = [margs] { return RunModelBenchCommand(*margs); }; });
 

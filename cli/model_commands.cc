@@ -1,4 +1,5 @@
 // `latentbus model ...`: load a model, inspect it, generate text, tap hidden states.
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -56,6 +57,7 @@ nlohmann::json InfoJson(const agent::llm::ModelInfo& i) {
           {"context_length", i.context_length},
           {"num_parameters", i.num_parameters},
           {"weight_bytes", i.weight_bytes},
+          {"quantized", i.quantized},
           {"device", i.device},
           {"threads", i.threads}};
 }
@@ -91,6 +93,15 @@ int RunInfo(const ModelArgs& args) {
   info["resident_added_vs_weights"] = static_cast<double>(added) / weights;
   info["anonymous_bytes"] = anon;
   info["anonymous_vs_weights"] = static_cast<double>(anon) / weights;
+  // Against the model file (a GGUF file; a folder has no single size).
+  std::error_code ec;
+  const uintmax_t file_bytes = std::filesystem::is_regular_file(args.path, ec)
+                                   ? std::filesystem::file_size(args.path, ec)
+                                   : 0;
+  if (file_bytes > 0 && !ec) {
+    info["file_bytes"] = file_bytes;
+    info["resident_added_vs_file"] = static_cast<double>(added) / static_cast<double>(file_bytes);
+  }
   if (args.json) {
     std::cout << info.dump(2) << std::endl;
   } else {
