@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "broker/errors.h"
 #include "broker/in_memory_delivery.h"
+#include "broker/recording_session.h"
 #include "broker/translator.h"
 #include "codec/packet_proto.h"
 #include "codec/synthetic.h"
@@ -18,41 +19,6 @@ namespace latentbus::broker {
 namespace {
 
 using Strings = std::vector<std::string>;
-
-// Stands in for ConnectReactor (the real session, which needs a gRPC stream): keeps every
-// frame the broker pushes. Frames arrive on translation and timer threads too.
-class StreamRecorder final : public AgentSession {
- public:
-  bool Push(v1::BrokerFrame frame) override {
-    absl::MutexLock lock(&mu_);
-    frames_.push_back(std::move(frame));
-    return true;
-  }
-  void End(const absl::Status&) override {}
-
-  // False when fewer than `n` frames arrived within 30 s.
-  bool AwaitFrames(size_t n) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return frames_.size() >= n; };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(30));
-  }
-  std::vector<v1::BrokerFrame> frames() const {
-    absl::MutexLock lock(&mu_);
-    return frames_;
-  }
-  // The envelopes of the Deliver frames, in order.
-  std::vector<v1::Envelope> Delivered() const {
-    std::vector<v1::Envelope> out;
-    for (const v1::BrokerFrame& f : frames()) {
-      if (f.has_deliver()) out.push_back(f.deliver().envelope());
-    }
-    return out;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<v1::BrokerFrame> frames_ ABSL_GUARDED_BY(mu_);
-};
 
 // Keeps the first dst_dim columns of every row, negated: exact in fp32, so a delivered
 // latent can be compared value by value. Fails every call when `broken`.

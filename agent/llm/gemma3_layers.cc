@@ -20,13 +20,11 @@ class Gemma3Layers : public LayerStack<Gemma3Layer> {
     const ModelConfig& c = config_;
     const Gemma3Layer& w = layers_[layer];
     const torch::Tensor h = RmsNorm(x, w.attn_norm, c.rms_eps);
-    const int64_t t = h.size(0);
-    auto project = [&](const LinearWeight& weight, int64_t heads) {
-      return weight.Apply(h).view({t, heads, c.head_dim}).transpose(0, 1);
-    };
-    const torch::Tensor q = RmsNorm(project(w.wq, c.num_heads), w.q_norm, c.rms_eps);
-    const torch::Tensor k = RmsNorm(project(w.wk, c.num_kv_heads), w.k_norm, c.rms_eps);
-    const torch::Tensor attended = Attend(c, layer, q, k, project(w.wv, c.num_kv_heads), cache);
+    const torch::Tensor q = RmsNorm(SplitHeads(c, w.wq.Apply(h), c.num_heads), w.q_norm, c.rms_eps);
+    const torch::Tensor k =
+        RmsNorm(SplitHeads(c, w.wk.Apply(h), c.num_kv_heads), w.k_norm, c.rms_eps);
+    const torch::Tensor v = SplitHeads(c, w.wv.Apply(h), c.num_kv_heads);
+    const torch::Tensor attended = Attend(c, layer, q, k, v, cache);
     const torch::Tensor y = x + RmsNorm(w.wo.Apply(attended), w.post_attn_norm, c.rms_eps);
     const torch::Tensor g = RmsNorm(y, w.ffn_norm, c.rms_eps);
     const torch::Tensor m =

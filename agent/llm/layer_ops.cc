@@ -8,6 +8,10 @@ torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& w, double eps
   return x * torch::rsqrt(x.pow(2).mean(-1, /*keepdim=*/true) + eps) * w;
 }
 
+torch::Tensor SplitHeads(const ModelConfig& config, const torch::Tensor& y, int64_t heads) {
+  return y.view({y.size(0), heads, config.head_dim}).transpose(0, 1);
+}
+
 // The angles are computed in float32 like the reference implementation.
 torch::Tensor Rope(const ModelConfig& config, const torch::Tensor& x, int64_t start, double base) {
   const int64_t hd = config.head_dim, t = x.size(1);

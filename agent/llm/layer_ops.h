@@ -17,6 +17,9 @@ namespace latentbus::agent::llm {
 
 torch::Tensor RmsNorm(const torch::Tensor& x, const torch::Tensor& w, double eps);
 
+// A projection's output [T, heads * head_dim] as per-head rows [heads, T, head_dim].
+torch::Tensor SplitHeads(const ModelConfig& config, const torch::Tensor& y, int64_t heads);
+
 // Rotates `x` ([heads, T, head_dim]) for positions start .. start+T-1 in the config's
 // RoPE layout, with frequency base `base`.
 torch::Tensor Rope(const ModelConfig& config, const torch::Tensor& x, int64_t start, double base);

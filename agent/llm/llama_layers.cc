@@ -19,13 +19,10 @@ class LlamaLayers : public LayerStack<LlamaLayer> {
     const ModelConfig& c = config_;
     const LlamaLayer& w = layers_[layer];
     const torch::Tensor h = RmsNorm(x, w.attn_norm, c.rms_eps);
-    const int64_t t = h.size(0);
-    auto project = [&](const LinearWeight& weight, const torch::Tensor& bias, int64_t heads) {
-      return weight.Apply(h, bias).view({t, heads, c.head_dim}).transpose(0, 1);
-    };
     const torch::Tensor attended =
-        Attend(c, layer, project(w.wq, w.bq, c.num_heads), project(w.wk, w.bk, c.num_kv_heads),
-               project(w.wv, w.bv, c.num_kv_heads), cache);
+        Attend(c, layer, SplitHeads(c, w.wq.Apply(h, w.bq), c.num_heads),
+               SplitHeads(c, w.wk.Apply(h, w.bk), c.num_kv_heads),
+               SplitHeads(c, w.wv.Apply(h, w.bv), c.num_kv_heads), cache);
     const torch::Tensor y = x + w.wo.Apply(attended);
     const torch::Tensor g = RmsNorm(y, w.ffn_norm, c.rms_eps);
     return y + w.w_down.Apply(torch::silu(w.w_gate.Apply(g)) * w.w_up.Apply(g));
