@@ -177,7 +177,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     deadline = furthest;  // a request's state is never kept for good
   }
   std::optional<AgentRecord> sender = c_.registry->Find(context.sender_id);
-  std::shared_ptr<const codec::Packet> packet;
+  std::shared_ptr<const AcceptedLatent> latent;
   if (envelope.has_latent()) {
     if (!sender) {
       return Refuse(message_id,
@@ -194,9 +194,9 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                                                       "latent needs one")),
           {}, done);
     }
-    absl::StatusOr<codec::Packet> validated = ValidateLatent(envelope.latent(), *sender->model);
+    absl::StatusOr<AcceptedLatent> validated = ValidateLatent(envelope.latent(), *sender->model);
     if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
-    packet = std::make_shared<const codec::Packet>(*std::move(validated));
+    latent = std::make_shared<const AcceptedLatent>(*std::move(validated));
   }
   std::optional<RequestKey> answers;
   if (!envelope.correlation_id().empty()) {
@@ -213,7 +213,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   if (!recipients.ok()) return Refuse(message_id, recipients.status(), {}, done);
 
   const bool has_text = !envelope.text().empty();
-  const bool has_latent = packet != nullptr;
+  const bool has_latent = latent != nullptr;
   std::vector<Target> targets;
   std::vector<std::string> need_text;
   for (AgentRecord& r : *recipients) {
@@ -232,10 +232,10 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   }
 
   // Accepted: from here on every recipient gets an outcome.
-  c_.metrics->Increment(
-      "latentbus_messages_total",
-      {{"class", MessageClassName(envelope.message_class())},
-       {"encoding", has_latent ? codec::EncodingName(packet->encoding) : std::string("text")}});
+  c_.metrics->Increment("latentbus_messages_total",
+                        {{"class", MessageClassName(envelope.message_class())},
+                         {"encoding", has_latent ? codec::EncodingName(latent->header.encoding)
+                                                 : std::string("text")}});
   if (answers.has_value()) {
     absl::MutexLock lock(&mu_);
     ErasePending(*answers);  // answered: retired (a second answer finds nothing pending)
@@ -291,7 +291,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     std::string agent_id = t.agent.agent_id;
     Decision decision = t.decision;
     absl::Status submitted = c_.pool->Submit(
-        t.decision.bridge, packet, target,
+        t.decision.bridge, latent, target,
         [this, tracker, agent_id, decision, latent_base, now](absl::StatusOr<codec::Packet> out) {
           if (!out.ok()) {
             Finish(tracker, agent_id, decision,

@@ -17,14 +17,14 @@ TranslationPool::TranslationPool(const Translator* translator, Options options, 
 TranslationPool::~TranslationPool() { Shutdown(); }
 
 absl::Status TranslationPool::Submit(std::shared_ptr<const Bridge> bridge,
-                                     std::shared_ptr<const codec::Packet> packet,
+                                     std::shared_ptr<const AcceptedLatent> latent,
                                      TranslationTarget target, Done done) {
   absl::MutexLock lock(&mu_);
   if (stop_) return absl::FailedPreconditionError("translation pool is shut down");
   if (queue_.size() >= options_.max_pending) {
     return absl::ResourceExhaustedError("translation backlog is full");
   }
-  queue_.push_back(Job{std::move(bridge), std::move(packet), std::move(target), std::move(done)});
+  queue_.push_back(Job{std::move(bridge), std::move(latent), std::move(target), std::move(done)});
   return absl::OkStatus();
 }
 
@@ -66,12 +66,12 @@ void TranslationPool::WorkerLoop() {
         }
       }
     }
-    std::vector<const codec::Packet*> packets;
-    packets.reserve(batch.size());
-    for (const Job& job : batch) packets.push_back(job.packet.get());
+    std::vector<const AcceptedLatent*> latents;
+    latents.reserve(batch.size());
+    for (const Job& job : batch) latents.push_back(job.latent.get());
     absl::Time start = absl::Now();
     absl::StatusOr<std::vector<codec::Packet>> result =
-        translator_->Translate(*batch.front().bridge, packets, batch.front().target);
+        translator_->Translate(*batch.front().bridge, latents, batch.front().target);
     if (result.ok() && result->size() != batch.size()) {
       result = absl::InternalError("translator returned a wrong number of packets");
     }

@@ -1,6 +1,6 @@
 // Worker threads that run translations off the gRPC threads.
 //
-// Submit queues one packet for one receiver. A worker takes the oldest job plus every
+// Submit queues one accepted latent for one receiver. A worker takes the oldest job plus every
 // other queued job with the same bridge and target (up to max_batch) and hands them to
 // the Translator as one batch, so packets sharing a bridge are translated together.
 // Each job's callback runs exactly once, on a worker thread, with the translated packet
@@ -45,7 +45,7 @@ class TranslationPool {
   // RESOURCE_EXHAUSTED when max_pending jobs are queued, FAILED_PRECONDITION after
   // Shutdown; `done` is then not called.
   absl::Status Submit(std::shared_ptr<const Bridge> bridge,
-                      std::shared_ptr<const codec::Packet> packet, TranslationTarget target,
+                      std::shared_ptr<const AcceptedLatent> latent, TranslationTarget target,
                       Done done);
 
   // Stops the workers after their current batch; cancels queued jobs. Idempotent.
@@ -56,7 +56,7 @@ class TranslationPool {
  private:
   struct Job {
     std::shared_ptr<const Bridge> bridge;
-    std::shared_ptr<const codec::Packet> packet;
+    std::shared_ptr<const AcceptedLatent> latent;
     TranslationTarget target;
     Done done;
   };

@@ -24,21 +24,21 @@ class NamedBridge final : public Bridge {
 class FakeTranslator final : public Translator {
  public:
   absl::StatusOr<std::vector<codec::Packet>> Translate(
-      const Bridge& bridge, absl::Span<const codec::Packet* const> packets,
+      const Bridge& bridge, absl::Span<const AcceptedLatent* const> latents,
       const TranslationTarget&) const override {
     bool first;
     {
       absl::MutexLock lock(&mu_);
-      batches_.push_back(bridge.info().id + ":" + std::to_string(packets.size()));
+      batches_.push_back(bridge.info().id + ":" + std::to_string(latents.size()));
       first = batches_.size() == 1;
     }
     if (first) entered_.Notify();
     release_.WaitForNotification();
     if (bridge.info().id == "broken") return absl::InternalError("bridge exploded");
     std::vector<codec::Packet> out;
-    for (const codec::Packet* p : packets) {
+    for (const AcceptedLatent* p : latents) {
       codec::Packet q;
-      q.layer = p->layer + 1000;
+      q.layer = p->header.layer + 1000;
       out.push_back(q);
     }
     return out;
@@ -55,9 +55,9 @@ class FakeTranslator final : public Translator {
   mutable std::vector<std::string> batches_ ABSL_GUARDED_BY(mu_);
 };
 
-std::shared_ptr<const codec::Packet> PacketWithLayer(uint32_t layer) {
-  auto p = std::make_shared<codec::Packet>();
-  p->layer = layer;
+std::shared_ptr<const AcceptedLatent> PacketWithLayer(uint32_t layer) {
+  auto p = std::make_shared<AcceptedLatent>();
+  p->header.layer = layer;
   return p;
 }
 

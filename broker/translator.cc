@@ -5,28 +5,28 @@
 namespace latentbus::broker {
 
 absl::StatusOr<std::vector<codec::Packet>> BridgeTranslator::Translate(
-    const Bridge& bridge, absl::Span<const codec::Packet* const> packets,
+    const Bridge& bridge, absl::Span<const AcceptedLatent* const> latents,
     const TranslationTarget& target) const {
   const BridgeInfo& info = bridge.info();
   if (!(info.dst == target.model)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "bridge ", info.id, " maps to ", info.dst.ToString(), ", not ", target.model.ToString()));
   }
+  // Bridge::Apply takes a span of tensors: the values are copied into one vector for it
+  // (floats of [T, d], small next to the product that follows).
   std::vector<codec::Tensor> inputs;
-  inputs.reserve(packets.size());
-  for (const codec::Packet* packet : packets) {
-    if (packet->model_id != info.src.model_id ||
-        packet->model_fingerprint != info.src.fingerprint) {
+  inputs.reserve(latents.size());
+  for (const AcceptedLatent* latent : latents) {
+    const codec::Packet& header = latent->header;
+    if (header.model_id != info.src.model_id || header.model_fingerprint != info.src.fingerprint) {
       return absl::InvalidArgumentError(
-          absl::StrCat("packet of ", packet->model_id, " given to bridge ", info.id));
+          absl::StrCat("packet of ", header.model_id, " given to bridge ", info.id));
     }
-    absl::StatusOr<codec::Tensor> tensor = codec::Decode(*packet);
-    if (!tensor.ok()) return tensor.status();
-    if (info.src_dim != 0 && tensor->width() != info.src_dim) {
-      return absl::InvalidArgumentError(absl::StrCat("bridge ", info.id, " expects width ",
-                                                     info.src_dim, ", got ", tensor->width()));
+    if (info.src_dim != 0 && latent->values.width() != info.src_dim) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bridge ", info.id, " expects width ", info.src_dim, ", got ", latent->values.width()));
     }
-    inputs.push_back(*std::move(tensor));
+    inputs.push_back(latent->values);
   }
   absl::StatusOr<std::vector<codec::Tensor>> outputs = bridge.Apply(inputs);
   if (!outputs.ok()) return outputs.status();

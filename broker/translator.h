@@ -2,10 +2,10 @@
 // input-embedding space.
 //
 // Translator is the seam the translation pool (broker/translation_pool.h) calls: it
-// takes validated packets in the sender's space that share one bridge and returns
-// packets in the receiver's input-embedding space, re-encoded in the receiver's
-// preferred encoding. BridgeTranslator is the production implementation: dequantize,
-// Bridge::Apply over the whole batch, re-quantize.
+// takes accepted latents in the sender's space (decoded once, by validation) that share
+// one bridge and returns packets in the receiver's input-embedding space, encoded in the
+// receiver's preferred encoding. BridgeTranslator is the production implementation:
+// Bridge::Apply over the whole batch, then quantize.
 //
 // Thread safety: implementations must allow concurrent Translate calls.
 #ifndef LATENTBUS_BROKER_TRANSLATOR_H_
@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "broker/accepted_latent.h"
 #include "broker/bridge.h"
 #include "codec/encoding.h"
 #include "codec/packet.h"
@@ -36,19 +37,20 @@ class Translator {
  public:
   virtual ~Translator() = default;
 
-  // `packets` are validated (broker/validation.h), in `bridge.info().src`'s hidden
-  // space. Returns one packet per input, in order: model = target.model, space
-  // INPUT_EMBEDDING, shape [T', target.embedding_size], encoding target.encoding, valid
-  // checksum. An error fails the whole batch.
+  // `latents` were accepted by validation (broker/validation.h), in
+  // `bridge.info().src`'s hidden space, their values already decoded. Returns one packet
+  // per input, in order: model = target.model, space INPUT_EMBEDDING, shape
+  // [T', target.embedding_size], encoding target.encoding, valid checksum. An error fails
+  // the whole batch.
   virtual absl::StatusOr<std::vector<codec::Packet>> Translate(
-      const Bridge& bridge, absl::Span<const codec::Packet* const> packets,
+      const Bridge& bridge, absl::Span<const AcceptedLatent* const> latents,
       const TranslationTarget& target) const = 0;
 };
 
 class BridgeTranslator final : public Translator {
  public:
   absl::StatusOr<std::vector<codec::Packet>> Translate(
-      const Bridge& bridge, absl::Span<const codec::Packet* const> packets,
+      const Bridge& bridge, absl::Span<const AcceptedLatent* const> latents,
       const TranslationTarget& target) const override;
 };
 

@@ -39,24 +39,26 @@ class DoublingBridge final : public Bridge {
   BridgeInfo info_;
 };
 
-codec::Packet SourcePacket(uint32_t rows, uint32_t width, float scale) {
-  codec::Tensor t;
-  t.shape = {rows, width};
-  for (uint32_t i = 0; i < rows * width; ++i) t.data.push_back(scale * std::cos(0.1f * i));
-  codec::Packet p = *codec::Encode(t, *codec::ParseEncoding("fp32"));
-  p.model_id = "src";
-  p.model_fingerprint = "fs";
-  p.space = codec::Space::kHidden;
-  return p;
+// As validation hands latents over: the header without its payload, the values decoded.
+AcceptedLatent SourceLatent(uint32_t rows, uint32_t width, float scale) {
+  AcceptedLatent a;
+  a.values.shape = {rows, width};
+  for (uint32_t i = 0; i < rows * width; ++i) a.values.data.push_back(scale * std::cos(0.1f * i));
+  a.header = *codec::Encode(a.values, *codec::ParseEncoding("int4/g32"));
+  a.header.payload.clear();  // the translator must not need it: nothing decodes it again
+  a.header.model_id = "src";
+  a.header.model_fingerprint = "fs";
+  a.header.space = codec::Space::kHidden;
+  return a;
 }
 
-TEST(BridgeTranslatorTest, DecodesAppliesOnceAndReencodesInTargetEncoding) {
+TEST(BridgeTranslatorTest, AppliesOnceToTheDecodedValuesAndEncodesInTheTargetEncoding) {
   DoublingBridge bridge(64, 32);
-  codec::Packet p1 = SourcePacket(3, 64, 1.0f);
-  codec::Packet p2 = SourcePacket(5, 64, 0.5f);
+  const AcceptedLatent p1 = SourceLatent(3, 64, 1.0f);
+  const AcceptedLatent p2 = SourceLatent(5, 64, 0.5f);
   TranslationTarget target{{"dst", "fd"}, 32, *codec::ParseEncoding("int8/g32")};
   BridgeTranslator translator;
-  std::vector<const codec::Packet*> batch = {&p1, &p2};
+  std::vector<const AcceptedLatent*> batch = {&p1, &p2};
   absl::StatusOr<std::vector<codec::Packet>> out = translator.Translate(bridge, batch, target);
   ASSERT_TRUE(out.ok()) << out.status();
   EXPECT_EQ(bridge.calls, 1);  // one Apply for the whole batch
@@ -82,14 +84,14 @@ TEST(BridgeTranslatorTest, DecodesAppliesOnceAndReencodesInTargetEncoding) {
 TEST(BridgeTranslatorTest, RefusesMismatchedModelsAndShapes) {
   DoublingBridge bridge(64, 32);
   BridgeTranslator translator;
-  codec::Packet p = SourcePacket(2, 64, 1);
+  const AcceptedLatent p = SourceLatent(2, 64, 1);
   TranslationTarget wrong_dst{{"other", "fd"}, 32, codec::DefaultEncoding()};
-  std::vector<const codec::Packet*> batch = {&p};
+  std::vector<const AcceptedLatent*> batch = {&p};
   EXPECT_FALSE(translator.Translate(bridge, batch, wrong_dst).ok());
   TranslationTarget wrong_width{{"dst", "fd"}, 40, codec::DefaultEncoding()};
   EXPECT_FALSE(translator.Translate(bridge, batch, wrong_width).ok());
-  codec::Packet narrow = SourcePacket(2, 48, 1);
-  std::vector<const codec::Packet*> bad = {&narrow};
+  const AcceptedLatent narrow = SourceLatent(2, 48, 1);
+  std::vector<const AcceptedLatent*> bad = {&narrow};
   TranslationTarget ok{{"dst", "fd"}, 32, codec::DefaultEncoding()};
   EXPECT_FALSE(translator.Translate(bridge, bad, ok).ok());
 }

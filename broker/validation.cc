@@ -99,8 +99,8 @@ absl::Status ValidateEnvelope(const v1::Envelope& envelope, uint64_t max_message
   return absl::OkStatus();
 }
 
-absl::StatusOr<codec::Packet> ValidateLatent(const v1::LatentPacket& latent,
-                                             const v1::ModelSpec& sender) {
+absl::StatusOr<AcceptedLatent> ValidateLatent(const v1::LatentPacket& latent,
+                                              const v1::ModelSpec& sender) {
   absl::StatusOr<codec::Packet> packet = codec::FromProto(latent);
   if (!packet.ok()) return BadPacket(packet.status().message());
   if (packet->model_id != sender.model_id() || packet->model_fingerprint != sender.fingerprint()) {
@@ -129,13 +129,14 @@ absl::StatusOr<codec::Packet> ValidateLatent(const v1::LatentPacket& latent,
   }
   codec::DecodeLimits limits;
   limits.max_elements = size_t{sender.max_soft_tokens()} * sender.hidden_size();
-  if (absl::Status s = codec::ValidatePacket(*packet, limits); !s.ok()) {
-    return BadPacket(s.message());
-  }
-  // Decoding checks that every value is finite (fp32/fp16/bf16 can carry inf/NaN).
+  // Decode validates the packet first (lengths, checksum), then checks that every value
+  // is finite (fp32/fp16/bf16 can carry inf/NaN): one checksum, one decode.
   absl::StatusOr<codec::Tensor> decoded = codec::Decode(*packet, limits);
   if (!decoded.ok()) return BadPacket(decoded.status().message());
-  return packet;
+  AcceptedLatent accepted{*std::move(packet), *std::move(decoded)};
+  accepted.header.payload.clear();
+  accepted.header.payload.shrink_to_fit();
+  return accepted;
 }
 
 }  // namespace latentbus::broker

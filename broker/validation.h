@@ -12,7 +12,8 @@
 //   LatentPacket vs the sender's ModelSpec: known dtype/rotation/space, model id and
 //     fingerprint equal to the registration, space HIDDEN at the tap layer, shape
 //     exactly [T, hidden_size] with 1 <= T <= max_soft_tokens, lengths and checksum
-//     (codec::ValidatePacket), finite values (decoded) ........................ INVALID_PACKET
+//     (codec::ValidatePacket), finite values (decoded once: the values are what
+//     validation returns, broker/accepted_latent.h) .......................... INVALID_PACKET
 //
 // Thread safety: pure functions.
 #ifndef LATENTBUS_BROKER_VALIDATION_H_
@@ -24,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "broker/accepted_latent.h"
 #include "codec/packet.h"
 #include "latentbus/v1/envelope.pb.h"
 #include "latentbus/v1/model.pb.h"
@@ -48,9 +50,10 @@ absl::Status ValidateModelSpec(const v1::ModelSpec& spec);
 // Checks that do not need the sender's model.
 absl::Status ValidateEnvelope(const v1::Envelope& envelope, uint64_t max_message_bytes);
 
-// Full packet validation against the sender's registration; returns the codec packet.
-absl::StatusOr<codec::Packet> ValidateLatent(const v1::LatentPacket& latent,
-                                             const v1::ModelSpec& sender);
+// Full packet validation against the sender's registration; returns the header and the
+// decoded values (one checksum, one decode).
+absl::StatusOr<AcceptedLatent> ValidateLatent(const v1::LatentPacket& latent,
+                                              const v1::ModelSpec& sender);
 
 }  // namespace latentbus::broker
 

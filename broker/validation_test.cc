@@ -76,6 +76,16 @@ TEST(ValidationTest, Envelope) {
 
 TEST(ValidationTest, Latent) {
   EXPECT_TRUE(ValidateLatent(Latent(8, 64), Spec()).ok());
+  // What validation hands on: the values decoded (once), the payload not kept.
+  const v1::LatentPacket sent = Latent(3, 64);
+  absl::StatusOr<AcceptedLatent> accepted = ValidateLatent(sent, Spec());
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  const absl::StatusOr<codec::Tensor> direct = codec::Decode(*codec::FromProto(sent));
+  ASSERT_TRUE(direct.ok());
+  EXPECT_EQ(accepted->values.shape, direct->shape);
+  EXPECT_EQ(accepted->values.data, direct->data);
+  EXPECT_EQ(accepted->header.shape, (std::vector<uint32_t>{3, 64}));
+  EXPECT_TRUE(accepted->header.payload.empty());
   auto reason = [](const v1::LatentPacket& p) {
     return ReasonOf(ValidateLatent(p, Spec()).status());
   };
