@@ -7,8 +7,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/bus_bench.h"
-#include "bench/bus_report.h"
 #include "bench/bus_plot.h"
+#include "bench/bus_report.h"
 #include "cli/commands.h"
 #include "codec/encoding.h"
 
