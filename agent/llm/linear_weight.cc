@@ -39,14 +39,6 @@ void ParallelRows(int64_t n, int64_t grain, const F& f) {
 
 }  // namespace
 
-int64_t LinearWeight::rows() const {
-  return packed_ ? static_cast<int64_t>(packed_->rows()) : dense_.size(0);
-}
-
-int64_t LinearWeight::cols() const {
-  return packed_ ? static_cast<int64_t>(packed_->cols()) : dense_.size(1);
-}
-
 size_t LinearWeight::bytes() const {
   return packed_ ? packed_->bytes() : static_cast<size_t>(dense_.numel()) * sizeof(float);
 }

@@ -27,8 +27,6 @@ class LinearWeight {
 
   bool defined() const { return dense_.defined() || packed_ != nullptr; }
   bool packed() const { return packed_ != nullptr; }
-  int64_t rows() const;
-  int64_t cols() const;
   // Bytes held: 4 per element dense, the packed layout's otherwise.
   size_t bytes() const;
   // The float32 tensor (undefined when packed).

@@ -25,10 +25,8 @@ class GgufSource : public WeightSource {
 
   absl::StatusOr<torch::Tensor> Load(const std::string& name,
                                      const std::vector<int64_t>& shape) const override {
-    absl::StatusOr<const gguf::TensorInfo*> info = file_.FindTensor(name);
+    absl::StatusOr<const gguf::TensorInfo*> info = Find(name, shape);
     if (!info.ok()) return info.status();
-    const std::vector<int64_t> file_shape((*info)->dims.rbegin(), (*info)->dims.rend());
-    if (file_shape != shape) return ShapeMismatch(file_.path(), name, file_shape, shape);
     torch::Tensor t = torch::empty(shape, torch::kFloat32);
     if (absl::Status s = gguf::Dequantize((*info)->type, (*info)->data, (*info)->num_elements,
                                           t.data_ptr<float>());
@@ -41,10 +39,8 @@ class GgufSource : public WeightSource {
 
   absl::StatusOr<std::shared_ptr<const PackedMatrix>> LoadPacked(
       const std::string& name, const std::vector<int64_t>& shape) const override {
-    absl::StatusOr<const gguf::TensorInfo*> info = file_.FindTensor(name);
+    absl::StatusOr<const gguf::TensorInfo*> info = Find(name, shape);
     if (!info.ok()) return info.status();
-    const std::vector<int64_t> file_shape((*info)->dims.rbegin(), (*info)->dims.rend());
-    if (file_shape != shape) return ShapeMismatch(file_.path(), name, file_shape, shape);
     if (shape.size() != 2 || !PackedMatrix::CanPack((*info)->type)) {
       return WeightSource::LoadPacked(name, shape);
     }
@@ -58,6 +54,17 @@ class GgufSource : public WeightSource {
   }
 
  private:
+  // The tensor `name`, NotFound when absent, InvalidArgument unless it has `shape` (torch
+  // order: the file's dims reversed).
+  absl::StatusOr<const gguf::TensorInfo*> Find(const std::string& name,
+                                               const std::vector<int64_t>& shape) const {
+    absl::StatusOr<const gguf::TensorInfo*> info = file_.FindTensor(name);
+    if (!info.ok()) return info.status();
+    const std::vector<int64_t> file_shape((*info)->dims.rbegin(), (*info)->dims.rend());
+    if (file_shape != shape) return ShapeMismatch(file_.path(), name, file_shape, shape);
+    return info;
+  }
+
   const gguf::GgufFile& file_;
 };
 
