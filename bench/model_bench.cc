@@ -2,11 +2,11 @@
 
 #include <torch/torch.h>
 
-#include <fstream>
 #include <iomanip>
 #include <string>
 
 #include "agent/llm/packed_kernels.h"
+#include "broker/metrics.h"
 
 namespace latentbus::bench {
 
@@ -22,20 +22,6 @@ double PrefillFlops(const agent::llm::ModelInfo& i, int64_t t) {
          2.0 * d * static_cast<double>(i.vocab_size);
 }
 
-namespace {
-
-// VmRSS of this process in bytes (0 when /proc is not there).
-size_t ResidentBytes() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  }
-  return 0;
-}
-
-}  // namespace
-
 absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
                                              const ModelBenchOptions& options,
                                              std::ostream* progress) {
@@ -47,7 +33,7 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   result["weight_bytes"] = info.weight_bytes;
   result["quantized"] = info.quantized;
   result["kernels"] = info.quantized ? agent::llm::BestPackedKernels().name : "libtorch";
-  result["resident_bytes_at_start"] = ResidentBytes();
+  result["resident_bytes_at_start"] = static_cast<size_t>(broker::ResidentBytes());
   result["timing"] = {{"statistic", "median; x matmul from paired samples"},
                       {"samples", options.timing.samples}};
 
@@ -116,7 +102,7 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   std::sort(rates.begin(), rates.end());
   result["decode_tokens"] = options.decode_tokens;
   result["decode_tok_s"] = rates[rates.size() / 2];
-  result["resident_bytes_at_end"] = ResidentBytes();
+  result["resident_bytes_at_end"] = static_cast<size_t>(broker::ResidentBytes());
   return result;
 }
 
