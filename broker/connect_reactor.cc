@@ -44,6 +44,14 @@ ConnectReactor::ConnectReactor(Broker* broker,
 }
 
 bool ConnectReactor::Push(v1::BrokerFrame frame) {
+  if (protocol_.load() >= 2) {
+    absl::MutexLock lock(&mu_);
+    if (credits_to_return_ > 0 && !finishing_ && !done_) {
+      frame.set_send_credits(credits_to_return_);
+      send_credits_ += credits_to_return_;
+      credits_to_return_ = 0;
+    }
+  }
   grpc::ByteBuffer bytes;
   bool own = false;
   if (!grpc::SerializationTraits<v1::BrokerFrame>::Serialize(frame, &bytes, &own).ok()) {
@@ -60,10 +68,16 @@ bool ConnectReactor::Push(v1::BrokerFrame frame) {
     writing_ = true;
     next = &outbox_.front();  // deque: stable while other frames are appended
   }
-  LATENTBUS_TSAN_RELEASE(this);
-  StartWrite(next);
-  LATENTBUS_TSAN_RELEASE(this);  // StartWrite may serialise `next` on this thread
+  StartNextWrite(next, /*more=*/false);
   return true;
+}
+
+void ConnectReactor::StartNextWrite(const grpc::ByteBuffer* next, bool more) {
+  grpc::WriteOptions options;
+  if (more) options.set_buffer_hint();  // the frame behind it flushes both
+  LATENTBUS_TSAN_RELEASE(this);
+  StartWrite(next, options);
+  LATENTBUS_TSAN_RELEASE(this);  // StartWrite may serialise `next` on this thread
 }
 
 bool ConnectReactor::Backlogged() const {
@@ -91,6 +105,7 @@ void ConnectReactor::End(const absl::Status& status) {
 void ConnectReactor::OnWriteDone(bool ok) {
   LATENTBUS_TSAN_ACQUIRE(this);
   const grpc::ByteBuffer* next = nullptr;
+  bool more = false;
   bool finish = false;
   grpc::Status status;
   std::shared_ptr<const std::string> resume;
@@ -114,6 +129,7 @@ void ConnectReactor::OnWriteDone(bool ok) {
     }
     if (!outbox_.empty()) {
       next = &outbox_.front();
+      more = outbox_.size() > 1;
     } else {
       writing_ = false;
       if (finishing_ && !finish_called_) {
@@ -123,8 +139,7 @@ void ConnectReactor::OnWriteDone(bool ok) {
       }
     }
   }
-  LATENTBUS_TSAN_RELEASE(this);
-  if (next != nullptr) StartWrite(next);
+  if (next != nullptr) StartNextWrite(next, more);
   LATENTBUS_TSAN_RELEASE(this);
   if (finish) Finish(status);
   if (resume) broker_->delivery().Resume(*resume, this);  // caught up: deliver again
@@ -230,6 +245,7 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
     HandleRegister(seq, frame.register_());
     return;
   }
+  for (const v1::Ack& ack : frame.acks()) HandleAck(ack);
   switch (frame.frame_case()) {
     case v1::AgentFrame::kRegister:
       PushError(BrokerError(v1::NOT_REGISTERED, "this stream is already registered"), seq);
@@ -244,18 +260,27 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
       HandleSend(seq, frame.mutable_send());
       return;
     case v1::AgentFrame::kAck:
-      if (!broker_->delivery()
-               .Ack(agent_id_, frame.ack().sender_id(), frame.ack().message_id())
-               .ok()) {
-        broker_->metrics().Increment("latentbus_unknown_acks_total");
-      }
+      HandleAck(frame.ack());
       return;
     case v1::AgentFrame::kCredit:
       broker_->delivery().AddCredits(agent_id_, this, frame.credit().credits());
       return;
     default:
+      if (frame.frame_case() == v1::AgentFrame::FRAME_NOT_SET && frame.acks_size() > 0) {
+        return;  // acks alone
+      }
       PushError(BrokerError(v1::INVALID_ARGUMENT, "empty or unknown frame"), seq);
       return;
+  }
+}
+
+void ConnectReactor::HandleAck(const v1::Ack& ack) {
+  if (ack.through_delivery_seq() > 0) {
+    broker_->delivery().AckThrough(agent_id_, this, ack.through_delivery_seq());
+  }
+  if (ack.message_id().empty()) return;
+  if (!broker_->delivery().Ack(agent_id_, ack.sender_id(), ack.message_id()).ok()) {
+    broker_->metrics().Increment("latentbus_unknown_acks_total");
   }
 }
 
@@ -293,6 +318,7 @@ void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
     send_credits_ = limits.send_credits;
     resume_id_ = std::make_shared<const std::string>(agent_id_);
   }
+  protocol_.store(std::clamp<uint32_t>(reg.protocol(), 1, kProtocolRevision));
   registered_ = true;
   auto model = std::make_shared<const v1::ModelSpec>(reg.model());
   const uint32_t credits =
@@ -313,6 +339,7 @@ void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
     registered->set_max_message_bytes(limits.max_message_bytes);
     registered->set_pending_redeliveries(broker_->delivery().Pending(agent_id_));
     registered->set_broker_version(kBrokerVersion);
+    registered->set_protocol(protocol_.load());
     Push(std::move(frame));
     broker_->delivery().Attach(agent_id_, shared_from_this(), credits);
   }
@@ -347,6 +374,14 @@ void ConnectReactor::HandleSubscribe(uint64_t seq, const std::string& topic, boo
 
 void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
   const std::string message_id = send->envelope().message_id();
+  const bool lean = protocol_.load() >= 2;
+  const v1::Envelope& envelope = send->envelope();
+  if (lean && !envelope.correlation_id().empty() &&
+      envelope.recipient().target_case() == v1::Address::kAgentId) {
+    // A reply acks the request it answers (not found: acked before, or no such request).
+    (void)broker_->delivery().Ack(agent_id_, envelope.recipient().agent_id(),
+                                  envelope.correlation_id());
+  }
   bool has_credit;
   {
     absl::MutexLock lock(&mu_);
@@ -357,10 +392,11 @@ void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
     return PushError(BrokerError(v1::NO_CREDIT, "no send credit left; wait for a Credit frame"),
                      seq, message_id);
   }
+  const bool answer = !lean || send->want_result();
   SendContext context{agent_id_, principal_};
   std::shared_ptr<ConnectReactor> self = shared_from_this();
   broker_->router().Send(context, std::move(*send->mutable_envelope()),
-                         [self, seq](SendOutcome outcome) {
+                         [self, seq, answer](SendOutcome outcome) {
                            if (!outcome.refused.ok()) {
                              v1::BrokerFrame frame;
                              frame.set_seq(seq);
@@ -371,7 +407,7 @@ void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
                              }
                              self->Push(std::move(frame));
                            } else {
-                             if (!outcome.accepted.empty() || outcome.errors.empty()) {
+                             if (answer && (!outcome.accepted.empty() || outcome.errors.empty())) {
                                v1::BrokerFrame frame;
                                frame.set_seq(seq);
                                v1::SendResult* result = frame.mutable_send_result();
@@ -400,10 +436,13 @@ void ConnectReactor::ReturnSendCredit() {
     ++credits_to_return_;
     const uint32_t window = broker_->config().limits.send_credits;
     if (credits_to_return_ < std::max<uint32_t>(1, window / 2)) return;
-    credits = credits_to_return_;
-    credits_to_return_ = 0;
-    send_credits_ += credits;
+    if (protocol_.load() < 2) {
+      credits = credits_to_return_;
+      credits_to_return_ = 0;
+      send_credits_ += credits;
+    }
   }
+  // Revision 2: Push puts the waiting credits on the frame (as send_credits).
   v1::BrokerFrame frame;
   frame.mutable_credit()->set_credits(credits);
   Push(std::move(frame));

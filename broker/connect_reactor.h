@@ -15,15 +15,20 @@
 // is serialized once, when pushed, so the outbox holds bytes, not message copies.
 //
 // Writes: exactly one outstanding write, fed from `outbox_`; OnWriteDone starts the
-// next. Frames come from reactions (answers), the delivery layer (Deliver), the router
-// and translation workers (SendResult, Error) and the timer (DEADLINE_EXCEEDED).
-// Finish is called exactly once, after the outbox has been flushed, with a real status
-// on every path. Reactions never block: routing is non-blocking and translation runs in
-// the pool.
+// next. A write with more frames queued behind it carries gRPC's buffer hint, so frames
+// queued together leave in one transport write (the last one flushes). Frames come from reactions
+// (answers), the delivery layer (Deliver), the router and translation workers (SendResult, Error)
+// and the timer (DEADLINE_EXCEEDED). Finish is called exactly once, after the outbox has been
+// flushed, with a real status on every path. Reactions never block: routing is non-blocking and
+// translation runs in the pool.
 //
 // Send flow control: the agent gets `limits.send_credits` credits in Registered; each
-// Send takes one (NO_CREDIT when none is left) and the broker returns them with Credit
-// frames as sends complete.
+// Send takes one (NO_CREDIT when none is left) and the broker returns them as sends
+// complete: with Credit frames (revision 1), or on the next frame it writes anyway and a
+// Credit frame only once half the window waits (revision 2).
+//
+// Protocol revision (broker.proto, "Protocol revision 2"): min(Register.protocol,
+// kProtocolRevision), fixed at registration.
 //
 // Thread safety: reactions are serialised per direction by gRPC; state shared with
 // other threads is guarded by mu_. Never holds mu_ while calling into gRPC or another
@@ -68,6 +73,10 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   bool Push(v1::BrokerFrame frame) override;
   void End(const absl::Status& status) override;
   bool Backlogged() const override;
+  bool AcksReturnCredits() const override { return protocol_.load() >= 2; }
+
+  // The highest stream protocol revision this broker speaks.
+  static constexpr uint32_t kProtocolRevision = 2;
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -79,6 +88,7 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void HandleFrame(v1::AgentFrame frame);
   void HandleRegister(uint64_t seq, const v1::Register& reg);
   void HandleSend(uint64_t seq, v1::Send* send);
+  void HandleAck(const v1::Ack& ack);
   void HandleSubscribe(uint64_t seq, const std::string& topic, bool subscribe);
   void PushError(const absl::Status& status, uint64_t seq, absl::string_view message_id = "");
   void ReturnSendCredit();
@@ -97,6 +107,8 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   // agent_id_ for the write side (OnWriteDone's Resume), set once before Attach.
   std::shared_ptr<const std::string> resume_id_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> cancelled_{false};  // OnCancel ran (set there, read in OnDone)
+  std::atomic<uint32_t> protocol_{1};   // set once at registration, before Attach
+  void StartNextWrite(const grpc::ByteBuffer* next, bool more);
 
   mutable absl::Mutex mu_;
   std::deque<grpc::ByteBuffer> outbox_ ABSL_GUARDED_BY(mu_);  // serialized BrokerFrames

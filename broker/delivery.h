@@ -13,8 +13,11 @@
 // - Deduplication by (sender_id, message_id) per recipient: a pair accepted before (and
 //   still within the dedup window) is refused with ALREADY_EXISTS and stored once.
 // - Flow control: a recipient's session receives a Deliver frame only while it has
-//   delivery credits (one per Deliver; Attach grants the initial ones, AddCredits more)
-//   and is not Backlogged() (frames it has not written yet; Resume when it has).
+//   delivery credits (one per Deliver; Attach grants the initial ones, AddCredits more,
+//   and each ack of the session's own deliveries one when AcksReturnCredits()) and is not
+//   Backlogged() (frames it has not written yet; Resume when it has).
+// - Deliver frames carry delivery_seq 1, 2, 3, ... per attached session, in the order
+//   pushed; AckThrough acks a prefix of them.
 // - At-least-once within the broker's lifetime: a delivery stays unacked until Ack; when
 //   the session detaches (stream ended) or is replaced, unacked deliveries go back to
 //   the front of the queue and are delivered again (delivery_attempt + 1) to the next
@@ -84,6 +87,11 @@ class DeliveryLayer {
   // NOT_FOUND when no such message awaits an ack from the recipient.
   virtual absl::Status Ack(const std::string& recipient, const std::string& sender_id,
                            const std::string& message_id) = 0;
+
+  // Acks every delivery to `session` (the recipient's current one; else nothing) whose
+  // delivery_seq is at most `delivery_seq`; returns how many were acked.
+  virtual size_t AckThrough(const std::string& recipient, const AgentSession* session,
+                            uint64_t delivery_seq) = 0;
 
   // Removes the message if it was never handed to a session; true if removed.
   virtual bool Expire(const std::string& recipient, const std::string& sender_id,

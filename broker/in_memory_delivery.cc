@@ -83,8 +83,10 @@ uint32_t InMemoryDelivery::Attach(const std::string& recipient,
   absl::MutexLock lock(&mu_);
   Recipient& r = recipients_[recipient];
   RequeueUnacked(r);
+  r.acks_return_credits = session->AcksReturnCredits();
   r.session = std::move(session);
   r.credits = credits;
+  r.last_delivery_seq = 0;
   r.absent_since = absl::InfiniteFuture();
   auto pending = static_cast<uint32_t>(r.queue.size());
   Pump(r);
@@ -127,21 +129,54 @@ absl::Status InMemoryDelivery::Ack(const std::string& recipient, const std::stri
   auto it = recipients_.find(recipient);
   if (it != recipients_.end()) {
     Recipient& r = it->second;
-    for (std::deque<Entry>* list : {&r.unacked, &r.queue}) {
-      for (auto e = list->begin(); e != list->end(); ++e) {
-        // A queued entry can be acked only if it was delivered before (a redelivery
-        // waiting for the new stream whose ack arrives late).
-        if (e->key == key && (list == &r.unacked || e->attempts > 0)) {
-          Discharge(r, *e);
-          list->erase(e);
-          MaybeErase(recipient);
-          return absl::OkStatus();
-        }
+    for (auto e = r.unacked.begin(); e != r.unacked.end(); ++e) {
+      if (e->key == key) {
+        Acked(r, e);
+        Pump(r);
+        MaybeErase(recipient);
+        return absl::OkStatus();
+      }
+    }
+    // A queued entry can be acked only if it was delivered before (a redelivery waiting
+    // for the new stream, whose ack from the old stream arrives late): no credit back,
+    // the credits are the new stream's.
+    for (auto e = r.queue.begin(); e != r.queue.end(); ++e) {
+      if (e->key == key && e->attempts > 0) {
+        Discharge(r, *e);
+        r.queue.erase(e);
+        MaybeErase(recipient);
+        return absl::OkStatus();
       }
     }
   }
   return absl::NotFoundError(
       absl::StrCat("no unacked message ", message_id, " from ", sender_id, " for ", recipient));
+}
+
+size_t InMemoryDelivery::AckThrough(const std::string& recipient, const AgentSession* session,
+                                    uint64_t delivery_seq) {
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end() || it->second.session.get() != session) return 0;
+  Recipient& r = it->second;
+  size_t acked = 0;
+  for (auto e = r.unacked.begin(); e != r.unacked.end();) {
+    if (e->delivery_seq <= delivery_seq) {
+      e = Acked(r, e);
+      ++acked;
+    } else {
+      ++e;
+    }
+  }
+  Pump(r);
+  return acked;
+}
+
+std::deque<InMemoryDelivery::Entry>::iterator InMemoryDelivery::Acked(
+    Recipient& r, std::deque<Entry>::iterator e) {
+  Discharge(r, *e);
+  if (r.acks_return_credits && r.credits < UINT32_MAX) ++r.credits;
+  return r.unacked.erase(e);
 }
 
 bool InMemoryDelivery::Expire(const std::string& recipient, const std::string& sender_id,
@@ -237,7 +272,9 @@ void InMemoryDelivery::Pump(Recipient& r) {
     v1::Envelope* env = frame.mutable_deliver()->mutable_envelope();
     *env = *e.message.envelope;
     env->set_delivery_attempt(e.attempts + 1);
+    frame.mutable_deliver()->set_delivery_seq(r.last_delivery_seq + 1);
     if (!r.session->Push(std::move(frame))) break;  // stream ending; Detach follows
+    e.delivery_seq = ++r.last_delivery_seq;
     ++e.attempts;
     --r.credits;
     if (metrics_ != nullptr) {

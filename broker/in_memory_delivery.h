@@ -46,6 +46,8 @@ class InMemoryDelivery final : public DeliveryLayer {
   void Resume(const std::string& recipient, const AgentSession* session) override;
   absl::Status Ack(const std::string& recipient, const std::string& sender_id,
                    const std::string& message_id) override;
+  size_t AckThrough(const std::string& recipient, const AgentSession* session,
+                    uint64_t delivery_seq) override;
   bool Expire(const std::string& recipient, const std::string& sender_id,
               const std::string& message_id) override;
   uint32_t Pending(const std::string& recipient) const override;
@@ -57,15 +59,18 @@ class InMemoryDelivery final : public DeliveryLayer {
  private:
   struct Entry {
     QueuedMessage message;
-    std::string key;        // sender_id '\0' message_id
-    uint32_t attempts = 0;  // times handed to a session
-    uint64_t bytes = 0;     // charged against the budgets
+    std::string key;            // sender_id '\0' message_id
+    uint32_t attempts = 0;      // times handed to a session
+    uint64_t bytes = 0;         // charged against the budgets
+    uint64_t delivery_seq = 0;  // on the session it was last handed to
   };
   struct Recipient {
     std::deque<Entry> queue;
     std::deque<Entry> unacked;  // in delivery order
     std::shared_ptr<AgentSession> session;
     uint32_t credits = 0;
+    bool acks_return_credits = false;  // the session's AcksReturnCredits()
+    uint64_t last_delivery_seq = 0;    // of the current session
     absl::flat_hash_set<std::string> seen;
     std::deque<std::string> seen_order;
     uint64_t bytes = 0;                              // queued + unacked
@@ -73,6 +78,10 @@ class InMemoryDelivery final : public DeliveryLayer {
   };
 
   void Pump(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the delivered entry `e` of r.unacked after its ack and gives its credit back
+  // when the session asked for that (the caller pumps); returns the next entry.
+  std::deque<Entry>::iterator Acked(Recipient& r, std::deque<Entry>::iterator e)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RequeueUnacked(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeErase(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // QUEUE_FULL naming the bound `bytes` more would pass (messages, the recipient's bytes,

@@ -26,9 +26,11 @@ class RecordingSession final : public AgentSession {
     return ids;
   }
   bool Backlogged() const override { return backlogged; }
+  bool AcksReturnCredits() const override { return lean; }
   std::vector<v1::BrokerFrame> frames;
   bool closed = false;
   bool backlogged = false;
+  bool lean = false;
 };
 
 QueuedMessage Msg(const std::string& sender, const std::string& id) {
@@ -52,6 +54,26 @@ TEST(InMemoryDeliveryTest, DeliversOnlyWithCredits) {
   ASSERT_TRUE(d.Ack("b", "a", "m2").ok());
   EXPECT_EQ(d.Pending("b"), 2u);
   EXPECT_FALSE(d.Ack("b", "a", "m2").ok());
+}
+
+TEST(InMemoryDeliveryTest, AckThroughAcksAPrefixOfTheSessionsDeliveries) {
+  InMemoryDelivery d({10, 100}, nullptr);
+  auto s = std::make_shared<RecordingSession>();
+  s->lean = true;
+  d.Attach("b", s, 3);
+  for (const char* id : {"m1", "m2", "m3", "m4"}) ASSERT_TRUE(d.Enqueue("b", Msg("a", id)).ok());
+  ASSERT_EQ(s->Ids(), (Strings{"m1#1", "m2#1", "m3#1"}));
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(s->frames[i].deliver().delivery_seq(), i + 1);
+  ASSERT_TRUE(d.Ack("b", "a", "m1").ok());  // by id: its credit back, m4 goes out
+  ASSERT_EQ(s->Ids(), (Strings{"m1#1", "m2#1", "m3#1", "m4#1"}));
+  EXPECT_EQ(s->frames[3].deliver().delivery_seq(), 4u);
+  auto other = std::make_shared<RecordingSession>();
+  EXPECT_EQ(d.AckThrough("b", other.get(), 4), 0u) << "not b's session";
+  EXPECT_EQ(d.AckThrough("b", s.get(), 3), 2u);  // m2, m3 (m1 was acked already)
+  EXPECT_EQ(d.Pending("b"), 1u);
+  EXPECT_EQ(d.AckThrough("b", s.get(), 4), 1u);
+  EXPECT_EQ(d.Pending("b"), 0u);
+  EXPECT_EQ(d.Stats()[0].credits, 3u) << "every acked delivery gave its credit back";
 }
 
 TEST(InMemoryDeliveryTest, QueueFullIsAnErrorNotADrop) {

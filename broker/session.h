@@ -30,6 +30,10 @@ class AgentSession {
   // whatever its credits, so what is queued exists once (in the queue), not twice. The
   // session calls DeliveryLayer::Resume when it has caught up.
   virtual bool Backlogged() const { return false; }
+
+  // True when the agent speaks stream protocol revision 2: every acked delivery gives its
+  // delivery credit back (no Credit frames). Fixed for the session's life.
+  virtual bool AcksReturnCredits() const { return false; }
 };
 
 }  // namespace latentbus::broker

@@ -16,7 +16,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLATENTBUS_TSAN=ON \
     >/dev/null
 fi
-tests=(broker_unit_test broker_stream_test broker_security_test broker_ops_test
+tests=(broker_unit_test broker_stream_test broker_lean_protocol_test broker_security_test broker_ops_test
        broker_bridge_test broker_hardening_test client_test)
 start=$(date +%s)
 echo "tsan: building ${#tests[@]} test binaries in $BUILD_DIR/ ..."

@@ -163,13 +163,14 @@ bool TestAgent::Write(const v1::AgentFrame& frame) {
 absl::StatusOr<v1::Registered> TestAgent::Register(const std::string& agent_id,
                                                    const v1::ModelSpec& spec,
                                                    const std::vector<std::string>& topics,
-                                                   uint32_t credits) {
+                                                   uint32_t credits, uint32_t protocol) {
   v1::AgentFrame frame;
   frame.set_seq(1);
   v1::Register* reg = frame.mutable_register_();
   reg->set_agent_id(agent_id);
   if (!spec.model_id().empty()) *reg->mutable_model() = spec;  // empty: text-only client
   reg->set_initial_credits(credits);
+  reg->set_protocol(protocol);
   for (const std::string& t : topics) reg->add_topics(t);
   Write(frame);
   std::optional<v1::BrokerFrame> reply = Next();

@@ -100,7 +100,7 @@ class TestAgent {
   // Sends Register and waits for Registered (or the stream's end / an Error).
   absl::StatusOr<v1::Registered> Register(const std::string& agent_id, const v1::ModelSpec& spec,
                                           const std::vector<std::string>& topics = {},
-                                          uint32_t credits = 0);
+                                          uint32_t credits = 0, uint32_t protocol = 0);
   uint64_t Send(const v1::Envelope& envelope);
   void Ack(const std::string& sender_id, const std::string& message_id);
   uint64_t Subscribe(const std::string& topic);
