@@ -22,9 +22,24 @@ using agent::ClientOptions;
 const v1::ModelSpec kSmol = MakeSpec("smollm2", 64, 48, "int8/g32");
 const v1::ModelSpec kGemma = MakeSpec("gemma3", 80, 40, "fp16");
 
+// The stream protocol revision the clients of the running test offer (ClientTest runs
+// every test on revision 1 and on revision 2).
+uint32_t g_protocol = 2;
+
+class ClientTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  void SetUp() override { g_protocol = GetParam(); }
+};
+
+INSTANTIATE_TEST_SUITE_P(Revision, ClientTest, ::testing::Values(1u, 2u),
+                         [](const ::testing::TestParamInfo<uint32_t>& info) {
+                           return "protocol" + std::to_string(info.param);
+                         });
+
 ClientOptions Options(const TestBroker& broker, const std::string& id,
                       std::optional<v1::ModelSpec> model = std::nullopt) {
   ClientOptions o;
+  o.protocol = g_protocol;
   o.address = broker.address();
   o.agent_id = id;
   o.model = std::move(model);
@@ -46,7 +61,7 @@ v1::Envelope Text(const std::string& to, const std::string& text) {
   return e;
 }
 
-TEST(ClientTest, SendReceiveAck) {
+TEST_P(ClientTest, SendReceiveAck) {
   TestBroker broker;
   auto alice = MustConnect(Options(broker, "alice", kSmol));
   auto bob = MustConnect(Options(broker, "bob", kSmol));
@@ -67,7 +82,7 @@ TEST(ClientTest, SendReceiveAck) {
   EXPECT_FALSE(bob->Receive(absl::Milliseconds(100)));
 }
 
-TEST(ClientTest, RefusalsCarryTheirReason) {
+TEST_P(ClientTest, RefusalsCarryTheirReason) {
   TestBroker broker;
   auto alice = MustConnect(Options(broker, "alice", kSmol));
   auto gemma = MustConnect(Options(broker, "g", kGemma));
@@ -91,7 +106,7 @@ TEST(ClientTest, RefusalsCarryTheirReason) {
   EXPECT_EQ(gemma->Receive(kWait)->text(), "as text");
 }
 
-TEST(ClientTest, RequestReply) {
+TEST_P(ClientTest, RequestReply) {
   TestBroker broker;
   auto client = MustConnect(Options(broker, "client"));  // text-only
   auto server = MustConnect(Options(broker, "server", kSmol));
@@ -112,7 +127,46 @@ TEST(ClientTest, RequestReply) {
   EXPECT_FALSE(client->Receive(absl::Milliseconds(100)));
 }
 
-TEST(ClientTest, RequestWithoutReplyTimesOut) {
+TEST_P(ClientTest, AReplyAndTheAckAfterItLeaveNothingPendingAndNoStrayAck) {
+  TestBroker broker;
+  auto client = MustConnect(Options(broker, "client"));
+  auto server = MustConnect(Options(broker, "server", kSmol));
+  ASSERT_TRUE(client && server);
+  EXPECT_EQ(client->protocol(), GetParam());
+  std::thread serving([&] {
+    std::optional<v1::Envelope> req = server->Receive(kWait);
+    ASSERT_TRUE(req);
+    ASSERT_TRUE(server->Reply(*req, Text("", "pong")).ok());
+    server->Ack(*req);  // revision 2: the reply acked it already; this writes nothing
+  });
+  absl::StatusOr<v1::Envelope> reply = client->Request(Text("server", "ping"), absl::Seconds(10));
+  serving.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_TRUE(AwaitNothingPending(broker, "server"));
+  EXPECT_TRUE(AwaitNothingPending(broker, "client"));  // the reply's ack, coalesced or not
+  EXPECT_EQ(broker.broker().metrics().CounterValue("latentbus_unknown_acks_total"), 0);
+}
+
+TEST_P(ClientTest, CloseWritesTheAcksStillWaiting) {
+  TestBroker broker;
+  auto alice = MustConnect(Options(broker, "alice", kSmol));
+  ClientOptions bob_options = Options(broker, "bob", kSmol);
+  bob_options.ack_delay = absl::Seconds(30);  // revision 2: the ack waits for a ride
+  auto bob = MustConnect(bob_options);
+  ASSERT_TRUE(alice && bob);
+  ASSERT_TRUE(alice->Send(Text("bob", "hello")).ok());
+  std::optional<v1::Envelope> got = bob->Receive(kWait);
+  ASSERT_TRUE(got);
+  bob->Ack(*got);
+  if (GetParam() >= 2) {
+    absl::SleepFor(absl::Milliseconds(50));
+    EXPECT_EQ(broker.broker().delivery().Pending("bob"), 1u) << "the ack went alone at once";
+  }
+  bob->Close();
+  EXPECT_TRUE(AwaitNothingPending(broker, "bob"));
+}
+
+TEST_P(ClientTest, RequestWithoutReplyTimesOut) {
   TestBroker broker;
   auto client = MustConnect(Options(broker, "client"));
   auto silent = MustConnect(Options(broker, "silent", kSmol));
@@ -123,7 +177,7 @@ TEST(ClientTest, RequestWithoutReplyTimesOut) {
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded) << reply.status();
 }
 
-TEST(ClientTest, TopicsAndServe) {
+TEST_P(ClientTest, TopicsAndServe) {
   TestBroker broker;
   auto pub = MustConnect(Options(broker, "pub", kSmol));
   ClientOptions sub_options = Options(broker, "sub1");
@@ -165,7 +219,7 @@ TEST(ClientTest, TopicsAndServe) {
   EXPECT_EQ(wire::ReasonOf(r.status()), v1::NO_ROUTE);
 }
 
-TEST(ClientTest, ManyConcurrentSendsStayWithinTheSendWindow) {
+TEST_P(ClientTest, ManyConcurrentSendsStayWithinTheSendWindow) {
   broker::BrokerConfig config = TestConfig();
   config.limits.send_credits = 4;
   TestBroker broker(config);
@@ -198,7 +252,7 @@ TEST(ClientTest, ManyConcurrentSendsStayWithinTheSendWindow) {
 
 // A bridge that takes its time, so a send can be caught between write and answer.
 
-TEST(ClientTest, ReconnectsAfterBrokerRestart) {
+TEST_P(ClientTest, ReconnectsAfterBrokerRestart) {
   broker::BrokerConfig config = TestConfig();
   config.drain_timeout_seconds = 0;
   auto first = std::make_unique<TestBroker>(config);
@@ -221,7 +275,7 @@ TEST(ClientTest, ReconnectsAfterBrokerRestart) {
   EXPECT_GE(alice->reconnects(), 1);
 }
 
-TEST(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
+TEST_P(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   TestBroker broker;
   ASSERT_TRUE(broker.broker()
                   .bridges()
@@ -274,7 +328,7 @@ TEST(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   EXPECT_GT(proxy.connections_accepted(), connections_before);  // new TCP connection
 }
 
-TEST(ClientTest, BrokerKeepaliveDetectsADeadPeerAndUnregistersIt) {
+TEST_P(ClientTest, BrokerKeepaliveDetectsADeadPeerAndUnregistersIt) {
   broker::BrokerConfig config = TestConfig();
   config.keepalive_time_ms = 200;
   config.keepalive_timeout_ms = 300;
@@ -295,7 +349,7 @@ TEST(ClientTest, BrokerKeepaliveDetectsADeadPeerAndUnregistersIt) {
   EXPECT_TRUE(gone) << "the broker still lists an agent whose peer is dead";
 }
 
-TEST(ClientTest, ReplacedStreamIsFatalAndNotReconnected) {
+TEST_P(ClientTest, ReplacedStreamIsFatalAndNotReconnected) {
   TestBroker broker;
   auto first = MustConnect(Options(broker, "same", kSmol));
   ASSERT_TRUE(first);
@@ -308,7 +362,7 @@ TEST(ClientTest, ReplacedStreamIsFatalAndNotReconnected) {
   EXPECT_EQ(first->reconnects(), 0);
 }
 
-TEST(ClientTest, BadTokenAndUnreachableBrokerFailConnect) {
+TEST_P(ClientTest, BadTokenAndUnreachableBrokerFailConnect) {
   broker::BrokerConfig config = TestConfig();
   broker::TokenConfig token;
   token.name = "planner";
@@ -338,7 +392,7 @@ TEST(ClientTest, BadTokenAndUnreachableBrokerFailConnect) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
 }
 
-TEST(ClientTest, MalformedAddressesAreRefusedBeforeConnecting) {
+TEST_P(ClientTest, MalformedAddressesAreRefusedBeforeConnecting) {
   for (const char* bad : {"127.0.0.1", "127.0.0.1:notaport", "127.0.0.1:0", "127.0.0.1:70000",
                           ":7070", "::1:7070", "host name:7070"}) {
     ClientOptions o;
@@ -357,7 +411,7 @@ TEST(ClientTest, MalformedAddressesAreRefusedBeforeConnecting) {
   }
 }
 
-TEST(ClientTest, RefusedConnectionFailsAtOnceNotAfterTheTimeout) {
+TEST_P(ClientTest, RefusedConnectionFailsAtOnceNotAfterTheTimeout) {
   // A port nothing listens on: bind one, note it, close it.
   TestBroker gone;
   const std::string address = gone.address();
@@ -374,7 +428,7 @@ TEST(ClientTest, RefusedConnectionFailsAtOnceNotAfterTheTimeout) {
   EXPECT_LT(absl::Now() - start, absl::Seconds(30)) << "waited for the 60 s timeout";
 }
 
-TEST(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {
+TEST_P(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {
   broker::BrokerConfig config = TestConfig();
   config.limits.max_message_bytes = 2048;
   TestBroker broker(config);
@@ -394,7 +448,7 @@ TEST(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {
             0);
 }
 
-TEST(ClientTest, OnlyTheAddresseesReplyEndsARequest) {
+TEST_P(ClientTest, OnlyTheAddresseesReplyEndsARequest) {
   TestBroker broker;
   ClientOptions asker_options = Options(broker, "asker");
   asker_options.topics = {"news"};

@@ -56,6 +56,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   state->Install(opened->first, opened->second, /*reconnect=*/false);
   State* raw = state.get();
   state->reader = std::thread([raw] { raw->ReadLoop(); });
+  state->ack_writer = std::thread([raw] { raw->AckWriterLoop(); });
   return std::unique_ptr<Client>(new Client(std::move(state)));
 }
 
@@ -81,44 +82,25 @@ bool Client::closed() const {
   return state_->closed;
 }
 
+namespace {
+
+void Stamp(const std::string& agent_id, v1::Envelope* envelope) {
+  if (envelope->message_id().empty()) envelope->set_message_id(NewMessageId());
+  envelope->set_sender_id(agent_id);
+  if (!envelope->has_sent_at()) *envelope->mutable_sent_at() = ToTimestamp(absl::Now());
+}
+
+}  // namespace
+
 absl::StatusOr<v1::SendResult> Client::Send(v1::Envelope envelope, absl::Duration timeout) {
   State& s = *state_;
-  if (envelope.message_id().empty()) envelope.set_message_id(NewMessageId());
-  envelope.set_sender_id(s.options.agent_id);
-  if (!envelope.has_sent_at()) *envelope.mutable_sent_at() = ToTimestamp(absl::Now());
+  Stamp(s.options.agent_id, &envelope);
   const std::string id = envelope.message_id();
   const absl::Time deadline = absl::Now() + timeout;
-  std::shared_ptr<BrokerConnection> c;
-  {
-    absl::MutexLock lock(&s.mu);
-    // The broker's limit, learnt at Register: an envelope over it is refused here, and
-    // never written (a frame far over it would end the stream).
-    const uint64_t limit = s.registered.max_message_bytes();
-    if (const size_t bytes = envelope.ByteSizeLong(); limit != 0 && bytes > limit) {
-      v1::Error error;
-      error.set_reason(v1::MESSAGE_TOO_LARGE);
-      error.set_message_id(id);
-      error.set_detail(absl::StrCat("envelope is ", bytes, " bytes; the broker at ",
-                                    s.options.address, " accepts at most ", limit));
-      return wire::FromErrorProto(error);
-    }
-    if (s.sends.contains(id)) {
-      return absl::AlreadyExistsError(absl::StrCat("message '", id, "' is already in flight"));
-    }
-    absl::Status ready = s.AwaitReady(
-        [&s]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.connected && s.send_credits > 0; },
-        deadline, "a send credit from the broker");
-    if (!ready.ok()) return ready;
-    --s.send_credits;
-    c = s.connection;
-    State::PendingSend& p = s.sends[id];
-    p.envelope = envelope;
-    p.order = s.next_order++;
-    p.written_on = c.get();
+  if (absl::Status sent = s.Submit(std::move(envelope), deadline, /*want_result=*/true);
+      !sent.ok()) {
+    return sent;
   }
-  v1::AgentFrame frame;
-  *frame.mutable_send()->mutable_envelope() = std::move(envelope);
-  s.Write(c.get(), std::move(frame));  // a broken stream is resent after reconnect
   absl::MutexLock lock(&s.mu);
   auto done = [&s, &id]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.sends[id].done; };
   absl::Status ready = s.AwaitReady(done, deadline, "the broker's answer");
@@ -130,11 +112,12 @@ absl::StatusOr<v1::SendResult> Client::Send(v1::Envelope envelope, absl::Duratio
 
 absl::StatusOr<v1::Envelope> Client::Request(v1::Envelope envelope, absl::Duration timeout) {
   State& s = *state_;
-  if (envelope.message_id().empty()) envelope.set_message_id(NewMessageId());
+  Stamp(s.options.agent_id, &envelope);
   const std::string id = envelope.message_id();
   const absl::Time deadline = absl::Now() + timeout;
   envelope.set_expects_reply(true);
   *envelope.mutable_deadline() = ToTimestamp(deadline);
+  bool lean;
   {
     absl::MutexLock lock(&s.mu);
     State::PendingRequest pending;
@@ -142,19 +125,36 @@ absl::StatusOr<v1::Envelope> Client::Request(v1::Envelope envelope, absl::Durati
       pending.addressee = envelope.recipient().agent_id();
     }
     s.requests[id] = std::move(pending);
+    lean = s.protocol >= 2;
   }
-  absl::StatusOr<v1::SendResult> sent = Send(std::move(envelope), timeout);
-  absl::MutexLock lock(&s.mu);
-  if (!sent.ok()) {
+  if (lean) {
+    // Revision 2: no SendResult; the reply, or an Error for the message, answers. The
+    // pending send stays until then, to be written again after a reconnect.
+    absl::Status sent = s.Submit(std::move(envelope), deadline, /*want_result=*/false);
+    if (!sent.ok()) {
+      absl::MutexLock lock(&s.mu);
+      s.requests.erase(id);
+      return sent;
+    }
+  } else if (absl::StatusOr<v1::SendResult> sent = Send(std::move(envelope), timeout); !sent.ok()) {
+    absl::MutexLock lock(&s.mu);
     s.requests.erase(id);
     return sent.status();
   }
+  absl::MutexLock lock(&s.mu);
   // The broker answers DEADLINE_EXCEEDED at the deadline; a little grace for that frame.
-  auto done = [&s, &id]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.requests[id].done; };
+  auto refused = [&s, &id]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+    auto it = s.sends.find(id);
+    return it != s.sends.end() && it->second.done && !it->second.result.ok();
+  };
+  auto done = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.requests[id].done || refused(); };
   absl::Status ready = s.AwaitReady(done, deadline + absl::Seconds(1), "the reply");
   absl::StatusOr<v1::Envelope> reply =
-      ready.ok() ? std::move(s.requests[id].reply) : absl::StatusOr<v1::Envelope>(ready);
+      !ready.ok()           ? absl::StatusOr<v1::Envelope>(ready)
+      : s.requests[id].done ? std::move(s.requests[id].reply)
+                            : absl::StatusOr<v1::Envelope>(s.sends[id].result.status());
   s.requests.erase(id);
+  s.sends.erase(id);
   return reply;
 }
 
@@ -162,6 +162,10 @@ absl::StatusOr<v1::SendResult> Client::Reply(const v1::Envelope& request, v1::En
                                              absl::Duration timeout) {
   reply.set_correlation_id(request.message_id());
   reply.mutable_recipient()->set_agent_id(request.sender_id());
+  {
+    absl::MutexLock lock(&state_->mu);
+    if (state_->protocol >= 2) state_->NoteReplied(request.sender_id(), request.message_id());
+  }
   return Send(std::move(reply), timeout);
 }
 
@@ -229,8 +233,14 @@ absl::StatusOr<v1::ListAgentsResponse> Client::ListAgents(absl::Duration timeout
   return response;
 }
 
+uint32_t Client::protocol() const {
+  absl::MutexLock lock(&state_->mu);
+  return state_->protocol;
+}
+
 void Client::Close() {
   State& s = *state_;
+  s.FlushAcks();  // what was processed is not delivered again
   std::shared_ptr<BrokerConnection> c;
   {
     absl::MutexLock lock(&s.mu);
@@ -246,6 +256,9 @@ void Client::Close() {
     c->context.TryCancel();
   }
   if (s.reader.joinable() && s.reader.get_id() != std::this_thread::get_id()) s.reader.join();
+  if (s.ack_writer.joinable() && s.ack_writer.get_id() != std::this_thread::get_id()) {
+    s.ack_writer.join();
+  }
 }
 
 }  // namespace latentbus::agent

@@ -18,6 +18,9 @@
 // - Delivery credits: `delivery_credits` are granted at registration and one is given
 //   back for every delivery acked, so the broker never has more than that many unacked
 //   deliveries in flight to this client.
+// - Frames: with a broker that speaks revision 2 (ClientOptions::protocol), Request does
+//   not wait for a SendResult (the reply answers it), Reply acks the request it answers,
+//   and acks ride on the next frame written (or go alone after `ack_delay`).
 // - Reconnect: when the stream breaks (broker restart, network), the client reconnects
 //   with exponential backoff, registers again with its current topics, and resends every
 //   envelope whose SendResult it had not received (same message id: the broker's dedup
@@ -57,6 +60,13 @@ struct ClientOptions {
   uint32_t delivery_credits = 32;   // unacked deliveries the broker may have in flight
   absl::Duration connect_timeout = absl::Seconds(10);
   bool reconnect = true;
+  // Stream protocol revision offered at registration (broker.proto): 2 asks for the lean
+  // frames (no SendResult for requests, replies ack their requests, acks ride on sends
+  // and give credits back); 1 keeps the original frames. An older broker answers 1.
+  uint32_t protocol = 2;
+  // Revision 2: how long an ack may wait for a frame to ride on before it is written on
+  // its own (also written at once when half the delivery credits wait on acks).
+  absl::Duration ack_delay = absl::Milliseconds(2);
   absl::Duration backoff_initial = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(5);
   // Called (on the reader thread; keep it short) for broker Error frames that answer no
@@ -90,6 +100,7 @@ class Client {
   absl::StatusOr<v1::Envelope> Request(v1::Envelope envelope, absl::Duration timeout);
 
   // Sends `reply` to the sender of `request` with correlation_id = request.message_id.
+  // With revision 2 this also acks `request` (a later Ack of it writes nothing).
   absl::StatusOr<v1::SendResult> Reply(const v1::Envelope& request, v1::Envelope reply,
                                        absl::Duration timeout = absl::Seconds(30));
 
@@ -112,8 +123,11 @@ class Client {
                                                     absl::Duration timeout = absl::Seconds(10));
   absl::StatusOr<v1::ListAgentsResponse> ListAgents(absl::Duration timeout = absl::Seconds(10));
 
-  // Ends the stream (half-close, then cancel) and fails every blocked call with
-  // CANCELLED. Idempotent.
+  // Stream protocol revision in use on the current stream (1 or 2).
+  uint32_t protocol() const;
+
+  // Ends the stream (acks still waiting are written first; half-close, then cancel) and
+  // fails every blocked call with CANCELLED. Idempotent.
   void Close();
 
   // Status of a fatal end (OK while usable or after a plain Close).

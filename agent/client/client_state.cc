@@ -76,6 +76,7 @@ absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Cli
   reg->set_agent_id(options.agent_id);
   if (options.model.has_value()) *reg->mutable_model() = *options.model;
   reg->set_initial_credits(options.delivery_credits);
+  reg->set_protocol(options.protocol);
   for (const std::string& t : topic_list) reg->add_topics(t);
   Write(c.get(), std::move(frame));
   v1::BrokerFrame answer;
@@ -92,12 +93,13 @@ absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Cli
 
 void Client::State::Install(std::shared_ptr<BrokerConnection> c, const v1::Registered& reg,
                             bool reconnect) {
-  std::vector<std::pair<uint64_t, v1::Envelope>> resend;
+  std::vector<std::pair<uint64_t, v1::AgentFrame>> resend;
   {
     absl::MutexLock lock(&mu);
     connection = c;
     connected = true;
     registered = reg;
+    protocol = std::max<uint32_t>(1, reg.protocol());
     send_credits = reg.send_credits();
     credits_to_return = 0;
     if (reconnect) ++reconnects;
@@ -105,23 +107,79 @@ void Client::State::Install(std::shared_ptr<BrokerConnection> c, const v1::Regis
       if (p.done || p.written_on == c.get()) continue;
       p.written_on = c.get();
       if (send_credits > 0) --send_credits;
-      resend.emplace_back(p.order, p.envelope);
+      v1::AgentFrame frame;
+      *frame.mutable_send()->mutable_envelope() = p.envelope;
+      frame.mutable_send()->set_want_result(p.want_result);
+      resend.emplace_back(p.order, std::move(frame));
     }
   }
   std::sort(resend.begin(), resend.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [order, envelope] : resend) {
-    v1::AgentFrame frame;
-    *frame.mutable_send()->mutable_envelope() = std::move(envelope);
-    Write(c.get(), std::move(frame));
-  }
+  for (auto& [order, frame] : resend) Write(c.get(), std::move(frame));
   if (reconnect) {
     spdlog::info("client {}: reconnected; resent {} unanswered message(s)", options.agent_id,
                  resend.size());
   }
 }
 
+absl::Status Client::State::Submit(v1::Envelope envelope, absl::Time deadline, bool want_result) {
+  State& s = *this;
+  const std::string id = envelope.message_id();
+  std::shared_ptr<BrokerConnection> c;
+  v1::AgentFrame frame;
+  {
+    absl::MutexLock lock(&s.mu);
+    // The broker's limit, learnt at Register: an envelope over it is refused here, and
+    // never written (a frame far over it would end the stream).
+    const uint64_t limit = s.registered.max_message_bytes();
+    if (const size_t bytes = envelope.ByteSizeLong(); limit != 0 && bytes > limit) {
+      v1::Error error;
+      error.set_reason(v1::MESSAGE_TOO_LARGE);
+      error.set_message_id(id);
+      error.set_detail(absl::StrCat("envelope is ", bytes, " bytes; the broker at ",
+                                    s.options.address, " accepts at most ", limit));
+      return wire::FromErrorProto(error);
+    }
+    if (s.sends.contains(id)) {
+      return absl::AlreadyExistsError(absl::StrCat("message '", id, "' is already in flight"));
+    }
+    absl::Status ready = s.AwaitReady(
+        [&s]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.connected && s.send_credits > 0; },
+        deadline, "a send credit from the broker");
+    if (!ready.ok()) return ready;
+    --s.send_credits;
+    c = s.connection;
+    PendingSend& p = s.sends[id];
+    p.envelope = envelope;
+    p.order = s.next_order++;
+    p.written_on = c.get();
+    p.want_result = want_result;
+    if (s.protocol >= 2) {
+      frame.mutable_send()->set_want_result(want_result);
+      s.TakePendingAcks(&frame);
+    }
+  }
+  *frame.mutable_send()->mutable_envelope() = std::move(envelope);
+  s.Write(c.get(), std::move(frame));  // a broken stream is resent after reconnect
+  return absl::OkStatus();
+}
+
 void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered) {
+  {
+    absl::MutexLock lock(&mu);
+    if (protocol >= 2) {
+      if (!replied.empty() &&
+          replied.erase(absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1),
+                                     delivered.message_id())) > 0) {
+        return;  // our Reply acked it
+      }
+      if (pending_acks.empty()) acks_waiting_since = absl::Now();
+      v1::Ack& ack = pending_acks.emplace_back();
+      ack.set_message_id(delivered.message_id());
+      ack.set_sender_id(delivered.sender_id());
+      return;  // the ack writer, or the next frame, takes it
+    }
+  }
   v1::AgentFrame ack;
   ack.mutable_ack()->set_message_id(delivered.message_id());
   ack.mutable_ack()->set_sender_id(delivered.sender_id());
@@ -142,7 +200,65 @@ void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered
   }
 }
 
+void Client::State::TakePendingAcks(v1::AgentFrame* frame) {
+  if (pending_acks.empty()) return;
+  for (v1::Ack& ack : pending_acks) *frame->add_acks() = std::move(ack);
+  pending_acks.clear();
+}
+
+void Client::State::NoteReplied(const std::string& sender_id, const std::string& message_id) {
+  constexpr size_t kRememberReplies = 4096;
+  std::string key = absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
+  if (!replied.insert(key).second) return;
+  replied_order.push_back(std::move(key));
+  while (replied_order.size() > kRememberReplies) {
+    replied.erase(replied_order.front());
+    replied_order.pop_front();
+  }
+}
+
+bool Client::State::FlushAcks() {
+  v1::AgentFrame frame;
+  std::shared_ptr<BrokerConnection> c;
+  {
+    absl::MutexLock lock(&mu);
+    if (pending_acks.empty() || !connected) return false;
+    c = connection;
+    // The first ack is the frame; the rest ride along.
+    *frame.mutable_ack() = std::move(pending_acks.front());
+    pending_acks.erase(pending_acks.begin());
+    TakePendingAcks(&frame);
+  }
+  Write(c.get(), std::move(frame));
+  return true;
+}
+
+void Client::State::AckWriterLoop() {
+  const auto flush_at = std::max<size_t>(1, options.delivery_credits / 2);
+  while (true) {
+    {
+      absl::MutexLock lock(&mu);
+      auto waiting = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
+        return closed || (connected && !pending_acks.empty());
+      };
+      mu.Await(absl::Condition(&waiting));
+      if (closed) return;
+      // Give them ack_delay to ride on a Send, unless enough wait that credits run short.
+      auto due = [this, flush_at]() ABSL_SHARED_LOCKS_REQUIRED(mu) {
+        return closed || pending_acks.size() >= flush_at;
+      };
+      mu.AwaitWithDeadline(absl::Condition(&due), acks_waiting_since + options.ack_delay);
+      if (closed) return;
+    }
+    FlushAcks();
+  }
+}
+
 void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
+  if (frame.send_credits() > 0) {  // revision 2: credits riding on any frame
+    absl::MutexLock lock(&mu);
+    send_credits += frame.send_credits();
+  }
   switch (frame.frame_case()) {
     case v1::BrokerFrame::kDeliver: {
       const v1::Envelope& e = frame.deliver().envelope();

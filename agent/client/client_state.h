@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -43,6 +44,7 @@ struct Client::State {
     v1::Envelope envelope;
     uint64_t order = 0;
     const BrokerConnection* written_on = nullptr;
+    bool want_result = true;  // revision 2: whether the Send asks for a SendResult
     bool done = false;
     absl::StatusOr<v1::SendResult> result = absl::UnknownError("no answer yet");
   };
@@ -80,8 +82,17 @@ struct Client::State {
   absl::flat_hash_map<std::string, PendingRequest> requests ABSL_GUARDED_BY(mu);
   absl::flat_hash_map<uint64_t, PendingSubscription> subscriptions ABSL_GUARDED_BY(mu);
   std::deque<v1::Envelope> inbox ABSL_GUARDED_BY(mu);
+  uint32_t protocol ABSL_GUARDED_BY(mu) = 1;  // of the current stream
+  // Revision 2: acks waiting for a frame to ride on, and since when.
+  std::vector<v1::Ack> pending_acks ABSL_GUARDED_BY(mu);
+  absl::Time acks_waiting_since ABSL_GUARDED_BY(mu);
+  // Revision 2: deliveries acked by our Reply (sender '\0' message_id), so that the
+  // application's Ack of them writes nothing; bounded, oldest forgotten first.
+  absl::flat_hash_set<std::string> replied ABSL_GUARDED_BY(mu);
+  std::deque<std::string> replied_order ABSL_GUARDED_BY(mu);
 
   std::thread reader;
+  std::thread ack_writer;  // revision 2: writes acks that found nothing to ride on
 
   // Writes `frame` with `seq` (a fresh one when 0) on `c`; false when the stream is
   // broken (the reader notices and reconnects).
@@ -101,7 +112,22 @@ struct Client::State {
   // Installs a fresh connection and resends what was never answered.
   void Install(std::shared_ptr<BrokerConnection> c, const v1::Registered& reg, bool reconnect);
 
+  // Registers `envelope` (stamped) as a pending send and writes it, waiting up to
+  // `deadline` for a send credit; `want_result` = false (a revision-2 request) asks for no
+  // SendResult. Refuses an envelope over the broker's size limit without writing it.
+  absl::Status Submit(v1::Envelope envelope, absl::Time deadline, bool want_result);
+  // Acks `delivered` and gives its credit back: at once (revision 1), or queued to ride
+  // on the next frame (revision 2).
   void AckFrames(BrokerConnection* c, const v1::Envelope& delivered);
+  // Revision 2: moves the waiting acks onto `frame`.
+  void TakePendingAcks(v1::AgentFrame* frame) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Revision 2: remembers that a reply acked (sender_id, message_id).
+  void NoteReplied(const std::string& sender_id, const std::string& message_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The ack_writer thread's loop, until closed.
+  void AckWriterLoop();
+  // Writes the waiting acks in a frame of their own (false: none were waiting).
+  bool FlushAcks();
 
   void Handle(BrokerConnection* c, const v1::BrokerFrame& frame);
 
