@@ -13,6 +13,7 @@
 #ifndef LATENTBUS_BENCH_BIDI_CLIENT_H_
 #define LATENTBUS_BENCH_BIDI_CLIENT_H_
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <utility>
@@ -61,6 +62,7 @@ class BidiClient final : public grpc::ClientBidiReactor<Out, In> {
       absl::MutexLock lock(&mu_);
       if (done_ || broken_) return false;
       outbox_.push_back(std::move(frame));
+      messages_.fetch_add(1, std::memory_order_relaxed);
       if (writing_) return true;
       writing_ = true;
       next = &outbox_.front();
@@ -70,6 +72,9 @@ class BidiClient final : public grpc::ClientBidiReactor<Out, In> {
   }
 
   void Cancel() { context_.TryCancel(); }
+
+  // Messages written (queued) plus messages read on this stream so far.
+  uint64_t messages() const { return messages_.load(std::memory_order_relaxed); }
 
   // True when OnDone ran within `timeout` (or had run already).
   bool AwaitDone(absl::Duration timeout) {
@@ -85,6 +90,7 @@ class BidiClient final : public grpc::ClientBidiReactor<Out, In> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // the stream ended; OnDone follows
+    messages_.fetch_add(1, std::memory_order_relaxed);
     on_frame_(in_);
     in_.Clear();
     this->StartRead(&in_);
@@ -120,6 +126,7 @@ class BidiClient final : public grpc::ClientBidiReactor<Out, In> {
   const OnEnd on_end_;
   grpc::ClientContext context_;
   In in_;  // read side: touched by OnReadDone only
+  std::atomic<uint64_t> messages_{0};
 
   absl::Mutex mu_;
   std::deque<Out> outbox_ ABSL_GUARDED_BY(mu_);

@@ -46,6 +46,7 @@ class BrokerTransport::Agent {
     reg->set_agent_id(spec.id);
     *reg->mutable_model() = spec.model;
     reg->set_initial_credits(options.delivery_credits);
+    reg->set_protocol(options.protocol);
     for (const std::string& t : spec.topics) reg->add_topics(t);
     stream_->Write(std::move(frame));
     if (!registered_.WaitForNotificationWithTimeout(absl::Seconds(10))) {
@@ -66,11 +67,19 @@ class BrokerTransport::Agent {
     v1::AgentFrame frame;
     frame.set_seq(NextSeq());
     *frame.mutable_send()->mutable_envelope() = envelope;
+    TakeAck(&frame);
     if (!stream_->Write(std::move(frame))) return absl::UnavailableError("stream ended");
     return absl::OkStatus();
   }
 
+  uint64_t messages() const { return stream_ ? stream_->messages() : 0; }
+
   void Close() {
+    if (stream_ && lean_) {  // what was processed is not delivered again
+      v1::AgentFrame frame;
+      TakeAck(&frame);
+      if (frame.acks_size() > 0) stream_->Write(std::move(frame));
+    }
     if (stream_) {
       stream_->Cancel();
       stream_->AwaitDone(absl::Seconds(10));
@@ -80,11 +89,41 @@ class BrokerTransport::Agent {
  private:
   uint64_t NextSeq() { return seq_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
+  // Revision 2: puts the waiting cumulative ack on `frame`.
+  void TakeAck(v1::AgentFrame* frame) {
+    absl::MutexLock lock(&mu_);
+    if (unacked_ == 0) return;
+    frame->add_acks()->set_through_delivery_seq(ack_through_);
+    unacked_ = 0;
+  }
+
   void OnFrame(v1::BrokerFrame& frame) {
+    if (frame.send_credits() > 0) {  // revision 2: credits riding on any frame
+      absl::MutexLock lock(&mu_);
+      send_credits_ += frame.send_credits();
+    }
     switch (frame.frame_case()) {
       case v1::BrokerFrame::kDeliver: {
         const v1::Envelope& env = frame.deliver().envelope();
         BusDelivery delivery{index_, &env, env.sender_id()};
+        if (lean_) {
+          // The handler answers a request at once (its reply acks it); everything else is
+          // acked cumulatively on the next Send, or alone when a quarter window waits.
+          bool flush;
+          {
+            absl::MutexLock lock(&mu_);
+            ack_through_ = frame.deliver().delivery_seq();
+            flush = !env.expects_reply() && ++unacked_ >= credit_batch_;
+          }
+          transport_->handlers_.deliver(delivery);
+          if (flush) {
+            v1::AgentFrame ack;
+            ack.set_seq(NextSeq());
+            TakeAck(&ack);
+            if (ack.acks_size() > 0) stream_->Write(std::move(ack));
+          }
+          return;
+        }
         transport_->handlers_.deliver(delivery);
         v1::AgentFrame ack;
         ack.mutable_ack()->set_message_id(env.message_id());
@@ -113,6 +152,7 @@ class BrokerTransport::Agent {
         return;
       }
       case v1::BrokerFrame::kRegistered:
+        lean_ = frame.registered().protocol() >= 2;
         Registered(absl::OkStatus(), frame.registered().send_credits());
         return;
       default:
@@ -138,10 +178,14 @@ class BrokerTransport::Agent {
   absl::Notification registered_;
   uint32_t credit_batch_ = 1;
   uint32_t delivered_since_credit_ = 0;  // read side only
+  std::atomic<bool> lean_{false};        // revision 2 in use (set at Registered)
 
   absl::Mutex mu_;
   absl::Status register_status_ ABSL_GUARDED_BY(mu_);
   uint32_t send_credits_ ABSL_GUARDED_BY(mu_) = 0;
+  // Revision 2: deliveries not acked yet (requests excluded) and the last delivery_seq.
+  uint32_t unacked_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t ack_through_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 BrokerTransport::BrokerTransport(Options options) : options_(std::move(options)) {}
@@ -169,6 +213,12 @@ absl::Status BrokerTransport::Reply(int from, const BusDelivery& request,
   v1::Envelope addressed = reply;
   addressed.mutable_recipient()->set_agent_id(request.reply_to);
   return agents_[from]->Send(addressed);
+}
+
+uint64_t BrokerTransport::WireMessages() const {
+  uint64_t n = 0;
+  for (const auto& a : agents_) n += a->messages();
+  return n;
 }
 
 void BrokerTransport::Close() {

@@ -3,10 +3,12 @@
 // stubs and the gRPC callback API.
 //
 // Each agent registers with its ModelSpec and topics and a delivery window of
-// `delivery_credits`; it acks every delivery and returns delivery credits in batches of
-// a quarter window. Sends respect the broker's send credits (a send without one fails
-// locally with NO_CREDIT). Error frames are reported through BusHandlers::failed with
-// the ErrorReason name.
+// `delivery_credits`. On stream protocol revision 2 (the default, `protocol`) a request
+// is acked by its reply, other deliveries cumulatively on the agent's next Send or, when
+// a quarter window waits, in an Ack frame, and acks give the credits back; on revision 1
+// it acks every delivery and returns delivery credits in batches of a quarter window. Sends respect
+// the broker's send credits (a send without one fails locally with NO_CREDIT). Error frames are
+// reported through BusHandlers::failed with the ErrorReason name.
 //
 // Thread safety: see bench/bus_transport.h.
 #ifndef LATENTBUS_BENCH_BROKER_TRANSPORT_H_
@@ -27,6 +29,7 @@ class BrokerTransport final : public BusTransport {
     std::string address;  // host:port of the broker
     std::string token;    // bearer token; empty when the broker has auth off
     uint32_t delivery_credits = 1024;
+    uint32_t protocol = 2;  // stream protocol revision offered (broker.proto)
   };
   explicit BrokerTransport(Options options);
   ~BrokerTransport() override;
@@ -36,6 +39,7 @@ class BrokerTransport final : public BusTransport {
   absl::Status Send(int from, const v1::Envelope& envelope) override;
   absl::Status Reply(int from, const BusDelivery& request, const v1::Envelope& reply) override;
   void Close() override;
+  uint64_t WireMessages() const override;
 
  private:
   class Agent;

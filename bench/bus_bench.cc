@@ -235,7 +235,9 @@ double ProcessCpuSeconds() {
 }
 
 // Runs the workload and records the CPU it took per completed message (this process,
-// plus `other_cpu`'s process when given: nats-server), over the whole phase.
+// plus `other_cpu`'s process when given: nats-server) and the messages the agents wrote
+// and read per completed message, over the whole phase (warm-up included, like the
+// completed count).
 absl::StatusOr<PhaseResult> MeasuredRun(BusTransport& transport,
                                         const std::vector<BusAgent>& agents, const Workload& w,
                                         const v1::Envelope& payload,
@@ -246,6 +248,8 @@ absl::StatusOr<PhaseResult> MeasuredRun(BusTransport& transport,
   const double cpu = ProcessCpuSeconds() + (other_cpu ? other_cpu() : 0.0) - cpu0;
   if (r.ok() && r->completed_all > 0) {
     (*extra)["cpu_us_per_msg"] = cpu / static_cast<double>(r->completed_all) * 1e6;
+    (*extra)["wire_msgs_per_msg"] =
+        static_cast<double>(r->wire_messages) / static_cast<double>(r->completed_all);
   }
   return r;
 }
@@ -289,6 +293,7 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   BrokerTransport::Options to;
   to.address = (*broker)->address();
   to.token = options.token;
+  to.protocol = options.protocol;
   BrokerTransport transport(to);
   *label = text     ? "latentbus, same bytes as text"
            : bridge ? absl::StrCat("latentbus (+", bridge->info().kind, " bridge)")
@@ -369,6 +374,7 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
                         {"duration_s", w0.duration_seconds}};
   result["broker"] =
       options.broker_address.empty() ? "in-process (loopback)" : options.broker_address;
+  result["protocol"] = options.protocol;
   if (options.broker_address.empty()) {
     result["broker_translation"] = {{"threads", options.translation_threads},
                                     {"compute_threads", options.translation_compute_threads}};

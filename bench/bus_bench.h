@@ -49,6 +49,8 @@ struct BusBenchOptions {
   std::string token;
   std::string nats_server = "nats-server";
   bool skip_nats = false;
+  // Stream protocol revision the broker's agents offer (broker.proto): 2 = lean frames.
+  uint32_t protocol = 2;
   bool skip_relay = false;
   // In-process broker: translation worker threads, and the threads each bridge call may
   // use in libtorch/OpenBLAS (broker/config.h; 0 = the libraries' default, one per core).

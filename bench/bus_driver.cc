@@ -69,8 +69,11 @@ class Run {
     for (int i = 0; i < pairs_; ++i) threads.emplace_back([this, i] { SendLoop(i); });
     for (std::thread& t : threads) t.join();
     Drain();
+    const uint64_t wire = transport_.WireMessages();
     transport_.Close();
-    return Result();
+    PhaseResult r = Result();
+    r.wire_messages = wire;
+    return r;
   }
 
  private:

@@ -72,9 +72,12 @@ struct PhaseResult {
   uint64_t completed = 0;      // latencies recorded
   uint64_t completed_all = 0;  // completions over the whole phase, warm-up included
   uint64_t lost = 0;           // expected - completed after draining (refused ones included)
-  double seconds = 0;          // the measured window
-  double msgs_per_s = 0;       // completed / seconds: deliveries/s, or round trips/s
-  double sent_per_s = 0;       // sent / seconds
+  // The transport's WireMessages() after draining: every message on the wire over the
+  // whole phase (connecting and warm-up included).
+  uint64_t wire_messages = 0;
+  double seconds = 0;     // the measured window
+  double msgs_per_s = 0;  // completed / seconds: deliveries/s, or round trips/s
+  double sent_per_s = 0;  // sent / seconds
   // Refusals and failures reported by the system or the transport, by reason, over the
   // whole phase (warm-up included).
   std::map<std::string, uint64_t> rejects;

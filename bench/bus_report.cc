@@ -60,6 +60,7 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
               : absl::StrCat("closed loop, window ", wl["window"].get<int>(), " per sender"))
       << ", warm-up " << std::setprecision(1) << wl["warmup_s"].get<double>() << " s, measured "
       << wl["duration_s"].get<double>() << " s; broker " << r["broker"].get<std::string>();
+  if (r.contains("protocol")) out << ", stream protocol " << r["protocol"].get<int>();
   if (r.contains("broker_translation")) {
     out << " (translation: " << r["broker_translation"]["threads"].get<int>() << " workers x "
         << r["broker_translation"]["compute_threads"].get<int>() << " compute threads)";
@@ -76,9 +77,9 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
     out << std::left << std::setw(34) << "system" << std::right << std::setw(9) << "p50 us"
         << std::setw(9) << "p90 us" << std::setw(9) << "p99 us" << std::setw(10) << "p99.9 us"
         << std::setw(9) << "max us" << std::setw(10) << "msgs/s" << std::setw(8) << "cpu us"
-        << std::setw(8) << "rejects" << std::setw(6) << "lost" << std::setw(12) << "p50 xfloor"
-        << std::setw(11) << "p50 xnats" << std::setw(12) << "p99 xfloor" << std::setw(11)
-        << "p99 xnats"
+        << std::setw(6) << "wire" << std::setw(8) << "rejects" << std::setw(6) << "lost"
+        << std::setw(12) << "p50 xfloor" << std::setw(11) << "p50 xnats" << std::setw(12)
+        << "p99 xfloor" << std::setw(11) << "p99 xnats"
         << "\n";
     const nlohmann::json& sys = m["systems"];
     for (const auto& name : m["order"]) {
@@ -91,7 +92,9 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
           << s["p999_us"].get<double>() << std::setw(9) << s["max_us"].get<double>()
           << std::setw(10) << s["msgs_per_s"].get<double>() << std::setw(8)
           << (s.contains("cpu_us_per_msg") ? s["cpu_us_per_msg"].get<double>() : 0.0)
-          << std::setw(8) << s["rejects"].get<uint64_t>() << std::setw(6)
+          << std::setw(6) << std::setprecision(1)
+          << (s.contains("wire_msgs_per_msg") ? s["wire_msgs_per_msg"].get<double>() : 0.0)
+          << std::setprecision(0) << std::setw(8) << s["rejects"].get<uint64_t>() << std::setw(6)
           << s["lost"].get<uint64_t>();
       if (n == kLatentbus || n == kLatentbusCompare || n == kLatentbusText) {
         const nlohmann::json& ratios = m["ratios"];
@@ -122,7 +125,9 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
     }
   }
   out << "\ncpu us = CPU time per completed message over the phase: the bench process (agents "
-         "+ in-process relay/broker) plus nats-server's process for nats\n";
+         "+ in-process relay/broker) plus nats-server's process for nats\n"
+         "wire = messages the agents wrote and read per completed message (gRPC messages; NATS "
+         "PUB + MSG): per round trip in request mode\n";
   if (r.contains("goal")) {
     const nlohmann::json& g = r["goal"];
     auto verdict = [&g](const char* key) {

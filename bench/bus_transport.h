@@ -70,6 +70,11 @@ class BusTransport {
   // Ends every agent's connection. Idempotent.
   virtual void Close() = 0;
 
+  // Messages the agents wrote to and read from the system so far, all agents together:
+  // gRPC messages on their streams (relay, broker: every frame, acks and credits
+  // included), NATS messages published and received (PUB / MSG; not PING / PONG).
+  virtual uint64_t WireMessages() const = 0;
+
   // Transport-specific counters worth reporting (e.g. NATS dropped messages).
   virtual std::map<std::string, uint64_t> Counters() const { return {}; }
 };

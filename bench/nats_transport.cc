@@ -94,6 +94,7 @@ absl::Status NatsTransport::Connect(const std::vector<BusAgent>& agents, BusHand
 }
 
 void NatsTransport::OnMessage(Subscription* sub, const char* data, int length, const char* reply) {
+  wire_messages_.fetch_add(1, std::memory_order_relaxed);
   if (!sub->envelope.ParseFromArray(data, length)) {
     handlers_.failed(sub->agent, "", "unparseable");
     return;
@@ -114,6 +115,7 @@ absl::Status NatsTransport::Publish(int from, const std::string& subject, const 
           : natsConnection_PublishRequest(a.connection, subject.c_str(), reply, a.scratch.data(),
                                           static_cast<int>(a.scratch.size()));
   if (s != NATS_OK) return NatsError(s, "publish");
+  wire_messages_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 

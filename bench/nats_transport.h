@@ -33,6 +33,7 @@ class NatsTransport final : public BusTransport {
   absl::Status Reply(int from, const BusDelivery& request, const v1::Envelope& reply) override;
   void Close() override;
   std::map<std::string, uint64_t> Counters() const override;
+  uint64_t WireMessages() const override { return wire_messages_.load(); }
 
   // Called from the client library's callbacks (public for them only).
   struct Subscription;
@@ -48,6 +49,7 @@ class NatsTransport final : public BusTransport {
   BusHandlers handlers_;
   std::vector<std::unique_ptr<Agent>> agents_;
   std::atomic<uint64_t> slow_consumers_{0};
+  std::atomic<uint64_t> wire_messages_{0};
 };
 
 }  // namespace latentbus::bench

@@ -34,6 +34,7 @@ class RelayTransport::Peer {
   }
 
   bool Write(RelayFrame frame) { return stream_->Write(std::move(frame)); }
+  uint64_t messages() const { return stream_ ? stream_->messages() : 0; }
 
   void Close() {
     if (stream_) {
@@ -122,6 +123,12 @@ absl::Status RelayTransport::Send(int from, const v1::Envelope& envelope) {
 absl::Status RelayTransport::Reply(int from, const BusDelivery& request,
                                    const v1::Envelope& reply) {
   return SendTo(from, {request.reply_to}, reply);
+}
+
+uint64_t RelayTransport::WireMessages() const {
+  uint64_t n = 0;
+  for (const auto& p : peers_) n += p->messages();
+  return n;
 }
 
 void RelayTransport::Close() {

@@ -27,6 +27,7 @@ class RelayTransport final : public BusTransport {
   absl::Status Send(int from, const v1::Envelope& envelope) override;
   absl::Status Reply(int from, const BusDelivery& request, const v1::Envelope& reply) override;
   void Close() override;
+  uint64_t WireMessages() const override;
 
  private:
   class Peer;

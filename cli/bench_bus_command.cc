@@ -172,6 +172,11 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
   bus->add_option("--nats-server", bargs->options.nats_server, "nats-server binary")
       ->capture_default_str();
   bus->add_flag("--no-nats", bargs->options.skip_nats, "Skip the nats-server baseline");
+  bus->add_option("--protocol", bargs->options.protocol,
+                  "Stream protocol revision the broker's agents offer: 2 = lean frames (no "
+                  "SendResult for requests, replies ack, acks ride on sends), 1 = the original")
+      ->check(CLI::Range(1, 2))
+      ->capture_default_str();
   bus->add_flag("--no-relay", bargs->options.skip_relay, "Skip the bare relay baseline");
   bus->add_option("--translation-threads", bargs->options.translation_threads,
                   "In-process broker: translation worker threads")
