@@ -90,11 +90,12 @@ def test_topic_latent_and_redelivery(broker):
     run(main())
 
 
-def test_delivery_credits(broker):
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_delivery_credits(broker, protocol):
     async def main():
         async with aio.connect(broker.address) as a, aio.connect(broker.address) as b:
             await a.register("a")
-            await b.register("b", credits=2)
+            await b.register("b", credits=2, protocol=protocol)
             for i in range(5):
                 await a.send("b", text=str(i))
             for _ in range(500):
@@ -102,8 +103,14 @@ def test_delivery_credits(broker):
                     break
                 await asyncio.sleep(0.01)
             await asyncio.sleep(0.3)
-            assert b.pending_deliveries == 2  # the rest waits for returned credits
-            got = [(await b.receive(timeout=5)).text for _ in range(5)]
+            # The rest waits for credits: returned as deliveries are taken (revision 1)
+            # or as they are acked (revision 2).
+            assert b.pending_deliveries == 2
+            got = []
+            for _ in range(5):
+                d = await b.receive(timeout=5)
+                got.append(d.text)
+                await b.ack(d)
             assert got == ["0", "1", "2", "3", "4"]
     run(main())
 

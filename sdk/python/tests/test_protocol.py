@@ -513,3 +513,83 @@ def test_the_size_limit_is_the_option_until_the_broker_announces_one():
     assert core.publish_request(sender_id=None, **big).envelope.sender_id == "me"
     with pytest.raises(ValueError, match="max_message_bytes must be an int"):
         make_core(max_message_bytes=-1)
+
+
+# -- stream protocol revision 2 (broker.proto, "Protocol revision 2") ------------------------
+
+
+def register_lean(core: Protocol, credits: int = 4, send_credits: int = 8) -> None:
+    """Registers `core` on revision 2 (the broker answers Registered.protocol = 2)."""
+    future = waiter()
+    frame = core.register_frame("me", None, (), credits, future)
+    assert frame.register.protocol == 2  # offered by default
+    answer = registered_frame(frame.seq, send_credits)
+    answer.registered.protocol = 2
+    core.complete(core.feed(answer), pytest.fail)
+    core.on_registered(future.result(0))
+    assert core.lean
+
+
+def test_an_older_broker_keeps_the_client_on_revision_1():
+    core, _ = make_core()
+    register(core)  # Registered without a protocol: a broker before revision 2
+    assert core.protocol == 1 and not core.lean
+    assert core.request_wants_result(None)
+    with pytest.raises(ValueError):
+        core.register_frame("me", None, (), 4, waiter(), protocol=3)
+
+
+def test_a_lean_request_asks_for_no_send_result_and_an_error_naming_it_ends_it():
+    core, reported = make_core()
+    register_lean(core)
+    assert not core.request_wants_result(None)
+    assert core.request_wants_result(lambda: "text")  # a NEEDS_TEXT resend needs the answer
+    future = waiter()
+    core.expect_reply("answerer", "req-1", future)
+    frame = core.send_frame(text_envelope(core, "answerer"), None)
+    assert not frame.send.want_result
+    # No waiter is kept for it: an Error with its seq finds the request by message id.
+    outcome = core.feed(error_frame(frame.seq, broker_pb2.QUEUE_FULL, "full", "req-1"))
+    core.complete(outcome, pytest.fail)
+    assert future.exception(0).reason == "QUEUE_FULL"
+    assert reported == []
+    # An ordinary send still asks for its answer.
+    assert core.send_frame(text_envelope(core), waiter()).send.want_result
+
+
+def test_lean_acks_give_credits_back_so_no_credit_frames_are_written():
+    core, _ = make_core()
+    register_lean(core, credits=2)
+    assert [core.consumed() for _ in range(4)] == [None] * 4
+    core.expect_reply("answerer", "req-1", waiter())
+    outcome = core.feed(deliver_frame("answerer", correlation_id="req-1", message_id="r-1"))
+    assert outcome.writes == [ack("r-1", "answerer")]  # and no Credit frame
+
+
+def test_a_reply_acks_its_request_so_a_later_ack_writes_nothing():
+    core, _ = make_core()
+    register_lean(core)
+    request = Delivery(deliver_frame("asker", message_id="req-1").deliver.envelope, OWNER)
+    other = Delivery(deliver_frame("asker", message_id="req-2").deliver.envelope, OWNER)
+    core.replying(request)
+    assert core.ack_frame(request) is None
+    assert core.ack_frame(request) == ack("req-1", "asker")  # remembered once
+    assert core.ack_frame(other) == ack("req-2", "asker")
+
+
+def test_on_revision_1_a_reply_does_not_ack():
+    core, _ = make_core()
+    register(core)
+    request = Delivery(deliver_frame("asker", message_id="req-1").deliver.envelope, OWNER)
+    core.replying(request)
+    assert core.ack_frame(request) == ack("req-1", "asker")
+
+
+def test_send_credits_riding_on_any_frame_are_added():
+    core, _ = make_core()
+    register_lean(core, send_credits=8)
+    frame = deliver_frame("someone")
+    frame.send_credits = 3
+    outcome = core.feed(frame)
+    assert outcome.credits_changed and outcome.delivery is not None
+    assert core.send_credits == 11

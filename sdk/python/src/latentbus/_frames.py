@@ -5,9 +5,16 @@ from latentbus.errors import MessageTooLarge
 from latentbus.v1 import broker_pb2, envelope_pb2
 
 
-def register(seq: int, agent_id: str, model, topics, credits: int) -> broker_pb2.AgentFrame:
+# The stream protocol revision the clients offer (broker.proto, "Protocol revision 2"):
+# requests ask for no SendResult, a reply acks its request, acks give credits back.
+PROTOCOL = 2
+
+
+def register(seq: int, agent_id: str, model, topics, credits: int,
+             protocol: int = PROTOCOL) -> broker_pb2.AgentFrame:
     frame = broker_pb2.AgentFrame(seq=seq)
     frame.register.agent_id = agent_id
+    frame.register.protocol = protocol
     if model is not None:
         frame.register.model.CopyFrom(model)
     frame.register.initial_credits = credits
@@ -24,9 +31,11 @@ def subscribe(seq: int, topic: str, on: bool) -> broker_pb2.AgentFrame:
     return frame
 
 
-def send(seq: int, envelope: envelope_pb2.Envelope) -> broker_pb2.AgentFrame:
+def send(seq: int, envelope: envelope_pb2.Envelope,
+         want_result: bool = True) -> broker_pb2.AgentFrame:
     frame = broker_pb2.AgentFrame(seq=seq)
     frame.send.envelope.CopyFrom(envelope)
+    frame.send.want_result = want_result  # read by revision-2 brokers only
     return frame
 
 

@@ -50,13 +50,13 @@ class AsyncClient(_base.ClientBase):
     # -- stream ----------------------------------------------------------------------
 
     async def register(self, agent_id: str, model=None, *, topics=(), credits: int = 64,
-                       timeout: float | None = None) -> Registered:
+                       timeout: float | None = None, protocol: int = 2) -> Registered:
         """As Client.register."""
         if self._call is not None or self._core.closed:
             raise RuntimeError("register() once per client: one client is one agent stream")
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        frame = self._core.register_frame(agent_id, model, topics, credits, future)
+        frame = self._core.register_frame(agent_id, model, topics, credits, future, protocol)
         self._call = self._stub.Connect(metadata=self._metadata)
         self._reader = loop.create_task(self._read_loop())
         await self._write(frame)
@@ -89,8 +89,14 @@ class AsyncClient(_base.ClientBase):
         future = asyncio.get_running_loop().create_future()
         message_id = self._core.expect_reply(to, kwargs.pop("message_id", None), future)
         try:
-            await self.send(to, topic=topic, message_id=message_id, expects_reply=True,
-                            deadline=timeout, timeout=timeout, **kwargs)
+            if self._core.request_wants_result(kwargs.get("text_fallback")):
+                await self.send(to, topic=topic, message_id=message_id, expects_reply=True,
+                                deadline=timeout, timeout=timeout, **kwargs)
+            else:
+                kwargs.pop("text_fallback", None)
+                await self._send_unanswered(self._core.request_envelope(
+                    to=to, topic=topic, message_id=message_id, timeout=timeout, **kwargs),
+                    timeout)
             try:
                 return await asyncio.wait_for(asyncio.shield(future),
                                               timeout + protocol.REPLY_GRACE_S)
@@ -100,6 +106,8 @@ class AsyncClient(_base.ClientBase):
             self._core.forget_reply(message_id)
 
     async def reply(self, delivery: Delivery, *, message_class="result", **kwargs) -> SendResult:
+        """As Client.reply (on revision 2 the reply acks the request)."""
+        self._core.replying(delivery)
         return await self.send(delivery.sender_id, correlation_id=delivery.message_id,
                                message_class=message_class, **kwargs)
 
@@ -132,7 +140,9 @@ class AsyncClient(_base.ClientBase):
                 raise
 
     async def ack(self, delivery: Delivery) -> None:
-        await self._write(_frames.ack(delivery.message_id, delivery.sender_id))
+        frame = self._core.ack_frame(delivery)
+        if frame is not None:
+            await self._write(frame)
 
     @property
     def pending_deliveries(self) -> int:
@@ -288,6 +298,12 @@ class AsyncClient(_base.ClientBase):
         frame = self._core.send_frame(envelope, future)
         await self._write(frame)
         return self._core.send_result(await self._wait(frame, future, timeout))
+
+    async def _send_unanswered(self, envelope, timeout: float) -> None:
+        """Writes a revision-2 request's send, which asks for no SendResult."""
+        self._core.check_size(envelope)
+        await self._take_send_credit(time.monotonic() + timeout)
+        await self._write(self._core.send_frame(envelope, None))
 
     async def _unary(self, method, request, timeout: float | None):
         try:

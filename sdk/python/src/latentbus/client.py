@@ -65,17 +65,21 @@ class Client(_base.ClientBase):
     # -- stream ----------------------------------------------------------------------
 
     def register(self, agent_id: str, model=None, *, topics=(), credits: int = 64,
-                 timeout: float | None = None) -> Registered:
+                 timeout: float | None = None, protocol: int = 2) -> Registered:
         """Opens the Connect stream as `agent_id`. `model` (a ModelSpec, see
         latentbus.model_spec) lets the agent send and receive latents; without it the
         broker treats the agent as a text-only client. `credits` is the delivery window:
         at most that many deliveries wait in this client before the application takes
-        them. Raises BusError (StreamClosed) when the broker refuses."""
+        them (revision 1), or wait unacked (revision 2). `protocol`: the stream protocol
+        revision offered; 2 (lean frames: a request waits for its reply only, a reply
+        acks its request, acks give credits back) unless the broker only speaks 1.
+        Raises BusError (StreamClosed) when the broker refuses."""
         if self._call is not None or self._core.closed:
             raise RuntimeError("register() once per Client: one Client is one agent stream")
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
-            frame = self._core.register_frame(agent_id, model, topics, credits, future)
+            frame = self._core.register_frame(agent_id, model, topics, credits, future,
+                                              protocol)
         self._outbox.put(frame)
         self._call = self._stub.Connect(self._requests(), metadata=self._metadata)
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
@@ -122,9 +126,16 @@ class Client(_base.ClientBase):
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
             message_id = self._core.expect_reply(to, kwargs.pop("message_id", None), future)
+            wants_result = self._core.request_wants_result(kwargs.get("text_fallback"))
         try:
-            self.send(to, topic=topic, message_id=message_id, expects_reply=True,
-                      deadline=timeout, timeout=timeout, **kwargs)
+            if wants_result:
+                self.send(to, topic=topic, message_id=message_id, expects_reply=True,
+                          deadline=timeout, timeout=timeout, **kwargs)
+            else:
+                kwargs.pop("text_fallback", None)
+                self._send_unanswered(self._core.request_envelope(
+                    to=to, topic=topic, message_id=message_id, timeout=timeout, **kwargs),
+                    timeout)
             try:
                 return future.result(timeout=timeout + protocol.REPLY_GRACE_S)
             except concurrent.futures.TimeoutError:
@@ -134,7 +145,10 @@ class Client(_base.ClientBase):
                 self._core.forget_reply(message_id)
 
     def reply(self, delivery: Delivery, *, message_class="result", **kwargs) -> SendResult:
-        """Answers `delivery` (a request): addressed to its sender, correlated to it."""
+        """Answers `delivery` (a request): addressed to its sender, correlated to it. On
+        revision 2 the reply acks the request (a later ack() of it writes nothing)."""
+        with self._lock:
+            self._core.replying(delivery)
         return self.send(delivery.sender_id, correlation_id=delivery.message_id,
                          message_class=message_class, **kwargs)
 
@@ -168,7 +182,10 @@ class Client(_base.ClientBase):
 
     def ack(self, delivery: Delivery) -> None:
         """Marks a delivery processed; it will not be redelivered."""
-        self._write(_frames.ack(delivery.message_id, delivery.sender_id))
+        with self._lock:
+            frame = self._core.ack_frame(delivery)
+        if frame is not None:
+            self._write(frame)
 
     @property
     def pending_deliveries(self) -> int:
@@ -329,6 +346,14 @@ class Client(_base.ClientBase):
             frame = self._core.send_frame(envelope, future)
         self._write(frame)
         return self._core.send_result(self._wait(frame, future, timeout))
+
+    def _send_unanswered(self, envelope, timeout: float) -> None:
+        """Writes a revision-2 request's send, which asks for no SendResult."""
+        self._core.check_size(envelope)
+        self._take_send_credit(time.monotonic() + timeout)
+        with self._lock:
+            frame = self._core.send_frame(envelope, None)
+        self._write(frame)
 
     def _unary(self, method, request, timeout: float | None):
         try:

@@ -6,7 +6,9 @@ task over grpc.aio) are transports around one Protocol each. A transport owns th
 channel, the Connect stream, the waiting and the locking; the Protocol decides the rest:
 
   * outgoing: register_frame(), subscribe_frame() and send_frame() number a request,
-    record the waiter its answer settles and return the AgentFrame to write;
+    record the waiter its answer settles and return the AgentFrame to write (on
+    revision 2 a request's send has no waiter: its reply, or an Error naming it, answers
+    it); ack_frame() is the Ack for a delivery, or None when a reply acked it already;
     expect_reply() records a request() waiting for its reply; send_envelope(),
     publish_request() and route_query_request() build what the calls carry;
   * incoming: feed(frame) returns an Outcome. The transport writes its `writes`
@@ -26,6 +28,7 @@ latentbus._base holds what else the two clients share.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import logging
@@ -43,6 +46,10 @@ log = logging.getLogger("latentbus")
 
 # How long request() waits past its deadline for the broker's DEADLINE_EXCEEDED.
 REPLY_GRACE_S = 2.0
+
+# Revision 2: how many deliveries acked by our replies are remembered (so that the
+# application's ack() of them writes nothing); the oldest are forgotten first.
+REMEMBERED_REPLIES = 4096
 
 # The answer each kind of request waits for, by AgentFrame.frame.
 _ANSWER_NAMES = {"register": "Registered", "subscribe": "SubscribeResult",
@@ -105,6 +112,8 @@ class Protocol:
         self.registered: Registered | None = None
         self.go_away: str | None = None
         self.ignored_replies = 0
+        self.protocol = 1  # the stream's revision, from Registered
+        self._replied: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
 
     # -- state --------------------------------------------------------------------------
 
@@ -128,6 +137,11 @@ class Protocol:
         if self.registered is None:
             raise RuntimeError("register() first")
 
+    @property
+    def lean(self) -> bool:
+        """True on stream protocol revision 2 (broker.proto)."""
+        return self.protocol >= 2
+
     def close(self) -> bool:
         """Marks the client closed; False when it already was."""
         if self.closed:
@@ -147,6 +161,14 @@ class Protocol:
         self.require_registered()
         return envelope
 
+    def request_envelope(self, *, to, topic, message_id: str, timeout: float,
+                         array=None, encoding=None, latent=None, **fields):
+        """The envelope a revision-2 request() writes without waiting for a SendResult:
+        as send_envelope, with expects_reply and a deadline `timeout` seconds away."""
+        return self.send_envelope(to=to, topic=topic, message_id=message_id,
+                                  expects_reply=True, deadline=timeout, array=array,
+                                  encoding=encoding, latent=latent, **fields)
+
     def publish_request(self, *, sender_id: str | None, array, encoding, latent,
                         **fields) -> broker_pb2.PublishRequest:
         """What publish() sends as `sender_id` (default: this agent). Raises
@@ -163,20 +185,23 @@ class Protocol:
 
     # -- requests on the stream ---------------------------------------------------------
 
-    def register_frame(self, agent_id: str, model, topics, credits: int,
-                       waiter) -> broker_pb2.AgentFrame:
+    def register_frame(self, agent_id: str, model, topics, credits: int, waiter,
+                       protocol: int = _frames.PROTOCOL) -> broker_pb2.AgentFrame:
         """The Register frame; `waiter` gets the Registered frame. `credits` is the
-        delivery window (ValueError below 1)."""
+        delivery window (ValueError below 1); `protocol` the revision offered (1 or 2)."""
+        if protocol not in (1, 2):
+            raise ValueError(f"protocol must be 1 or 2, got {protocol!r}")
         self._delivery_credits = _frames.DeliveryCredits(credits)
         seq = self._expect(waiter)
         self._registering = (agent_id, model)
-        return _frames.register(seq, agent_id, model, topics, credits)
+        return _frames.register(seq, agent_id, model, topics, credits, protocol)
 
     def on_registered(self, frame: broker_pb2.BrokerFrame) -> Registered:
         """Records the registration that register() waited for (the frame its waiter
         got): from now on the client is that agent."""
         self.agent_id, self.model = self._registering
         self.registered = Registered.from_proto(frame.registered)
+        self.protocol = max(1, frame.registered.protocol)
         return self.registered
 
     def subscribe_frame(self, topic: str, on: bool, waiter) -> broker_pb2.AgentFrame:
@@ -203,8 +228,34 @@ class Protocol:
 
     def send_frame(self, envelope, waiter) -> broker_pb2.AgentFrame:
         """The Send frame for `envelope` (a send credit taken); `waiter` gets the
-        SendResult frame, or the BusError that refuses the message."""
+        SendResult frame, or the BusError that refuses the message. `waiter` None (only
+        on revision 2, see request_wants_result): a request's send that asks for no
+        SendResult; its reply, or an Error naming it, settles the request."""
+        if waiter is None:
+            self.check_open()
+            return _frames.send(next(self._seqs), envelope, want_result=False)
         return _frames.send(self._expect(waiter), envelope)
+
+    def request_wants_result(self, text_fallback) -> bool:
+        """Whether request() waits for its send's SendResult: always before revision 2;
+        on revision 2 only when a text_fallback may have to resend it with text."""
+        return not self.lean or text_fallback is not None
+
+    def ack_frame(self, delivery: Delivery) -> broker_pb2.AgentFrame | None:
+        """The Ack for `delivery`; None when our reply acked it (revision 2)."""
+        key = (delivery.sender_id, delivery.message_id)
+        if key in self._replied:
+            del self._replied[key]
+            return None
+        return _frames.ack(delivery.message_id, delivery.sender_id)
+
+    def replying(self, delivery: Delivery) -> None:
+        """Records that a reply to `delivery` is being sent: on revision 2 it acks it."""
+        if not self.lean:
+            return
+        self._replied[(delivery.sender_id, delivery.message_id)] = None
+        while len(self._replied) > REMEMBERED_REPLIES:
+            self._replied.popitem(last=False)
 
     @staticmethod
     def send_result(frame: broker_pb2.BrokerFrame) -> SendResult:
@@ -256,7 +307,15 @@ class Protocol:
         """What a frame from the broker means. An answer (Registered, SendResult,
         SubscribeResult, Error) settles the request with its seq; an Error that answers
         none fails the request() it names when it is DEADLINE_EXCEEDED, else goes to
-        on_error. Registered sets the send credits, Credit adds to them."""
+        on_error. Registered sets the send credits, Credit adds to them, and so do the
+        send_credits any frame carries on revision 2."""
+        outcome = self._feed(frame)
+        if frame.send_credits:
+            self.send_credits += frame.send_credits
+            outcome.credits_changed = True
+        return outcome
+
+    def _feed(self, frame: broker_pb2.BrokerFrame) -> Outcome:
         kind = frame.WhichOneof("frame")
         if kind == "deliver":
             return self._deliver(frame.deliver.envelope)
@@ -279,7 +338,10 @@ class Protocol:
 
     def consumed(self) -> broker_pb2.AgentFrame | None:
         """Records one delivery taken by the application; returns the Credit frame to
-        write when a batch of delivery credits is due (see _frames.DeliveryCredits)."""
+        write when a batch of delivery credits is due (see _frames.DeliveryCredits).
+        None on revision 2, where every ack gives its delivery's credit back."""
+        if self.lean:
+            return None
         credits = self._delivery_credits.consumed()
         return _frames.credit(credits) if credits else None
 
@@ -329,8 +391,10 @@ class Protocol:
         return [(waiter, value)]
 
     def _unsolicited(self, error: BusError) -> Outcome:
+        # Revision 2: a request's send has no waiter of its own, so any refusal naming
+        # the request ends it.
         reply = (self.replies.pop(error.message_id, None)
-                 if error.reason == "DEADLINE_EXCEEDED" else None)
+                 if error.reason == "DEADLINE_EXCEEDED" or self.lean else None)
         if reply is not None and not reply.future.done():
             return Outcome(settle=[(reply.future, error)])
         return Outcome(error=error)

@@ -27,15 +27,18 @@ UNAUTHENTICATED: ErrorReason
 UNKNOWN_MODEL: ErrorReason
 
 class Ack(_message.Message):
-    __slots__ = ["message_id", "sender_id"]
+    __slots__ = ["message_id", "sender_id", "through_delivery_seq"]
     MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
     SENDER_ID_FIELD_NUMBER: _ClassVar[int]
+    THROUGH_DELIVERY_SEQ_FIELD_NUMBER: _ClassVar[int]
     message_id: str
     sender_id: str
-    def __init__(self, message_id: _Optional[str] = ..., sender_id: _Optional[str] = ...) -> None: ...
+    through_delivery_seq: int
+    def __init__(self, message_id: _Optional[str] = ..., sender_id: _Optional[str] = ..., through_delivery_seq: _Optional[int] = ...) -> None: ...
 
 class AgentFrame(_message.Message):
-    __slots__ = ["ack", "credit", "register", "send", "seq", "subscribe", "unsubscribe"]
+    __slots__ = ["ack", "acks", "credit", "register", "send", "seq", "subscribe", "unsubscribe"]
+    ACKS_FIELD_NUMBER: _ClassVar[int]
     ACK_FIELD_NUMBER: _ClassVar[int]
     CREDIT_FIELD_NUMBER: _ClassVar[int]
     REGISTER_FIELD_NUMBER: _ClassVar[int]
@@ -44,13 +47,14 @@ class AgentFrame(_message.Message):
     SUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
     UNSUBSCRIBE_FIELD_NUMBER: _ClassVar[int]
     ack: Ack
+    acks: _containers.RepeatedCompositeFieldContainer[Ack]
     credit: Credit
     register: Register
     send: Send
     seq: int
     subscribe: Subscribe
     unsubscribe: Unsubscribe
-    def __init__(self, seq: _Optional[int] = ..., register: _Optional[_Union[Register, _Mapping]] = ..., subscribe: _Optional[_Union[Subscribe, _Mapping]] = ..., unsubscribe: _Optional[_Union[Unsubscribe, _Mapping]] = ..., send: _Optional[_Union[Send, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., credit: _Optional[_Union[Credit, _Mapping]] = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., register: _Optional[_Union[Register, _Mapping]] = ..., subscribe: _Optional[_Union[Subscribe, _Mapping]] = ..., unsubscribe: _Optional[_Union[Unsubscribe, _Mapping]] = ..., send: _Optional[_Union[Send, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., credit: _Optional[_Union[Credit, _Mapping]] = ..., acks: _Optional[_Iterable[_Union[Ack, _Mapping]]] = ...) -> None: ...
 
 class AgentInfo(_message.Message):
     __slots__ = ["agent_id", "connected", "connected_since", "model", "queue_depth", "topics", "unacked"]
@@ -102,12 +106,13 @@ class BridgeInfo(_message.Message):
     def __init__(self, bridge_id: _Optional[str] = ..., kind: _Optional[str] = ..., src_model_id: _Optional[str] = ..., src_fingerprint: _Optional[str] = ..., dst_model_id: _Optional[str] = ..., dst_fingerprint: _Optional[str] = ..., src_layer: _Optional[int] = ..., src_dim: _Optional[int] = ..., dst_dim: _Optional[int] = ..., fidelity: _Optional[_Mapping[str, float]] = ...) -> None: ...
 
 class BrokerFrame(_message.Message):
-    __slots__ = ["credit", "deliver", "error", "go_away", "registered", "send_result", "seq", "subscribe_result"]
+    __slots__ = ["credit", "deliver", "error", "go_away", "registered", "send_credits", "send_result", "seq", "subscribe_result"]
     CREDIT_FIELD_NUMBER: _ClassVar[int]
     DELIVER_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     GO_AWAY_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    SEND_CREDITS_FIELD_NUMBER: _ClassVar[int]
     SEND_RESULT_FIELD_NUMBER: _ClassVar[int]
     SEQ_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBE_RESULT_FIELD_NUMBER: _ClassVar[int]
@@ -116,10 +121,11 @@ class BrokerFrame(_message.Message):
     error: Error
     go_away: GoAway
     registered: Registered
+    send_credits: int
     send_result: SendResult
     seq: int
     subscribe_result: SubscribeResult
-    def __init__(self, seq: _Optional[int] = ..., registered: _Optional[_Union[Registered, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., subscribe_result: _Optional[_Union[SubscribeResult, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., credit: _Optional[_Union[Credit, _Mapping]] = ..., go_away: _Optional[_Union[GoAway, _Mapping]] = ...) -> None: ...
+    def __init__(self, seq: _Optional[int] = ..., registered: _Optional[_Union[Registered, _Mapping]] = ..., deliver: _Optional[_Union[Deliver, _Mapping]] = ..., send_result: _Optional[_Union[SendResult, _Mapping]] = ..., subscribe_result: _Optional[_Union[SubscribeResult, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ..., credit: _Optional[_Union[Credit, _Mapping]] = ..., go_away: _Optional[_Union[GoAway, _Mapping]] = ..., send_credits: _Optional[int] = ...) -> None: ...
 
 class Credit(_message.Message):
     __slots__ = ["credits"]
@@ -128,10 +134,12 @@ class Credit(_message.Message):
     def __init__(self, credits: _Optional[int] = ...) -> None: ...
 
 class Deliver(_message.Message):
-    __slots__ = ["envelope"]
+    __slots__ = ["delivery_seq", "envelope"]
+    DELIVERY_SEQ_FIELD_NUMBER: _ClassVar[int]
     ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    delivery_seq: int
     envelope: _envelope_pb2.Envelope
-    def __init__(self, envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
+    def __init__(self, envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., delivery_seq: _Optional[int] = ...) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ["agent_ids", "detail", "message_id", "reason", "seq"]
@@ -246,30 +254,34 @@ class RecipientOutcome(_message.Message):
     def __init__(self, agent_id: _Optional[str] = ..., form: _Optional[_Union[_envelope_pb2.PayloadForm, str]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class Register(_message.Message):
-    __slots__ = ["agent_id", "initial_credits", "model", "topics"]
+    __slots__ = ["agent_id", "initial_credits", "model", "protocol", "topics"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     INITIAL_CREDITS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     initial_credits: int
     model: _model_pb2.ModelSpec
+    protocol: int
     topics: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, agent_id: _Optional[str] = ..., model: _Optional[_Union[_model_pb2.ModelSpec, _Mapping]] = ..., initial_credits: _Optional[int] = ..., topics: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[str] = ..., model: _Optional[_Union[_model_pb2.ModelSpec, _Mapping]] = ..., initial_credits: _Optional[int] = ..., topics: _Optional[_Iterable[str]] = ..., protocol: _Optional[int] = ...) -> None: ...
 
 class Registered(_message.Message):
-    __slots__ = ["agent_id", "broker_version", "max_message_bytes", "pending_redeliveries", "send_credits"]
+    __slots__ = ["agent_id", "broker_version", "max_message_bytes", "pending_redeliveries", "protocol", "send_credits"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     BROKER_VERSION_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     PENDING_REDELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     SEND_CREDITS_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     broker_version: str
     max_message_bytes: int
     pending_redeliveries: int
+    protocol: int
     send_credits: int
-    def __init__(self, agent_id: _Optional[str] = ..., send_credits: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., pending_redeliveries: _Optional[int] = ..., broker_version: _Optional[str] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[str] = ..., send_credits: _Optional[int] = ..., max_message_bytes: _Optional[int] = ..., pending_redeliveries: _Optional[int] = ..., broker_version: _Optional[str] = ..., protocol: _Optional[int] = ...) -> None: ...
 
 class RouteDecision(_message.Message):
     __slots__ = ["agent_id", "bridge_id", "fidelity", "form", "reason"]
@@ -310,10 +322,12 @@ class RouteQueryResponse(_message.Message):
     def __init__(self, decisions: _Optional[_Iterable[_Union[RouteDecision, _Mapping]]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class Send(_message.Message):
-    __slots__ = ["envelope"]
+    __slots__ = ["envelope", "want_result"]
     ENVELOPE_FIELD_NUMBER: _ClassVar[int]
+    WANT_RESULT_FIELD_NUMBER: _ClassVar[int]
     envelope: _envelope_pb2.Envelope
-    def __init__(self, envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ...) -> None: ...
+    want_result: bool
+    def __init__(self, envelope: _Optional[_Union[_envelope_pb2.Envelope, _Mapping]] = ..., want_result: bool = ...) -> None: ...
 
 class SendResult(_message.Message):
     __slots__ = ["message_id", "recipients"]
