@@ -1,7 +1,7 @@
 // Element kernels behind the codec: quantize/dequantize and float conversions over
-// flat arrays. Two implementations exist, scalar (portable) and AVX2 (x86-64 with
-// AVX2+FMA+F16C); both produce bit-identical output for the same input, which the
-// tests check. The choice is made once at run time (DefaultKernels).
+// flat arrays, and the rotation's row transform (codec/rotation.h). Two implementations exist,
+// scalar (portable) and AVX2 (x86-64 with AVX2+FMA+F16C); both produce bit-identical output for the
+// same input, which the tests check. The choice is made once at run time (DefaultKernels).
 //
 // Quantization contract (shared with the Python SDK; see codec/packet.h):
 //   groups of `group` consecutive elements (the last may be shorter);
@@ -23,6 +23,8 @@
 
 namespace latentbus::codec {
 
+struct RotationPlan;  // codec/rotation_kernels.h
+
 struct Kernels {
   const char* name;
   bool (*quantize_int8)(const float* x, size_t n, size_t group, float* scales, int8_t* q);
@@ -36,6 +38,10 @@ struct Kernels {
   bool (*bf16_to_float)(const uint16_t* in, size_t n, float* out);
   // Copies n floats, failing on a non-finite one.
   bool (*copy_finite)(const float* in, size_t n, float* out);
+  // Rotates (or with `inverse`, unrotates) `rows` rows of plan.width floats from `in`
+  // into `out` (in == out allowed); see codec/rotation_kernels.h.
+  void (*rotate_rows)(const RotationPlan& plan, const float* in, float* out, size_t rows,
+                      bool inverse);
 };
 
 const Kernels& ScalarKernels();

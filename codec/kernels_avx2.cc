@@ -8,6 +8,7 @@
 #include "codec/half.h"
 #include "codec/kernels.h"
 #include "codec/kernels_internal.h"
+#include "codec/rotation_kernels.h"
 
 namespace latentbus::codec::internal {
 namespace {
@@ -273,8 +274,8 @@ bool CopyFinite(const float* in, size_t n, float* out) {
 
 const Kernels& Avx2KernelTable() {
   static const Kernels kernels = {
-      "avx2",      QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4,
-      FloatToFp16, Fp16ToFloat,  FloatToBf16,  Bf16ToFloat,    CopyFinite,
+      "avx2",      QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4, FloatToFp16,
+      Fp16ToFloat, FloatToBf16,  Bf16ToFloat,  CopyFinite,     RotateRowsAvx2,
   };
   return kernels;
 }

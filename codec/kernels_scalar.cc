@@ -4,6 +4,7 @@
 #include "codec/half.h"
 #include "codec/kernels.h"
 #include "codec/kernels_internal.h"
+#include "codec/rotation_kernels.h"
 
 namespace latentbus::codec {
 namespace {
@@ -95,9 +96,10 @@ bool CopyFinite(const float* in, size_t n, float* out) {
 }  // namespace
 
 const Kernels& ScalarKernels() {
+  using internal::RotateRowsScalar;
   static const Kernels kernels = {
-      "scalar",    QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4,
-      FloatToFp16, Fp16ToFloat,  FloatToBf16,  Bf16ToFloat,    CopyFinite,
+      "scalar",    QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4,   FloatToFp16,
+      Fp16ToFloat, FloatToBf16,  Bf16ToFloat,  CopyFinite,     RotateRowsScalar,
   };
   return kernels;
 }

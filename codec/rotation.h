@@ -19,6 +19,10 @@
 // round trip exact only to about 1e-6 relative, and another implementation of this
 // definition agrees with this one to rounding, not bit for bit.
 //
+// Implementations: a portable reference and an AVX2 build (codec/rotation_kernels.h),
+// chosen like the other codec kernels (Kernels::rotate_rows, DefaultKernels, which
+// LATENTBUS_CODEC_KERNELS=scalar forces to the reference); the two agree bit for bit.
+//
 // Thread safety: a Rotation is immutable after Create; Forward/Inverse are safe to
 // call concurrently.
 #ifndef LATENTBUS_CODEC_ROTATION_H_
@@ -30,6 +34,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "codec/kernels.h"
+#include "codec/rotation_kernels.h"
 
 namespace latentbus::codec {
 
@@ -47,16 +53,27 @@ class Rotation {
   static absl::Status CheckWidth(size_t width);
 
   size_t width() const { return width_; }
+  uint64_t seed() const { return seed_; }
 
-  // Rotate / unrotate `rows` contiguous rows of width() floats in place.
+  // Rotate / unrotate `rows` contiguous rows of width() floats in place, with
+  // DefaultKernels().
   void Forward(float* data, size_t rows) const;
   void Inverse(float* data, size_t rows) const;
 
+  // The same from `in` into `out` (in == out allowed, no other overlap) with the given
+  // kernels' implementation.
+  void Forward(const float* in, float* out, size_t rows, const Kernels& kernels) const;
+  void Inverse(const float* in, float* out, size_t rows, const Kernels& kernels) const;
+
+  // What the row kernels need; points into this Rotation.
+  RotationPlan plan() const;
+
  private:
-  Rotation(size_t width, size_t pow2, size_t odd, std::vector<float> signs, std::vector<float> dct);
-  void MixBlocks(float* row, float* scratch, bool transpose) const;
+  Rotation(size_t width, uint64_t seed, size_t pow2, size_t odd, std::vector<float> signs,
+           std::vector<float> dct);
 
   size_t width_;
+  uint64_t seed_;
   size_t pow2_;
   size_t odd_;
   std::vector<float> signs_;  // +-1/sqrt(pow2_) per channel

@@ -1,0 +1,44 @@
+// The row transforms behind Rotation (codec/rotation.h): a portable reference and an
+// AVX2 build, reached through Kernels::rotate_rows. Not part of the codec's API.
+//
+// Both perform the same fp32 operations on every element in the same order (butterflies
+// a + b and a - b in Sylvester stage order; the DCT as acc = 0, then acc = acc + c * x
+// for n = 0, 1, ..., multiply then add, never fused), so their results are identical bit
+// for bit. The shared test vectors and the Python SDK rely on that.
+#ifndef LATENTBUS_CODEC_ROTATION_KERNELS_H_
+#define LATENTBUS_CODEC_ROTATION_KERNELS_H_
+
+#include <cstddef>
+
+namespace latentbus::codec {
+
+// A rotation of one width, ready to apply: width = pow2 * odd.
+struct RotationPlan {
+  size_t width;
+  size_t pow2;
+  size_t odd;
+  const float* signs;  // width entries, +-1/sqrt(pow2)
+  const float* dct;    // odd x odd, row-major; unused when odd == 1
+};
+
+namespace internal {
+
+// Rotates (inverse == false) or unrotates `rows` rows of plan.width floats from `in` into
+// `out`. `in` may equal `out`; no other overlap is allowed. Thread-safe.
+void RotateRowsScalar(const RotationPlan& plan, const float* in, float* out, size_t rows,
+                      bool inverse);
+
+// A per-thread buffer of at least `floats` floats for the kernels' intermediate row,
+// valid until the next call on the same thread.
+float* RotationScratch(size_t floats);
+
+#if defined(LATENTBUS_HAVE_AVX2)
+// The same with AVX2 and FMA (rotation_avx2.cc); the caller has checked the CPU.
+void RotateRowsAvx2(const RotationPlan& plan, const float* in, float* out, size_t rows,
+                    bool inverse);
+#endif
+
+}  // namespace internal
+}  // namespace latentbus::codec
+
+#endif  // LATENTBUS_CODEC_ROTATION_KERNELS_H_
