@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <numeric>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "codec/checksum.h"
@@ -59,6 +61,77 @@ const T* BytesAs(const std::string& s) {
   return reinterpret_cast<const T*>(s.data());
 }
 
+// Rotated tensors are encoded (and decoded) a slice of rows at a time, the rotation and
+// the element kernel back to back, so the slice is still in cache for the second step
+// and the rotated copy never grows beyond one slice. About 32 KiB of floats per slice.
+constexpr size_t kSliceFloats = 8192;
+
+// Rows per slice: about kSliceFloats floats and a whole number of groups, so that every
+// slice but the last starts and ends on a group boundary (group 0: no groups).
+size_t SliceRows(size_t width, uint32_t group) {
+  const size_t unit = group > 0 ? group / std::gcd(width, size_t{group}) : 1;
+  const size_t rows = std::max<size_t>(1, kSliceFloats / width);
+  return (rows + unit - 1) / unit * unit;
+}
+
+// The rotation of this width and seed. Building one costs a SplitMix64 pass and odd^2
+// cosines, noticeable next to a small tensor, so each thread keeps the last one built.
+absl::StatusOr<const Rotation*> RotationFor(size_t width, uint64_t seed) {
+  thread_local std::optional<Rotation> last;
+  if (!last.has_value() || last->width() != width || last->seed() != seed) {
+    absl::StatusOr<Rotation> rot = Rotation::Create(width, seed);
+    if (!rot.ok()) return rot.status();
+    last.emplace(*std::move(rot));
+  }
+  return &*last;
+}
+
+// Encodes the n floats `x`, elements [offset, offset + n) of the tensor, into `out`
+// (payload and scales already sized); `offset` is a multiple of the group size.
+bool EncodeElements(const Kernels& k, const Encoding& e, const float* x, size_t n, size_t offset,
+                    Packet* out) {
+  switch (e.dtype) {
+    case DType::kFp32:
+      return k.copy_finite(x, n, BytesAs<float>(out->payload) + offset);
+    case DType::kFp16:
+      return k.float_to_fp16(x, n, BytesAs<uint16_t>(out->payload) + offset);
+    case DType::kBf16:
+      return k.float_to_bf16(x, n, BytesAs<uint16_t>(out->payload) + offset);
+    case DType::kInt8:
+      return k.quantize_int8(x, n, e.group_size,
+                             BytesAs<float>(out->scales) + offset / e.group_size,
+                             BytesAs<int8_t>(out->payload) + offset);
+    case DType::kInt4:
+      return k.quantize_int4(x, n, e.group_size,
+                             BytesAs<float>(out->scales) + offset / e.group_size,
+                             BytesAs<uint8_t>(out->payload) + offset / 2);
+  }
+  return false;
+}
+
+// Decodes elements [offset, offset + n) of the packet's tensor into `out`; false when the
+// payload holds a non-finite value there. `offset` is a multiple of the group size.
+bool DecodeElements(const Kernels& k, const Packet& p, size_t offset, size_t n, float* out) {
+  const uint32_t group = p.encoding.group_size;
+  switch (p.encoding.dtype) {
+    case DType::kFp32:
+      return k.copy_finite(BytesAs<float>(p.payload) + offset, n, out);
+    case DType::kFp16:
+      return k.fp16_to_float(BytesAs<uint16_t>(p.payload) + offset, n, out);
+    case DType::kBf16:
+      return k.bf16_to_float(BytesAs<uint16_t>(p.payload) + offset, n, out);
+    case DType::kInt8:
+      k.dequantize_int8(BytesAs<int8_t>(p.payload) + offset,
+                        BytesAs<float>(p.scales) + offset / group, n, group, out);
+      return true;
+    case DType::kInt4:
+      k.dequantize_int4(BytesAs<uint8_t>(p.payload) + offset / 2,
+                        BytesAs<float>(p.scales) + offset / group, n, group, out);
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 uint64_t ComputeChecksum(const Packet& p) {
@@ -93,16 +166,11 @@ absl::Status EncodeInto(absl::Span<const float> data, const std::vector<uint32_t
         absl::StrCat("shape ", ShapeString(shape), " needs ", *n, " elements, got ", data.size()));
   }
 
-  // The rotation works on a private copy; thread_local keeps steady-state encoding
-  // free of allocations.
-  const float* src = data.data();
-  thread_local std::vector<float> rotated;
+  const Rotation* rotation = nullptr;
   if (encoding.rotation == RotationKind::kHadamard) {
-    absl::StatusOr<Rotation> rot = Rotation::Create(shape.back(), encoding.rotation_seed);
+    absl::StatusOr<const Rotation*> rot = RotationFor(shape.back(), encoding.rotation_seed);
     if (!rot.ok()) return rot.status();
-    rotated.assign(data.begin(), data.end());
-    rot->Forward(rotated.data(), *n / shape.back());
-    src = rotated.data();
+    rotation = *rot;
   }
 
   out->format_version = kFormatVersion;
@@ -110,34 +178,39 @@ absl::Status EncodeInto(absl::Span<const float> data, const std::vector<uint32_t
   out->encoding = encoding;
   out->scales.resize(NumGroups(encoding, *n) * sizeof(float));
   out->payload.resize(PayloadBytes(encoding, *n));
-  bool ok = false;
+  bool ok = true;
+  if (rotation == nullptr) {
+    ok = EncodeElements(k, encoding, data.data(), *n, 0, out);
+  } else {
+    // thread_local keeps steady-state encoding free of allocations.
+    thread_local std::vector<float> rotated;
+    const size_t width = shape.back();
+    const size_t rows = *n / width;
+    const size_t slice = SliceRows(width, encoding.group_size);
+    rotated.resize(std::min(rows, slice) * width);
+    for (size_t r = 0; ok && r < rows; r += slice) {
+      const size_t count = std::min(slice, rows - r);
+      rotation->Forward(data.data() + r * width, rotated.data(), count, k);
+      ok = EncodeElements(k, encoding, rotated.data(), count * width, r * width, out);
+    }
+  }
   uint32_t limit = kNonFiniteAbsBits;
   const char* what = "not finite";
   switch (encoding.dtype) {
     case DType::kFp32:
-      ok = k.copy_finite(src, *n, BytesAs<float>(out->payload));
       break;
     case DType::kFp16:
-      ok = k.float_to_fp16(src, *n, BytesAs<uint16_t>(out->payload));
       limit = kFp16OverflowAbsBits;
       what = "not finite or beyond fp16 range (|x| >= 65520); use bf16 or int8";
       break;
     case DType::kBf16:
-      ok = k.float_to_bf16(src, *n, BytesAs<uint16_t>(out->payload));
       limit = kBf16OverflowAbsBits;
       what = "not finite or beyond bf16 range";
       break;
     case DType::kInt8:
-      limit = kQuantLimitAbsBits;
-      what = "not finite or |x| >= 2^120";
-      ok = k.quantize_int8(src, *n, encoding.group_size, BytesAs<float>(out->scales),
-                           BytesAs<int8_t>(out->payload));
-      break;
     case DType::kInt4:
       limit = kQuantLimitAbsBits;
       what = "not finite or |x| >= 2^120";
-      ok = k.quantize_int4(src, *n, encoding.group_size, BytesAs<float>(out->scales),
-                           BytesAs<uint8_t>(out->payload));
       break;
   }
   if (!ok) {
@@ -209,39 +282,31 @@ namespace {
 // Decodes a packet that passed ValidatePacket into exactly product(shape) floats.
 absl::Status DecodeValidated(const Packet& p, absl::Span<float> out, const Kernels& k) {
   const size_t n = out.size();
-  bool ok = true;
-  switch (p.encoding.dtype) {
-    case DType::kFp32:
-      ok = k.copy_finite(BytesAs<float>(p.payload), n, out.data());
-      break;
-    case DType::kFp16:
-      ok = k.fp16_to_float(BytesAs<uint16_t>(p.payload), n, out.data());
-      break;
-    case DType::kBf16:
-      ok = k.bf16_to_float(BytesAs<uint16_t>(p.payload), n, out.data());
-      break;
-    case DType::kInt8:
-      k.dequantize_int8(BytesAs<int8_t>(p.payload), BytesAs<float>(p.scales), n,
-                        p.encoding.group_size, out.data());
-      break;
-    case DType::kInt4:
-      k.dequantize_int4(BytesAs<uint8_t>(p.payload), BytesAs<float>(p.scales), n,
-                        p.encoding.group_size, out.data());
-      break;
-  }
-  if (!ok) {
+  const auto non_finite = [&p] {
     return absl::InvalidArgumentError(absl::StrCat("latent packet: payload holds a non-finite ",
                                                    DTypeName(p.encoding.dtype), " value"));
+  };
+  if (p.encoding.rotation != RotationKind::kHadamard) {
+    return DecodeElements(k, p, 0, n, out.data()) ? absl::OkStatus() : non_finite();
   }
-  if (p.encoding.rotation == RotationKind::kHadamard) {
-    absl::StatusOr<Rotation> rot = Rotation::Create(p.shape.back(), p.encoding.rotation_seed);
-    if (!rot.ok()) return rot.status();
-    rot->Inverse(out.data(), n / p.shape.back());
+  absl::StatusOr<const Rotation*> rot = RotationFor(p.shape.back(), p.encoding.rotation_seed);
+  if (!rot.ok()) return rot.status();
+  const size_t width = p.shape.back();
+  const size_t rows = n / width;
+  const size_t slice = SliceRows(width, p.encoding.group_size);
+  // A non-finite payload anywhere is reported before an overflow in the rotation.
+  bool overflow = false;
+  for (size_t r = 0; r < rows; r += slice) {
+    const size_t count = std::min(slice, rows - r);
+    float* x = out.data() + r * width;
+    if (!DecodeElements(k, p, r * width, count * width, x)) return non_finite();
+    (*rot)->Inverse(x, x, count, k);
     // Finite payloads can still overflow inside the inverse transform.
-    if (!k.copy_finite(out.data(), n, out.data())) {
-      return absl::InvalidArgumentError(
-          "latent packet: values overflow to infinity in the inverse rotation");
-    }
+    if (!overflow && !k.copy_finite(x, count * width, x)) overflow = true;
+  }
+  if (overflow) {
+    return absl::InvalidArgumentError(
+        "latent packet: values overflow to infinity in the inverse rotation");
   }
   return absl::OkStatus();
 }

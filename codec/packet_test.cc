@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
+#include "codec/rotation.h"
 #include "codec/synthetic.h"
 
 namespace latentbus::codec {
@@ -284,6 +286,43 @@ TEST(PacketTest, ScalarAndAvx2KernelsProduceTheSamePacket) {
     EXPECT_EQ(a.payload, b.payload) << EncodingName(e);
     EXPECT_EQ(a.scales, b.scales) << EncodingName(e);
     EXPECT_EQ(a.checksum, b.checksum) << EncodingName(e);
+  }
+}
+
+// Rotated tensors are encoded and decoded a slice of rows at a time; the packet must be
+// the one a whole-tensor rotation followed by plain encoding gives, whatever the width,
+// group and row count (slices that end inside a row of groups, many slices, one row).
+TEST(PacketTest, RotatedSlicesEqualTheWholeTensorRotation) {
+  struct Case {
+    uint32_t rows, width;
+    Encoding e;
+  };
+  for (const Case& c :
+       {Case{100, 24, Enc(DType::kInt4, 128, true)}, Case{37, 576, Enc(DType::kInt8, 32, true)},
+        Case{3, 4096, Enc(DType::kFp16, 0, true)}, Case{1000, 9, Enc(DType::kInt4, 32, true)},
+        Case{5000, 8, Enc(DType::kInt8, 64, true)}, Case{1, 6, Enc(DType::kFp32, 0, true)},
+        Case{33, 640, Enc(DType::kBf16, 0, true)}}) {
+    const std::string name = absl::StrCat(c.rows, "x", c.width, " ", EncodingName(c.e));
+    const Tensor t = OutlierTensor(c.rows, c.width, 3);
+    absl::StatusOr<Rotation> rot = Rotation::Create(c.width, c.e.rotation_seed);
+    ASSERT_TRUE(rot.ok()) << name;
+    Tensor rotated = t;
+    rot->Forward(rotated.data.data(), c.rows);
+    Encoding plain = c.e;
+    plain.rotation = RotationKind::kNone;
+    Packet sliced, whole;
+    ASSERT_TRUE(EncodeInto(t.data, t.shape, c.e, &sliced).ok()) << name;
+    ASSERT_TRUE(EncodeInto(rotated.data, t.shape, plain, &whole).ok()) << name;
+    EXPECT_EQ(sliced.payload, whole.payload) << name;
+    EXPECT_EQ(sliced.scales, whole.scales) << name;
+
+    absl::StatusOr<Tensor> back = Decode(sliced);
+    absl::StatusOr<Tensor> back_plain = Decode(whole);
+    ASSERT_TRUE(back.ok() && back_plain.ok()) << name;
+    rot->Inverse(back_plain->data.data(), c.rows);
+    EXPECT_EQ(
+        std::memcmp(back->data.data(), back_plain->data.data(), t.data.size() * sizeof(float)), 0)
+        << name;
   }
 }
 
