@@ -270,9 +270,14 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   }
   if (system == kNats) {
     const uint64_t max_payload = setup.payload.envelope_bytes * 2 + 4096;
-    absl::StatusOr<std::unique_ptr<NatsServerProcess>> nats =
-        NatsServerProcess::Start(options.nats_server, max_payload);
+    absl::StatusOr<std::unique_ptr<NatsServerProcess>> nats = NatsServerProcess::Start(
+        options.nats_server.empty() ? DefaultNatsServer() : options.nats_server, max_payload);
     if (!nats.ok()) return nats.status();
+    if ((*nats)->version().find(absl::StrCat("v", kPinnedNatsServerVersion)) == std::string::npos &&
+        progress != nullptr) {
+      *progress << "bench bus: warning: " << (*nats)->version() << " is not the pinned "
+                << kPinnedNatsServerVersion << " (scripts/install-nats-server.sh)\n";
+    }
     (*extra)["server"] = (*nats)->version();
     *label = (*nats)->version().empty() ? "nats-server" : (*nats)->version();
     NatsTransport transport((*nats)->url());

@@ -47,6 +47,11 @@ TEST(BusDriverTest, EveryPatternCompletesWhatItSends) {
     EXPECT_EQ(r.reject_total, 0u) << BusModeName(mode);
     EXPECT_GT(r.msgs_per_s, 0.0) << BusModeName(mode);
     EXPECT_GT(r.latency.ValueAtPercentile(50), 0u) << BusModeName(mode);
+    // On the wire: each of the 4 agents' hello and readiness echo to itself (written and
+    // read: 3 messages), then 2 messages a delivery (written, read), 2 deliveries a round
+    // trip.
+    const uint64_t per_message = mode == BusMode::kRequest ? 4 : 2;
+    EXPECT_EQ(r.wire_messages, 4 * 3 + per_message * r.completed_all) << BusModeName(mode);
   }
 }
 

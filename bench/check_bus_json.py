@@ -26,6 +26,23 @@ for mode, m in r["modes"].items():
         assert s["p50_us"] > 0 and s["msgs_per_s"] > 0, f"{mode}/{system}: {s}"
         assert s["lost"] == 0, f"{mode}/{system}: {s['lost']} messages lost"
         assert s.get("rejects", 0) == 0, f"{mode}/{system}: refused {s.get('reject_reasons')}"
+    # Messages on the wire per round trip are counts, not timings: a relay moves 4 (request,
+    # its delivery, the reply, its delivery); so does the broker on stream protocol revision
+    # 2 (acks and credits ride on those), 8 on revision 1 (SendResult and Ack on each leg).
+    # Registration and the odd Credit frame add a little.
+    if mode == "request":
+        lean = r.get("protocol", 1) >= 2
+        for system, s in m["systems"].items():
+            wire = s["wire_msgs_per_msg"]
+            if system.startswith("latentbus"):
+                low, high = (4.0, 4.5) if lean else (8.0, 8.5)
+            else:
+                low, high = 4.0, 4.5
+            assert low <= wire <= high, f"{mode}/{system}: {wire} messages per round trip"
+# The baseline is the pinned nats-server (scripts/install-nats-server.sh), not Debian's.
+for mode, m in r["modes"].items():
+    server = m["systems"]["nats"].get("server", "")
+    assert "v2.15.1" in server, f"{mode}: nats baseline ran {server!r}, not the pinned 2.15.1"
 if "compare_bridge" in r:
     assert all("latentbus_compare" in m["systems"] for m in r["modes"].values()), r["modes"]
 assert r["rejects"] == 0 and r["lost"] == 0, f"rejects {r['rejects']}, lost {r['lost']}"

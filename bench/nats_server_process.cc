@@ -74,6 +74,21 @@ std::string CommandOutput(const std::string& command) {
 
 }  // namespace
 
+std::string DefaultNatsServer() {
+  if (const char* named = std::getenv("LATENTBUS_NATS_SERVER"); named && *named) return named;
+  std::string dir;
+  if (const char* d = std::getenv("LATENTBUS_NATS_DIR"); d && *d) {
+    dir = d;
+  } else if (const char* home = std::getenv("HOME"); home && *home) {
+    dir = absl::StrCat(home, "/.cache/latentbus/nats-server-", kPinnedNatsServerVersion);
+  }
+  if (!dir.empty()) {
+    std::string pinned = absl::StrCat(dir, "/bin/nats-server");
+    if (IsExecutable(pinned)) return pinned;
+  }
+  return "nats-server";
+}
+
 absl::StatusOr<std::string> FindExecutable(const std::string& binary) {
   if (binary.find('/') != std::string::npos) {
     if (IsExecutable(binary)) return binary;
@@ -87,8 +102,11 @@ absl::StatusOr<std::string> FindExecutable(const std::string& binary) {
     std::string candidate = absl::StrCat(d, "/", binary);
     if (IsExecutable(candidate)) return candidate;
   }
-  return absl::NotFoundError(absl::StrCat(
-      binary, " not found in PATH or /usr/sbin (Debian: apt-get install nats-server)"));
+  return absl::NotFoundError(
+      absl::StrCat(binary,
+                   " not found in PATH or /usr/sbin (scripts/install-nats-server.sh installs the "
+                   "pinned nats-server ",
+                   kPinnedNatsServerVersion, ")"));
 }
 
 absl::StatusOr<std::unique_ptr<NatsServerProcess>> NatsServerProcess::Start(

@@ -16,6 +16,15 @@
 
 namespace latentbus::bench {
 
+// The nats-server release the project pins (scripts/install-nats-server.sh).
+inline constexpr char kPinnedNatsServerVersion[] = "2.15.1";
+
+// The nats-server to run when none is named: $LATENTBUS_NATS_SERVER when set, else the
+// pinned one where scripts/install-nats-server.sh puts it
+// (~/.cache/latentbus/nats-server-<version>/bin/nats-server, or $LATENTBUS_NATS_DIR) when
+// it is there, else "nats-server" (looked up in PATH).
+std::string DefaultNatsServer();
+
 class NatsServerProcess {
  public:
   // `binary`: a path, or a name looked up in PATH and then /usr/sbin, /usr/local/sbin

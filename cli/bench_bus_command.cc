@@ -9,6 +9,7 @@
 #include "bench/bus_bench.h"
 #include "bench/bus_plot.h"
 #include "bench/bus_report.h"
+#include "bench/nats_server_process.h"
 #include "cli/commands.h"
 #include "codec/encoding.h"
 
@@ -169,8 +170,10 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
   bus->add_option("--broker", bargs->options.broker_address,
                   "Drive this broker (HOST:PORT) instead of an in-process one");
   bus->add_option("--token", bargs->options.token, "Bearer token for --broker");
-  bus->add_option("--nats-server", bargs->options.nats_server, "nats-server binary")
-      ->capture_default_str();
+  bus->add_option("--nats-server", bargs->options.nats_server,
+                  "nats-server binary (default: $LATENTBUS_NATS_SERVER, else the pinned " +
+                      std::string(bench::kPinnedNatsServerVersion) +
+                      " that scripts/install-nats-server.sh installs, else nats-server in PATH)");
   bus->add_flag("--no-nats", bargs->options.skip_nats, "Skip the nats-server baseline");
   bus->add_option("--protocol", bargs->options.protocol,
                   "Stream protocol revision the broker's agents offer: 2 = lean frames (no "

