@@ -26,19 +26,39 @@ std::shared_ptr<AgentSession> AgentRegistry::Register(const std::string& agent_i
   return old;
 }
 
-bool AgentRegistry::Unregister(const std::string& agent_id, const AgentSession* session) {
+bool AgentRegistry::Unregister(const std::string& agent_id, const AgentSession* session,
+                               absl::Time now) {
   absl::MutexLock lock(&mu_);
   auto it = agents_.find(agent_id);
-  if (it == agents_.end() || it->second.session.get() != session) return false;
-  for (const std::string& topic : it->second.topics) {
+  if (it == agents_.end() || it->second.session == nullptr || it->second.session.get() != session) {
+    return false;
+  }
+  Entry& e = it->second;
+  for (const std::string& topic : e.topics) {
     auto t = topics_.find(topic);
     if (t != topics_.end()) {
       t->second.erase(agent_id);
       if (t->second.empty()) topics_.erase(t);
     }
   }
-  agents_.erase(it);
+  e.topics.clear();
+  e.session.reset();
+  e.since = now;
   return true;
+}
+
+size_t AgentRegistry::ReleaseAbsent(absl::Time cutoff) {
+  absl::MutexLock lock(&mu_);
+  size_t released = 0;
+  for (auto it = agents_.begin(); it != agents_.end();) {
+    if (it->second.session == nullptr && it->second.since < cutoff) {
+      agents_.erase(it++);
+      ++released;
+    } else {
+      ++it;
+    }
+  }
+  return released;
 }
 
 absl::Status AgentRegistry::Subscribe(const std::string& agent_id, const AgentSession* session,
@@ -83,6 +103,13 @@ AgentRecord AgentRegistry::ToRecord(const std::string& id, const Entry& e) const
 std::optional<AgentRecord> AgentRegistry::Find(const std::string& agent_id) const {
   absl::MutexLock lock(&mu_);
   auto it = agents_.find(agent_id);
+  if (it == agents_.end() || it->second.session == nullptr) return std::nullopt;
+  return ToRecord(it->first, it->second);
+}
+
+std::optional<AgentRecord> AgentRegistry::FindRecipient(const std::string& agent_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = agents_.find(agent_id);
   if (it == agents_.end()) return std::nullopt;
   return ToRecord(it->first, it->second);
 }
@@ -119,7 +146,8 @@ std::shared_ptr<const v1::ModelSpec> AgentRegistry::FindModel(const std::string&
   absl::MutexLock lock(&mu_);
   const Entry* first = nullptr;
   for (const auto& [id, e] : agents_) {
-    if (e.model->model_id() == model_id && (first == nullptr || e.order < first->order)) {
+    if (e.session != nullptr && e.model->model_id() == model_id &&
+        (first == nullptr || e.order < first->order)) {
       first = &e;
     }
   }
@@ -128,7 +156,9 @@ std::shared_ptr<const v1::ModelSpec> AgentRegistry::FindModel(const std::string&
 
 size_t AgentRegistry::size() const {
   absl::MutexLock lock(&mu_);
-  return agents_.size();
+  size_t connected = 0;
+  for (const auto& [id, e] : agents_) connected += e.session != nullptr ? 1 : 0;
+  return connected;
 }
 
 }  // namespace latentbus::broker

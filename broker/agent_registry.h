@@ -1,9 +1,12 @@
-// Connected agents and their topic subscriptions.
+// Agents, connected and recently disconnected, and the connected ones' topic
+// subscriptions.
 //
-// An agent id is registered while its Connect stream lives. Registering an id that
-// is already registered replaces the old session (returned to the caller, which ends
-// it with ABORTED). Unregister removes the entry only if it still belongs to the given
-// session, so a replaced stream ending late does not remove its successor.
+// An agent id is connected while its Connect stream lives. Registering an id that is
+// already connected replaces the old session (returned to the caller, which ends it with
+// ABORTED). Unregister acts only if the entry still belongs to the given session, so a
+// replaced stream ending late does not touch its successor; it keeps the agent as absent
+// (its model, no session, no topics) so that messages addressed to it are queued for its
+// next stream, as the delivery layer keeps its queue, until ReleaseAbsent forgets it.
 //
 // Thread safety: safe for concurrent use (internal mutex, never held while calling out).
 #ifndef LATENTBUS_BROKER_AGENT_REGISTRY_H_
@@ -30,7 +33,7 @@ namespace latentbus::broker {
 struct AgentRecord {
   std::string agent_id;
   std::shared_ptr<const v1::ModelSpec> model;
-  std::shared_ptr<AgentSession> session;
+  std::shared_ptr<AgentSession> session;  // null while the agent is absent
   absl::Time connected_since;
   std::vector<std::string> topics;  // filled by List() only
 };
@@ -42,8 +45,12 @@ class AgentRegistry {
                                          std::shared_ptr<const v1::ModelSpec> model,
                                          std::shared_ptr<AgentSession> session, absl::Time now);
 
-  // True when the entry belonged to `session` and was removed (with its topics).
-  bool Unregister(const std::string& agent_id, const AgentSession* session);
+  // True when the entry belonged to `session`: the agent is absent from `now` on (its
+  // topics dropped, its model kept).
+  bool Unregister(const std::string& agent_id, const AgentSession* session, absl::Time now);
+
+  // Forgets the agents absent since before `cutoff`; returns how many.
+  size_t ReleaseAbsent(absl::Time cutoff);
 
   // NOT_REGISTERED when `session` does not own `agent_id`; TOO_MANY_TOPICS when the
   // agent already has `max_topics` subscriptions. Subscribing twice is a no-op.
@@ -52,21 +59,26 @@ class AgentRegistry {
   absl::Status Unsubscribe(const std::string& agent_id, const AgentSession* session,
                            const std::string& topic);
 
+  // The connected agent `agent_id`.
   std::optional<AgentRecord> Find(const std::string& agent_id) const;
+  // The agent `agent_id`, connected or absent (session null): where a message addressed
+  // to it goes.
+  std::optional<AgentRecord> FindRecipient(const std::string& agent_id) const;
   // Subscribers of `topic`, sorted by agent id.
   std::vector<AgentRecord> Subscribers(const std::string& topic) const;
-  // Every agent, sorted by id, with its topics.
+  // Every agent, connected or absent (session null), sorted by id, with its topics.
   std::vector<AgentRecord> List() const;
   // The model of the earliest registered agent (still registered) whose model has
   // `model_id` (for RouteQuery), or null. Registering an id again makes it the latest.
   std::shared_ptr<const v1::ModelSpec> FindModel(const std::string& model_id) const;
+  // Connected agents.
   size_t size() const;
 
  private:
   struct Entry {
     std::shared_ptr<const v1::ModelSpec> model;
-    std::shared_ptr<AgentSession> session;
-    absl::Time since;
+    std::shared_ptr<AgentSession> session;  // null: absent since `since`
+    absl::Time since;                       // connected since, or absent since
     std::set<std::string> topics;
     uint64_t order = 0;  // registrations before this one (FindModel: the earliest wins)
   };

@@ -73,16 +73,53 @@ TEST(AgentRegistryTest, AReplacedStreamEndingLateDoesNotRemoveItsSuccessor) {
   auto second = std::make_shared<IdleSession>();
   registry.Register("a", Model("smol", "f1"), first, kT0);
   registry.Register("a", Model("smol", "f1"), second, kT0);
-  EXPECT_FALSE(registry.Unregister("a", first.get()));
+  EXPECT_FALSE(registry.Unregister("a", first.get(), kT0));
   ASSERT_TRUE(registry.Find("a").has_value());
   EXPECT_EQ(registry.Find("a")->session, second);
 
   ASSERT_TRUE(registry.Subscribe("a", second.get(), "news", 8).ok());
-  EXPECT_TRUE(registry.Unregister("a", second.get()));
+  EXPECT_TRUE(registry.Unregister("a", second.get(), kT0));
   EXPECT_FALSE(registry.Find("a").has_value());
   EXPECT_TRUE(registry.Subscribers("news").empty());
   EXPECT_EQ(registry.size(), 0u);
-  EXPECT_FALSE(registry.Unregister("a", second.get()));  // already gone
+  EXPECT_FALSE(registry.Unregister("a", second.get(), kT0));  // already gone
+}
+
+TEST(AgentRegistryTest, AnAgentThatLeftStaysARecipientUntilReleased) {
+  AgentRegistry registry;
+  auto session = std::make_shared<IdleSession>();
+  registry.Register("a", Model("smol", "f1"), session, kT0);
+  ASSERT_TRUE(registry.Subscribe("a", session.get(), "news", 8).ok());
+  ASSERT_TRUE(registry.Unregister("a", session.get(), kT0 + absl::Seconds(10)));
+  // Not connected: no Find, no topics, not counted, no model for RouteQuery...
+  EXPECT_FALSE(registry.Find("a").has_value());
+  EXPECT_TRUE(registry.Subscribers("news").empty());
+  EXPECT_EQ(registry.size(), 0u);
+  EXPECT_EQ(registry.FindModel("smol"), nullptr);
+  // ... but a recipient, with its model, listed as absent.
+  std::optional<AgentRecord> absent = registry.FindRecipient("a");
+  ASSERT_TRUE(absent.has_value());
+  EXPECT_EQ(absent->session, nullptr);
+  EXPECT_EQ(absent->model->fingerprint(), "f1");
+  ASSERT_EQ(registry.List().size(), 1u);
+  EXPECT_EQ(registry.List()[0].session, nullptr);
+  // Released only once absent since before the cutoff.
+  EXPECT_EQ(registry.ReleaseAbsent(kT0 + absl::Seconds(10)), 0u);
+  EXPECT_EQ(registry.ReleaseAbsent(kT0 + absl::Seconds(11)), 1u);
+  EXPECT_FALSE(registry.FindRecipient("a").has_value());
+  EXPECT_TRUE(registry.List().empty());
+}
+
+TEST(AgentRegistryTest, ReleaseAbsentKeepsConnectedAgentsAndThoseThatCameBack) {
+  AgentRegistry registry;
+  auto gone = std::make_shared<IdleSession>(), back = std::make_shared<IdleSession>();
+  registry.Register("here", Model("smol", "f1"), std::make_shared<IdleSession>(), kT0);
+  registry.Register("back", Model("smol", "f1"), gone, kT0);
+  ASSERT_TRUE(registry.Unregister("back", gone.get(), kT0));
+  registry.Register("back", Model("smol", "f1"), back, kT0 + absl::Seconds(1));
+  EXPECT_EQ(registry.ReleaseAbsent(kT0 + absl::Hours(1)), 0u);
+  EXPECT_EQ(registry.size(), 2u);
+  EXPECT_EQ(registry.Find("back")->session, back);
 }
 
 TEST(AgentRegistryTest, SubscribeChecksTheSessionAndTheTopicLimit) {
@@ -151,7 +188,7 @@ TEST(AgentRegistryTest, FindModelByModelId) {
   ASSERT_NE(smol, nullptr);
   EXPECT_EQ(smol->fingerprint(), "f1");
   EXPECT_EQ(registry.FindModel("qwen"), nullptr);
-  registry.Unregister("a", session.get());
+  registry.Unregister("a", session.get(), kT0);
   EXPECT_EQ(registry.FindModel("smol"), nullptr);
 }
 
@@ -181,7 +218,7 @@ TEST(AgentRegistryTest, ConcurrentRegistrationsAndSubscriptionsAllLand) {
         EXPECT_TRUE(registry.Subscribe(id, session.get(), "all", 4).ok());
         EXPECT_TRUE(registry.Subscribe(id, session.get(), absl::StrCat("t", t), 4).ok());
         if (i % 2 == 1) {
-          EXPECT_TRUE(registry.Unregister(id, session.get()));
+          EXPECT_TRUE(registry.Unregister(id, session.get(), kT0));
         }
       }
     });

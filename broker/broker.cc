@@ -78,7 +78,10 @@ void Broker::ScheduleRetentionSweep() {
       std::clamp(absl::Seconds(config_.limits.absent_retention_seconds) / 4,
                  absl::Milliseconds(100), absl::Seconds(30));
   timer_->Schedule(absl::Now() + period, [this] {
-    if (const size_t dropped = delivery_->ReleaseAbsent(absl::Now()); dropped > 0) {
+    const absl::Time now = absl::Now();
+    // An absent agent stops being a recipient when its queue goes (same retention).
+    registry_.ReleaseAbsent(now - absl::Seconds(config_.limits.absent_retention_seconds));
+    if (const size_t dropped = delivery_->ReleaseAbsent(now); dropped > 0) {
       spdlog::warn("released the queues of agents absent for over {} s: {} message(s) dropped",
                    config_.limits.absent_retention_seconds, dropped);
     }
@@ -104,8 +107,8 @@ v1::ListAgentsResponse Broker::ListAgents() const {
     v1::AgentInfo* info = response.add_agents();
     info->set_agent_id(r.agent_id);
     *info->mutable_model() = *r.model;
-    *info->mutable_connected_since() = ToTimestamp(r.connected_since);
-    info->set_connected(true);
+    info->set_connected(r.session != nullptr);
+    if (r.session != nullptr) *info->mutable_connected_since() = ToTimestamp(r.connected_since);
     for (const std::string& t : r.topics) info->add_topics(t);
     auto it = by_id.find(r.agent_id);
     if (it != by_id.end()) {
@@ -139,6 +142,7 @@ void Broker::BeginDrain(absl::string_view detail) {
   std::vector<AgentRecord> agents = registry_.List();
   spdlog::info("draining agents={} detail=\"{}\"", agents.size(), std::string(detail));
   for (const AgentRecord& a : agents) {
+    if (a.session == nullptr) continue;  // absent
     v1::BrokerFrame frame;
     frame.mutable_go_away()->set_detail(std::string(detail));
     a.session->Push(std::move(frame));

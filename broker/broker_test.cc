@@ -40,7 +40,7 @@ std::shared_ptr<StreamRecorder> Register(Broker& broker, const std::string& agen
 // What ConnectReactor does when the stream ends.
 void Leave(Broker& broker, const std::string& agent_id, const StreamRecorder* stream) {
   absl::MutexLock lock(&broker.registration_mutex());
-  broker.registry().Unregister(agent_id, stream);
+  broker.registry().Unregister(agent_id, stream, absl::Now());
   broker.delivery().Detach(agent_id, stream);
 }
 

@@ -21,8 +21,9 @@
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
 //     max_queue_bytes: 67108864     # the same in bytes, per recipient (QUEUE_FULL)
 //     max_total_queue_bytes: 1073741824  # all recipients together (QUEUE_FULL)
-//     absent_retention_seconds: 3600     # a disconnected agent's queue and state are
-//                                   # released (dropped, counted) after this
+//     absent_retention_seconds: 3600     # a disconnected agent stays a recipient (its
+//                                   # messages queued) this long; then it is forgotten and
+//                                   # its queue released (dropped, counted)
 //     max_topics_per_agent: 64      # TOO_MANY_TOPICS
 //     rate_per_second: 1000         # token bucket per token (per agent id when authentication
 //                                   # is off), kept across reconnects; 0 = unlimited

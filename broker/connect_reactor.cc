@@ -190,7 +190,7 @@ void ConnectReactor::OnDone() {
     bool removed;
     {
       absl::MutexLock lock(&broker_->registration_mutex());
-      removed = broker_->registry().Unregister(agent_id_, this);
+      removed = broker_->registry().Unregister(agent_id_, this, absl::Now());
       broker_->delivery().Detach(agent_id_, this);
     }
     replaced = !removed;

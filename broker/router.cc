@@ -65,7 +65,9 @@ absl::StatusOr<std::vector<AgentRecord>> Router::Resolve(const v1::Address& addr
                          absl::StrCat("token '", principal.name, "' may not send to agent '",
                                       address.agent_id(), "'"));
     }
-    std::optional<AgentRecord> agent = c_.registry->Find(address.agent_id());
+    // An absent agent (disconnected within the retention) is a recipient too: its
+    // messages wait in its queue for its next stream.
+    std::optional<AgentRecord> agent = c_.registry->FindRecipient(address.agent_id());
     if (!agent) {
       return BrokerError(v1::NO_ROUTE, absl::StrCat("no agent '", address.agent_id(), "'"));
     }

@@ -71,6 +71,39 @@ TEST(BrokerStreamTest, StreamEndUnregisters) {
     absl::SleepFor(absl::Milliseconds(10));  // OnDone runs just after the status is sent
   }
   EXPECT_EQ(broker.broker().registry().size(), 0u);
+  // Absent, not forgotten: a message to alice waits for her next stream.
+  TestAgent bob(broker.Channel());
+  ASSERT_TRUE(bob.Register("bob", kSmol).ok());
+  bob.Send(ToAgent("m1", "alice", "anyone?"));
+  std::optional<v1::BrokerFrame> sent = bob.NextOf(v1::BrokerFrame::kSendResult);
+  ASSERT_TRUE(sent.has_value());
+  ASSERT_EQ(sent->send_result().recipients_size(), 1);
+  EXPECT_EQ(sent->send_result().recipients(0).agent_id(), "alice");
+  v1::ListAgentsResponse listed = broker.broker().ListAgents();
+  ASSERT_EQ(listed.agents_size(), 2);
+  EXPECT_EQ(listed.agents(0).agent_id(), "alice");
+  EXPECT_FALSE(listed.agents(0).connected());
+  EXPECT_EQ(listed.agents(0).queue_depth(), 1u);
+  TestAgent again(broker.Channel());
+  ASSERT_TRUE(again.Register("alice", kSmol).ok());
+  EXPECT_EQ(ExpectDelivery(again).text(), "anyone?");
+}
+
+TEST(BrokerStreamTest, AnAgentAbsentPastTheRetentionIsNoRouteAgain) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.absent_retention_seconds = 1;
+  TestBroker broker(config);
+  {
+    TestAgent a(broker.Channel());
+    ASSERT_TRUE(a.Register("alice", kSmol).ok());
+    a.CloseWrites();
+    EXPECT_TRUE(a.AwaitEnd().ok());
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (broker.broker().registry().FindRecipient("alice").has_value() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));  // the retention sweep runs every 250 ms here
+  }
+  EXPECT_FALSE(broker.broker().registry().FindRecipient("alice").has_value());
   TestAgent bob(broker.Channel());
   ASSERT_TRUE(bob.Register("bob", kSmol).ok());
   bob.Send(ToAgent("m1", "alice", "anyone?"));

@@ -287,11 +287,10 @@ TEST_P(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   alice_options.address = proxy.address();
   ClientOptions g_options = Options(broker, "g", kGemma);
   g_options.address = proxy.address();
-  // g comes back first (5-10 ms), alice and her resend after 0.5-1 s: a message to an
-  // agent that has not registered again is refused with NO_ROUTE, and this test is about
-  // resending, not about that race.
-  g_options.backoff_initial = absl::Milliseconds(10);
-  alice_options.backoff_initial = absl::Seconds(1);
+  // alice and her resend come back first (5-10 ms), g after 0.5-1 s: the broker queues
+  // the resend for g, absent for that while, and delivers it on g's new stream.
+  alice_options.backoff_initial = absl::Milliseconds(10);
+  g_options.backoff_initial = absl::Seconds(1);
   auto alice = MustConnect(alice_options);
   auto g = MustConnect(g_options);
   ASSERT_TRUE(alice && g);
