@@ -3,6 +3,7 @@ with the pinned grpcio-tools gives the same files. Fails after a .proto change u
 `python tools/gen_stubs.py` is run and its output committed."""
 from __future__ import annotations
 
+import os
 import pathlib
 import subprocess
 import sys
@@ -34,3 +35,18 @@ def test_stubs_describe_the_wire_contract():
     assert hasattr(broker_pb2_grpc, "BrokerStub")
     assert envelope_pb2.Envelope.DESCRIPTOR.fields_by_name["latent"].message_type is \
         latent_pb2.LatentPacket.DESCRIPTOR
+
+
+def test_stubs_load_without_warnings():
+    """The installed protobuf runtime takes the committed (4.21) gencode silently: a runtime
+    that warns about old gencode (a step before refusing it) fails here, in a fresh
+    interpreter with warnings as errors. scripts/test-python.sh runs this on the oldest and
+    the newest protobuf it supports."""
+    code = ("from latentbus.v1 import broker_pb2, broker_pb2_grpc, envelope_pb2, latent_pb2, "
+            "model_pb2\n"
+            "envelope_pb2.Envelope.FromString(envelope_pb2.Envelope(text='x').SerializeToString())\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    result = subprocess.run([sys.executable, "-W", "error", "-c", code], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
