@@ -1,17 +1,38 @@
-// Matrix-vector products and row dequantization over PackedMatrix, for float
-// activations: a portable scalar reference and an AVX2+FMA variant, chosen at run time
-// (the AVX2 file is the only one compiled with those instructions enabled).
+// Matrix-vector products and row dequantization over PackedMatrix: a portable scalar
+// reference and an AVX2+FMA variant, chosen at run time (the AVX2 file is the only one
+// compiled with those instructions enabled).
 //
-// Results equal the scalar reference up to the order of float additions. Thread safety:
-// pure functions; callers split rows across threads.
+// Two products. `gemv` takes the activation row as floats: exact up to the order of float
+// additions. `gemv_int8` takes it rounded to int8 in blocks of 32 (Int8Blocks, a float
+// scale per block, as a Q8_0 block holds it): each block's dot product with the weight
+// group is an exact integer sum, converted to float once and multiplied by the two
+// scales, which is several times less work per weight than converting every weight to
+// float. The rounding of the activations (at most half a step of amax / 127 per value)
+// is the only difference from the exact product.
+//
+// Each variant equals the scalar reference up to the order of float additions (the
+// integer sums exactly). Thread safety: pure functions; callers split rows across threads.
 #ifndef LATENTBUS_AGENT_LLM_PACKED_KERNELS_H_
 #define LATENTBUS_AGENT_LLM_PACKED_KERNELS_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "agent/llm/packed_matrix.h"
 
 namespace latentbus::agent::llm {
+
+// An activation row rounded to int8 in blocks of 32 columns: value ~ scales[b] * q[i] with
+// q in [-127, 127] (never -128, so that the kernels may negate it), scales[b] = the
+// block's largest magnitude / 127.
+struct Int8Blocks {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+};
+
+// Rounds x[0, cols) (cols a multiple of 32) into `out` (resized), nearest, ties to even.
+void QuantizeActivations(const float* x, size_t cols, Int8Blocks* out);
 
 struct PackedKernels {
   const char* name;  // "scalar", "avx2"
@@ -19,6 +40,10 @@ struct PackedKernels {
   // kInt4, the sum of x over each group of 32 columns (GroupSums); ignored for kInt8.
   void (*gemv)(const PackedMatrix& m, const float* x, const float* group_sums, float* y,
                size_t begin, size_t end);
+  // As gemv with the rounded row `xq` / `xscales` (Int8Blocks) in place of x; `group_sums`
+  // (kInt4: the min term) are still the sums of the exact row.
+  void (*gemv_int8)(const PackedMatrix& m, const int8_t* xq, const float* xscales,
+                    const float* group_sums, float* y, size_t begin, size_t end);
   // Rows [begin, end) as floats, row-major into `out`: exactly PackedMatrix::DequantizeRows.
   void (*dequantize)(const PackedMatrix& m, size_t begin, size_t end, float* out);
 };

@@ -74,6 +74,67 @@ void Avx2Gemv(const PackedMatrix& m, const float* x, const float* group_sums, fl
   }
 }
 
+// Eight partial sums (as floats) of the integer products of 32 signed weights `w` and 32
+// activations `x` (in [-127, 127]). maddubs multiplies unsigned by signed bytes: the
+// weights' magnitudes go in as the unsigned operand and their signs move to the
+// activations. A pair of products is at most 2 * 128 * 127, inside int16.
+inline __m256 DotInt8x32(__m256i w, __m256i x) {
+  const __m256i pairs = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+inline __m256i Load32(const void* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+float RowInt8ByInt8(const int8_t* q, const float* scale, const int8_t* xq, const float* xscales,
+                    size_t groups, size_t group) {
+  __m256 acc = _mm256_setzero_ps();
+  if (group == 32) {
+    for (size_t g = 0; g < groups; ++g, q += 32, xq += 32) {
+      const __m256 d = _mm256_set1_ps(scale[g] * xscales[g]);
+      acc = _mm256_fmadd_ps(DotInt8x32(Load32(q), Load32(xq)), d, acc);
+    }
+  } else {  // 16: two weight groups to an activation block; lanes 0-3 hold the first
+    for (size_t b = 0; b < groups / 2; ++b, q += 32, xq += 32) {
+      const __m256 d = _mm256_set_m128(_mm_set1_ps(scale[2 * b + 1] * xscales[b]),
+                                       _mm_set1_ps(scale[2 * b] * xscales[b]));
+      acc = _mm256_fmadd_ps(DotInt8x32(Load32(q), Load32(xq)), d, acc);
+    }
+  }
+  return HorizontalSum(acc);
+}
+
+float RowInt4ByInt8(const uint8_t* q, const float* scale, const float* min, const int8_t* xq,
+                    const float* xscales, const float* group_sums, size_t groups) {
+  const __m256i low4 = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc = _mm256_setzero_ps();
+  float offset = 0;
+  for (size_t g = 0; g < groups; ++g, q += 16, xq += 32) {
+    // Low nibbles are elements 0-15, high nibbles 16-31: one register in element order.
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
+    const __m256i w = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), low4);  // 0..15
+    const __m256i pairs = _mm256_maddubs_epi16(w, Load32(xq));  // at most 2 * 15 * 127
+    const __m256 s = _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, ones));
+    acc = _mm256_fmadd_ps(s, _mm256_set1_ps(scale[g] * xscales[g]), acc);
+    offset += min[g] * group_sums[g];
+  }
+  return HorizontalSum(acc) + offset;
+}
+
+void Avx2GemvInt8(const PackedMatrix& m, const int8_t* xq, const float* xscales,
+                  const float* group_sums, float* y, size_t begin, size_t end) {
+  const size_t cols = m.cols(), groups = m.groups_per_row();
+  for (size_t r = begin; r < end; ++r) {
+    const float* scale = m.scales() + r * groups;
+    y[r - begin] = m.layout() == PackedMatrix::Layout::kInt8
+                       ? RowInt8ByInt8(m.q8() + r * cols, scale, xq, xscales, groups, m.group())
+                       : RowInt4ByInt8(m.q4() + r * cols / 2, scale, m.mins() + r * groups, xq,
+                                       xscales, group_sums, groups);
+  }
+}
+
 // Products and sums as separate instructions (no FMA): the same roundings as the scalar
 // s * q + m, so the values are exact.
 void Avx2Dequantize(const PackedMatrix& m, size_t begin, size_t end, float* out) {
@@ -107,7 +168,7 @@ void Avx2Dequantize(const PackedMatrix& m, size_t begin, size_t end, float* out)
 }  // namespace
 
 const PackedKernels* Avx2PackedKernelsIfBuilt() {
-  static const PackedKernels kernels{"avx2", &Avx2Gemv, &Avx2Dequantize};
+  static const PackedKernels kernels{"avx2", &Avx2Gemv, &Avx2GemvInt8, &Avx2Dequantize};
   return &kernels;
 }
 

@@ -1,6 +1,8 @@
 // PackedMatrix against gguf::Dequantize (exactly the same floats, on random blocks and
 // on every packable tensor type of the two real models), and the kernels against a
-// double-precision product of those floats.
+// double-precision product of those floats: with float activations, and with the
+// activations rounded to int8 blocks (against the product of the rounded values, and
+// within the rounding's bound of the exact product).
 #include "agent/llm/packed_matrix.h"
 
 #include <gtest/gtest.h>
@@ -93,6 +95,34 @@ void ExpectKernelsAgree(const PackedKernels& kernels, const PackedMatrix& m,
     kernels.gemv(m, x.data(), sums.data(), part.data(), 1, 2);
     EXPECT_FLOAT_EQ(part[0], y[1]) << kernels.name;
   }
+  // Int8 activations: the product of the rounded row (group sums of the exact one for the
+  // min term), and no further from the exact product than the rounding allows.
+  Int8Blocks xq;
+  QuantizeActivations(x.data(), m.cols(), &xq);
+  std::vector<float> yq(m.rows());
+  kernels.gemv_int8(m, xq.q.data(), xq.scales.data(), sums.data(), yq.data(), 0, m.rows());
+  const size_t groups = m.groups_per_row();
+  for (size_t r = 0; r < m.rows(); ++r) {
+    double want = 0, magnitude = 0, bound = 0;
+    for (size_t c = 0; c < m.cols(); ++c) {
+      const double w = dense[r * m.cols() + c];
+      const double rounded = static_cast<double>(xq.scales[c / 32]) * xq.q[c];
+      // kInt4: the min term multiplies the exact sums, not the rounded values.
+      const double min =
+          m.layout() == PackedMatrix::Layout::kInt4 ? m.mins()[r * groups + c / 32] : 0.0;
+      want += (w - min) * rounded + min * x[c];
+      magnitude += std::fabs(w * rounded) + std::fabs(min * x[c]);
+      bound += std::fabs(w - min) * xq.scales[c / 32] / 2;
+    }
+    ASSERT_NEAR(yq[r], want, 1e-5 * magnitude + 1e-30)
+        << kernels.name << " int8 activations, row " << r << " of " << m.rows();
+    EXPECT_LE(std::fabs(yq[r] - y[r]), bound * 1.001 + 1e-5 * magnitude) << kernels.name;
+  }
+  if (m.rows() >= 3) {
+    std::vector<float> part(1, -1);
+    kernels.gemv_int8(m, xq.q.data(), xq.scales.data(), sums.data(), part.data(), 1, 2);
+    EXPECT_FLOAT_EQ(part[0], yq[1]) << kernels.name;
+  }
   std::vector<float> rows(m.rows() * m.cols());
   kernels.dequantize(m, 0, m.rows(), rows.data());
   ASSERT_EQ(std::memcmp(rows.data(), dense.data(), rows.size() * sizeof(float)), 0)
@@ -159,6 +189,51 @@ TEST(PackedMatrixTest, GroupSums) {
   GroupSums(x.data(), 64, 32, sums.data());
   EXPECT_FLOAT_EQ(sums[0], 31.0f * 32 / 2);
   EXPECT_FLOAT_EQ(sums[1], 32.0f * 32 + 31.0f * 32 / 2);
+}
+
+TEST(PackedMatrixTest, QuantizeActivationsRoundsToTheNearestStep) {
+  std::vector<float> x = RandomVector(96, 11);
+  for (size_t j = 32; j < 64; ++j) x[j] = 0;  // an all-zero block
+  x[70] = -1000;                              // a block whose largest value is negative
+  Int8Blocks q;
+  QuantizeActivations(x.data(), x.size(), &q);
+  ASSERT_EQ(q.q.size(), 96u);
+  ASSERT_EQ(q.scales.size(), 3u);
+  EXPECT_EQ(q.scales[1], 0.0f);
+  EXPECT_FLOAT_EQ(q.scales[2], 1000.0f / 127);
+  EXPECT_EQ(q.q[70], -127);
+  for (size_t j = 0; j < x.size(); ++j) {
+    EXPECT_GE(q.q[j], -127);
+    EXPECT_NEAR(q.scales[j / 32] * q.q[j], x[j], q.scales[j / 32] * 0.5001f) << j;
+  }
+}
+
+// The extremes of the integer arithmetic: weights of -128 (Q8_0 allows it) against
+// activations of +-127, where a pair of products comes closest to the int16 limit.
+TEST(PackedMatrixTest, Int8ActivationsAtTheIntegerExtremes) {
+  const size_t rows = 4, cols = 64;
+  std::vector<uint8_t> blocks = RandomBlocks(GgmlType::kQ8_0, rows, cols, 5);
+  for (size_t b = 0; b < blocks.size(); b += 34) {
+    for (size_t j = 0; j < 32; ++j) blocks[b + 2 + j] = 0x80;  // -128
+  }
+  absl::StatusOr<PackedMatrix> m =
+      PackedMatrix::FromGguf(GgmlType::kQ8_0, blocks.data(), rows, cols);
+  ASSERT_TRUE(m.ok());
+  std::vector<float> x(cols);
+  for (size_t j = 0; j < cols; ++j) x[j] = j % 3 == 0 ? -2.0f : 2.0f;
+  Int8Blocks xq;
+  QuantizeActivations(x.data(), cols, &xq);
+  for (const PackedKernels* k : AllKernels()) {
+    std::vector<float> y(rows);
+    k->gemv_int8(*m, xq.q.data(), xq.scales.data(), nullptr, y.data(), 0, rows);
+    for (size_t r = 0; r < rows; ++r) {
+      double want = 0;
+      for (size_t c = 0; c < cols; ++c) {
+        want += static_cast<double>(m->scales()[r * 2 + c / 32]) * -128 * x[c];
+      }
+      EXPECT_NEAR(y[r], want, 1e-5 * std::fabs(want)) << k->name << " row " << r;
+    }
+  }
 }
 
 // Every packable type in the two real files: the first tensor of each, first rows.
