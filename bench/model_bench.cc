@@ -33,6 +33,7 @@ absl::StatusOr<nlohmann::json> RunModelBench(const agent::llm::Model& model,
   result["weight_bytes"] = info.weight_bytes;
   result["quantized"] = info.quantized;
   result["kernels"] = info.quantized ? agent::llm::BestPackedKernels().name : "libtorch";
+  result["int8_activations"] = info.int8_activations;
   result["resident_bytes_at_start"] = static_cast<size_t>(broker::ResidentBytes());
   result["timing"] = {{"statistic", "median; x matmul from paired samples"},
                       {"samples", options.timing.samples}};
@@ -111,7 +112,8 @@ void PrintModelBenchTable(const nlohmann::json& r, std::ostream& out) {
       << ", " << r["threads"] << " threads (medians); weights "
       << (r["quantized"].get<bool>() ? "quantized" : "float32") << ", "
       << r["weight_bytes"].get<size_t>() / 1000000 << " MB, kernels "
-      << r["kernels"].get<std::string>() << "; resident "
+      << r["kernels"].get<std::string>()
+      << (r.value("int8_activations", false) ? ", int8 activations" : "") << "; resident "
       << r["resident_bytes_at_end"].get<size_t>() / 1000000 << " MB\n"
       << std::fixed << std::setprecision(1) << "bare matmul " << r["matmul_shape"] << ": "
       << r["matmul_gflops"].get<double>() << " GFLOP/s\n";

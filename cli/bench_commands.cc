@@ -67,6 +67,7 @@ struct ModelBenchArgs {
   int threads = 0;
   bool json = false;
   bool float_weights = false;
+  bool int8_activations = false;
   bench::ModelBenchOptions options;
 };
 
@@ -75,6 +76,7 @@ int RunModelBenchCommand(const ModelBenchArgs& args) {
   load.device = args.device;
   load.threads = args.threads;
   load.keep_quantized = !args.float_weights;
+  load.int8_activations = args.int8_activations;
   std::cerr << "bench model: loading " << args.path << " ..." << std::endl;
   absl::StatusOr<std::unique_ptr<agent::llm::Model>> model =
       agent::llm::Model::Load(args.path, load);
@@ -140,6 +142,9 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
   model->add_flag("--float-weights", margs->float_weights,
                   "Dequantize every weight to float32 at load (the runtime before packed "
                   "weights; what bridge training loads) instead of keeping GGUF blocks packed");
+  model->add_flag("--int8-activations", margs->int8_activations,
+                  "Round decode activations to int8 blocks for the packed weights' integer "
+                  "kernels (faster, not exact: LoadOptions::int8_activations)");
   model->add_flag("--json", margs->json, "Print JSON instead of a table");
   model->callback([margs, run] { *run = [margs] { return RunModelBenchCommand(*margs); }; });
 

@@ -58,6 +58,7 @@ nlohmann::json InfoJson(const agent::llm::ModelInfo& i) {
           {"num_parameters", i.num_parameters},
           {"weight_bytes", i.weight_bytes},
           {"quantized", i.quantized},
+          {"int8_activations", i.int8_activations},
           {"device", i.device},
           {"threads", i.threads}};
 }

@@ -22,7 +22,7 @@ void TensorLoader::LoadLinear(LinearWeight* out, const std::string& name,
   if (load_.keep_quantized && load_.device.is_cpu()) {
     absl::StatusOr<std::shared_ptr<const PackedMatrix>> packed = source_.LoadPacked(name, shape);
     if (packed.ok()) {
-      *out = LinearWeight(*std::move(packed));
+      *out = LinearWeight(*std::move(packed), load_.int8_activations);
       num_parameters_ += static_cast<size_t>(shape[0] * shape[1]);
       bytes_ += out->bytes();
       return;

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "agent/llm/decode_ops.h"
 #include "agent/llm/kv_cache.h"
 #include "agent/llm/linear_weight.h"
 #include "agent/llm/model_config.h"
@@ -36,10 +37,12 @@ class DecoderLayers {
 };
 
 // How weights are loaded: on `device`; with `keep_quantized` (CPU only), the matrices
-// whose blocks pack stay quantized (linear_weight.h), everything else is float32.
+// whose blocks pack stay quantized (linear_weight.h), everything else is float32; with
+// `int8_activations`, their one-row products round the activations to int8 blocks.
 struct WeightLoad {
   torch::Device device = torch::kCPU;
   bool keep_quantized = false;
+  bool int8_activations = false;
 };
 
 // The layers of `config.family`. Errors name the missing or mis-shaped tensor.
@@ -90,13 +93,15 @@ struct CommonLayerWeights {
 };
 
 // A family's layers: `Layer` derives from CommonLayerWeights and adds the family's own
-// tensors; the family derives from LayerStack<Layer> and writes Block.
+// tensors; the family derives from LayerStack<Layer> and writes Block (with a decode path,
+// decode_ops.h, whose RoPE frequencies the stack holds).
 template <typename Layer>
 class LayerStack : public DecoderLayers {
  public:
   LayerStack(const ModelConfig& config, std::vector<Layer> layers, size_t num_parameters,
              size_t bytes)
       : config_(config),
+        rope_(config),
         layers_(std::move(layers)),
         num_parameters_(num_parameters),
         bytes_(bytes) {}
@@ -106,6 +111,7 @@ class LayerStack : public DecoderLayers {
 
  protected:
   ModelConfig config_;
+  DecodeRope rope_;
   std::vector<Layer> layers_;
   size_t num_parameters_;
   size_t bytes_;

@@ -17,6 +17,7 @@ class Gemma3Layers : public LayerStack<Gemma3Layer> {
   using LayerStack::LayerStack;
 
   torch::Tensor Block(size_t layer, const torch::Tensor& x, KvCache* cache) const override {
+    if (UseDecodePath(x, cache)) return DecodeBlock(layer, x, cache);
     const ModelConfig& c = config_;
     const Gemma3Layer& w = layers_[layer];
     const torch::Tensor h = RmsNorm(x, w.attn_norm, c.rms_eps);
@@ -30,6 +31,42 @@ class Gemma3Layers : public LayerStack<Gemma3Layer> {
     const torch::Tensor m =
         w.w_down.Apply(torch::gelu(w.w_gate.Apply(g), "tanh") * w.w_up.Apply(g));
     return y + RmsNorm(m, w.post_ffn_norm, c.rms_eps);
+  }
+
+ private:
+  // Block for one position, on float buffers (decode_ops.h).
+  torch::Tensor DecodeBlock(size_t layer, const torch::Tensor& x, KvCache* cache) const {
+    const ModelConfig& c = config_;
+    const Gemma3Layer& w = layers_[layer];
+    const int64_t d = c.hidden_size, hd = c.head_dim;
+    const double eps = c.rms_eps;
+    DecodeRows r(c);
+    torch::Tensor out = x.clone();  // the residual stream, updated in place
+    float* y = out.data_ptr<float>();
+    RmsNormRow(y, w.attn_norm.data_ptr<float>(), d, eps, r.normed.data());
+    const ActivationRow h(r.normed.data(), r.normed.size());
+    w.wq.ApplyRow(h, r.q.data());
+    w.wk.ApplyRow(h, r.k.data());
+    w.wv.ApplyRow(h, r.v.data());
+    for (int64_t i = 0; i < c.num_heads; ++i) {
+      RmsNormRow(r.q.data() + i * hd, w.q_norm.data_ptr<float>(), hd, eps, r.q.data() + i * hd);
+    }
+    for (int64_t i = 0; i < c.num_kv_heads; ++i) {
+      RmsNormRow(r.k.data() + i * hd, w.k_norm.data_ptr<float>(), hd, eps, r.k.data() + i * hd);
+    }
+    AttendRow(c, rope_, layer, r.q.data(), r.k.data(), r.v.data(), cache, r.attended.data());
+    w.wo.ApplyRow(ActivationRow(r.attended.data(), r.attended.size()), r.projected.data());
+    RmsNormRow(r.projected.data(), w.post_attn_norm.data_ptr<float>(), d, eps, r.projected.data());
+    AddRow(y, r.projected.data(), d);
+    RmsNormRow(y, w.ffn_norm.data_ptr<float>(), d, eps, r.normed.data());
+    const ActivationRow g(r.normed.data(), r.normed.size());
+    w.w_gate.ApplyRow(g, r.gate.data());
+    w.w_up.ApplyRow(g, r.up.data());
+    GeluGateRow(r.gate.data(), r.up.data(), c.ffn_size);
+    w.w_down.ApplyRow(ActivationRow(r.gate.data(), r.gate.size()), r.projected.data());
+    RmsNormRow(r.projected.data(), w.post_ffn_norm.data_ptr<float>(), d, eps, r.projected.data());
+    AddRow(y, r.projected.data(), d);
+    return out;
   }
 };
 

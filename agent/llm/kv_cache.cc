@@ -3,7 +3,7 @@
 namespace latentbus::agent::llm {
 
 KvCache::KvCache(const ModelConfig& c, int64_t capacity, const torch::Device& device)
-    : capacity_(capacity) {
+    : capacity_(capacity), head_dim_(c.head_dim) {
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   for (int64_t i = 0; i < c.num_layers; ++i) {
     k_.push_back(torch::empty({c.num_kv_heads, capacity, c.head_dim}, options));

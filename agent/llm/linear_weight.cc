@@ -39,6 +39,23 @@ void ParallelRows(int64_t n, int64_t grain, const F& f) {
 
 }  // namespace
 
+const float* ActivationRow::group_sums() const {
+  if (!has_sums_) {
+    sums_.resize(cols_ / 32);
+    GroupSums(x_, cols_, 32, sums_.data());
+    has_sums_ = true;
+  }
+  return sums_.data();
+}
+
+const Int8Blocks& ActivationRow::int8() const {
+  if (!has_int8_) {
+    QuantizeActivations(x_, cols_, &int8_);
+    has_int8_ = true;
+  }
+  return int8_;
+}
+
 size_t LinearWeight::bytes() const {
   return packed_ ? packed_->bytes() : static_cast<size_t>(dense_.numel()) * sizeof(float);
 }
@@ -64,40 +81,62 @@ torch::Tensor LinearWeight::Apply(const torch::Tensor& x, const torch::Tensor& b
   const torch::Tensor in = x.to(torch::kFloat32).contiguous();
   const int64_t t = in.size(0), rows = static_cast<int64_t>(m.rows());
   const size_t cols = m.cols();
-  const PackedKernels& kernels = BestPackedKernels();
-  torch::Tensor y;
   if (t == 1) {
-    y = torch::empty({1, rows}, torch::kFloat32);
-    const float* xp = in.data_ptr<float>();
-    std::vector<float> sums(cols / 32);
-    if (m.layout() == PackedMatrix::Layout::kInt4) GroupSums(xp, cols, 32, sums.data());
-    float* yp = y.data_ptr<float>();
-    ParallelRows(rows, kGemvGrain, [&](int64_t begin, int64_t end) {
-      kernels.gemv(m, xp, sums.data(), yp + begin, static_cast<size_t>(begin),
-                   static_cast<size_t>(end));
-    });
-  } else {
-    // y^T [rows, T] chunk by chunk: W[chunk] (dequantized into a reused buffer) times x^T,
-    // written in place; one transposing copy at the end.
-    const int64_t chunk = std::min(static_cast<int64_t>(ChunkRows(cols)), rows);
-    thread_local std::vector<float> scratch;
-    scratch.resize(static_cast<size_t>(chunk) * cols);
-    const torch::Tensor buffer =
-        torch::from_blob(scratch.data(), {chunk, static_cast<int64_t>(cols)}, torch::kFloat32);
-    const torch::Tensor in_t = in.t();
-    torch::Tensor y_t = torch::empty({rows, t}, torch::kFloat32);
-    for (int64_t begin = 0; begin < rows; begin += chunk) {
-      const int64_t n = std::min(chunk, rows - begin);
-      // On this thread: OpenMP workers spinning here would take the cores from the
-      // OpenBLAS threads of the product that follows.
-      kernels.dequantize(m, static_cast<size_t>(begin), static_cast<size_t>(begin + n),
-                         scratch.data());
-      torch::Tensor out = y_t.narrow(0, begin, n);
-      torch::mm_out(out, buffer.narrow(0, 0, n), in_t);
-    }
-    y = y_t.t().contiguous();
+    torch::Tensor y = torch::empty({1, rows}, torch::kFloat32);
+    ApplyRow(ActivationRow(in.data_ptr<float>(), cols), y.data_ptr<float>(), bias);
+    return y;
   }
+  // y^T [rows, T] chunk by chunk: W[chunk] (dequantized into a reused buffer) times x^T,
+  // written in place; one transposing copy at the end.
+  const PackedKernels& kernels = BestPackedKernels();
+  const int64_t chunk = std::min(static_cast<int64_t>(ChunkRows(cols)), rows);
+  thread_local std::vector<float> scratch;
+  scratch.resize(static_cast<size_t>(chunk) * cols);
+  const torch::Tensor buffer =
+      torch::from_blob(scratch.data(), {chunk, static_cast<int64_t>(cols)}, torch::kFloat32);
+  const torch::Tensor in_t = in.t();
+  torch::Tensor y_t = torch::empty({rows, t}, torch::kFloat32);
+  for (int64_t begin = 0; begin < rows; begin += chunk) {
+    const int64_t n = std::min(chunk, rows - begin);
+    // On this thread: OpenMP workers spinning here would take the cores from the
+    // OpenBLAS threads of the product that follows.
+    kernels.dequantize(m, static_cast<size_t>(begin), static_cast<size_t>(begin + n),
+                       scratch.data());
+    torch::Tensor out = y_t.narrow(0, begin, n);
+    torch::mm_out(out, buffer.narrow(0, 0, n), in_t);
+  }
+  const torch::Tensor y = y_t.t().contiguous();
   return bias.defined() ? y + bias : y;
+}
+
+void LinearWeight::ApplyRow(const ActivationRow& x, float* y, const torch::Tensor& bias) const {
+  const int64_t in = static_cast<int64_t>(x.cols());
+  if (!packed_) {
+    torch::Tensor out = torch::from_blob(y, {dense_.size(0)}, torch::kFloat32);
+    const torch::Tensor row = torch::from_blob(const_cast<float*>(x.data()), {in}, torch::kFloat32);
+    if (bias.defined()) {
+      torch::addmv_out(out, bias, dense_, row);
+    } else {
+      torch::mv_out(out, dense_, row);
+    }
+    return;
+  }
+  const PackedMatrix& m = *packed_;
+  const PackedKernels& kernels = BestPackedKernels();
+  const float* sums = m.layout() == PackedMatrix::Layout::kInt4 ? x.group_sums() : nullptr;
+  const Int8Blocks* q = int8_activations_ ? &x.int8() : nullptr;
+  ParallelRows(static_cast<int64_t>(m.rows()), kGemvGrain, [&](int64_t begin, int64_t end) {
+    const auto b = static_cast<size_t>(begin), e = static_cast<size_t>(end);
+    if (q != nullptr) {
+      kernels.gemv_int8(m, q->q.data(), q->scales.data(), sums, y + begin, b, e);
+    } else {
+      kernels.gemv(m, x.data(), sums, y + begin, b, e);
+    }
+  });
+  if (bias.defined()) {
+    const float* bp = bias.data_ptr<float>();
+    for (size_t r = 0; r < m.rows(); ++r) y[r] += bp[r];
+  }
 }
 
 torch::Tensor LinearWeight::Rows(const torch::Tensor& ids) const {

@@ -16,6 +16,7 @@ class LlamaLayers : public LayerStack<LlamaLayer> {
   using LayerStack::LayerStack;
 
   torch::Tensor Block(size_t layer, const torch::Tensor& x, KvCache* cache) const override {
+    if (UseDecodePath(x, cache)) return DecodeBlock(layer, x, cache);
     const ModelConfig& c = config_;
     const LlamaLayer& w = layers_[layer];
     const torch::Tensor h = RmsNorm(x, w.attn_norm, c.rms_eps);
@@ -26,6 +27,33 @@ class LlamaLayers : public LayerStack<LlamaLayer> {
     const torch::Tensor y = x + w.wo.Apply(attended);
     const torch::Tensor g = RmsNorm(y, w.ffn_norm, c.rms_eps);
     return y + w.w_down.Apply(torch::silu(w.w_gate.Apply(g)) * w.w_up.Apply(g));
+  }
+
+ private:
+  // Block for one position, on float buffers (decode_ops.h).
+  torch::Tensor DecodeBlock(size_t layer, const torch::Tensor& x, KvCache* cache) const {
+    const ModelConfig& c = config_;
+    const LlamaLayer& w = layers_[layer];
+    const int64_t d = c.hidden_size;
+    DecodeRows r(c);
+    torch::Tensor out = x.clone();  // the residual stream, updated in place
+    float* y = out.data_ptr<float>();
+    RmsNormRow(y, w.attn_norm.data_ptr<float>(), d, c.rms_eps, r.normed.data());
+    const ActivationRow h(r.normed.data(), r.normed.size());
+    w.wq.ApplyRow(h, r.q.data(), w.bq);
+    w.wk.ApplyRow(h, r.k.data(), w.bk);
+    w.wv.ApplyRow(h, r.v.data(), w.bv);
+    AttendRow(c, rope_, layer, r.q.data(), r.k.data(), r.v.data(), cache, r.attended.data());
+    w.wo.ApplyRow(ActivationRow(r.attended.data(), r.attended.size()), r.projected.data());
+    AddRow(y, r.projected.data(), d);
+    RmsNormRow(y, w.ffn_norm.data_ptr<float>(), d, c.rms_eps, r.normed.data());
+    const ActivationRow g(r.normed.data(), r.normed.size());
+    w.w_gate.ApplyRow(g, r.gate.data());
+    w.w_up.ApplyRow(g, r.up.data());
+    SiluGateRow(r.gate.data(), r.up.data(), c.ffn_size);
+    w.w_down.ApplyRow(ActivationRow(r.gate.data(), r.gate.size()), r.projected.data());
+    AddRow(y, r.projected.data(), d);
+    return out;
   }
 };
 

@@ -237,6 +237,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
     WeightLoad load;
     load.device = impl->device;
     load.keep_quantized = options.keep_quantized && impl->device.is_cpu();
+    load.int8_activations = load.keep_quantized && options.int8_activations;
     absl::StatusOr<Weights> weights = LoadWeights(*src->weights, src->config, load);
     if (!weights.ok()) return weights.status();
 
@@ -259,6 +260,7 @@ absl::StatusOr<std::unique_ptr<Model>> Model::Load(const std::string& path,
     info.num_parameters = weights->num_parameters;
     info.weight_bytes = weights->bytes;
     info.quantized = weights->bytes < weights->num_parameters * sizeof(float);
+    info.int8_activations = info.quantized && load.int8_activations;
     info.device = impl->device.str();
     info.threads = threads;
     impl->transformer = std::make_unique<Transformer>(src->config, *std::move(weights));

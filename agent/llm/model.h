@@ -31,6 +31,12 @@ struct LoadOptions {
   // multiplied by kernels of our own. false: every weight float32, as autograd through
   // the model needs (bridge training).
   bool keep_quantized = true;
+  // With weights kept quantized: a one-row product (every decode step, and the LM head
+  // of a prefill's last position) rounds its activation row to int8 in blocks of 32 and
+  // multiplies with integer instructions. Faster (docs/RUNTIME.md), but the rounding moves
+  // logits by up to ~3 on the real models and changes some greedy continuations, so it is
+  // off by default: float activations, exact up to the order of additions.
+  bool int8_activations = false;
 };
 
 struct ModelInfo {
@@ -49,8 +55,9 @@ struct ModelInfo {
   int64_t vocab_size = 0;
   int64_t context_length = 0;
   size_t num_parameters = 0;
-  size_t weight_bytes = 0;  // weights held in memory (quantized or float32)
-  bool quantized = false;   // some weights are held quantized (LoadOptions::keep_quantized)
+  size_t weight_bytes = 0;        // weights held in memory (quantized or float32)
+  bool quantized = false;         // some weights are held quantized (LoadOptions::keep_quantized)
+  bool int8_activations = false;  // their one-row products round activations to int8
   std::string device;
   int threads = 0;
 };
