@@ -436,13 +436,12 @@ void ConnectReactor::ReturnSendCredit() {
     ++credits_to_return_;
     const uint32_t window = broker_->config().limits.send_credits;
     if (credits_to_return_ < std::max<uint32_t>(1, window / 2)) return;
-    if (protocol_.load() < 2) {
-      credits = credits_to_return_;
-      credits_to_return_ = 0;
-      send_credits_ += credits;
-    }
+    // Taken under the lock that counted them, on both revisions (on revision 2 frames
+    // pushed before this carried the earlier ones), so a Credit frame is never empty.
+    credits = credits_to_return_;
+    credits_to_return_ = 0;
+    send_credits_ += credits;
   }
-  // Revision 2: Push puts the waiting credits on the frame (as send_credits).
   v1::BrokerFrame frame;
   frame.mutable_credit()->set_credits(credits);
   Push(std::move(frame));
