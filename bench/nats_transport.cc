@@ -108,14 +108,19 @@ absl::Status NatsTransport::Publish(int from, const std::string& subject, const 
   Agent& a = *agents_[from];
   absl::MutexLock lock(&a.send_mu);
   envelope.SerializeToString(&a.scratch);
+  // Counted before it leaves: its answer may complete the message (and the phase may read
+  // the count) before the publish call returns.
+  wire_messages_.fetch_add(1, std::memory_order_relaxed);
   const natsStatus s =
       reply == nullptr
           ? natsConnection_Publish(a.connection, subject.c_str(), a.scratch.data(),
                                    static_cast<int>(a.scratch.size()))
           : natsConnection_PublishRequest(a.connection, subject.c_str(), reply, a.scratch.data(),
                                           static_cast<int>(a.scratch.size()));
-  if (s != NATS_OK) return NatsError(s, "publish");
-  wire_messages_.fetch_add(1, std::memory_order_relaxed);
+  if (s != NATS_OK) {
+    wire_messages_.fetch_sub(1, std::memory_order_relaxed);
+    return NatsError(s, "publish");
+  }
   return absl::OkStatus();
 }
 
