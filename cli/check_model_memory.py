@@ -2,7 +2,8 @@
 """ctest helper: loads a real model with `latentbus model info MODEL --json` and checks the
 runtime's memory bounds: what loading the model adds to the resident set is at most 1.3x
 the weights it holds (quantized blocks and float32 tensors); the weights, kept quantized,
-take at most 1.3x the GGUF file; and all the load adds stays within 1.5x the file.
+take at most 1.3x the GGUF file; and all the load adds (weights, tokenizer, tables) stays
+within 1.3x the file.
 
 The process's resident set before loading (libtorch's shared libraries and the heap its
 static initialisers fill, ~170 MB whatever the model) is reported but not counted."""
@@ -38,8 +39,7 @@ print(f"{name}: file {file_bytes / mb:.0f} MB; weights held {info['weight_bytes'
       f"the file, the load added {info['resident_added_vs_file']:.2f}x the file")
 assert info["weight_bytes"] <= LIMIT * file_bytes, \
     f"the packed weights take {info['weight_bytes'] / file_bytes:.2f}x the file (limit {LIMIT}x)"
-# Everything the load adds (weights, tokenizer, tables). The goal is 1.3x the file; Gemma
-# 3's 262,144-piece tokenizer holds about 70 MB, which puts it at ~1.47x today.
-FILE_LIMIT = 1.5
-assert info["resident_added_vs_file"] <= FILE_LIMIT, \
-    f"loading added {info['resident_added_vs_file']:.2f}x the GGUF file (limit {FILE_LIMIT}x)"
+# Everything the load adds (weights, tokenizer, tables): Gemma 3's 262,144-piece tokenizer
+# counts here (~16 MB since its lookups index the vocabulary in place; ~70 MB before).
+assert info["resident_added_vs_file"] <= LIMIT, \
+    f"loading added {info['resident_added_vs_file']:.2f}x the GGUF file (limit {LIMIT}x)"

@@ -53,7 +53,8 @@ absl::StatusOr<std::unique_ptr<ByteLevelBpe>> ByteLevelBpe::Create(const Tokeniz
   std::unique_ptr<ByteLevelBpe> bpe(new ByteLevelBpe());
   bpe->pre_tokenizer_ = spec.pre_tokenizer;
   const size_t n = spec.tokens.size();
-  bpe->bytes_.resize(n);
+  bpe->bytes_.Reserve(n, 0);
+  std::string unspelled;
   // The model's own vocabulary, keyed by spelling (Hugging Face's BPE vocab: later wins).
   absl::flat_hash_map<absl::string_view, int32_t> vocab;
   vocab.reserve(n);
@@ -64,14 +65,15 @@ absl::StatusOr<std::unique_ptr<ByteLevelBpe>> ByteLevelBpe::Create(const Tokeniz
     const TokenType type = TypeOf(spec, id);
     if (type == TokenType::kControl || type == TokenType::kUserDefined) {
       // Added tokens are raw text, not spelled in the byte alphabet.
-      bpe->bytes_[id] = piece;
+      bpe->bytes_.Add(piece);
       continue;
     }
-    if (!UnspellPiece(piece, &bpe->bytes_[id])) {
+    if (!UnspellPiece(piece, &unspelled)) {
       return absl::InvalidArgumentError(
           absl::StrCat("tokenizer ", spec.name, ": token ", id, " (\"", piece,
                        "\") is not spelled in the GPT-2 byte alphabet"));
     }
+    bpe->bytes_.Add(unspelled);
   }
   // Single-byte tokens, found by spelling so a duplicate resolves as the vocabulary does. A
   // vocabulary may lack some (SmolLM2 has no token for 21 bytes, e.g. 0x04 and 0xF5..0xFF).

@@ -27,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "agent/tokenizer/bpe_merge.h"
 #include "agent/tokenizer/model.h"
+#include "agent/tokenizer/string_table.h"
 #include "agent/tokenizer/tokenizer_spec.h"
 
 namespace latentbus::agent::tokenizer::internal {
@@ -42,7 +43,7 @@ class ByteLevelBpe : public Model {
 
   void Encode(absl::string_view text, size_t offset, bool at_input_start,
               std::vector<Token>* out) const override;
-  const std::string& TokenBytes(int32_t id) const override { return bytes_[id]; }
+  absl::string_view TokenBytes(int32_t id) const override { return bytes_[id]; }
 
  private:
   ByteLevelBpe() = default;
@@ -51,7 +52,7 @@ class ByteLevelBpe : public Model {
                   std::vector<Token>* out) const;
 
   PreTokenizer pre_tokenizer_ = PreTokenizer::kGpt2;
-  std::vector<std::string> bytes_;         // id -> the bytes it stands for
+  StringTable bytes_;                      // id -> the bytes it stands for
   std::array<int32_t, 256> byte_token_{};  // byte -> id of its single-byte token, or -1
   struct Merge {
     uint32_t rank;

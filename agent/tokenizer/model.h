@@ -26,7 +26,7 @@ class Model {
                       std::vector<Token>* out) const = 0;
 
   // The bytes token `id` stands for when decoded (id in range).
-  virtual const std::string& TokenBytes(int32_t id) const = 0;
+  virtual absl::string_view TokenBytes(int32_t id) const = 0;
 };
 
 }  // namespace latentbus::agent::tokenizer::internal

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -70,27 +71,26 @@ absl::StatusOr<std::unique_ptr<SentencePieceBpe>> SentencePieceBpe::Create(
   };
   if (n >= (1u << 24)) return invalid("more than 2^24 tokens");
   std::unique_ptr<SentencePieceBpe> spm(new SentencePieceBpe());
-  spm->pieces_ = spec.tokens;
-  spm->bytes_.resize(n);
-  spm->vocab_.reserve(n);
+  spm->pieces_ = &spec.tokens;
+  spm->vocab_ = PieceIndex(&spec.tokens);
+  spm->bytes_.Reserve(n, 0);
   spm->byte_token_.fill(-1);
   for (size_t id = 0; id < n; ++id) {
     const std::string& piece = spec.tokens[id];
-    spm->vocab_[piece] = static_cast<int32_t>(id);
     const int byte = ByteOfPiece(piece);
     if (byte >= 0) {
-      spm->bytes_[id] = std::string(1, static_cast<char>(byte));
+      spm->bytes_.Add(std::string(1, static_cast<char>(byte)));
     } else {
-      spm->bytes_[id] = absl::StrReplaceAll(piece, {{kSpaceMarker, " "}});
+      spm->bytes_.Add(absl::StrReplaceAll(piece, {{kSpaceMarker, " "}}));
     }
   }
   for (int b = 0; b < 256; ++b) {
-    auto it = spm->vocab_.find(absl::StrFormat("<0x%02X>", b));
-    if (it != spm->vocab_.end()) spm->byte_token_[b] = it->second;
+    std::optional<int32_t> id = spm->vocab_.Find(absl::StrFormat("<0x%02X>", b));
+    if (id.has_value()) spm->byte_token_[b] = *id;
   }
-  auto space = spm->vocab_.find(kSpaceMarker);
-  if (space == spm->vocab_.end()) return invalid("no \"\xE2\x96\x81\" token");
-  spm->space_id_ = space->second;
+  std::optional<int32_t> space = spm->vocab_.Find(kSpaceMarker);
+  if (!space.has_value()) return invalid("no \"\xE2\x96\x81\" token");
+  spm->space_id_ = *space;
   spm->unk_id_ = spec.unk_id;
   spm->byte_fallback_ = spec.byte_fallback;
   spm->add_space_prefix_ = spec.add_space_prefix;
@@ -105,13 +105,13 @@ absl::StatusOr<std::unique_ptr<SentencePieceBpe>> SentencePieceBpe::Create(
     spm->merges_.reserve(spec.merges.size());
     for (size_t rank = 0; rank < spec.merges.size(); ++rank) {
       const auto& [left, right] = spec.merges[rank];
-      auto l = spm->vocab_.find(left), r = spm->vocab_.find(right),
-           m = spm->vocab_.find(left + right);
-      if (l == spm->vocab_.end() || r == spm->vocab_.end() || m == spm->vocab_.end()) {
+      std::optional<int32_t> l = spm->vocab_.Find(left), r = spm->vocab_.Find(right),
+                             m = spm->vocab_.Find(left + right);
+      if (!l.has_value() || !r.has_value() || !m.has_value()) {
         return invalid(absl::StrCat("merge ", rank, " (\"", left, " ", right,
                                     "\") names a token that does not exist"));
       }
-      spm->merges_[PairKey(l->second, r->second)] = Merge{static_cast<uint32_t>(rank), m->second};
+      spm->merges_[PairKey(*l, *r)] = Merge{static_cast<uint32_t>(rank), *m};
     }
   } else {
     spm->key_rank_ = KeyRanks(spec);
@@ -133,11 +133,11 @@ bool SentencePieceBpe::Rank(int32_t left, int32_t right, std::string* scratch, u
     *new_id = it->second.new_id;
     return true;
   }
-  scratch->assign(pieces_[left]);
-  scratch->append(pieces_[right]);
-  auto it = vocab_.find(*scratch);
-  if (it == vocab_.end()) return false;
-  const int32_t m = it->second;
+  scratch->assign((*pieces_)[left]);
+  scratch->append((*pieces_)[right]);
+  std::optional<int32_t> merged = vocab_.Find(*scratch);
+  if (!merged.has_value()) return false;
+  const int32_t m = *merged;
   // key rank (24 bits) | longer left first (8) | longer right first (8) | lower id (24).
   *rank = (static_cast<uint64_t>(key_rank_[m]) << 40) |
           (static_cast<uint64_t>(255 - length_[left]) << 32) |
@@ -172,9 +172,9 @@ void SentencePieceBpe::Encode(absl::string_view text, size_t offset, bool at_inp
       continue;
     }
     if (cp != kInvalidCodepoint) {
-      auto it = vocab_.find(text.substr(pos - len, len));
-      if (it != vocab_.end()) {
-        push(it->second, begin, end, false);
+      std::optional<int32_t> id = vocab_.Find(text.substr(pos - len, len));
+      if (id.has_value()) {
+        push(*id, begin, end, false);
         continue;
       }
     }

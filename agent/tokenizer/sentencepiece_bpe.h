@@ -22,6 +22,8 @@
 #include "absl/status/statusor.h"
 #include "agent/tokenizer/bpe_merge.h"
 #include "agent/tokenizer/model.h"
+#include "agent/tokenizer/piece_index.h"
+#include "agent/tokenizer/string_table.h"
 #include "agent/tokenizer/tokenizer_spec.h"
 
 namespace latentbus::agent::tokenizer::internal {
@@ -32,21 +34,22 @@ inline constexpr absl::string_view kSpaceMarker = "\xE2\x96\x81";
 class SentencePieceBpe : public Model {
  public:
   // InvalidArgument when the vocabulary has no "▁" token, a merge names an unknown token, or
-  // neither byte tokens nor unk_id can stand for unknown characters.
+  // neither byte tokens nor unk_id can stand for unknown characters. The model reads the
+  // spec's tokens in place: `spec` must outlive it, unchanged.
   static absl::StatusOr<std::unique_ptr<SentencePieceBpe>> Create(const TokenizerSpec& spec);
 
   void Encode(absl::string_view text, size_t offset, bool at_input_start,
               std::vector<Token>* out) const override;
-  const std::string& TokenBytes(int32_t id) const override { return bytes_[id]; }
+  absl::string_view TokenBytes(int32_t id) const override { return bytes_[id]; }
 
  private:
   SentencePieceBpe() = default;
   bool Rank(int32_t left, int32_t right, std::string* scratch, uint64_t* rank,
             int32_t* new_id) const;
 
-  std::vector<std::string> pieces_;
-  std::vector<std::string> bytes_;  // id -> decoded bytes ("▁" -> ' ', <0xNN> -> the byte)
-  absl::flat_hash_map<std::string, int32_t> vocab_;
+  const std::vector<std::string>* pieces_ = nullptr;  // the spec's tokens
+  StringTable bytes_;  // id -> decoded bytes ("▁" -> ' ', <0xNN> -> the byte)
+  PieceIndex vocab_;
   int32_t space_id_ = -1;  // "▁"
   int32_t unk_id_ = -1;
   bool byte_fallback_ = true;

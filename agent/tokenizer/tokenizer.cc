@@ -6,6 +6,7 @@
 #include "agent/tokenizer/added_tokens.h"
 #include "agent/tokenizer/byte_level_bpe.h"
 #include "agent/tokenizer/model.h"
+#include "agent/tokenizer/piece_index.h"
 #include "agent/tokenizer/sentencepiece_bpe.h"
 
 namespace latentbus::agent::tokenizer {
@@ -32,9 +33,8 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Create(TokenizerSpec spec)
     }
   }
   tokenizer->added_ = std::make_unique<internal::AddedTokenMatcher>();
-  tokenizer->piece_to_id_.reserve(s.tokens.size());
+  tokenizer->piece_to_id_ = std::make_unique<internal::PieceIndex>(&s.tokens);
   for (size_t id = 0; id < s.tokens.size(); ++id) {
-    tokenizer->piece_to_id_[s.tokens[id]] = static_cast<int32_t>(id);
     const TokenType type = TypeOf(s, id);
     if (type == TokenType::kControl || type == TokenType::kUserDefined) {
       tokenizer->added_->Add(s.tokens[id], static_cast<int32_t>(id), type == TokenType::kControl);
@@ -81,7 +81,7 @@ absl::StatusOr<std::string> Tokenizer::Decode(absl::Span<const int32_t> ids,
           absl::StrCat("token id ", id, " at position ", i, " is outside [0, ", vocab_size(), ")"));
     }
     if (options.skip_special_tokens && IsSpecial(id)) continue;
-    text += model_->TokenBytes(id);
+    absl::StrAppend(&text, model_->TokenBytes(id));
   }
   return text;
 }
@@ -95,9 +95,7 @@ absl::StatusOr<absl::string_view> Tokenizer::Piece(int32_t id) const {
 }
 
 std::optional<int32_t> Tokenizer::FindPiece(absl::string_view piece) const {
-  auto it = piece_to_id_.find(piece);
-  if (it == piece_to_id_.end()) return std::nullopt;
-  return it->second;
+  return piece_to_id_->Find(piece);
 }
 
 bool Tokenizer::IsSpecial(int32_t id) const {

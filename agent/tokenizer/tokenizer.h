@@ -45,7 +45,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -81,6 +80,7 @@ struct DecodeOptions {
 namespace internal {
 class Model;
 class AddedTokenMatcher;
+class PieceIndex;
 }  // namespace internal
 
 class Tokenizer {
@@ -118,7 +118,7 @@ class Tokenizer {
   explicit Tokenizer(TokenizerSpec spec);
 
   TokenizerSpec spec_;
-  absl::flat_hash_map<std::string, int32_t> piece_to_id_;  // later duplicates win
+  std::unique_ptr<internal::PieceIndex> piece_to_id_;  // over spec_.tokens; later duplicates win
   std::unique_ptr<internal::Model> model_;
   std::unique_ptr<internal::AddedTokenMatcher> added_;
 };
