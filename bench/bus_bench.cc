@@ -19,7 +19,6 @@
 #include "bench/broker_transport.h"
 #include "bench/bus_bridge.h"
 #include "bench/bus_report.h"
-#include "bench/nats_server_process.h"
 #include "bench/nats_transport.h"
 #include "bench/relay_server.h"
 #include "bench/relay_transport.h"
@@ -28,6 +27,7 @@
 #include "codec/packet_proto.h"
 #include "grpcpp/grpcpp.h"
 #include "latentbus/v1/broker.grpc.pb.h"
+#include "nats/nats_server_process.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::bench {
@@ -270,22 +270,25 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   }
   if (system == kNats) {
     const uint64_t max_payload = setup.payload.envelope_bytes * 2 + 4096;
-    absl::StatusOr<std::unique_ptr<NatsServerProcess>> nats = NatsServerProcess::Start(
-        options.nats_server.empty() ? DefaultNatsServer() : options.nats_server, max_payload);
-    if (!nats.ok()) return nats.status();
-    if ((*nats)->version().find(absl::StrCat("v", kPinnedNatsServerVersion)) == std::string::npos &&
+    absl::StatusOr<std::unique_ptr<nats::NatsServerProcess>> started =
+        nats::NatsServerProcess::Start(
+            options.nats_server.empty() ? nats::DefaultNatsServer() : options.nats_server,
+            max_payload);
+    if (!started.ok()) return started.status();
+    nats::NatsServerProcess* server = started->get();
+    if (server->version().find(absl::StrCat("v", nats::kPinnedNatsServerVersion)) ==
+            std::string::npos &&
         progress != nullptr) {
-      *progress << "bench bus: warning: " << (*nats)->version() << " is not the pinned "
-                << kPinnedNatsServerVersion << " (scripts/install-nats-server.sh)\n";
+      *progress << "bench bus: warning: " << server->version() << " is not the pinned "
+                << nats::kPinnedNatsServerVersion << " (scripts/install-nats-server.sh)\n";
     }
-    (*extra)["server"] = (*nats)->version();
-    *label = (*nats)->version().empty() ? "nats-server" : (*nats)->version();
-    NatsTransport transport((*nats)->url());
-    NatsServerProcess* server = nats->get();
+    (*extra)["server"] = server->version();
+    *label = server->version().empty() ? "nats-server" : server->version();
+    NatsTransport transport(server->url());
     absl::StatusOr<PhaseResult> r = MeasuredRun(
         transport, agents, w, setup.payload.envelope, [server] { return server->CpuSeconds(); },
         extra);
-    (*nats)->Stop();
+    server->Stop();
     return r;
   }
   const bool text = system == kLatentbusText;

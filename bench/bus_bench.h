@@ -47,7 +47,7 @@ struct BusBenchOptions {
   // Target broker "host:port"; empty => an in-process broker on loopback per run.
   std::string broker_address;
   std::string token;
-  std::string nats_server;  // empty: DefaultNatsServer() (bench/nats_server_process.h)
+  std::string nats_server;  // empty: nats::DefaultNatsServer() (nats/nats_server_binary.h)
   bool skip_nats = false;
   // Stream protocol revision the broker's agents offer (broker.proto): 2 = lean frames.
   uint32_t protocol = 2;

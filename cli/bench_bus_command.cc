@@ -9,9 +9,9 @@
 #include "bench/bus_bench.h"
 #include "bench/bus_plot.h"
 #include "bench/bus_report.h"
-#include "bench/nats_server_process.h"
 #include "cli/commands.h"
 #include "codec/encoding.h"
+#include "nats/nats_server_binary.h"
 
 namespace latentbus::cli {
 namespace {
@@ -172,7 +172,7 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
   bus->add_option("--token", bargs->options.token, "Bearer token for --broker");
   bus->add_option("--nats-server", bargs->options.nats_server,
                   "nats-server binary (default: $LATENTBUS_NATS_SERVER, else the pinned " +
-                      std::string(bench::kPinnedNatsServerVersion) +
+                      std::string(nats::kPinnedNatsServerVersion) +
                       " that scripts/install-nats-server.sh installs, else nats-server in PATH)");
   bus->add_flag("--no-nats", bargs->options.skip_nats, "Skip the nats-server baseline");
   bus->add_option("--protocol", bargs->options.protocol,
