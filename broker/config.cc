@@ -4,7 +4,9 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "yaml-cpp/yaml.h"
 
@@ -55,7 +57,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   if (auto s = CheckKeys(root, "root",
                          {"listen", "metrics_listen", "metrics_auth", "reflection", "health_listen",
                           "log_level", "drain_timeout_seconds", "tls", "keepalive", "translation",
-                          "limits", "policy", "tokens", "bridges"});
+                          "limits", "policy", "tokens", "bridges", "cluster"});
       !s.ok()) {
     return s;
   }
@@ -72,6 +74,18 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(tls, "cert", &c->tls.cert_file);
     Get(tls, "key", &c->tls.key_file);
     Get(tls, "client_ca", &c->tls.client_ca_file);
+  }
+  if (YAML::Node cl = root["cluster"]) {
+    if (auto s = CheckKeys(cl, "cluster",
+                           {"servers", "durability", "replicas", "stream", "ack_wait_seconds"});
+        !s.ok()) {
+      return s;
+    }
+    Get(cl, "servers", &c->cluster.servers);
+    Get(cl, "durability", &c->cluster.durability);
+    Get(cl, "replicas", &c->cluster.replicas);
+    Get(cl, "stream", &c->cluster.stream);
+    Get(cl, "ack_wait_seconds", &c->cluster.ack_wait_seconds);
   }
   if (YAML::Node ka = root["keepalive"]) {
     if (auto s = CheckKeys(ka, "keepalive", {"time_ms", "timeout_ms"}); !s.ok()) return s;
@@ -217,6 +231,26 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
   }
   if (c.limits.rate_per_second > 0 && c.limits.rate_burst < 1) {
     return Bad("limits.rate_burst", "must be >= 1 when a rate is set");
+  }
+  if (c.cluster.durability != "always" && c.cluster.durability != "fast") {
+    return Bad("cluster.durability", "must be always or fast");
+  }
+  if (c.cluster.ack_wait_seconds < 1 || c.cluster.ack_wait_seconds > 3600) {
+    return Bad("cluster.ack_wait_seconds", "must be in [1, 3600]");
+  }
+  if (c.cluster.replicas < 1 || c.cluster.replicas > 5) {
+    return Bad("cluster.replicas", "must be in [1, 5]");
+  }
+  if (c.cluster.stream.empty() || c.cluster.stream.size() > 64 ||
+      c.cluster.stream.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                         "0123456789_-") != std::string::npos) {
+    return Bad("cluster.stream", "must be 1-64 letters, digits, '_' or '-'");
+  }
+  for (absl::string_view url : absl::StrSplit(c.cluster.servers, ',', absl::SkipWhitespace())) {
+    url = absl::StripAsciiWhitespace(url);
+    if (!absl::StartsWith(url, "nats://") && !absl::StartsWith(url, "tls://")) {
+      return Bad("cluster.servers", absl::StrCat("\"", url, "\" is not a nats:// URL"));
+    }
   }
   if (c.translation.threads < 1 || c.translation.threads > 256) {
     return Bad("translation.threads", "must be in [1, 256]");

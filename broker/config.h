@@ -45,6 +45,17 @@
 //     rules:                        # first match wins; default: [{class: reasoning, form: text}]
 //       - {class: reasoning, src: "*", dst: "*", form: text}
 //       - {class: context, src: "smollm2*", dst: "gemma3*", form: latent, min_fidelity: 0.8}
+//   cluster:                        # none => queues in this process's memory (one broker)
+//     servers: nats://n1:4222,nats://n2:4222  # NATS JetStream keeps the queues: they
+//                                   # outlive the broker, and brokers share them
+//     durability: always            # always: the servers flush to disk before they ack
+//                                   # (sync_interval: always, as every configuration we ship
+//                                   # sets); fast: their lazy flush is accepted (an OS crash
+//                                   # or power loss of a quorum may lose acked messages)
+//     replicas: 1                   # copies of each message (3 on a 3-node cluster)
+//     stream: LATENTBUS             # the JetStream stream's name
+//     ack_wait_seconds: 30          # a delivery held unacked by a broker that died is
+//                                   # handed out again after this long
 //   tokens:                         # none => authentication off
 //     - name: planner
 //       token: "s3cret"             # or token_file: /run/secrets/planner
@@ -143,6 +154,16 @@ struct TranslationConfig {
   int compute_threads = 1;
 };
 
+// Where the queues live when several brokers share them (broker/jetstream_delivery.h).
+struct ClusterConfig {
+  std::string servers;  // comma-separated nats:// URLs; empty => in memory
+  std::string durability = "always";
+  int replicas = 1;
+  std::string stream = "LATENTBUS";
+  uint32_t ack_wait_seconds = 30;
+  bool enabled() const { return !servers.empty(); }
+};
+
 struct BrokerConfig {
   std::string listen_address = "127.0.0.1:7070";
   std::string metrics_address = "127.0.0.1:9464";
@@ -164,6 +185,7 @@ struct BrokerConfig {
   LimitsConfig limits;
   PolicyConfig policy;
   TranslationConfig translation;
+  ClusterConfig cluster;
   std::vector<TokenConfig> tokens;
 };
 

@@ -95,6 +95,27 @@ TEST(ConfigTest, RejectsTyposAndBadValues) {
   EXPECT_NE(c.status().message().find("max_queue_depht"), std::string::npos);
 }
 
+TEST(ConfigTest, ClusterSettingsAreCheckedAndOffByDefault) {
+  EXPECT_FALSE(BrokerConfig{}.cluster.enabled());
+  absl::StatusOr<BrokerConfig> c = ParseConfigYaml(
+      "cluster: {servers: 'nats://a:4222, nats://b:4222', durability: fast, replicas: 3, "
+      "stream: LB_TEST}");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->cluster.enabled());
+  EXPECT_EQ(c->cluster.servers, "nats://a:4222, nats://b:4222");
+  EXPECT_EQ(c->cluster.durability, "fast");
+  EXPECT_EQ(c->cluster.replicas, 3);
+  EXPECT_EQ(c->cluster.stream, "LB_TEST");
+  EXPECT_EQ(ParseConfigYaml("{}")->cluster.durability, "always");
+  for (const char* bad :
+       {"cluster: {durability: sometimes}", "cluster: {replicas: 0}", "cluster: {stream: 'a.b'}",
+        "cluster: {servers: 'http://a:1'}", "cluster: {server: 'nats://a:1'}"}) {
+    absl::StatusOr<BrokerConfig> r = ParseConfigYaml(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.status().message().find("cluster"), std::string::npos) << r.status();
+  }
+}
+
 // The configurations the deployment ships parse and validate with this parser (token
 // files are pointed at a scratch folder: the real ones are secrets).
 TEST(ConfigTest, DeployedBrokerFilesAreValid) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "broker/jetstream_delivery.h"
 #include "broker/metrics_http.h"
 #include "broker/service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -63,6 +64,34 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsCo
   return grpc::SslServerCredentials(options);
 }
 
+// The JetStream delivery layer the cluster settings name; says at start which durability
+// is in force.
+absl::StatusOr<std::unique_ptr<DeliveryLayer>> ClusterDelivery(const BrokerConfig& config) {
+  JetStreamDelivery::Options o;
+  o.servers = config.cluster.servers;
+  o.stream = config.cluster.stream;
+  o.replicas = config.cluster.replicas;
+  o.max_queue_depth = config.limits.max_queue_depth;
+  o.max_message_bytes = config.limits.max_message_bytes;
+  o.max_total_bytes = config.limits.max_total_queue_bytes;
+  o.absent_retention = absl::Seconds(config.limits.absent_retention_seconds);
+  o.ack_wait = absl::Seconds(config.cluster.ack_wait_seconds);
+  // The broker's Metrics object does not exist yet; JetStream metrics come later.
+  absl::StatusOr<std::unique_ptr<JetStreamDelivery>> d = JetStreamDelivery::Create(o, nullptr);
+  if (!d.ok()) return d.status();
+  if (config.cluster.durability == "always") {
+    spdlog::info(
+        "delivery: durability always: a message is acked to its sender once JetStream has it "
+        "on disk on a quorum (the servers must run with sync_interval: always, as every "
+        "configuration latentbus ships does)");
+  } else {
+    spdlog::warn(
+        "delivery: durability fast: the servers' lazy flush is accepted; an OS crash or power "
+        "loss on a quorum can lose messages already acked to their senders");
+  }
+  return std::unique_ptr<DeliveryLayer>(*std::move(d));
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions options) {
@@ -71,6 +100,11 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(config.tls);
   if (!credentials.ok()) return credentials.status();
 
+  if (!options.delivery && config.cluster.enabled()) {
+    absl::StatusOr<std::unique_ptr<DeliveryLayer>> delivery = ClusterDelivery(config);
+    if (!delivery.ok()) return delivery.status();
+    options.delivery = *std::move(delivery);
+  }
   std::unique_ptr<BrokerServer> server(new BrokerServer());
   server->broker_ = std::make_unique<Broker>(std::move(options));
   server->service_ = std::make_unique<BrokerService>(server->broker_.get());

@@ -59,6 +59,10 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--max-deadline")) {
     config.limits.max_deadline_seconds = f.limits.max_deadline_seconds;
   }
+  if (given("--cluster")) config.cluster.servers = f.cluster.servers;
+  if (given("--durability")) config.cluster.durability = f.cluster.durability;
+  if (given("--cluster-replicas")) config.cluster.replicas = f.cluster.replicas;
+  if (given("--cluster-ack-wait")) config.cluster.ack_wait_seconds = f.cluster.ack_wait_seconds;
   if (given("--min-fidelity")) config.policy.min_fidelity = f.policy.min_fidelity;
   if (given("--fidelity-metric")) config.policy.metric = f.policy.metric;
   if (given("--translation-threads")) config.translation.threads = f.translation.threads;
@@ -192,6 +196,20 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--max-deadline", c.limits.max_deadline_seconds,
                   "furthest deadline in seconds; later ones are brought forward, requests "
                   "without one get it")
+      ->capture_default_str();
+  cmd->add_option("--cluster", c.cluster.servers,
+                  "NATS JetStream servers (nats://HOST:PORT[,nats://...]) that keep the queues: "
+                  "they outlive the broker and several brokers share them (default: in memory)");
+  cmd->add_option("--durability", c.cluster.durability,
+                  "with --cluster: always (servers flush before acking, sync_interval: always) "
+                  "or fast (their lazy flush accepted)")
+      ->capture_default_str();
+  cmd->add_option("--cluster-replicas", c.cluster.replicas,
+                  "with --cluster: copies of each message (3 on a 3-node cluster)")
+      ->capture_default_str();
+  cmd->add_option("--cluster-ack-wait", c.cluster.ack_wait_seconds,
+                  "with --cluster: seconds before a delivery held unacked by a broker that died "
+                  "is handed out again")
       ->capture_default_str();
   cmd->add_option("--min-fidelity", c.policy.min_fidelity,
                   "score a bridge needs to carry latents (-1: the metric's default, cosine 0.9, "
