@@ -8,11 +8,18 @@
 // (its model, no session, no topics) so that messages addressed to it are queued for its
 // next stream, as the delivery layer keeps its queue, until ReleaseAbsent forgets it.
 //
-// Thread safety: safe for concurrent use (internal mutex, never held while calling out).
+// Agents registered on other brokers of a cluster (broker/jetstream_directory.h) are kept
+// apart as remote agents: a message or topic publication can be addressed to them (their
+// queues are shared), they are never senders here, and a local registration of the same
+// id takes precedence while it is connected.
+//
+// Thread safety: safe for concurrent use (internal mutex, never held while calling out;
+// the listener is called after the mutex is released).
 #ifndef LATENTBUS_BROKER_AGENT_REGISTRY_H_
 #define LATENTBUS_BROKER_AGENT_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -38,8 +45,30 @@ struct AgentRecord {
   std::vector<std::string> topics;  // filled by List() only
 };
 
+// An agent registered on another broker, as the cluster's directory describes it.
+struct RemoteAgent {
+  std::shared_ptr<const v1::ModelSpec> model;
+  std::vector<std::string> topics;
+  std::string broker;      // the broker that holds its stream
+  bool connected = false;  // false: absent there (its messages are queued)
+};
+
 class AgentRegistry {
  public:
+  // Called with an agent id after a local registration, unregistration, subscription
+  // change or release of that id (the cluster's directory publishes it). Setting another
+  // (or none) waits until calls of the previous one have returned.
+  void SetListener(std::function<void(const std::string& agent_id)> listener);
+
+  // The directory's view of agents on other brokers.
+  void SetRemote(const std::string& agent_id, RemoteAgent agent);
+  void ClearRemote(const std::string& agent_id);
+  std::optional<RemoteAgent> FindRemote(const std::string& agent_id) const;
+
+  // The local entry of `agent_id` (connected, or absent with session null), with its
+  // topics; what the directory publishes.
+  std::optional<AgentRecord> FindLocal(const std::string& agent_id) const;
+
   // Returns the session that was registered under `agent_id` before, if any.
   std::shared_ptr<AgentSession> Register(const std::string& agent_id,
                                          std::shared_ptr<const v1::ModelSpec> model,
@@ -62,9 +91,10 @@ class AgentRegistry {
   // The connected agent `agent_id`.
   std::optional<AgentRecord> Find(const std::string& agent_id) const;
   // The agent `agent_id`, connected or absent (session null): where a message addressed
-  // to it goes.
+  // to it goes. A local connected agent first, then one on another broker, then a local
+  // absent one.
   std::optional<AgentRecord> FindRecipient(const std::string& agent_id) const;
-  // Subscribers of `topic`, sorted by agent id.
+  // Subscribers of `topic` (local and on other brokers), sorted by agent id.
   std::vector<AgentRecord> Subscribers(const std::string& topic) const;
   // Every agent, connected or absent (session null), sorted by id, with its topics.
   std::vector<AgentRecord> List() const;
@@ -83,11 +113,17 @@ class AgentRegistry {
     uint64_t order = 0;  // registrations before this one (FindModel: the earliest wins)
   };
   AgentRecord ToRecord(const std::string& id, const Entry& e) const;
+  void Changed(const std::string& agent_id) const;
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> agents_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::set<std::string>> topics_ ABSL_GUARDED_BY(mu_);
   uint64_t registrations_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, RemoteAgent> remote_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::set<std::string>> remote_topics_ ABSL_GUARDED_BY(mu_);
+  // Called holding this lock, so that SetListener(nullptr) waits for a call under way.
+  mutable absl::Mutex listener_mu_;
+  std::function<void(const std::string&)> listener_ ABSL_GUARDED_BY(listener_mu_);
 };
 
 }  // namespace latentbus::broker

@@ -229,5 +229,57 @@ TEST(AgentRegistryTest, ConcurrentRegistrationsAndSubscriptionsAllLand) {
   EXPECT_EQ(registry.Subscribers("t3").size(), size_t{kAgentsEach / 2});
 }
 
+TEST(AgentRegistryTest, RemoteAgentsAreRecipientsButNeverSenders) {
+  AgentRegistry registry;
+  registry.SetRemote("far", RemoteAgent{Model("gemma", "g1"), {"news"}, "two", true});
+  EXPECT_FALSE(registry.Find("far").has_value());  // not a sender here
+  std::optional<AgentRecord> r = registry.FindRecipient("far");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->session, nullptr);
+  EXPECT_EQ(r->model->model_id(), "gemma");
+  EXPECT_EQ(registry.FindRemote("far")->broker, "two");
+  // Topic subscribers are local and remote, sorted.
+  auto near = std::make_shared<IdleSession>();
+  registry.Register("near", Model("smol", "f1"), near, kT0);
+  ASSERT_TRUE(registry.Subscribe("near", near.get(), "news", 8).ok());
+  EXPECT_EQ(Ids(registry.Subscribers("news")), (Strings{"far", "near"}));
+  // An absent remote agent keeps its queue but is no subscriber.
+  registry.SetRemote("far", RemoteAgent{Model("gemma", "g1"), {"news"}, "two", false});
+  EXPECT_EQ(Ids(registry.Subscribers("news")), (Strings{"near"}));
+  EXPECT_TRUE(registry.FindRecipient("far").has_value());
+  registry.ClearRemote("far");
+  EXPECT_FALSE(registry.FindRecipient("far").has_value());
+  EXPECT_EQ(registry.size(), 1u);  // remote agents are not counted as connected here
+}
+
+TEST(AgentRegistryTest, ALocalConnectedAgentComesBeforeItsRemoteEntry) {
+  AgentRegistry registry;
+  auto here = std::make_shared<IdleSession>();
+  registry.Register("x", Model("smol", "f1"), here, kT0);
+  registry.SetRemote("x", RemoteAgent{Model("gemma", "g1"), {}, "two", true});
+  EXPECT_EQ(registry.FindRecipient("x")->session, here);
+  // Once it left here, the remote entry (where it went) is the recipient.
+  ASSERT_TRUE(registry.Unregister("x", here.get(), kT0));
+  EXPECT_EQ(registry.FindRecipient("x")->model->model_id(), "gemma");
+}
+
+TEST(AgentRegistryTest, TheListenerHearsEveryLocalChange) {
+  AgentRegistry registry;
+  std::vector<std::string> heard;
+  registry.SetListener([&heard](const std::string& id) { heard.push_back(id); });
+  auto s = std::make_shared<IdleSession>();
+  registry.Register("a", Model("smol", "f1"), s, kT0);
+  ASSERT_TRUE(registry.Subscribe("a", s.get(), "t", 8).ok());
+  ASSERT_TRUE(registry.Subscribe("a", s.get(), "t", 8).ok());  // no change: not heard
+  ASSERT_TRUE(registry.Unsubscribe("a", s.get(), "t").ok());
+  ASSERT_TRUE(registry.Unregister("a", s.get(), kT0));
+  EXPECT_EQ(registry.ReleaseAbsent(kT0 + absl::Seconds(1)), 1u);
+  registry.SetRemote("b", RemoteAgent{Model("smol", "f1"), {}, "two", true});  // not local
+  EXPECT_EQ(heard, (Strings{"a", "a", "a", "a", "a"}));
+  registry.SetListener(nullptr);
+  registry.Register("c", Model("smol", "f1"), s, kT0);
+  EXPECT_EQ(heard.size(), 5u);
+}
+
 }  // namespace
 }  // namespace latentbus::broker

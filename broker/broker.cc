@@ -54,6 +54,10 @@ Broker::Broker(BrokerOptions options)
   router_ = std::make_unique<Router>(
       config_.limits, Router::Components{&registry_, delivery_.get(), &policy_, pool_.get(),
                                          timer_.get(), &metrics_, &rate_limiter_});
+  delivery_->SetReplyDelivered(
+      [router = router_.get()](const std::string& recipient, const v1::Envelope& reply) {
+        router->ReplyDelivered(recipient, reply);
+      });
   metrics_.AddCollector([this] {
     std::vector<Metrics::GaugeSample> out;
     out.push_back({"latentbus_connected_agents", {}, static_cast<double>(registry_.size())});
@@ -94,6 +98,7 @@ void Broker::ScheduleRetentionSweep() {
 Broker::~Broker() { Shutdown(); }
 
 void Broker::Shutdown() {
+  delivery_->SetReplyDelivered(nullptr);  // the router goes before the delivery layer
   pool_->Shutdown();
   timer_->Shutdown();
 }

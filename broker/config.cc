@@ -76,8 +76,9 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(tls, "client_ca", &c->tls.client_ca_file);
   }
   if (YAML::Node cl = root["cluster"]) {
-    if (auto s = CheckKeys(cl, "cluster",
-                           {"servers", "durability", "replicas", "stream", "ack_wait_seconds"});
+    if (auto s = CheckKeys(
+            cl, "cluster",
+            {"servers", "durability", "replicas", "stream", "ack_wait_seconds", "broker_name"});
         !s.ok()) {
       return s;
     }
@@ -86,6 +87,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(cl, "replicas", &c->cluster.replicas);
     Get(cl, "stream", &c->cluster.stream);
     Get(cl, "ack_wait_seconds", &c->cluster.ack_wait_seconds);
+    Get(cl, "broker_name", &c->cluster.broker_name);
   }
   if (YAML::Node ka = root["keepalive"]) {
     if (auto s = CheckKeys(ka, "keepalive", {"time_ms", "timeout_ms"}); !s.ok()) return s;

@@ -56,6 +56,7 @@
 //     stream: LATENTBUS             # the JetStream stream's name
 //     ack_wait_seconds: 30          # a delivery held unacked by a broker that died is
 //                                   # handed out again after this long
+//     broker_name: ""               # this broker in the agent directory ("" = host-pid)
 //   tokens:                         # none => authentication off
 //     - name: planner
 //       token: "s3cret"             # or token_file: /run/secrets/planner
@@ -161,6 +162,8 @@ struct ClusterConfig {
   int replicas = 1;
   std::string stream = "LATENTBUS";
   uint32_t ack_wait_seconds = 30;
+  // This broker's name in the cluster's agent directory ("" = <host>-<pid>); unique.
+  std::string broker_name;
   bool enabled() const { return !servers.empty(); }
 };
 

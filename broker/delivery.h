@@ -32,6 +32,7 @@
 #define LATENTBUS_BROKER_DELIVERY_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -112,6 +113,14 @@ class DeliveryLayer {
   // Waits until nothing is queued or unacked anywhere, or until `deadline`; true when
   // everything was delivered and acked. Used to drain.
   virtual bool AwaitEmpty(absl::Time deadline) = 0;
+
+  // Called with each reply (an envelope with a correlation id) handed to a session here,
+  // while internal locks are held (keep it short; never call back into the delivery
+  // layer). With shared queues a reply may have been routed by another broker: this is
+  // how the requester's broker learns its request was answered. Layers whose replies are
+  // always routed here may ignore it. Null stops the calls (after a call under way).
+  using ReplyDelivered = std::function<void(const std::string& recipient, const v1::Envelope&)>;
+  virtual void SetReplyDelivered(ReplyDelivered callback) { (void)callback; }
 };
 
 }  // namespace latentbus::broker

@@ -20,42 +20,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "broker/errors.h"
+#include "broker/hex_token.h"
+#include "broker/nats_link.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::broker {
 namespace {
-
-std::string Hex(absl::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
-  return out;
-}
-
-// The bytes `hex` spells (lower-case pairs); false when it is not hex.
-bool UnHex(absl::string_view hex, std::string* out) {
-  if (hex.size() % 2 != 0) return false;
-  out->clear();
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int v = 0;
-    for (char c : hex.substr(i, 2)) {
-      v <<= 4;
-      if (c >= '0' && c <= '9') {
-        v |= c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        v |= c - 'a' + 10;
-      } else {
-        return false;
-      }
-    }
-    out->push_back(static_cast<char>(v));
-  }
-  return true;
-}
 
 std::string DedupKey(absl::string_view sender_id, absl::string_view message_id) {
   return absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
@@ -78,18 +48,6 @@ const char* FormName(v1::PayloadForm form) {
   return form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text";
 }
 
-absl::Status NatsFailure(absl::string_view what, natsStatus s, jsErrCode jerr = jsErrCode(0)) {
-  const char* text = nats_GetLastError(nullptr);
-  std::string message = absl::StrCat(what, ": ", natsStatus_GetText(s));
-  if (jerr != 0) absl::StrAppend(&message, " (JetStream error ", static_cast<int>(jerr), ")");
-  if (text != nullptr && *text != '\0') absl::StrAppend(&message, ": ", text);
-  if (s == NATS_TIMEOUT || s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ||
-      s == NATS_NO_RESPONDERS || s == NATS_NOT_YET_CONNECTED) {
-    return absl::UnavailableError(message);
-  }
-  return absl::InternalError(message);
-}
-
 // The delivery count and stream sequence in a JetStream ack subject:
 //   $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<time>.<pending>
 //   $JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<time>.<pending>[.<token>]
@@ -103,7 +61,7 @@ bool ParseAckSubject(absl::string_view subject, uint32_t* delivered, uint64_t* s
 }  // namespace
 
 std::string JetStreamDelivery::SubjectFor(const std::string& stream, const std::string& recipient) {
-  return absl::StrCat(stream, ".q.", Hex(recipient));
+  return absl::StrCat(stream, ".q.", HexToken(recipient));
 }
 
 class JetStreamDelivery::Impl {
@@ -130,6 +88,10 @@ class JetStreamDelivery::Impl {
   std::vector<RecipientStats> Stats() const;
   size_t ReleaseAbsent(absl::Time now);
   bool AwaitEmpty(absl::Time deadline);
+  void SetReplyDelivered(ReplyDelivered callback) {
+    absl::MutexLock lock(&mu_);
+    reply_delivered_ = std::move(callback);
+  }
 
  private:
   struct Delivered {
@@ -173,12 +135,13 @@ class JetStreamDelivery::Impl {
   absl::StatusOr<jsConsumerInfo*> ConsumerInfo(const std::string& recipient) const;
   void Tick();
   bool NoUnacked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return unacked_total_ == 0; }
+  bool Stopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; }
 
   const Options options_;
   Metrics* const metrics_;
-  natsOptions* nats_options_ = nullptr;
-  natsConnection* nc_ = nullptr;
-  jsCtx* js_ = nullptr;
+  std::unique_ptr<NatsLink> link_;
+  natsConnection* nc_ = nullptr;  // link_'s
+  jsCtx* js_ = nullptr;           // link_'s
   natsSubscription* inbox_sub_ = nullptr;
   std::string inbox_prefix_;
 
@@ -193,32 +156,17 @@ class JetStreamDelivery::Impl {
   uint64_t unacked_total_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread ticker_;
+  ReplyDelivered reply_delivered_ ABSL_GUARDED_BY(mu_);
 };
 
 absl::Status JetStreamDelivery::Impl::Open() {
-  std::vector<std::string> urls = absl::StrSplit(options_.servers, ',', absl::SkipWhitespace());
-  if (urls.empty()) return absl::InvalidArgumentError("no JetStream servers given");
-  std::vector<const char*> url_ptrs;
-  for (const std::string& u : urls) url_ptrs.push_back(u.c_str());
-  natsStatus s = natsOptions_Create(&nats_options_);
-  if (s == NATS_OK)
-    s = natsOptions_SetServers(nats_options_, url_ptrs.data(), static_cast<int>(url_ptrs.size()));
-  if (s == NATS_OK) s = natsOptions_SetName(nats_options_, options_.broker_name.c_str());
-  if (s == NATS_OK) s = natsOptions_SetSendAsap(nats_options_, true);
-  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(nats_options_, -1);  // forever
-  if (s == NATS_OK) s = natsOptions_SetReconnectWait(nats_options_, 250);
-  if (s == NATS_OK) s = natsOptions_SetTimeout(nats_options_, 5000);
-  if (s != NATS_OK) return NatsFailure("NATS options", s);
-  s = natsConnection_Connect(&nc_, nats_options_);
-  if (s != NATS_OK) {
-    return absl::UnavailableError(absl::StrCat("cannot connect to JetStream at ", options_.servers,
-                                               ": ", natsStatus_GetText(s)));
-  }
-  jsOptions jo;
-  jsOptions_Init(&jo);
-  jo.Wait = 5000;
-  s = natsConnection_JetStream(&js_, nc_, &jo);
-  if (s != NATS_OK) return NatsFailure("JetStream context", s);
+  absl::StatusOr<std::unique_ptr<NatsLink>> link =
+      NatsLink::Connect(options_.servers, options_.broker_name);
+  if (!link.ok()) return link.status();
+  link_ = *std::move(link);
+  nc_ = link_->connection();
+  js_ = link_->jetstream();
+  natsStatus s = NATS_OK;
 
   const std::string subjects = absl::StrCat(options_.stream, ".q.*");
   const char* subject_list[] = {subjects.c_str()};
@@ -301,16 +249,9 @@ void JetStreamDelivery::Impl::Close() {
     natsSubscription_Destroy(inbox_sub_);
     inbox_sub_ = nullptr;
   }
-  if (nc_ != nullptr) natsConnection_FlushTimeout(nc_, 1000);
-  if (js_ != nullptr) jsCtx_Destroy(js_);
-  js_ = nullptr;
-  if (nc_ != nullptr) {
-    natsConnection_Close(nc_);
-    natsConnection_Destroy(nc_);
-  }
+  link_.reset();
   nc_ = nullptr;
-  if (nats_options_ != nullptr) natsOptions_Destroy(nats_options_);
-  nats_options_ = nullptr;
+  js_ = nullptr;
 }
 
 absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, QueuedMessage message) {
@@ -386,7 +327,7 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
 
 absl::StatusOr<jsConsumerInfo*> JetStreamDelivery::Impl::ConsumerInfo(
     const std::string& recipient) const {
-  const std::string name = absl::StrCat("r", Hex(recipient));
+  const std::string name = absl::StrCat("r", HexToken(recipient));
   jsConsumerInfo* ci = nullptr;
   jsErrCode jerr = jsErrCode(0);
   natsStatus s =
@@ -404,7 +345,7 @@ absl::StatusOr<uint64_t> JetStreamDelivery::Impl::EnsureConsumer(const std::stri
     return waiting;
   }
   if (!absl::IsNotFound(info.status())) return info.status();
-  const std::string name = absl::StrCat("r", Hex(recipient));
+  const std::string name = absl::StrCat("r", HexToken(recipient));
   const std::string filter = SubjectFor(options_.stream, recipient);
   jsConsumerConfig cc;
   jsConsumerConfig_Init(&cc);
@@ -433,7 +374,7 @@ uint32_t JetStreamDelivery::Impl::Attach(const std::string& recipient,
   }
   absl::MutexLock lock(&mu_);
   Recipient& r = recipients_[recipient];
-  r.consumer = absl::StrCat("r", Hex(recipient));
+  r.consumer = absl::StrCat("r", HexToken(recipient));
   r.consumer_ready = waiting.ok();
   // A previous session's deliveries go back to JetStream and come again to this one.
   for (const Delivered& d : r.unacked) PublishAck(d.ack_subject, "-NAK");
@@ -599,7 +540,8 @@ void JetStreamDelivery::Impl::HandleMessage(natsMsg* msg) {
   // A message keeps its stream subject, <stream>.q.<hex of the recipient>.
   const std::string prefix = absl::StrCat(options_.stream, ".q.");
   std::string recipient;
-  if (!absl::StartsWith(subject, prefix) || !UnHex(subject.substr(prefix.size()), &recipient)) {
+  if (!absl::StartsWith(subject, prefix) ||
+      !FromHexToken(subject.substr(prefix.size()), &recipient)) {
     PublishAck(reply, "+TERM");  // not ours
     return;
   }
@@ -647,6 +589,7 @@ void JetStreamDelivery::Impl::Deliver(const std::string& recipient, Recipient& r
   env->set_delivery_attempt(attempt);
   std::string key = DedupKey(env->sender_id(), env->message_id());
   const v1::PayloadForm form = env->delivered_form();
+  if (reply_delivered_ && !env->correlation_id().empty()) reply_delivered_(recipient, *env);
   frame.mutable_deliver()->set_delivery_seq(r.last_delivery_seq + 1);
   if (!r.session->Push(std::move(frame))) {
     PublishAck(ack_subject, "-NAK");  // the stream is ending; Detach follows
@@ -723,15 +666,30 @@ size_t JetStreamDelivery::Impl::ReleaseAbsent(absl::Time now) {
       jsConsumerInfo_Destroy(*info);
       if (in_use) continue;
     }
-    const std::string name = absl::StrCat("r", Hex(recipient));
+    const std::string name = absl::StrCat("r", HexToken(recipient));
     const std::string subject = SubjectFor(options_.stream, recipient);
     jsErrCode jerr = jsErrCode(0);
     js_DeleteConsumer(js_, options_.stream.c_str(), name.c_str(), nullptr, &jerr);
-    jsOptions po;
-    jsOptions_Init(&po);
-    po.Stream.Purge.Subject = subject.c_str();
-    if (js_PurgeStream(js_, options_.stream.c_str(), &po, &jerr) != NATS_OK) continue;
-    dropped += pending;
+    // The purge API answers how many messages it removed ({"success":true,"purged":N}).
+    const std::string api = absl::StrCat("$JS.API.STREAM.PURGE.", options_.stream);
+    const std::string request = absl::StrCat("{\"filter\":\"", subject, "\"}");
+    natsMsg* answer = nullptr;
+    if (natsConnection_Request(&answer, nc_, api.c_str(), request.data(),
+                               static_cast<int>(request.size()), 5000) != NATS_OK) {
+      continue;
+    }
+    const absl::string_view body(natsMsg_GetData(answer), natsMsg_GetDataLength(answer));
+    uint64_t purged = 0;
+    const size_t at = body.find("\"purged\":");
+    const bool ok = absl::StrContains(body, "\"success\":true") && at != absl::string_view::npos;
+    if (ok) {
+      absl::string_view digits = body.substr(at + 9);
+      digits = digits.substr(0, digits.find_first_not_of("0123456789"));
+      if (!absl::SimpleAtoi(digits, &purged)) purged = pending;
+    }
+    natsMsg_Destroy(answer);
+    if (!ok) continue;
+    dropped += purged;
     ++released;
     absl::MutexLock lock(&mu_);
     auto it = recipients_.find(recipient);
@@ -754,8 +712,9 @@ void JetStreamDelivery::Impl::Tick() {
     std::vector<std::string> missing_consumers;
     {
       absl::MutexLock lock(&mu_);
-      auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      if (mu_.AwaitWithTimeout(absl::Condition(&stop), absl::Milliseconds(250))) return;
+      if (mu_.AwaitWithTimeout(absl::Condition(this, &Impl::Stopping), absl::Milliseconds(250))) {
+        return;
+      }
       // Requests the server never closed (lost in a reconnect or a leader change).
       const absl::Time stale = absl::Now() - absl::Seconds(2);
       for (auto it = requests_.begin(); it != requests_.end();) {
@@ -843,5 +802,8 @@ uint32_t JetStreamDelivery::Pending(const std::string& recipient) const {
 std::vector<RecipientStats> JetStreamDelivery::Stats() const { return impl_->Stats(); }
 size_t JetStreamDelivery::ReleaseAbsent(absl::Time now) { return impl_->ReleaseAbsent(now); }
 bool JetStreamDelivery::AwaitEmpty(absl::Time deadline) { return impl_->AwaitEmpty(deadline); }
+void JetStreamDelivery::SetReplyDelivered(ReplyDelivered callback) {
+  impl_->SetReplyDelivered(std::move(callback));
+}
 
 }  // namespace latentbus::broker

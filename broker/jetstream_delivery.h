@@ -100,6 +100,7 @@ class JetStreamDelivery final : public DeliveryLayer {
   std::vector<RecipientStats> Stats() const override;
   size_t ReleaseAbsent(absl::Time now) override;
   bool AwaitEmpty(absl::Time deadline) override;
+  void SetReplyDelivered(ReplyDelivered callback) override;
 
   // The subject a recipient's messages are published to.
   static std::string SubjectFor(const std::string& stream, const std::string& recipient);

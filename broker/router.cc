@@ -357,6 +357,18 @@ void Router::Finish(const std::shared_ptr<Tracker>& tracker, const std::string& 
   tracker->done(std::move(outcome));
 }
 
+void Router::ReplyDelivered(const std::string& recipient, const v1::Envelope& reply) {
+  absl::MutexLock lock(&mu_);
+  const RequestKey key{recipient, reply.correlation_id()};
+  auto it = pending_.find(key);
+  if (it == pending_.end()) return;
+  const auto& responders = it->second.responders;
+  if (std::find(responders.begin(), responders.end(), reply.sender_id()) == responders.end()) {
+    return;
+  }
+  ErasePending(key);
+}
+
 void Router::OnDeadline(const std::string& sender_id, const std::string& message_id,
                         const std::vector<std::string>& recipients, bool expects_reply) {
   std::vector<std::string> expired;

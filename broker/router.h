@@ -89,6 +89,11 @@ class Router {
   v1::RouteQueryResponse Query(const v1::RouteQueryRequest& request,
                                const Principal& principal) const;
 
+  // `reply` was handed to `recipient` (its requester) here, though another broker may have
+  // routed it: the request it answers, if pending here and sent to the reply's sender, is
+  // answered (no DEADLINE_EXCEEDED for a missing reply).
+  void ReplyDelivered(const std::string& recipient, const v1::Envelope& reply);
+
   // From now on Send refuses with DRAINING.
   void SetDraining() { draining_.store(true); }
   bool draining() const { return draining_.load(); }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "broker/jetstream_delivery.h"
+#include "broker/jetstream_directory.h"
 #include "broker/metrics_http.h"
 #include "broker/service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -107,6 +108,17 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   }
   std::unique_ptr<BrokerServer> server(new BrokerServer());
   server->broker_ = std::make_unique<Broker>(std::move(options));
+  if (config.cluster.enabled()) {
+    JetStreamDirectory::Options d;
+    d.servers = config.cluster.servers;
+    d.bucket = config.cluster.stream + "_AGENTS";
+    d.replicas = config.cluster.replicas;
+    d.broker_name = config.cluster.broker_name;
+    absl::StatusOr<std::unique_ptr<JetStreamDirectory>> directory =
+        JetStreamDirectory::Create(d, &server->broker_->registry());
+    if (!directory.ok()) return directory.status();
+    server->directory_ = *std::move(directory);
+  }
   server->service_ = std::make_unique<BrokerService>(server->broker_.get());
 
   grpc::EnableDefaultHealthCheckService(true);

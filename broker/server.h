@@ -30,6 +30,7 @@ class Server;
 namespace latentbus::broker {
 
 class BrokerService;
+class JetStreamDirectory;
 class MetricsHttpServer;
 
 class BrokerServer {
@@ -44,6 +45,8 @@ class BrokerServer {
   int metrics_port() const;                         // 0 when metrics are off
   int health_port() const { return health_port_; }  // 0 without a health-only port
   Broker& broker() { return *broker_; }
+  // The cluster's agent directory; null without a cluster.
+  JetStreamDirectory* directory() { return directory_.get(); }
 
   void Drain(absl::Duration timeout);
   void Shutdown();
@@ -55,6 +58,7 @@ class BrokerServer {
   void SetServing(bool serving);
 
   std::unique_ptr<Broker> broker_;
+  std::unique_ptr<JetStreamDirectory> directory_;  // with a cluster; goes before broker_
   std::unique_ptr<BrokerService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> health_server_;  // grpc.health.v1 only, plaintext

@@ -63,6 +63,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--durability")) config.cluster.durability = f.cluster.durability;
   if (given("--cluster-replicas")) config.cluster.replicas = f.cluster.replicas;
   if (given("--cluster-ack-wait")) config.cluster.ack_wait_seconds = f.cluster.ack_wait_seconds;
+  if (given("--broker-name")) config.cluster.broker_name = f.cluster.broker_name;
   if (given("--min-fidelity")) config.policy.min_fidelity = f.policy.min_fidelity;
   if (given("--fidelity-metric")) config.policy.metric = f.policy.metric;
   if (given("--translation-threads")) config.translation.threads = f.translation.threads;
@@ -211,6 +212,9 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
                   "with --cluster: seconds before a delivery held unacked by a broker that died "
                   "is handed out again")
       ->capture_default_str();
+  cmd->add_option("--broker-name", c.cluster.broker_name,
+                  "with --cluster: this broker's name in the agent directory, unique in the "
+                  "cluster (default <host>-<pid>)");
   cmd->add_option("--min-fidelity", c.policy.min_fidelity,
                   "score a bridge needs to carry latents (-1: the metric's default, cosine 0.9, "
                   "ask_agreement 0.6; policy rules in the YAML)")

@@ -7,8 +7,9 @@
 # TSan about absl::Mutex/Notification and lists the few suppressions for gRPC's own
 # header code (why each is there: that file). broker_memory_test and
 # broker_flood_memory_test are left out (they assert resident-memory bounds that TSan's
-# shadow memory would break). broker_jetstream_test runs against a real nats-server
-# (scripts/install-nats-server.sh); libnats is not instrumented, its pthread locks are seen.
+# shadow memory would break). broker_jetstream_test and cluster_directory_test run against a
+# real nats-server (scripts/install-nats-server.sh); libnats is not instrumented, but its
+# pthread locks are seen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build-tsan
@@ -18,7 +19,8 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
     >/dev/null
 fi
 tests=(broker_unit_test broker_stream_test broker_lean_protocol_test broker_security_test broker_ops_test
-       broker_bridge_test broker_hardening_test client_test broker_jetstream_test)
+       broker_bridge_test broker_hardening_test client_test broker_jetstream_test
+       cluster_directory_test)
 start=$(date +%s)
 echo "tsan: building ${#tests[@]} test binaries in $BUILD_DIR/ ..."
 ninja -C "$BUILD_DIR" --quiet -j"${JOBS:-$(nproc)}" "${tests[@]}" tsan_canary tsan_canary_proto

@@ -1,0 +1,258 @@
+#include "broker/jetstream_directory.h"
+
+#include <nats/nats.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "broker/hex_token.h"
+#include "broker/nats_link.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace latentbus::broker {
+namespace {
+
+constexpr absl::string_view kKeyPrefix = "a.";
+
+std::string KeyOf(const std::string& agent_id) {
+  return absl::StrCat(kKeyPrefix, HexToken(agent_id));
+}
+
+}  // namespace
+
+std::string DefaultBrokerName() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return absl::StrCat(host[0] != '\0' ? host : "broker", "-", getpid());
+}
+
+class JetStreamDirectory::Impl {
+ public:
+  Impl(Options options, AgentRegistry* registry)
+      : options_(std::move(options)), registry_(registry) {}
+  ~Impl() { Close(); }
+
+  absl::Status Open();
+  void Close();
+  // Publishes the local state of `agent_id` (the registry's listener).
+  void Publish(const std::string& agent_id);
+  const std::string& name() const { return options_.broker_name; }
+
+ private:
+  void Watch();
+  void Apply(kvEntry* entry);
+
+  Options options_;
+  AgentRegistry* const registry_;
+  std::unique_ptr<NatsLink> link_;
+  jsCtx* js_ = nullptr;  // link_'s
+  kvStore* kv_ = nullptr;
+  std::thread watcher_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> reconnected_{false};  // KV watchers go silent after one: renew
+
+  // Serializes publications, so that the bucket sees one agent's changes in order.
+  absl::Mutex publish_mu_;
+  absl::Mutex mu_ ABSL_ACQUIRED_AFTER(publish_mu_);
+  // The revision of the last value this broker wrote for each of its agents.
+  absl::flat_hash_map<std::string, uint64_t> own_revision_ ABSL_GUARDED_BY(mu_);
+};
+
+absl::Status JetStreamDirectory::Impl::Open() {
+  absl::StatusOr<std::unique_ptr<NatsLink>> link =
+      NatsLink::Connect(options_.servers, options_.broker_name, [this] { reconnected_ = true; });
+  if (!link.ok()) return link.status();
+  link_ = *std::move(link);
+  js_ = link_->jetstream();
+  natsStatus s = NATS_OK;
+  kvConfig kc;
+  kvConfig_Init(&kc);
+  kc.Bucket = options_.bucket.c_str();
+  kc.History = 1;
+  kc.StorageType = js_FileStorage;
+  kc.Replicas = options_.replicas;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    s = js_CreateKeyValue(&kv_, js_, &kc);
+    if (s == NATS_OK) break;
+    if (js_KeyValue(&kv_, js_, options_.bucket.c_str()) == NATS_OK) break;  // exists
+    if (absl::Now() > give_up) {
+      return NatsFailure(absl::StrCat("creating the directory bucket ", options_.bucket), s);
+    }
+    absl::SleepFor(absl::Milliseconds(200));  // a cluster still electing its meta leader
+  }
+  // Agents registered before the directory existed, then every change.
+  for (const AgentRecord& a : registry_->List()) Publish(a.agent_id);
+  registry_->SetListener([this](const std::string& id) { Publish(id); });
+  watcher_ = std::thread([this] { Watch(); });
+  spdlog::info("directory: JetStream bucket {} (R{}), this broker is {}", options_.bucket,
+               options_.replicas, options_.broker_name);
+  return absl::OkStatus();
+}
+
+void JetStreamDirectory::Impl::Close() {
+  if (registry_ != nullptr) registry_->SetListener(nullptr);
+  stopping_ = true;
+  if (watcher_.joinable()) watcher_.join();
+  if (kv_ != nullptr) kvStore_Destroy(kv_);
+  kv_ = nullptr;
+  link_.reset();
+  js_ = nullptr;
+}
+
+void JetStreamDirectory::Impl::Publish(const std::string& agent_id) {
+  absl::MutexLock publishing(&publish_mu_);
+  const std::string key = KeyOf(agent_id);
+  std::optional<AgentRecord> local = registry_->FindLocal(agent_id);
+  nlohmann::json value = {{"broker", options_.broker_name}};
+  if (!local.has_value()) {
+    value["released"] = true;
+  } else {
+    value["connected"] = local->session != nullptr;
+    value["model"] = absl::Base64Escape(local->model->SerializeAsString());
+    value["topics"] = local->topics;
+  }
+  const std::string data = value.dump();
+  uint64_t last = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = own_revision_.find(agent_id);
+    if (it != own_revision_.end()) last = it->second;
+  }
+  uint64_t revision = 0;
+  natsStatus s;
+  if (local.has_value() && local->session != nullptr) {
+    // A registration here is the newest: it wins whatever the key holds.
+    s = kvStore_Put(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()));
+  } else {
+    // Absent or released: only if the key still holds what this broker wrote last; a newer
+    // registration elsewhere stays.
+    if (last == 0) return;
+    s = kvStore_Update(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()),
+                       last);
+  }
+  if (s != NATS_OK) {
+    if (last != 0 && !(local.has_value() && local->session != nullptr)) return;  // lost the race
+    spdlog::warn("directory: publishing {} failed: {}", absl::CHexEscape(agent_id),
+                 std::string(NatsFailure("put", s).message()));
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  if (local.has_value()) {
+    own_revision_[agent_id] = revision;
+  } else {
+    own_revision_.erase(agent_id);
+  }
+}
+
+void JetStreamDirectory::Impl::Watch() {
+  while (!stopping_) {
+    kvWatcher* w = nullptr;
+    kvWatchOptions wo;
+    kvWatchOptions_Init(&wo);
+    if (kvStore_WatchAll(&w, kv_, &wo) != NATS_OK) {
+      absl::SleepFor(absl::Milliseconds(500));
+      continue;
+    }
+    reconnected_ = false;
+    while (!stopping_ && !reconnected_) {
+      kvEntry* e = nullptr;
+      natsStatus s = kvWatcher_Next(&e, w, 250);
+      if (s == NATS_TIMEOUT) continue;
+      if (s != NATS_OK) break;
+      if (e == nullptr) continue;  // the values that existed when the watch began are in
+      Apply(e);
+      kvEntry_Destroy(e);
+    }
+    kvWatcher_Stop(w);
+    kvWatcher_Destroy(w);
+  }
+}
+
+void JetStreamDirectory::Impl::Apply(kvEntry* entry) {
+  const absl::string_view key = kvEntry_Key(entry);
+  std::string agent_id;
+  if (!absl::StartsWith(key, kKeyPrefix) ||
+      !FromHexToken(key.substr(kKeyPrefix.size()), &agent_id)) {
+    return;
+  }
+  const kvOperation op = kvEntry_Operation(entry);
+  if (op == kvOp_Delete || op == kvOp_Purge) {
+    registry_->ClearRemote(agent_id);
+    return;
+  }
+  const uint64_t revision = kvEntry_Revision(entry);
+  const nlohmann::json value = nlohmann::json::parse(
+      absl::string_view(static_cast<const char*>(kvEntry_Value(entry)), kvEntry_ValueLen(entry)),
+      nullptr, /*allow_exceptions=*/false);
+  if (!value.is_object() || !value.contains("broker") || !value["broker"].is_string()) return;
+  const std::string broker = value["broker"].get<std::string>();
+  if (broker == options_.broker_name) return;  // our own
+  if (value.value("released", false)) {
+    registry_->ClearRemote(agent_id);
+    return;
+  }
+  auto model = std::make_shared<v1::ModelSpec>();
+  std::string bytes;
+  if (!value.contains("model") || !value["model"].is_string() ||
+      !absl::Base64Unescape(value["model"].get<std::string>(), &bytes) ||
+      !model->ParseFromString(bytes)) {
+    spdlog::warn("directory: the entry of {} from {} does not parse; ignored",
+                 absl::CHexEscape(agent_id), absl::CHexEscape(broker));
+    return;
+  }
+  RemoteAgent remote;
+  remote.model = std::move(model);
+  remote.broker = broker;
+  remote.connected = value.value("connected", false);
+  if (value.contains("topics") && value["topics"].is_array()) {
+    for (const auto& t : value["topics"]) {
+      if (t.is_string()) remote.topics.push_back(t.get<std::string>());
+    }
+  }
+  if (remote.connected) {
+    // Registered again on another broker, after our registration: that one wins.
+    std::optional<AgentRecord> local = registry_->FindLocal(agent_id);
+    uint64_t mine = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = own_revision_.find(agent_id);
+      if (it != own_revision_.end()) mine = it->second;
+    }
+    if (local.has_value() && local->session != nullptr && revision > mine && mine != 0) {
+      spdlog::info("agent replaced agent_id={} by a registration on broker {}",
+                   absl::CHexEscape(agent_id), absl::CHexEscape(broker));
+      local->session->End(absl::AbortedError(
+          absl::StrCat("agent id ", agent_id, " was registered again on broker ", broker)));
+      registry_->Unregister(agent_id, local->session.get(), absl::Now());
+    }
+  }
+  registry_->SetRemote(agent_id, std::move(remote));
+}
+
+JetStreamDirectory::JetStreamDirectory(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+JetStreamDirectory::~JetStreamDirectory() = default;
+
+absl::StatusOr<std::unique_ptr<JetStreamDirectory>> JetStreamDirectory::Create(
+    Options options, AgentRegistry* registry) {
+  if (options.broker_name.empty()) options.broker_name = DefaultBrokerName();
+  auto impl = std::make_unique<Impl>(std::move(options), registry);
+  if (absl::Status s = impl->Open(); !s.ok()) return s;
+  return std::unique_ptr<JetStreamDirectory>(new JetStreamDirectory(std::move(impl)));
+}
+
+const std::string& JetStreamDirectory::broker_name() const { return impl_->name(); }
+
+}  // namespace latentbus::broker

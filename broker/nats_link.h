@@ -1,0 +1,57 @@
+// NatsLink: one broker component's connection to the JetStream servers (libnats), with the
+// options every broker connection uses: all the cluster's URLs, reconnecting for ever every
+// 250 ms, writes sent at once (SendAsap: a request/reply round trip ~0.26 ms instead of
+// ~1 ms), a 5 s timeout on JetStream API calls.
+//
+// Thread safety: the libnats handles are safe for concurrent use; the object is created
+// and destroyed by one thread. Destroy subscriptions on the connection before the link.
+#ifndef LATENTBUS_BROKER_NATS_LINK_H_
+#define LATENTBUS_BROKER_NATS_LINK_H_
+
+#include <nats/nats.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace latentbus::broker {
+
+class NatsLink {
+ public:
+  // `servers`: comma-separated nats:// URLs; `name`: the connection's name on the servers.
+  // `on_reconnected` (may be empty) runs on a libnats thread after each reconnect.
+  // Unavailable naming the servers when none answers.
+  static absl::StatusOr<std::unique_ptr<NatsLink>> Connect(
+      const std::string& servers, const std::string& name,
+      std::function<void()> on_reconnected = nullptr);
+  ~NatsLink();  // flushes, closes
+  NatsLink(const NatsLink&) = delete;
+  NatsLink& operator=(const NatsLink&) = delete;
+
+  natsConnection* connection() const { return nc_; }
+  jsCtx* jetstream() const { return js_; }
+  const std::string& servers() const { return servers_; }
+
+ private:
+  NatsLink() = default;
+  static void OnReconnected(natsConnection*, void* closure);
+
+  std::string servers_;
+  std::function<void()> on_reconnected_;
+  natsOptions* options_ = nullptr;
+  natsConnection* nc_ = nullptr;
+  jsCtx* js_ = nullptr;
+};
+
+// `what`: libnats' status text, the JetStream error code when there is one, and the
+// thread's last libnats error; Unavailable for a connection or timeout problem, Internal
+// otherwise.
+absl::Status NatsFailure(absl::string_view what, natsStatus s, jsErrCode jerr = jsErrCode(0));
+
+}  // namespace latentbus::broker
+
+#endif  // LATENTBUS_BROKER_NATS_LINK_H_

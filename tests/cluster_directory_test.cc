@@ -1,0 +1,158 @@
+// Two brokers on one JetStream (a real nats-server): agents registered on different
+// brokers reach each other through the shared agent directory and queues, by direct
+// message, topic and request/reply; a second registration of an id on the other broker
+// ends the first stream.
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "agent/client/client.h"
+#include "broker/jetstream_directory.h"
+#include "broker/server.h"
+#include "gtest/gtest.h"
+#include "nats/nats_server_process.h"
+#include "tests/broker_harness.h"
+
+namespace latentbus::testing {
+namespace {
+
+class ClusterDirectoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    nats::NatsServerOptions o;
+    o.jetstream = true;
+    auto server = nats::NatsServerProcess::Start(o);
+    ASSERT_TRUE(server.ok()) << server.status();
+    nats_ = *std::move(server);
+    for (const char* name : {"one", "two"}) {
+      broker::BrokerOptions options;
+      options.config = TestConfig();
+      options.config.cluster.servers = nats_->url();
+      options.config.cluster.broker_name = name;
+      auto b = broker::BrokerServer::Start(std::move(options));
+      ASSERT_TRUE(b.ok()) << b.status();
+      brokers_.push_back(*std::move(b));
+    }
+  }
+
+  std::unique_ptr<agent::Client> Connect(int broker, const std::string& id, bool reconnect = true,
+                                         std::function<void(const v1::Error&)> on_error = nullptr) {
+    agent::ClientOptions o;
+    o.on_error = std::move(on_error);
+    o.address = "127.0.0.1:" + std::to_string(brokers_[broker]->port());
+    o.agent_id = id;
+    o.reconnect = reconnect;
+    auto c = agent::Client::Connect(o);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? *std::move(c) : nullptr;
+  }
+
+  // Waits until `broker` knows `id` as connected on the other broker (and with `topic`).
+  bool AwaitRemote(int broker, const std::string& id, const std::string& topic = "") {
+    for (int i = 0; i < 200; ++i) {
+      auto r = brokers_[broker]->broker().registry().FindRemote(id);
+      if (r.has_value() && r->connected &&
+          (topic.empty() ||
+           std::find(r->topics.begin(), r->topics.end(), topic) != r->topics.end())) {
+        return true;
+      }
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    return false;
+  }
+
+  std::unique_ptr<nats::NatsServerProcess> nats_;
+  std::vector<std::unique_ptr<broker::BrokerServer>> brokers_;
+};
+
+TEST_F(ClusterDirectoryTest, ADirectMessageReachesAnAgentOnTheOtherBroker) {
+  auto b = Connect(1, "b");
+  auto a = Connect(0, "a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(AwaitRemote(0, "b"));
+  EXPECT_EQ(brokers_[0]->broker().registry().FindRemote("b")->broker, "two");
+  ASSERT_TRUE(a->Send(ToAgent("m1", "b", "across")).ok());
+  std::optional<v1::Envelope> got = b->Receive(kWait);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->text(), "across");
+  EXPECT_EQ(got->sender_id(), "a");
+  b->Ack(*got);
+}
+
+TEST_F(ClusterDirectoryTest, ATopicPublicationReachesSubscribersOnBothBrokers) {
+  auto near = Connect(0, "near");
+  auto far = Connect(1, "far");
+  auto publisher = Connect(0, "publisher");
+  ASSERT_TRUE(near->Subscribe("news").ok());
+  ASSERT_TRUE(far->Subscribe("news").ok());
+  ASSERT_TRUE(AwaitRemote(0, "far", "news"));
+  ASSERT_TRUE(publisher->Send(ToTopic("t1", "news", "hello all")).ok());
+  for (agent::Client* c : {near.get(), far.get()}) {
+    std::optional<v1::Envelope> got = c->Receive(kWait);
+    ASSERT_TRUE(got.has_value()) << c->agent_id();
+    EXPECT_EQ(got->text(), "hello all");
+    c->Ack(*got);
+  }
+}
+
+TEST_F(ClusterDirectoryTest, ARequestIsAnsweredFromTheOtherBroker) {
+  auto server = Connect(1, "server");
+  absl::Mutex mu;
+  std::vector<v1::Error> late_errors;
+  auto asker = Connect(0, "asker", true, [&](const v1::Error& e) {
+    absl::MutexLock lock(&mu);
+    late_errors.push_back(e);
+  });
+  ASSERT_TRUE(AwaitRemote(0, "server"));
+  ASSERT_TRUE(AwaitRemote(1, "asker"));
+  std::thread serving([&] {
+    std::optional<v1::Envelope> request = server->Receive(kWait);
+    if (!request.has_value()) return;
+    v1::Envelope reply;
+    reply.set_text("answer to " + request->text());
+    reply.set_message_class(v1::MESSAGE_CLASS_RESULT);
+    (void)server->Reply(*request, reply);
+  });
+  absl::StatusOr<v1::Envelope> reply =
+      asker->Request(ToAgent("q1", "server", "question"), absl::Seconds(2));
+  serving.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->text(), "answer to question");
+  EXPECT_EQ(reply->sender_id(), "server");
+  // The requester's broker learnt of the reply routed by the other broker: past the
+  // deadline it reports no missing reply.
+  absl::SleepFor(absl::Milliseconds(2500));
+  absl::MutexLock lock(&mu);
+  for (const v1::Error& e : late_errors) ADD_FAILURE() << "late error: " << e.ShortDebugString();
+}
+
+TEST_F(ClusterDirectoryTest, RegisteringAgainOnTheOtherBrokerEndsTheFirstStream) {
+  auto first = Connect(0, "twin", /*reconnect=*/false);
+  ASSERT_NE(first, nullptr);
+  ASSERT_TRUE(AwaitRemote(1, "twin"));
+  auto second = Connect(1, "twin");
+  ASSERT_NE(second, nullptr);
+  // The first stream is told (ABORTED) and the directory keeps the second.
+  absl::Status ended;
+  for (int i = 0; i < 200 && ended.ok(); ++i) {
+    ended = first->status();
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_TRUE(absl::IsAborted(ended)) << ended;
+  ASSERT_TRUE(AwaitRemote(0, "twin"));
+  EXPECT_EQ(brokers_[0]->broker().registry().FindRemote("twin")->broker, "two");
+  // Messages to it now go to the second stream.
+  auto sender = Connect(0, "sender");
+  ASSERT_TRUE(sender->Send(ToAgent("m1", "twin", "to the survivor")).ok());
+  std::optional<v1::Envelope> got = second->Receive(kWait);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->text(), "to the survivor");
+  second->Ack(*got);
+}
+
+}  // namespace
+}  // namespace latentbus::testing
