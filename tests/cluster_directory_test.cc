@@ -154,5 +154,32 @@ TEST_F(ClusterDirectoryTest, RegisteringAgainOnTheOtherBrokerEndsTheFirstStream)
   second->Ack(*got);
 }
 
+TEST_F(ClusterDirectoryTest, AClientFailsOverToTheNextBrokerOfItsList) {
+  agent::ClientOptions o;
+  o.address = "127.0.0.1:" + std::to_string(brokers_[0]->port()) +
+              ",127.0.0.1:" + std::to_string(brokers_[1]->port());
+  o.agent_id = "roamer";
+  o.backoff_initial = absl::Milliseconds(50);
+  o.backoff_max = absl::Milliseconds(300);
+  auto roamer = agent::Client::Connect(o);
+  ASSERT_TRUE(roamer.ok()) << roamer.status();
+  auto sender = Connect(1, "sender");
+  ASSERT_TRUE(AwaitRemote(1, "roamer"));
+  ASSERT_TRUE(sender->Send(ToAgent("m1", "roamer", "before")).ok());
+  std::optional<v1::Envelope> got = (*roamer)->Receive(kWait);
+  ASSERT_TRUE(got.has_value());
+  (*roamer)->Ack(*got);
+  // Its broker goes away; the client registers on the other one and messages sent
+  // meanwhile (queued in JetStream) reach it there.
+  brokers_[0].reset();
+  ASSERT_TRUE(sender->Send(ToAgent("m2", "roamer", "during")).ok());
+  got = (*roamer)->Receive(absl::Seconds(15));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->text(), "during");
+  (*roamer)->Ack(*got);
+  EXPECT_GE((*roamer)->reconnects(), 1);
+  EXPECT_TRUE(brokers_[1]->broker().registry().Find("roamer").has_value());
+}
+
 }  // namespace
 }  // namespace latentbus::testing

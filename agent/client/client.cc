@@ -5,6 +5,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "agent/client/channel.h"
 #include "agent/client/client_state.h"
@@ -40,14 +42,24 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
     return absl::InvalidArgumentError("delivery_credits must be at least 1");
   }
   auto state = std::make_unique<State>();
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(
-      {options.address, options.tls_ca_file, options.tls_cert_file, options.tls_key_file});
-  if (!channel.ok()) return channel.status();
-  state->channel = *std::move(channel);
-  state->stub = v1::Broker::NewStub(state->channel);
+  for (absl::string_view a : absl::StrSplit(options.address, ',', absl::SkipWhitespace())) {
+    state->addresses.emplace_back(absl::StripAsciiWhitespace(a));
+  }
+  if (state->addresses.empty()) state->addresses.push_back(options.address);  // the error
   state->options = std::move(options);
+  for (size_t i = 0; i < state->addresses.size(); ++i) {  // every address is well formed
+    if (absl::Status s = state->UseAddress(i); !s.ok()) return s;
+  }
+  // The first broker that answers.
   absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> opened =
-      state->Open(state->options.connect_timeout, state->options.topics, /*fail_fast=*/true);
+      absl::UnavailableError("no broker");
+  for (size_t i = 0; i < state->addresses.size(); ++i) {
+    if (absl::Status s = state->UseAddress(i); !s.ok()) return s;
+    opened = state->Open(state->options.connect_timeout, state->options.topics,
+                         /*fail_fast=*/true);
+    // Only an unreachable broker sends us to the next; a refusal (token, id) is the answer.
+    if (opened.ok() || opened.status().code() != absl::StatusCode::kUnavailable) break;
+  }
   if (!opened.ok()) return opened.status();
   {
     absl::MutexLock lock(&state->mu);
@@ -215,7 +227,7 @@ absl::StatusOr<v1::RouteQueryResponse> Client::RouteQuery(v1::RouteQueryRequest 
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   if (request.sender_id().empty()) request.set_sender_id(state_->options.agent_id);
   v1::RouteQueryResponse response;
-  grpc::Status st = state_->stub->RouteQuery(&context, request, &response);
+  grpc::Status st = state_->Stub()->RouteQuery(&context, request, &response);
   if (!st.ok()) return FromGrpcStatus(st);
   if (response.has_error() && response.error().reason() != v1::NEEDS_TEXT) {
     return wire::FromErrorProto(response.error());
@@ -228,7 +240,7 @@ absl::StatusOr<v1::ListAgentsResponse> Client::ListAgents(absl::Duration timeout
   AddToken(&context, state_->options.token);
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
   v1::ListAgentsResponse response;
-  grpc::Status st = state_->stub->ListAgents(&context, v1::ListAgentsRequest(), &response);
+  grpc::Status st = state_->Stub()->ListAgents(&context, v1::ListAgentsRequest(), &response);
   if (!st.ok()) return FromGrpcStatus(st);
   return response;
 }

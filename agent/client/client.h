@@ -22,9 +22,12 @@
 //   not wait for a SendResult (the reply answers it), Reply acks the request it answers,
 //   and acks ride on the next frame written (or go alone after `ack_delay`).
 // - Reconnect: when the stream breaks (broker restart, network), the client reconnects
-//   with exponential backoff, registers again with its current topics, and resends every
-//   envelope whose SendResult it had not received (same message id: the broker's dedup
-//   makes that safe). Deliveries it had not acked are redelivered by the broker. A stream
+//   with exponential backoff (to the next listed broker when the address lists several),
+//   registers again with its current topics, and resends every envelope whose SendResult
+//   it had not received (same message id: the broker's dedup makes that safe).
+//   Deliveries it had not acked are redelivered by the broker (and handed over again); a
+//   repeat of a delivery already acked (its ack lost with a broker) is acked again and
+//   not handed over (ClientOptions::dedup_window). A stream
 //   ended for good (bad token, invalid registration, replaced by another stream with the
 //   same agent id) fails pending calls with that status and does not reconnect.
 //
@@ -48,7 +51,10 @@
 namespace latentbus::agent {
 
 struct ClientOptions {
-  std::string address;   // host:port of the broker
+  // host:port of the broker, or several, comma-separated ("b1:7070,b2:7070": brokers of
+  // one cluster). Connect tries them in order; when a stream is lost the client
+  // reconnects to the same broker first and then to the next ones in turn (failover).
+  std::string address;
   std::string agent_id;  // registered name
   // No model: a text-only client (receives text; cannot send latents).
   std::optional<v1::ModelSpec> model;
@@ -73,6 +79,10 @@ struct ClientOptions {
   // pending call: a late DEADLINE_EXCEEDED for an undelivered message, QUEUE_FULL for
   // some recipients of an otherwise accepted send, ...
   std::function<void(const v1::Error&)> on_error;
+  // A delivery of a (sender, message id) the application already acked (its ack was lost
+  // with a broker that died) is acked again and not handed over; the last this many acks
+  // are remembered. 0 hands every delivery over.
+  uint32_t dedup_window = 4096;
 };
 
 class Client {

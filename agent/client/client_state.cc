@@ -38,6 +38,27 @@ bool Client::State::Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t se
   return c->stream->Write(frame);
 }
 
+absl::Status Client::State::UseAddress(size_t index) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> made = MakeChannel(
+      {addresses[index], options.tls_ca_file, options.tls_cert_file, options.tls_key_file});
+  if (!made.ok()) return made.status();
+  absl::MutexLock lock(&endpoint_mu);
+  address_index = index;
+  channel = *std::move(made);
+  stub = v1::Broker::NewStub(channel);
+  return absl::OkStatus();
+}
+
+std::shared_ptr<grpc::Channel> Client::State::Channel() const {
+  absl::MutexLock lock(&endpoint_mu);
+  return channel;
+}
+
+std::shared_ptr<v1::Broker::Stub> Client::State::Stub() const {
+  absl::MutexLock lock(&endpoint_mu);
+  return stub;
+}
+
 std::shared_ptr<BrokerConnection> Client::State::Current() {
   absl::MutexLock lock(&mu);
   return connection;
@@ -45,6 +66,7 @@ std::shared_ptr<BrokerConnection> Client::State::Current() {
 
 absl::Status Client::State::AwaitConnected(absl::Duration timeout, bool fail_fast) {
   const absl::Time deadline = absl::Now() + timeout;
+  const std::shared_ptr<grpc::Channel> channel = Channel();
   grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
     if (fail_fast && state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
@@ -70,7 +92,7 @@ absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Cli
   if (absl::Status s = AwaitConnected(timeout, fail_fast); !s.ok()) return s;
   auto c = std::make_shared<BrokerConnection>();
   AddToken(&c->context, options.token);
-  c->stream = stub->Connect(&c->context);
+  c->stream = Stub()->Connect(&c->context);
   v1::AgentFrame frame;
   v1::Register* reg = frame.mutable_register_();
   reg->set_agent_id(options.agent_id);
@@ -164,9 +186,22 @@ absl::Status Client::State::Submit(v1::Envelope envelope, absl::Time deadline, b
   return absl::OkStatus();
 }
 
+void Client::State::NoteAcked(const v1::Envelope& delivered) {
+  if (options.dedup_window == 0) return;
+  std::string key =
+      absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1), delivered.message_id());
+  if (!acked.insert(key).second) return;
+  acked_order.push_back(std::move(key));
+  while (acked_order.size() > options.dedup_window) {
+    acked.erase(acked_order.front());
+    acked_order.pop_front();
+  }
+}
+
 void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered) {
   {
     absl::MutexLock lock(&mu);
+    NoteAcked(delivered);
     if (protocol >= 2) {
       if (!replied.empty() &&
           replied.erase(absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1),
@@ -262,7 +297,17 @@ void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
   switch (frame.frame_case()) {
     case v1::BrokerFrame::kDeliver: {
       const v1::Envelope& e = frame.deliver().envelope();
-      bool reply = false;
+      bool reply = false, repeat = false;
+      {
+        absl::MutexLock lock(&mu);
+        repeat =
+            options.dedup_window > 0 &&
+            acked.contains(absl::StrCat(e.sender_id(), absl::string_view("\0", 1), e.message_id()));
+      }
+      if (repeat) {  // the application acked it already: ack the repeat, hand nothing over
+        AckFrames(c, e);
+        return;
+      }
       {
         absl::MutexLock lock(&mu);
         if (!e.correlation_id().empty()) {
@@ -408,6 +453,16 @@ void Client::State::ReadLoop() {
                       opened.status().ToString());
         Fail(opened.status());
         return;
+      }
+      if (addresses.size() > 1) {  // failover: the next broker of the list
+        size_t next;
+        {
+          absl::MutexLock lock(&endpoint_mu);
+          next = (address_index + 1) % addresses.size();
+        }
+        if (UseAddress(next).ok()) {
+          spdlog::warn("client {}: trying broker {}", options.agent_id, addresses[next]);
+        }
       }
       backoff = retry.Next();
     }

@@ -63,8 +63,17 @@ struct Client::State {
   };
 
   ClientOptions options;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::Broker::Stub> stub;
+  std::vector<std::string> addresses;  // options.address, split at commas
+
+  // The broker in use: the reader thread moves to another on failover.
+  mutable absl::Mutex endpoint_mu;
+  size_t address_index ABSL_GUARDED_BY(endpoint_mu) = 0;
+  std::shared_ptr<grpc::Channel> channel ABSL_GUARDED_BY(endpoint_mu);
+  std::shared_ptr<v1::Broker::Stub> stub ABSL_GUARDED_BY(endpoint_mu);
+  // Points the channel and stub at addresses[index].
+  absl::Status UseAddress(size_t index);
+  std::shared_ptr<grpc::Channel> Channel() const;
+  std::shared_ptr<v1::Broker::Stub> Stub() const;
   std::atomic<uint64_t> next_seq{1};
 
   mutable absl::Mutex mu;
@@ -90,6 +99,12 @@ struct Client::State {
   // application's Ack of them writes nothing; bounded, oldest forgotten first.
   absl::flat_hash_set<std::string> replied ABSL_GUARDED_BY(mu);
   std::deque<std::string> replied_order ABSL_GUARDED_BY(mu);
+  // Deliveries acked (sender '\0' message_id), for dropping their repeats (a redelivery
+  // whose ack was lost with a broker); bounded by options.dedup_window, oldest forgotten
+  // first.
+  absl::flat_hash_set<std::string> acked ABSL_GUARDED_BY(mu);
+  std::deque<std::string> acked_order ABSL_GUARDED_BY(mu);
+  void NoteAcked(const v1::Envelope& delivered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   std::thread reader;
   std::thread ack_writer;  // revision 2: writes acks that found nothing to ride on
