@@ -66,8 +66,8 @@ std::shared_ptr<BrokerConnection> Client::State::Current() {
 
 absl::Status Client::State::AwaitConnected(absl::Duration timeout, bool fail_fast) {
   const absl::Time deadline = absl::Now() + timeout;
-  const std::shared_ptr<grpc::Channel> channel = Channel();
-  grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
+  const std::shared_ptr<grpc::Channel> current = Channel();
+  grpc_connectivity_state state = current->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
     if (fail_fast && state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
       return absl::UnavailableError(absl::StrCat(
@@ -80,9 +80,9 @@ absl::Status Client::State::AwaitConnected(absl::Duration timeout, bool fail_fas
       return absl::UnavailableError(absl::StrCat("cannot reach the broker at ", options.address,
                                                  " within ", absl::FormatDuration(timeout)));
     }
-    channel->WaitForStateChange(state,
+    current->WaitForStateChange(state,
                                 absl::ToChronoTime(std::min(deadline, now + absl::Seconds(1))));
-    state = channel->GetState(/*try_to_connect=*/true);
+    state = current->GetState(/*try_to_connect=*/true);
   }
   return absl::OkStatus();
 }
