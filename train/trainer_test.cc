@@ -4,6 +4,7 @@
 #include "train/trainer.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -22,7 +23,10 @@ const std::string kTestdata = LATENTBUS_LLM_TESTDATA;
 class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(std::string(::testing::TempDir()) + "/trainer_test");
+    // One folder per process: ctest runs each test of this suite as its own process, two
+    // at a time, and each writes the fixtures here.
+    dir_ = new std::string(std::string(::testing::TempDir()) + "/trainer_test_" +
+                           std::to_string(getpid()));
     std::filesystem::create_directories(*dir_);
     using agent::llm::Model;
     agent::llm::LoadOptions load;
@@ -53,7 +57,11 @@ class TrainerTest : public ::testing::Test {
           << "\n";
     }
   }
-  static void TearDownTestSuite() { delete dir_; }
+  static void TearDownTestSuite() {
+    std::error_code ignored;
+    std::filesystem::remove_all(*dir_, ignored);
+    delete dir_;
+  }
 
   static TrainOptions Options(const std::string& out, int steps) {
     TrainOptions o;
