@@ -195,23 +195,26 @@ std::vector<AgentRecord> AgentRegistry::Subscribers(const std::string& topic) co
   std::vector<AgentRecord> out;
   absl::MutexLock lock(&mu_);
   if (auto t = topics_.find(topic); t != topics_.end()) {
-    for (const std::string& id : t->second) {
+    for (const std::string& id : t->second) {  // std::set: sorted
       auto it = agents_.find(id);
       if (it != agents_.end()) out.push_back(ToRecord(id, it->second));
     }
   }
+  const size_t local = out.size();
   if (auto t = remote_topics_.find(topic); t != remote_topics_.end()) {
     for (const std::string& id : t->second) {
-      auto local = agents_.find(id);
-      if (local != agents_.end() && local->second.session != nullptr) continue;  // here
+      auto here = agents_.find(id);
+      if (here != agents_.end() && here->second.session != nullptr) continue;  // connected here
       auto r = remote_.find(id);
       if (r != remote_.end()) {
         out.push_back(AgentRecord{id, r->second.model, nullptr, absl::InfinitePast(), {}});
       }
     }
   }
-  std::sort(out.begin(), out.end(),
-            [](const AgentRecord& a, const AgentRecord& b) { return a.agent_id < b.agent_id; });
+  // Two sorted runs (local, remote); without remote subscribers nothing to do.
+  std::inplace_merge(
+      out.begin(), out.begin() + static_cast<std::ptrdiff_t>(local), out.end(),
+      [](const AgentRecord& a, const AgentRecord& b) { return a.agent_id < b.agent_id; });
   return out;
 }
 

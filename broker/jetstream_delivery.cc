@@ -66,7 +66,10 @@ std::string JetStreamDelivery::SubjectFor(const std::string& stream, const std::
 
 class JetStreamDelivery::Impl {
  public:
-  Impl(Options options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {}
+  Impl(Options options, Metrics* metrics)
+      : options_(std::move(options)),
+        metrics_(metrics),
+        subject_prefix_(absl::StrCat(options_.stream, ".q.")) {}
   ~Impl() { Close(); }
 
   absl::Status Open();
@@ -139,6 +142,7 @@ class JetStreamDelivery::Impl {
 
   const Options options_;
   Metrics* const metrics_;
+  const std::string subject_prefix_;  // "<stream>.q.", before the recipient's hex token
   std::unique_ptr<NatsLink> link_;
   natsConnection* nc_ = nullptr;  // link_'s
   jsCtx* js_ = nullptr;           // link_'s
@@ -538,10 +542,9 @@ void JetStreamDelivery::Impl::HandleMessage(natsMsg* msg) {
   const char* reply = natsMsg_GetReply(msg);
   if (reply == nullptr) return;
   // A message keeps its stream subject, <stream>.q.<hex of the recipient>.
-  const std::string prefix = absl::StrCat(options_.stream, ".q.");
   std::string recipient;
-  if (!absl::StartsWith(subject, prefix) ||
-      !FromHexToken(subject.substr(prefix.size()), &recipient)) {
+  if (!absl::StartsWith(subject, subject_prefix_) ||
+      !FromHexToken(subject.substr(subject_prefix_.size()), &recipient)) {
     PublishAck(reply, "+TERM");  // not ours
     return;
   }

@@ -53,6 +53,8 @@ class JetStreamDirectory::Impl {
  private:
   void Watch();
   void Apply(kvEntry* entry);
+  // The revision of the last value this broker wrote for `agent_id`; 0 when none.
+  uint64_t OwnRevision(const std::string& agent_id);
 
   Options options_;
   AgentRegistry* const registry_;
@@ -125,29 +127,25 @@ void JetStreamDirectory::Impl::Publish(const std::string& agent_id) {
     value["topics"] = local->topics;
   }
   const std::string data = value.dump();
-  uint64_t last = 0;
-  {
-    absl::MutexLock lock(&mu_);
-    auto it = own_revision_.find(agent_id);
-    if (it != own_revision_.end()) last = it->second;
-  }
+  const uint64_t last = OwnRevision(agent_id);
   uint64_t revision = 0;
-  natsStatus s;
   if (local.has_value() && local->session != nullptr) {
     // A registration here is the newest: it wins whatever the key holds.
-    s = kvStore_Put(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()));
+    natsStatus s =
+        kvStore_Put(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()));
+    if (s != NATS_OK) {
+      spdlog::warn("directory: publishing {} failed: {}", absl::CHexEscape(agent_id),
+                   std::string(NatsFailure("put", s).message()));
+      return;
+    }
   } else {
     // Absent or released: only if the key still holds what this broker wrote last; a newer
-    // registration elsewhere stays.
+    // registration elsewhere stays (the update then fails, as it should).
     if (last == 0) return;
-    s = kvStore_Update(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()),
-                       last);
-  }
-  if (s != NATS_OK) {
-    if (last != 0 && !(local.has_value() && local->session != nullptr)) return;  // lost the race
-    spdlog::warn("directory: publishing {} failed: {}", absl::CHexEscape(agent_id),
-                 std::string(NatsFailure("put", s).message()));
-    return;
+    if (kvStore_Update(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()),
+                       last) != NATS_OK) {
+      return;
+    }
   }
   absl::MutexLock lock(&mu_);
   if (local.has_value()) {
@@ -155,6 +153,12 @@ void JetStreamDirectory::Impl::Publish(const std::string& agent_id) {
   } else {
     own_revision_.erase(agent_id);
   }
+}
+
+uint64_t JetStreamDirectory::Impl::OwnRevision(const std::string& agent_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = own_revision_.find(agent_id);
+  return it != own_revision_.end() ? it->second : 0;
 }
 
 void JetStreamDirectory::Impl::Watch() {
@@ -225,12 +229,7 @@ void JetStreamDirectory::Impl::Apply(kvEntry* entry) {
   if (remote.connected) {
     // Registered again on another broker, after our registration: that one wins.
     std::optional<AgentRecord> local = registry_->FindLocal(agent_id);
-    uint64_t mine = 0;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = own_revision_.find(agent_id);
-      if (it != own_revision_.end()) mine = it->second;
-    }
+    const uint64_t mine = OwnRevision(agent_id);
     if (local.has_value() && local->session != nullptr && revision > mine && mine != 0) {
       spdlog::info("agent replaced agent_id={} by a registration on broker {}",
                    absl::CHexEscape(agent_id), absl::CHexEscape(broker));
