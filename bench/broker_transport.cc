@@ -17,12 +17,12 @@ class BrokerTransport::Agent {
  public:
   Agent(int index, const BrokerTransport* transport) : index_(index), transport_(transport) {}
 
-  absl::Status Open(const BusAgent& spec, const Options& options) {
+  absl::Status Open(const BusAgent& spec, const std::string& address, const Options& options) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own TCP connection
     args.SetMaxReceiveMessageSize(-1);
     args.SetMaxSendMessageSize(-1);
-    channel_ = grpc::CreateCustomChannel(options.address, grpc::InsecureChannelCredentials(), args);
+    channel_ = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
     stub_ = v1::Broker::NewStub(channel_);
     stream_ = std::make_unique<BidiClient<v1::AgentFrame, v1::BrokerFrame>>(
         [this](v1::BrokerFrame& frame) { OnFrame(frame); },
@@ -194,13 +194,19 @@ BrokerTransport::~BrokerTransport() { Close(); }
 
 absl::Status BrokerTransport::Connect(const std::vector<BusAgent>& agents, BusHandlers handlers) {
   handlers_ = std::move(handlers);
+  if (!options_.agent_addresses.empty() && options_.agent_addresses.size() != agents.size()) {
+    return absl::InvalidArgumentError("one broker address per agent");
+  }
   for (size_t i = 0; i < agents.size(); ++i) {
     agents_.push_back(std::make_unique<Agent>(static_cast<int>(i), this));
-    if (absl::Status s = agents_.back()->Open(agents[i], options_); !s.ok()) {
+    const std::string& address =
+        options_.agent_addresses.empty() ? options_.address : options_.agent_addresses[i];
+    if (absl::Status s = agents_.back()->Open(agents[i], address, options_); !s.ok()) {
       return absl::Status(s.code(),
                           absl::StrCat("latentbus agent ", agents[i].id, ": ", s.message()));
     }
   }
+  if (options_.after_connect) return options_.after_connect();
   return absl::OkStatus();
 }
 

@@ -15,6 +15,7 @@
 #define LATENTBUS_BENCH_BROKER_TRANSPORT_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +28,13 @@ class BrokerTransport final : public BusTransport {
  public:
   struct Options {
     std::string address;  // host:port of the broker
-    std::string token;    // bearer token; empty when the broker has auth off
+    // Brokers of one cluster: agent i connects to agent_addresses[i] (one per agent);
+    // empty: every agent connects to `address`.
+    std::vector<std::string> agent_addresses;
+    // Runs at the end of Connect once every agent is registered (brokers of one cluster:
+    // wait until each knows the others' agents); its error fails Connect.
+    std::function<absl::Status()> after_connect;
+    std::string token;  // bearer token; empty when the broker has auth off
     uint32_t delivery_credits = 1024;
     uint32_t protocol = 2;  // stream protocol revision offered (broker.proto)
   };

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "bench/broker_transport.h"
@@ -254,10 +255,35 @@ absl::StatusOr<PhaseResult> MeasuredRun(BusTransport& transport,
   return r;
 }
 
+// The cluster systems of `options` (none without --cluster), with the settings they take
+// from the rest of the options.
+ClusterBenchOptions ClusterOptions(const BusBenchOptions& options, const Setup& setup) {
+  ClusterBenchOptions c = options.cluster;
+  c.nats_server = options.nats_server;
+  c.bridge_path = setup.bridge ? setup.bridge->path() : "";
+  c.token = options.token;
+  c.protocol = options.protocol;
+  c.max_payload = setup.payload.envelope_bytes * 2 + 65536;
+  return c;
+}
+
 absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchOptions& options,
                                       const Workload& w, const Setup& setup, nlohmann::json* extra,
                                       std::string* label, std::ostream* progress) {
   const std::vector<BusAgent> agents = PlanAgents(w, setup.sender, setup.receiver);
+  if (options.cluster.brokers > 0) {
+    const ClusterBenchOptions cluster = ClusterOptions(options, setup);
+    for (const ClusterSystem& c : PlanClusterSystems(cluster)) {
+      if (c.name != system) continue;
+      const v1::Envelope& payload = setup.payload.envelope;
+      return RunClusterSystem(
+          c, cluster, w, agents,
+          [&](BusTransport& transport, const std::function<double()>& server_cpu) {
+            return MeasuredRun(transport, agents, w, payload, server_cpu, extra);
+          },
+          label, extra);
+    }
+  }
   if (system == kRelay) {
     absl::StatusOr<std::unique_ptr<RelayServer>> relay = RelayServer::Start("127.0.0.1:0");
     if (!relay.ok()) return relay.status();
@@ -318,6 +344,37 @@ double Ratio(const nlohmann::json& a, const nlohmann::json& b, const char* key) 
   if (!a.contains(key) || !b.contains(key)) return 0;
   const double d = b[key].get<double>();
   return d > 0 ? a[key].get<double>() / d : 0;
+}
+
+// The first mode's cross-broker figures per sync policy, and the goal: N brokers' p50 at
+// most 1.5x JetStream's (in request mode: two JetStream hops).
+void SummarizeCluster(const ClusterBenchOptions& c, const nlohmann::json& mode,
+                      nlohmann::json* out) {
+  const nlohmann::json& sys = mode["systems"];
+  nlohmann::json goal = {{"max_vs_jetstream_p50", 1.5}};
+  for (bool sync : c.sync_always) {
+    const std::string policy = sync ? "always" : "fast";
+    const std::string floor = "jetstream_" + policy;
+    const std::string one = "latentbus_cluster1_" + policy;
+    const std::string n = absl::StrCat("latentbus_cluster", c.brokers, "_", policy);
+    if (!sys.contains(floor) || !sys.contains(n) || !sys.contains(one)) continue;
+    nlohmann::json p = {{"jetstream_p50_us", sys[floor]["p50_us"]},
+                        {"jetstream_p99_us", sys[floor]["p99_us"]},
+                        {"jetstream_msgs_per_s", sys[floor]["msgs_per_s"]},
+                        {"p50_us", sys[n]["p50_us"]},
+                        {"p99_us", sys[n]["p99_us"]},
+                        {"msgs_per_s", sys[n]["msgs_per_s"]},
+                        {"lost", sys[n]["lost"]},
+                        {"one_broker_p50_us", sys[one]["p50_us"]},
+                        {"one_broker_msgs_per_s", sys[one]["msgs_per_s"]},
+                        {"vs_jetstream_p50", Ratio(sys[n], sys[floor], "p50_us")},
+                        {"vs_jetstream_p99", Ratio(sys[n], sys[floor], "p99_us")},
+                        {"msgs_per_s_n_vs_1", Ratio(sys[n], sys[one], "msgs_per_s")}};
+    goal[absl::StrCat("met_", policy)] =
+        sys[n]["msgs_per_s"].get<double>() > 0 && p["vs_jetstream_p50"].get<double>() <= 1.5;
+    (*out)["policies"][policy] = std::move(p);
+  }
+  (*out)["goal"] = std::move(goal);
 }
 
 }  // namespace
@@ -395,6 +452,20 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (setup->compare_bridge) systems.push_back(kLatentbusCompare);
   if (options.payload.latent) systems.push_back(kLatentbusText);
 
+  std::vector<std::string> cluster_systems;
+  if (options.cluster.brokers > 0) {
+    if (!options.broker_address.empty()) {
+      return absl::InvalidArgumentError(
+          "--cluster starts its own brokers and JetStream servers; it does not take --broker");
+    }
+    for (const ClusterSystem& c : PlanClusterSystems(ClusterOptions(options, *setup))) {
+      cluster_systems.push_back(c.name);
+    }
+    result["cluster"] = {{"brokers", options.cluster.brokers},
+                         {"servers", options.cluster.servers},
+                         {"policies", nlohmann::json::object()}};
+  }
+
   result["modes"] = nlohmann::json::object();
   result["mode_order"] = nlohmann::json::array();
   for (BusMode mode : options.modes) result["mode_order"].push_back(BusModeName(mode));
@@ -403,8 +474,13 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
     w.mode = mode;
     nlohmann::json mode_json;
     mode_json["systems"] = nlohmann::json::object();
-    mode_json["order"] = systems;
-    for (const std::string& system : systems) {
+    std::vector<std::string> mode_systems = systems;
+    // JetStream has no single-hop fan-out to compare a topic with.
+    if (mode != BusMode::kTopic) {
+      mode_systems.insert(mode_systems.end(), cluster_systems.begin(), cluster_systems.end());
+    }
+    mode_json["order"] = mode_systems;
+    for (const std::string& system : mode_systems) {
       if (progress) {
         *progress << "bench bus: " << BusModeName(mode) << " / " << system << " ..." << std::flush;
       }
@@ -437,6 +513,19 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
         ratios[prefix + "_p50"] = Ratio(sys[bus], sys[base], "p50_us");
         ratios[prefix + "_p99"] = Ratio(sys[bus], sys[base], "p99_us");
         ratios[prefix + "_msgs_per_s"] = Ratio(sys[bus], sys[base], "msgs_per_s");
+      }
+    }
+    for (bool sync : options.cluster.sync_always) {
+      if (cluster_systems.empty()) break;
+      const std::string policy = sync ? "always" : "fast";
+      const std::string floor = "jetstream_" + policy;
+      for (const std::string& system : cluster_systems) {
+        if (system == floor || !absl::EndsWith(system, "_" + policy) || !sys.contains(system)) {
+          continue;
+        }
+        ratios[system + "_vs_jetstream_p50"] = Ratio(sys[system], sys[floor], "p50_us");
+        ratios[system + "_vs_jetstream_p99"] = Ratio(sys[system], sys[floor], "p99_us");
+        ratios[system + "_vs_jetstream_msgs_per_s"] = Ratio(sys[system], sys[floor], "msgs_per_s");
       }
     }
     mode_json["ratios"] = std::move(ratios);
@@ -475,6 +564,9 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (result.contains("vs_nats_p50"))
     goal["met_vs_nats"] = measured && result["vs_nats_p50"] <= 1.0;
   result["goal"] = std::move(goal);
+  if (!cluster_systems.empty() && options.modes.front() != BusMode::kTopic) {
+    SummarizeCluster(options.cluster, m, &result["cluster"]);
+  }
   return result;
 }
 

@@ -8,6 +8,13 @@
 //                   every latent it delivers; bench/bus_bridge.h);
 //   latentbus_text  latent payloads only: the same envelope size as text, i.e. the
 //                   broker without latent validation and translation.
+// With `cluster.brokers` >= 1 (`--cluster N`), the request and direct modes also measure
+// the cross-broker path over a JetStream cluster next to JetStream alone, per sync policy
+// (bench/bus_cluster.h), and "cluster" at the top level sums them up for the first mode:
+// {"brokers", "servers", "policies": {policy: {"jetstream_p50_us", "jetstream_p99_us",
+// "p50_us", "p99_us", "msgs_per_s" (N brokers), "one_broker_msgs_per_s",
+// "vs_jetstream_p50", "vs_jetstream_p99", "msgs_per_s_n_vs_1"}}, "goal"}; in request mode
+// JetStream's round trip is two hops, the goal's unit (at most 1.5x).
 // Each (mode, system) runs with a fresh system and fresh connections.
 //
 // JSON contract (tested): at the top level, for the first mode and the "latentbus"
@@ -26,6 +33,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "bench/bus_cluster.h"
 #include "bench/bus_driver.h"
 #include "bench/bus_payload.h"
 #include "nlohmann/json.hpp"
@@ -56,6 +64,11 @@ struct BusBenchOptions {
   // use in libtorch/OpenBLAS (broker/config.h; 0 = the libraries' default, one per core).
   int translation_threads = 2;
   int translation_compute_threads = 1;
+  // `--cluster N` (N >= 1): also the cross-broker systems of bench/bus_cluster.h for the
+  // request and direct modes: JetStream alone, one broker, and N brokers in cluster mode,
+  // per sync policy; 0 = off. `cluster.nats_server`, `bridge_path`, token and protocol are
+  // filled in from the options above.
+  ClusterBenchOptions cluster;
 };
 
 absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::ostream* progress);

@@ -111,6 +111,13 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
         out << cells.str();
       }
       out << "\n";
+      const nlohmann::json& ratios = m["ratios"];
+      if (ratios.contains(n + "_vs_jetstream_p50")) {
+        out << "    vs JetStream alone, same sync policy: p50 " << std::setprecision(2)
+            << ratios[n + "_vs_jetstream_p50"].get<double>() << "x, p99 "
+            << ratios[n + "_vs_jetstream_p99"].get<double>() << "x, msgs/s "
+            << ratios[n + "_vs_jetstream_msgs_per_s"].get<double>() << "x\n";
+      }
       if (s.contains("translation_batch_mean_us")) {
         out << "    broker: translation " << std::setprecision(0)
             << s["translation_batch_mean_us"].get<double>() << " us per batch (mean, "
@@ -136,6 +143,16 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
     out << "goal (" << g["mode"].get<std::string>()
         << ", latentbus p50): <= 2x floor: " << verdict("met_vs_floor")
         << "; <= nats-server: " << verdict("met_vs_nats") << "\n";
+  }
+  if (r.contains("cluster") && r["cluster"].contains("goal")) {
+    const nlohmann::json& c = r["cluster"];
+    for (const auto& [policy, p] : c["policies"].items()) {
+      out << "cluster (" << policy << ", " << c["brokers"].get<int>() << " brokers): p50 "
+          << std::setprecision(2) << p["vs_jetstream_p50"].get<double>()
+          << "x JetStream alone (goal <= 1.5x: "
+          << (c["goal"].value("met_" + policy, false) ? "met" : "MISSED") << "); msgs/s "
+          << p["msgs_per_s_n_vs_1"].get<double>() << "x one broker's\n";
+    }
   }
 }
 

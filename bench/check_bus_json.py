@@ -18,9 +18,9 @@ for key in positive:
 for key in ["p90_us", "p999_us", "max_us", "rejects", "modes", "payload", "machine", "date"]:
     assert key in r, f"missing top-level key {key}"
 for mode, m in r["modes"].items():
-    for system in ["relay", "nats", "latentbus"] + [s for s in ["latentbus_compare"]
-                                                     if s in m["systems"]]:
-        s = m["systems"][system]
+    for system in ["relay", "nats", "latentbus"]:
+        assert system in m["systems"], f"{mode}: no {system} row"
+    for system, s in m["systems"].items():
         for key in ["p50_us", "p99_us", "p999_us", "msgs_per_s", "lost", "curve"]:
             assert key in s, f"{mode}/{system}: missing {key}"
         assert s["p50_us"] > 0 and s["msgs_per_s"] > 0, f"{mode}/{system}: {s}"
@@ -36,6 +36,9 @@ for mode, m in r["modes"].items():
             wire = s["wire_msgs_per_msg"]
             if system.startswith("latentbus"):
                 low, high = (4.0, 4.5) if lean else (8.0, 8.5)
+            elif system.startswith("jetstream"):
+                # Two hops of publish + its ack, pull request + message + ack.
+                low, high = 10.0, 10.5
             else:
                 low, high = 4.0, 4.5
             assert low <= wire <= high, f"{mode}/{system}: {wire} messages per round trip"
@@ -45,5 +48,22 @@ for mode, m in r["modes"].items():
     assert "v2.15.1" in server, f"{mode}: nats baseline ran {server!r}, not the pinned 2.15.1"
 if "compare_bridge" in r:
     assert all("latentbus_compare" in m["systems"] for m in r["modes"].values()), r["modes"]
+# --cluster: every policy asked for has its rows and its summary.
+if "cluster" in r:
+    c = r["cluster"]
+    assert c["policies"], "cluster: no policy summarised"
+    for policy, p in c["policies"].items():
+        for key in ["jetstream_p50_us", "p50_us", "msgs_per_s", "one_broker_msgs_per_s",
+                    "vs_jetstream_p50", "msgs_per_s_n_vs_1"]:
+            assert p[key] > 0, f"cluster/{policy}: {key} = {p.get(key)}"
+        assert f"met_{policy}" in c["goal"], c["goal"]
+        for mode, m in r["modes"].items():
+            if mode == "topic":
+                continue
+            for system in [f"jetstream_{policy}", f"latentbus_cluster1_{policy}",
+                           f"latentbus_cluster{c['brokers']}_{policy}"]:
+                assert system in m["systems"], f"{mode}: no {system} row"
+                server = m["systems"][system].get("server", "")
+                assert "v2.15.1" in server, f"{mode}/{system} ran {server!r}, not 2.15.1"
 assert r["rejects"] == 0 and r["lost"] == 0, f"rejects {r['rejects']}, lost {r['lost']}"
 print("ok:", ", ".join(f"{k}={r[k]:.1f}" for k in positive))

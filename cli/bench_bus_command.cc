@@ -24,6 +24,7 @@ struct BusBenchArgs {
   size_t text_bytes = 0;
   bool json = false;
   std::string plot;
+  std::string durability = "both";
   bench::BusBenchOptions options;
 };
 
@@ -77,6 +78,9 @@ int RunBusBenchCommand(BusBenchArgs& args) {
     o.payload.encoding = *enc;
     o.payload.packet_bytes = args.payload_bytes;
   }
+  o.cluster.sync_always.clear();
+  if (args.durability != "fast") o.cluster.sync_always.push_back(true);
+  if (args.durability != "always") o.cluster.sync_always.push_back(false);
   absl::StatusOr<nlohmann::json> result = bench::RunBusBench(o, &std::cerr);
   if (!result.ok()) {
     std::cerr << "error: " << result.status().message() << "\n";
@@ -189,6 +193,21 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
                   "In-process broker: threads one bridge call may use in libtorch/OpenBLAS (0: "
                   "one per core)")
       ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  bus->add_option("--cluster", bargs->options.cluster.brokers,
+                  "Also the cross-broker path (request and direct modes): N brokers in cluster "
+                  "mode over a JetStream cluster, next to one broker and JetStream alone "
+                  "(publish -> fetch -> ack), per sync policy; 0: off")
+      ->check(CLI::Range(0, 16))
+      ->capture_default_str();
+  bus->add_option("--cluster-servers", bargs->options.cluster.servers,
+                  "--cluster: nats-servers in the JetStream cluster (= stream replicas)")
+      ->check(CLI::Range(1, 5))
+      ->capture_default_str();
+  bus->add_option("--durability", bargs->durability,
+                  "--cluster: the servers' sync policy: always (flush before the ack), fast "
+                  "(lazy flush) or both")
+      ->check(CLI::IsMember({"always", "fast", "both"}))
       ->capture_default_str();
   bus->add_flag("--json", bargs->json, "Print JSON instead of tables");
   bus->add_option("--plot", bargs->plot, "Write an SVG latency chart to this file");
