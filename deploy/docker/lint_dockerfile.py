@@ -6,6 +6,8 @@ Checks the rules the images depend on:
     earlier stage;
   * the stage named `build` runs only our scripts (each RUN calls scripts/NAME.sh, which
     exists and is executable), and calls scripts/install-deps.sh and scripts/build.sh;
+    a script it runs, and every script that one runs beside itself
+    ("$(dirname "$0")/NAME.sh"), was copied into the stage before the RUN;
   * no RUN anywhere installs packages itself (apt-get/apt/dpkg/pip install): the one
     package list is scripts/install-deps.sh;
   * every COPY/ADD source from the context exists and is not excluded by the
@@ -15,7 +17,10 @@ Checks the rules the images depend on:
   * the final images (stages nothing else builds on: broker, agent) run as a non-root
     user created in their ancestry, with ENTRYPOINT and CMD in exec (JSON) form so
     SIGTERM reaches latentbus;
-  * the agent image declares the /models volume and LATENTBUS_MODEL_DIR=/models.
+  * the agent image declares the /models volume and LATENTBUS_MODEL_DIR=/models;
+  * the broker image carries the pinned nats-server at /usr/local/bin/nats-server, copied
+    from $LATENTBUS_NATS_DIR/bin/nats-server of a build stage that runs
+    scripts/install-nats-server.sh (the JetStream StatefulSet runs it from that image).
 
 Usage: lint_dockerfile.py [--self-test] DOCKERFILE   (repository root = two levels up)
 --self-test also breaks the file in known ways and fails unless each break is caught.
@@ -37,8 +42,11 @@ PACKAGE_INSTALL = re.compile(
     r"\b(apt-get|apt|aptitude|dpkg)\b[^;&|]*\binstall\b|\bpip3?\s+install\b|-m\s+pip\s+install\b"
     r"|\bdpkg\s+-i\b")
 OUR_SCRIPT = re.compile(r"(?:^|[\s;&|/])(scripts/[\w.-]+\.sh)\b")
+SIBLING_SCRIPT = re.compile(r'\$\(dirname "?\$0"?\)/([\w.-]+\.sh)')
 ROOT_USERS = {"root", "0"}
 FINAL_STAGES = {"broker", "agent"}
+# Where the broker image carries nats-server; deploy/k8s/check_manifests.py reads it here.
+NATS_SERVER_PATH = "/usr/local/bin/nats-server"
 
 
 class Instruction:
@@ -145,6 +153,32 @@ def excluded(source, patterns):
     return False
 
 
+def env_of(stage):
+    """ENV values of a stage ('ENV K=V ...' and 'ENV K V')."""
+    env = {}
+    for ins in stage.of("ENV"):
+        if "=" in ins.args.split()[0]:
+            env.update(w.split("=", 1) for w in ins.args.split() if "=" in w)
+        else:
+            key, _, value = ins.args.partition(" ")
+            env[key] = value.strip()
+    return env
+
+
+def scripts_run_by(script, root, seen=None):
+    """`script` (scripts/NAME.sh) and the scripts beside it that it runs, transitively."""
+    seen = set() if seen is None else seen
+    if script in seen:
+        return seen
+    seen.add(script)
+    path = os.path.join(root, script)
+    if os.path.isfile(path):
+        with open(path) as f:
+            for name in SIBLING_SCRIPT.findall(f.read()):
+                scripts_run_by(os.path.join(os.path.dirname(script), name), root, seen)
+    return seen
+
+
 def cmake_subdirectories(root):
     with open(os.path.join(root, "CMakeLists.txt")) as f:
         return re.findall(r"^\s*add_subdirectory\(\s*([\w./-]+)", f.read(), re.M)
@@ -204,8 +238,14 @@ def lint(text, dockerfile, root):
     if build is None:
         bad(1, "no stage named 'build'")
     else:
-        called = set()
-        for ins in build.of("RUN"):
+        called, copied_so_far = set(), []
+        for ins in build.instructions:
+            if ins.keyword == "COPY":
+                flags, rest = split_flags(ins.args)
+                if "from" not in flags:
+                    copied_so_far += [s.rstrip("/") for s in copy_sources(rest)]
+            if ins.keyword != "RUN":
+                continue
             scripts = OUR_SCRIPT.findall(ins.args)
             if not scripts:
                 bad(ins.line, "a RUN of the build stage must call our scripts (scripts/*.sh), "
@@ -216,7 +256,11 @@ def lint(text, dockerfile, root):
                     bad(ins.line, f"{script} does not exist")
                 elif not os.access(path, os.X_OK):
                     bad(ins.line, f"{script} is not executable (git lost its mode bit?)")
-                called.add(script)
+                for needed in sorted(scripts_run_by(script, root)):
+                    if not any(needed == c or needed.startswith(c + "/") or c == "."
+                               for c in copied_so_far):
+                        bad(ins.line, f"{needed} (run by this RUN) is not copied before it")
+                called |= scripts_run_by(script, root)
         for required in ("scripts/install-deps.sh", "scripts/build.sh"):
             if required not in called:
                 bad(build.line, f"the build stage never runs {required}")
@@ -254,6 +298,26 @@ def lint(text, dockerfile, root):
         entry = next((s.of("ENTRYPOINT")[-1] for s in chain if s.of("ENTRYPOINT")), None)
         if entry is None:
             bad(stage.line, f"image '{stage.name}' has no ENTRYPOINT")
+
+    broker = by_name.get("broker")
+    if broker is not None and build is not None:
+        nats_dir = env_of(build).get("LATENTBUS_NATS_DIR")
+        source = f"{nats_dir}/bin/nats-server"
+        chain, current = [], broker
+        while current is not None:
+            chain.append(current)
+            current = by_name.get(current.base)
+        copies = [split_flags(i.args) for s in chain for i in s.of("COPY")]
+        if "scripts/install-nats-server.sh" not in called:
+            bad(build.line, "the build stage never runs scripts/install-nats-server.sh (the "
+                "pinned nats-server the broker image carries)")
+        elif not nats_dir:
+            bad(build.line, "the build stage sets no ENV LATENTBUS_NATS_DIR (where "
+                "install-nats-server.sh puts the pinned nats-server)")
+        elif not any(f.get("from") == "build" and copy_sources(r) == [source]
+                     and r.split()[-1] == NATS_SERVER_PATH for f, r in copies):
+            bad(broker.line, f"the broker image must carry the pinned nats-server: COPY "
+                f"--from=build {source} {NATS_SERVER_PATH}")
 
     agent = by_name.get("agent")
     if agent is not None:
@@ -293,6 +357,17 @@ BREAKS = [
     ("COPY --from unknown stage", lambda t: t.replace("--from=build /src/build/bin", "--from=builder /src/build/bin"),
      "not an earlier stage"),
     ("agent without /models", lambda t: t.replace('VOLUME ["/models"]', ""), "VOLUME /models"),
+    ("script run before it is copied",
+     lambda t: t.replace("COPY scripts/install-deps.sh scripts/install-nats-server.sh scripts/",
+                         "COPY scripts/install-deps.sh scripts/"),
+     "scripts/install-nats-server.sh (run by this RUN) is not copied before it"),
+    ("broker image without nats-server",
+     lambda t: re.sub(r"^COPY --from=build \S+/nats-server .*$", "", t, flags=re.M),
+     "must carry the pinned nats-server"),
+    ("nats-server installed elsewhere than copied from",
+     lambda t: t.replace("ENV LATENTBUS_NATS_DIR=/opt/latentbus/nats-server",
+                         "ENV LATENTBUS_NATS_DIR=/opt/nats"),
+     "must carry the pinned nats-server"),
 ]
 
 
