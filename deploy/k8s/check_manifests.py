@@ -10,16 +10,40 @@ overlay. Checks, per overlay:
     command resolves, every Service selects a workload and targets a named port, every
     HorizontalPodAutoscaler and PodDisruptionBudget targets a workload, and a workload an
     autoscaler owns sets no replica count;
+  * every StatefulSet's serviceName is a headless Service (clusterIP: None); a
+    PodDisruptionBudget selects the pods of one workload; a claim mounted by a workload
+    that may run several pods (replicas or an autoscaler's maximum) is not ReadWriteOnce
+    only (the pods may land on different nodes);
   * the broker: gRPC probes (native `grpc:`) on the port its mounted broker.yaml listens on,
     or on health_listen, and never on a TLS port (kubelet probes cannot do TLS);
     terminationGracePeriodSeconds and the liveness budget exceed drain_timeout_seconds;
     the Prometheus annotations name the metrics port; files the config names are mounted;
+    without `cluster:` (queues in memory) exactly one replica, no autoscaler, strategy
+    Recreate; with it, at least two replicas (or an autoscaler's minimum), RollingUpdate,
+    a PodDisruptionBudget, a headless Service on the gRPC port, and cluster.servers that
+    resolve to JetStream pods (every one of them) or a Service selecting them, on their
+    client port, with cluster.replicas within the servers, sync_interval: always under
+    durability: always, max_payload above the largest message and max_file_store above
+    the stream's byte limit;
+  * the JetStream StatefulSet (component jetstream): 3 replicas started in parallel; the
+    nats-server version label equals the pin of scripts/install-nats-server.sh, the
+    command is where deploy/docker/Dockerfile puts nats-server, the image is the broker's;
+    its nats.conf has sync_interval: always, store_dir on a volumeClaimTemplate, listen /
+    cluster / http ports equal to the container ports, one route per pod under the
+    governing headless Service (publishNotReadyAddresses), a server_name from the pod
+    name and no undefined $VARIABLE; /healthz probes on the monitoring port (readiness the
+    full check); preStop lame duck through pid_file, within the grace period; a budget of
+    maxUnavailable 1;
   * agents: readiness is `test -f` of the --ready-file the agent writes, on a writable
     mount; the --model path lies on a volumeClaimTemplate that an init container fills;
-    --broker names the broker Service and its gRPC port; --tls-ca/--token-file files are
-    mounted;
+    every --broker address (comma-separated) names a Service of the broker and its gRPC
+    port, a headless one when the broker runs in cluster mode; --tls-ca/--token-file
+    files are mounted;
 and across overlays: an agent model (label latentbus.dev/model) has the same
 FETCH_MODEL, MODEL_FILE and LAYER everywhere.
+
+The JetStream and cluster-mode rules live in jetstream_checks.py (nats.conf is read by
+nats_conf.py), the lookups both use in manifests.py.
 
 Usage: check_manifests.py [--self-test] RENDERED.yaml...   (needs PyYAML)
 --self-test breaks the renders in known ways and fails unless each break is caught.
@@ -30,69 +54,18 @@ import os
 import re
 import sys
 
-import yaml
+from jetstream_checks import (JETSTREAM_BREAKS, check_broker_cluster, check_jetstream,
+                              clustered_broker)
+from manifests import (autoscaler_of, broker_config, expand, find, flag, load, mount_for,
+                       pod_env, port_of, selects)
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from self_test import CannotApply, run_self_test  # noqa: E402  (deploy/self_test.py)
 
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Secrets the operator creates (deploy/k8s/README.md); never committed.
 OPERATOR_SECRETS = {"latentbus-broker-tls", "latentbus-broker-ca", "latentbus-tokens"}
 MODEL_KEYS = ("FETCH_MODEL", "MODEL_FILE", "LAYER")
 WORKLOADS = ("Deployment", "StatefulSet")
-
-
-def port_of(address):
-    return int(address.rsplit(":", 1)[1]) if address else None
-
-
-def flag(args, name):
-    """Value following `name` in an argument list, or None."""
-    return args[args.index(name) + 1] if name in args and args.index(name) + 1 < len(args) else None
-
-
-class Render:
-    def __init__(self, name, docs):
-        self.name = name
-        self.docs = docs
-        self.problems = []
-
-    def bad(self, obj, message):
-        self.problems.append(f"{self.name}: {obj['kind']}/{obj['metadata']['name']}: {message}")
-
-    def of(self, kind):
-        return [d for d in self.docs if d["kind"] == kind]
-
-    def named(self, kind, name):
-        return next((d for d in self.of(kind) if d["metadata"]["name"] == name), None)
-
-
-def pod_env(render, container):
-    """Environment names and values (None when not from a literal or ConfigMap)."""
-    env = {}
-    for source in container.get("envFrom", []):
-        ref = source.get("configMapRef")
-        cm = ref and render.named("ConfigMap", ref["name"])
-        if cm:
-            env.update(cm.get("data", {}))
-    for item in container.get("env", []):
-        env[item["name"]] = item.get("value")
-    return env
-
-
-def expand(text, env):
-    return re.sub(r"\$\((\w+)\)", lambda m: str(env.get(m.group(1)) or m.group(0)), text)
-
-
-def mount_for(container, path):
-    """The volumeMount whose mountPath contains `path` (longest match), or None."""
-    best = None
-    for mount in container.get("volumeMounts", []):
-        root = mount["mountPath"].rstrip("/")
-        if path == root or path.startswith(root + "/"):
-            if best is None or len(root) > len(best["mountPath"]):
-                best = mount
-    return best
 
 
 def check_pod_security(render, obj, pod):
@@ -166,24 +139,37 @@ def check_controllers(render):
             render.bad(hpa, f"targets no {ref['kind']} {ref['name']}")
         elif "replicas" in target["spec"]:
             render.bad(target, "sets spec.replicas although an autoscaler owns the count")
+    workloads = [w for w in render.docs if w["kind"] in WORKLOADS]
     for pdb in render.of("PodDisruptionBudget"):
         selector = pdb["spec"]["selector"].get("matchLabels", {})
-        if not any(selector.items() <= w["spec"]["template"]["metadata"]["labels"].items()
-                   for w in render.docs if w["kind"] in WORKLOADS):
+        chosen = [w["metadata"]["name"] for w in workloads if selects(selector, w)]
+        if not chosen:
             render.bad(pdb, "selects no workload")
+        elif len(chosen) > 1:
+            render.bad(pdb, f"selects the pods of {chosen}: one budget would cover them all")
+    for sts in render.of("StatefulSet"):
+        svc = render.named("Service", sts["spec"].get("serviceName", ""))
+        if not svc or svc["spec"].get("clusterIP") != "None":
+            render.bad(sts, f"serviceName {sts['spec'].get('serviceName')} is no headless Service "
+                       "(clusterIP: None): its pods get no stable names")
+    for w in workloads:
+        hpa = autoscaler_of(render, w)
+        pods = hpa["spec"]["maxReplicas"] if hpa else w["spec"].get("replicas", 1)
+        for volume in w["spec"]["template"]["spec"].get("volumes", []):
+            claim = render.named("PersistentVolumeClaim",
+                                 volume.get("persistentVolumeClaim", {}).get("claimName", ""))
+            if claim and pods > 1 and claim["spec"].get("accessModes") == ["ReadWriteOnce"]:
+                render.bad(w, f"claim {claim['metadata']['name']} is ReadWriteOnce but up to {pods} "
+                           "pods mount it, on different nodes (ReadWriteMany or ReadOnlyMany)")
 
 
 def check_broker(render, obj):
     pod = obj["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    config_path = flag(container.get("args", []), "--config")
-    mount = config_path and mount_for(container, config_path)
-    volume = mount and next(v for v in pod["volumes"] if v["name"] == mount["name"])
-    cm = volume and "configMap" in volume and render.named("ConfigMap", volume["configMap"]["name"])
-    if not cm:
+    config = broker_config(render, obj)
+    if config is None:
         render.bad(obj, "--config does not point into a mounted ConfigMap")
         return
-    config = yaml.safe_load(cm["data"][os.path.basename(config_path)]) or {}
     listen, health = port_of(config.get("listen")), port_of(config.get("health_listen"))
     tls = bool(config.get("tls", {}).get("cert"))
     ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
@@ -216,6 +202,18 @@ def check_broker(render, obj):
     for path in filter(None, files):
         if not mount_for(container, path):
             render.bad(obj, f"broker.yaml names {path}, which no volume provides")
+    if (config.get("cluster") or {}).get("servers"):
+        check_broker_cluster(render, obj, config)
+        return
+    hpa = autoscaler_of(render, obj)
+    replicas = obj["spec"].get("replicas", 1)
+    if hpa or replicas != 1:
+        render.bad(obj, f"keeps its queues in memory (no cluster: in broker.yaml) but runs "
+                   f"{'an autoscaler' if hpa else f'{replicas} replicas'}: brokers side by side "
+                   "would split the agents")
+    if obj["spec"].get("strategy", {}).get("type") != "Recreate":
+        render.bad(obj, "keeps its queues in memory: strategy must be Recreate (a rolling "
+                   "update runs two brokers at once)")
 
 
 def check_agent(render, obj):
@@ -238,11 +236,20 @@ def check_agent(render, obj):
                      for m in init.get("volumeMounts", []))
                  for init in pod.get("initContainers", [])):
         render.bad(obj, "no init container fills the model volume")
-    host, _, port = (flag(args, "--broker") or ":").rpartition(":")
-    svc = render.named("Service", host.split(".")[0])
-    grpc = svc and next((p["port"] for p in svc["spec"]["ports"] if p.get("name") == "grpc"), None)
-    if not svc or str(grpc) != port:
-        render.bad(obj, f"--broker {host}:{port} is not the broker Service's gRPC port")
+    brokers = [d for d in render.of("Deployment")
+               if d["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "broker"]
+    for address in [a.strip() for a in (flag(args, "--broker") or ":").split(",") if a.strip()]:
+        host, _, port = address.rpartition(":")
+        svc = render.named("Service", host.split(".")[0])
+        grpc = svc and next((p["port"] for p in svc["spec"]["ports"] if p.get("name") == "grpc"), None)
+        broker = svc and next((b for b in brokers
+                               if selects(svc["spec"].get("selector", {}), b)), None)
+        if not svc or str(grpc) != port or not broker:
+            render.bad(obj, f"--broker {address} is not the gRPC port of a Service of the broker")
+        elif ((broker_config(render, broker) or {}).get("cluster") or {}).get("servers") and \
+                svc["spec"].get("clusterIP") != "None":
+            render.bad(obj, f"--broker {address}: the brokers run in cluster mode; dial their "
+                       "headless Service, so gRPC sees every broker")
     for name in ("--tls-ca", "--token-file"):
         path = flag(args, name)
         if path and not mount_for(container, path):
@@ -274,6 +281,8 @@ def check(renders):
                     check_broker(render, obj)
                 elif component == "agent":
                     check_agent(render, obj)
+                elif component == "jetstream":
+                    check_jetstream(render, obj)
         check_services(render)
         check_controllers(render)
         problems += render.problems
@@ -284,30 +293,6 @@ def check(renders):
             if first[1] != settings:
                 problems.append(f"model {model}: {render.name} has {settings}, {first[0]} has {first[1]}")
     return problems
-
-
-def load(paths):
-    renders = []
-    for path in paths:
-        with open(path) as f:
-            docs = [d for d in yaml.load_all(f, Loader=LOADER) if d]
-        renders.append(Render(os.path.splitext(os.path.basename(path))[0], docs))
-    return renders
-
-
-def find(renders, kind, component, model=None, tls=False):
-    """The first (render, object) of `kind` with the component (and model) label, in a
-    render whose broker uses TLS when `tls`."""
-    for render in renders:
-        if tls and not any("tls:" in cm.get("data", {}).get("broker.yaml", "")
-                           for cm in render.of("ConfigMap")):
-            continue
-        for obj in render.of(kind):
-            labels = obj["metadata"].get("labels", {})
-            if labels.get("app.kubernetes.io/component") == component and (
-                    model is None or labels.get("latentbus.dev/model") == model):
-                return render, obj
-    raise LookupError(f"no {kind} {component} {model or ''} to break")
 
 
 def break_grace(renders):
@@ -355,6 +340,21 @@ def break_service(renders):
     render.named("Service", "latentbus-broker")["spec"]["ports"][0]["targetPort"] = "grcp"
 
 
+def break_in_memory_replicas(renders):
+    for render in renders:
+        for broker in render.of("Deployment"):
+            config = broker_config(render, broker)
+            if config is not None and not (config.get("cluster") or {}).get("servers"):
+                broker["spec"]["replicas"] = 2
+                return
+    raise LookupError("no in-memory broker")
+
+
+def break_bridges_rwo(renders):
+    render, _ = clustered_broker(renders)
+    render.named("PersistentVolumeClaim", "latentbus-bridges")["spec"]["accessModes"] = ["ReadWriteOnce"]
+
+
 BREAKS = [
     ("grace period shorter than the drain", break_grace, "terminationGracePeriodSeconds"),
     ("gRPC probe on the TLS port", break_tls_probe, "cannot do TLS"),
@@ -364,7 +364,9 @@ BREAKS = [
     ("model settings drift between overlays", break_model_drift, "model gemma3"),
     ("privilege escalation", break_privilege, "allowPrivilegeEscalation"),
     ("Service targets a missing port", break_service, "targetPort grcp"),
-]
+    ("two in-memory brokers", break_in_memory_replicas, "keeps its queues in memory"),
+    ("bridges claim on one node under several brokers", break_bridges_rwo, "is ReadWriteOnce"),
+] + JETSTREAM_BREAKS
 
 
 def self_test(paths):
