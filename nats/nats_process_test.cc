@@ -258,6 +258,60 @@ TEST(NatsClusterTest, ThreeNodesBecomeReadyWithinTenSeconds) {
   for (const std::string& dir : dirs) EXPECT_FALSE(fs::exists(dir)) << dir;
 }
 
+TEST(NatsClusterTest, AnR3StreamIsReportedByItsLeaderWithBothCopiesCurrent) {
+  std::unique_ptr<NatsCluster> cluster = StartCluster(3);
+  ASSERT_NE(cluster, nullptr);
+  ASSERT_TRUE(cluster->WaitReady(absl::Seconds(10)).ok());
+  natsConnection* nc = nullptr;
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, cluster->urls().c_str()), NATS_OK);
+  ASSERT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
+  jsStreamConfig config;
+  jsStreamConfig_Init(&config);
+  config.Name = "ORDERS";
+  const char* subjects[] = {"orders.>"};
+  config.Subjects = subjects;
+  config.SubjectsLen = 1;
+  config.Storage = js_FileStorage;
+  config.Replicas = 3;
+  jsErrCode js_error = static_cast<jsErrCode>(0);
+  jsStreamInfo* info = nullptr;
+  ASSERT_EQ(js_AddStream(&info, js, &config, nullptr, &js_error), NATS_OK) << js_error;
+  jsStreamInfo_Destroy(info);
+  jsPubAck* ack = nullptr;
+  ASSERT_EQ(js_Publish(&ack, js, "orders.1", "hello", 5, nullptr, &js_error), NATS_OK);
+  jsPubAck_Destroy(ack);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+
+  // Followers may take a moment to report the copies current.
+  std::vector<NatsStream> streams;
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    std::vector<NatsHealth> probes;
+    for (int i = 0; i < 3; ++i) {
+      probes.push_back(ProbeNatsHealth(cluster->node(i).monitor_port(), /*streams=*/true));
+    }
+    streams = StreamsAsLeadersSee(probes);
+    if (streams.size() == 1 && streams[0].replicas.size() == 2 && streams[0].replicas[0].current &&
+        streams[0].replicas[1].current) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(streams.size(), 1u);
+  const NatsStream& orders = streams[0];
+  EXPECT_EQ(orders.name, "ORDERS");
+  EXPECT_THAT(orders.leader, ::testing::MatchesRegex("n[012]"));
+  EXPECT_EQ(orders.messages, 1u);
+  ASSERT_EQ(orders.replicas.size(), 2u);
+  for (const NatsStreamReplica& r : orders.replicas) {
+    EXPECT_NE(r.name, orders.leader);
+    EXPECT_TRUE(r.current) << r.name;
+    EXPECT_FALSE(r.offline) << r.name;
+  }
+}
+
 // A follower: killing the meta leader would cost a re-election (about 5 s in nats-server).
 TEST(NatsClusterTest, AKilledNodeRestartsOnItsPortsAndStore) {
   std::unique_ptr<NatsCluster> cluster = StartCluster(3);
