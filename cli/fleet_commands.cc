@@ -1,4 +1,4 @@
-// `latentbus fleet up|status|down`: a broker and its agents as local processes
+// `latentbus fleet up|status|down`: nats-servers, brokers and agents as local processes
 // (deploy/fleet/). `up` runs in the foreground until Ctrl-C, SIGTERM or `fleet down`;
 // `status` and `down` find it through its state file.
 #include <unistd.h>
@@ -11,9 +11,11 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "cli/commands.h"
 #include "deploy/fleet/fleet_control.h"
@@ -78,32 +80,89 @@ std::string Age(int64_t since_unix) {
   return absl::StrCat(s / 3600, " h ", (s % 3600) / 60, " min");
 }
 
+bool Serving(const fleet::MemberStatus& broker) { return broker.serving.ok() && *broker.serving; }
+
 nlohmann::json StatusJson(const fleet::FleetStatus& st) {
   auto member = [](const fleet::MemberStatus& m) {
-    nlohmann::json j = {
+    return nlohmann::json{
         {"name", m.member.name}, {"pid", m.member.process.pid}, {"running", m.running}};
-    if (m.agent) {
-      j["connected"] = m.agent->connected();
-      j["model_id"] = m.agent->model().model_id();
-      j["queue_depth"] = m.agent->queue_depth();
-      j["unacked"] = m.agent->unacked();
-    }
-    return j;
   };
+  nlohmann::json brokers = nlohmann::json::array();
+  bool all_serving = !st.brokers.empty();
+  for (const fleet::MemberStatus& b : st.brokers) {
+    nlohmann::json j = member(b);
+    j["address"] = b.member.address;
+    j["serving"] = Serving(b);
+    j["metrics_listen"] = b.member.monitor;
+    if (!b.list_status.ok()) j["list_agents_error"] = std::string(b.list_status.message());
+    brokers.push_back(j);
+    all_serving = all_serving && Serving(b);
+  }
   nlohmann::json agents = nlohmann::json::array();
-  for (const fleet::MemberStatus& a : st.agents) agents.push_back(member(a));
+  for (const fleet::MemberStatus& a : st.agents) {
+    nlohmann::json j = member(a);
+    if (a.agent) {
+      j["connected"] = a.agent->connected();
+      j["broker"] = a.broker;
+      j["model_id"] = a.agent->model().model_id();
+      j["queue_depth"] = a.agent->queue_depth();
+      j["unacked"] = a.agent->unacked();
+    }
+    agents.push_back(j);
+  }
   nlohmann::json j = {{"name", st.state.name},
                       {"phase", st.state.phase},
                       {"healthy", st.Healthy()},
                       {"supervisor_pid", st.state.supervisor.pid},
                       {"supervisor_running", st.supervisor_running},
                       {"broker_address", st.state.broker_address},
-                      {"broker_serving", st.broker_serving.ok() && *st.broker_serving},
-                      {"broker", member(st.broker)},
+                      {"broker_serving", all_serving},
+                      {"brokers", brokers},
                       {"agents", agents}};
-  if (!st.list_status.ok()) j["list_agents_error"] = std::string(st.list_status.message());
+  if (!st.nats.empty()) {
+    nlohmann::json servers = nlohmann::json::array();
+    for (const fleet::MemberStatus& n : st.nats) {
+      nlohmann::json s = member(n);
+      s["url"] = n.member.address;
+      s["monitor"] = n.member.monitor;
+      s["healthy"] = n.nats.healthy;
+      s["jetstream"] = n.nats.jetstream;
+      s["meta_leader"] = n.nats.meta_leader;
+      s["ready"] = n.nats_problem.empty();
+      if (!n.nats_problem.empty()) s["problem"] = n.nats_problem;
+      servers.push_back(s);
+    }
+    nlohmann::json streams = nlohmann::json::array();
+    for (const nats::NatsStream& stream : st.jetstream.streams) {
+      nlohmann::json replicas = nlohmann::json::array();
+      for (const nats::NatsStreamReplica& r : stream.replicas) {
+        replicas.push_back(
+            {{"name", r.name}, {"current", r.current}, {"offline", r.offline}, {"lag", r.lag}});
+      }
+      streams.push_back({{"name", stream.name},
+                         {"leader", stream.leader},
+                         {"messages", stream.messages},
+                         {"replicas", replicas}});
+    }
+    j["nats"] = {
+        {"meta_leader", st.jetstream.meta_leader}, {"servers", servers}, {"streams", streams}};
+  }
   if (st.state.exit_code) j["exit_code"] = *st.state.exit_code;
   return j;
+}
+
+// "LATENTBUS  leader nats1  nats0 current, nats2 lag 3  12 messages".
+std::string StreamLine(const nats::NatsStream& stream) {
+  std::vector<std::string> copies;
+  for (const nats::NatsStreamReplica& r : stream.replicas) {
+    copies.push_back(absl::StrCat(r.name, " ",
+                                  r.offline   ? "offline"
+                                  : r.current ? "current"
+                                              : absl::StrCat("behind (lag ", r.lag, ")")));
+  }
+  return absl::StrCat(stream.name, "  leader ", stream.leader.empty() ? "none" : stream.leader,
+                      "  replicas ", copies.empty() ? "-" : absl::StrJoin(copies, ", "), "  ",
+                      stream.messages, " messages");
 }
 
 void PrintStatus(const fleet::FleetStatus& st, const std::string& run_dir) {
@@ -116,32 +175,63 @@ void PrintStatus(const fleet::FleetStatus& st, const std::string& run_dir) {
   }
   std::cout << "\n  state: " << fleet::StatePath(run_dir) << "\n";
   size_t width = 6;
-  for (const fleet::MemberStatus& a : st.agents) width = std::max(width, a.member.name.size());
+  for (const auto* group : {&st.nats, &st.brokers, &st.agents}) {
+    for (const fleet::MemberStatus& m : *group) width = std::max(width, m.member.name.size());
+  }
   auto line = [&](const fleet::MemberStatus& m, const std::string& detail) {
     std::cout << "  " << m.member.name << std::string(width - m.member.name.size(), ' ') << "  pid "
               << m.member.process.pid << "  " << (m.running ? "running" : "not running") << "  "
               << detail << "\n";
   };
-  std::string broker = s.broker_address.empty() ? "-" : s.broker_address;
-  if (st.broker.running) {
-    broker += st.broker_serving.ok()
-                  ? (*st.broker_serving ? "  SERVING" : "  NOT_SERVING (draining)")
-                  : absl::StrCat("  health check failed: ", st.broker_serving.status().message());
+  for (const fleet::MemberStatus& n : st.nats) {
+    std::string detail = n.member.address;
+    if (n.running) {
+      detail += n.nats_problem.empty() ? "  healthy" : "  NOT READY: " + n.nats_problem;
+      if (!n.nats.meta_leader.empty()) detail += "  meta leader " + n.nats.meta_leader;
+    }
+    detail += "  monitor http://" + n.member.monitor;
+    line(n, detail);
   }
-  if (!s.metrics_listen.empty()) broker += "  metrics " + s.metrics_listen;
-  line(st.broker, broker);
+  for (const fleet::MemberStatus& b : st.brokers) {
+    std::string detail = b.member.address.empty() ? "-" : b.member.address;
+    if (b.running) {
+      detail += b.serving.ok()
+                    ? (*b.serving ? "  SERVING" : "  NOT_SERVING (draining)")
+                    : absl::StrCat("  health check failed: ", b.serving.status().message());
+    }
+    if (!b.member.monitor.empty()) detail += "  metrics " + b.member.monitor;
+    line(b, detail);
+  }
   for (const fleet::MemberStatus& a : st.agents) {
     std::string detail;
     if (a.agent) {
-      detail = absl::StrCat(a.agent->connected() ? "connected" : "disconnected", "  model ",
+      detail = absl::StrCat(a.agent->connected() ? "connected" : "disconnected",
+                            st.brokers.size() > 1 ? " to " + a.broker : "", "  model ",
                             a.agent->model().model_id(), "  queue ", a.agent->queue_depth(),
                             "  unacked ", a.agent->unacked());
-    } else if (st.list_status.ok()) {
-      detail = "not registered with the broker";
-    } else if (st.broker.running) {
-      detail = absl::StrCat("ListAgents failed: ", st.list_status.message());
+    } else {
+      std::vector<std::string> failed;
+      for (const fleet::MemberStatus& b : st.brokers) {
+        if (b.running && !b.list_status.ok()) {
+          failed.push_back(absl::StrCat(b.member.name, ": ", b.list_status.message()));
+        }
+      }
+      if (!failed.empty()) {
+        detail = absl::StrCat("ListAgents failed (", absl::StrJoin(failed, "; "), ")");
+      } else if (std::any_of(st.brokers.begin(), st.brokers.end(),
+                             [](const fleet::MemberStatus& b) { return b.running; })) {
+        detail = "not registered with a broker";
+      }
     }
     line(a, detail);
+  }
+  if (!st.nats.empty()) {
+    std::cout << "  jetstream: meta leader "
+              << (st.jetstream.meta_leader.empty() ? "none" : st.jetstream.meta_leader) << ", "
+              << st.jetstream.streams.size() << " streams\n";
+    for (const nats::NatsStream& stream : st.jetstream.streams) {
+      std::cout << "    stream " << StreamLine(stream) << "\n";
+    }
   }
 }
 
@@ -206,21 +296,24 @@ void RegisterFleetCommands(CLI::App& app, RunFn* run) {
   CLI::App* fleet = app.add_subcommand(
       "fleet",
       "Run a broker and its agents as local processes (the deploy/k8s dev topology on one "
-      "machine): up, status, down.");
+      "machine), optionally several brokers over a NATS JetStream cluster it also runs: up, "
+      "status, down.");
   fleet->require_subcommand(1);
   auto add_dir = [&](CLI::App* cmd) {
     cmd->add_option("--fleet-dir", flags->fleet_dir,
-                    "folder holding one run folder per fleet (state.json, the broker's port "
-                    "file, ready files); $LATENTBUS_FLEET_DIR overrides the default")
+                    "folder holding one run folder per fleet (state.json, the brokers' port "
+                    "files, ready files, nats-server configurations and store); "
+                    "$LATENTBUS_FLEET_DIR overrides the default")
         ->capture_default_str();
   };
 
   CLI::App* up = fleet->add_subcommand(
       "up",
-      "Start the broker, wait until it is SERVING, start the agents, wait for their ready "
+      "Start the nats-servers (with a nats section) and wait for JetStream, start the "
+      "brokers and wait until they are SERVING, start the agents, wait for their ready "
       "files, then stream every member's output prefixed with its name until Ctrl-C, "
-      "SIGTERM or `fleet down`, which stop the agents and then the broker (SIGTERM, then "
-      "SIGKILL after stop_timeout_seconds).");
+      "SIGTERM or `fleet down`, which stop the agents, then the brokers, then the "
+      "nats-servers (SIGTERM, then SIGKILL after stop_timeout_seconds).");
   up->add_option("FLEET", flags->file, "fleet file (layout: deploy/fleet/fleet_spec.h)")
       ->required()
       ->check(CLI::ExistingFile);
@@ -243,18 +336,21 @@ void RegisterFleetCommands(CLI::App& app, RunFn* run) {
   up->callback([flags, run] { *run = [flags] { return RunUp(*flags); }; });
 
   CLI::App* status = fleet->add_subcommand(
-      "status", "Show a running fleet: its processes, the broker's health and ListAgents.");
+      "status",
+      "Show a running fleet: its processes, JetStream's health (each nats-server, the meta "
+      "leader, each stream's copies), the brokers' health and ListAgents.");
   status->add_option("FLEET", flags->fleet,
                      "fleet name or fleet file (default: the only fleet in --fleet-dir)");
   add_dir(status);
   status
       ->add_option("--token-file", flags->token_file,
-                   "admin bearer token for ListAgents when the broker has tokens")
+                   "admin bearer token for ListAgents when the brokers have tokens")
       ->check(CLI::ExistingFile);
   status->add_flag("--json", flags->json, "print JSON");
   status->footer(
-      "Exit codes: 0 healthy (every process running, broker SERVING, every agent "
-      "connected); 1 otherwise, or no such fleet; 2 unreadable --token-file.");
+      "Exit codes: 0 healthy (every process running, every nats-server healthy with one "
+      "meta leader, every broker SERVING, every agent connected); 1 otherwise, or no such "
+      "fleet; 2 unreadable --token-file.");
   status->callback([flags, run] { *run = [flags] { return RunStatus(*flags); }; });
 
   CLI::App* down = fleet->add_subcommand(

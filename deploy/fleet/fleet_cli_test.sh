@@ -8,6 +8,12 @@
 #   fleet_cli_test.sh LATENTBUS agents MODEL
 #     the same with two agents on MODEL: both become ready, the broker lists them
 #     connected, SIGTERM stops all.
+#   fleet_cli_test.sh LATENTBUS cluster MODEL
+#     three nats-servers (JetStream R3; the pinned nats-server, scripts/install-nats-server.sh),
+#     two brokers on them and two agents on MODEL, one starting at each broker: status shows
+#     every server healthy, one meta leader, the LATENTBUS stream with both other copies
+#     current, each agent on its broker; SIGTERM stops agents, brokers, then servers; a
+#     SIGKILLed `up` leaves no orphan.
 set -euo pipefail
 bin=$1
 mode=$2
@@ -27,7 +33,7 @@ fail() {
 }
 
 # Pids of processes whose command line mentions this test's fleet folder (the members
-# get --port-file / --ready-file under it); no dependency on procps.
+# get --port-file / --ready-file / -c natsI.conf under it); no dependency on procps.
 members() {
   local p
   for p in /proc/[0-9]*; do
@@ -86,7 +92,7 @@ state_pid() {  # member name -> pid recorded in the state file
 import json, sys
 state = json.load(open(sys.argv[1]))
 name = sys.argv[2]
-members = [state["broker"]] + state["agents"]
+members = state.get("nats", []) + state["brokers"] + state["agents"]
 print(next(m["process"]["pid"] for m in members if m["name"] == name))
 PY
 }
@@ -176,6 +182,75 @@ EOF
   done
   no_members_left
   echo "fleet with two agents: ready, connected, stopped cleanly"
+  exit 0
+fi
+if [ "$mode" = cluster ]; then
+  model=$3
+  cat >"$dir/cl.yaml" <<EOF
+name: cl
+ready_timeout_seconds: 240
+stop_timeout_seconds: 30
+nats: {servers: 3}
+broker: {replicas: 2, drain_timeout_seconds: 1}
+agents:
+  - {id: alpha, model: $model, layer: 1, topics: [tasks], threads: 1, max_new_tokens: 4}
+  - {id: beta, model: $model, layer: 1, threads: 1, max_new_tokens: 4}
+EOF
+  start_up "$dir/cl.yaml"
+  wait_for_line "fleet cl up" 240
+  grep -Eq "^nats1 +\| .*Server is ready" "$dir/up.log" || fail "nats-server output not prefixed"
+  grep -q "nats ready: .*JetStream meta leader nats[012]" "$dir/up.log" || fail "no meta leader"
+  # The stream's copies may take a moment to report current.
+  stream="stream LATENTBUS  leader nats[012]  replicas nats[012] current, nats[012] current"
+  for _ in $(seq 1 50); do
+    "$bin" fleet status cl --fleet-dir "$fleets" >"$dir/out" 2>&1 &&
+      grep -Eq "$stream" "$dir/out" && break
+    sleep 0.2
+  done
+  expect_exit 0 "$bin" fleet status cl --fleet-dir "$fleets"
+  for n in nats0 nats1 nats2; do
+    grep -Eq "^  $n +pid [0-9]+  running  nats://127.0.0.1:[0-9]+  healthy  meta leader nats[012]" \
+      "$dir/out" || fail "$n not healthy: $(cat "$dir/out")"
+  done
+  grep -Eq "jetstream: meta leader nats[012]" "$dir/out" || fail "no meta leader: $(cat "$dir/out")"
+  grep -Eq "$stream" "$dir/out" || fail "stream copies not current: $(cat "$dir/out")"
+  grep -Eq "^  broker1 +pid [0-9]+  running  127.0.0.1:[0-9]+  SERVING" "$dir/out" ||
+    fail "broker1 not serving: $(cat "$dir/out")"
+  grep -Eq "alpha +pid [0-9]+  running  connected to broker0" "$dir/out" &&
+    grep -Eq "beta +pid [0-9]+  running  connected to broker1" "$dir/out" ||
+    fail "agents not spread over the brokers: $(cat "$dir/out")"
+  expect_exit 0 "$bin" fleet status cl --fleet-dir "$fleets" --json
+  python3 - "$dir/out" <<'PY' || fail "status --json: $(cat "$dir/out")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["healthy"], "not healthy"
+assert [b["name"] for b in s["brokers"]] == ["broker0", "broker1"]
+assert all(n["ready"] for n in s["nats"]["servers"]), "a server not ready"
+assert s["nats"]["meta_leader"] in ("nats0", "nats1", "nats2")
+stream = next(x for x in s["nats"]["streams"] if x["name"] == "LATENTBUS")
+assert len(stream["replicas"]) == 2
+PY
+  nats_pid=$(state_pid cl nats2)
+  stop_up_with TERM 0
+  # Agents, then brokers, then nats-servers.
+  agents_at=$(grep -n "SIGTERM to alpha, beta" "$dir/up.log" | cut -d: -f1)
+  brokers_at=$(grep -n "SIGTERM to broker0, broker1" "$dir/up.log" | cut -d: -f1)
+  nats_at=$(grep -n "SIGTERM to nats0, nats1, nats2" "$dir/up.log" | cut -d: -f1)
+  [ -n "$agents_at" ] && [ -n "$brokers_at" ] && [ -n "$nats_at" ] &&
+    [ "$agents_at" -lt "$brokers_at" ] && [ "$brokers_at" -lt "$nats_at" ] ||
+    fail "not stopped in reverse order"
+  grep -Eq "^fleet +\| nats2 \(pid [0-9]+\) exited with status 0" "$dir/up.log" ||
+    fail "nats2 did not stop cleanly"
+  ! alive "$nats_pid" || fail "nats2 $nats_pid still running"
+  no_members_left
+  [ -d "$fleets/cl/nats/nats0/jetstream" ] || fail "no JetStream store under the run folder"
+
+  # A SIGKILLed `up` leaves no nats-server behind either.
+  start_up "$dir/cl.yaml"
+  wait_for_line "fleet cl up" 240
+  stop_up_with KILL 137
+  no_members_left
+  echo "fleet cluster: 3 nats-servers, 2 brokers, 2 agents spread; healthy; stopped in order"
   exit 0
 fi
 fail "unknown mode $mode"

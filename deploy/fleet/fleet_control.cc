@@ -3,8 +3,8 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
-#include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -62,6 +62,59 @@ absl::StatusOr<std::string> NameInFile(const std::string& path) {
   return absl::InvalidArgumentError(absl::StrCat(path, ": no fleet name (name:)"));
 }
 
+// The port of "host:port", 0 when there is none.
+int PortOf(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  return colon == std::string::npos ? 0 : std::atoi(address.c_str() + colon + 1);
+}
+
+void InspectNats(FleetStatus* status) {
+  std::vector<nats::NatsHealth> probes;
+  for (MemberStatus& n : status->nats) {
+    if (n.running) {
+      n.nats = nats::ProbeNatsHealth(PortOf(n.member.monitor), /*streams=*/true);
+    } else {
+      n.nats.problem = "not running";
+    }
+    probes.push_back(n.nats);
+  }
+  const std::vector<std::string> problems =
+      nats::ReadinessProblems(probes, /*jetstream=*/true, /*clustered=*/probes.size() > 1);
+  for (size_t i = 0; i < problems.size(); ++i) status->nats[i].nats_problem = problems[i];
+  for (const nats::NatsHealth& p : probes) {
+    if (!p.meta_leader.empty()) {
+      status->jetstream.meta_leader = p.meta_leader;
+      break;
+    }
+  }
+  status->jetstream.streams = nats::StreamsAsLeadersSee(probes);
+}
+
+// Asks every running broker; an agent is matched to the broker listing it connected, else
+// to any broker listing it.
+void InspectBrokers(const std::string& token, absl::Duration timeout, FleetStatus* status) {
+  for (MemberStatus& b : status->brokers) {
+    if (!b.running || b.member.address.empty()) {
+      b.list_status = absl::UnavailableError("the broker is not running");
+      continue;
+    }
+    BrokerProbe probe(b.member.address, token);
+    b.serving = probe.Serving(timeout);
+    absl::StatusOr<std::vector<v1::AgentInfo>> listed = probe.ListAgents(timeout);
+    b.list_status = listed.status();
+    if (!listed.ok()) continue;
+    for (v1::AgentInfo& info : *listed) {
+      for (MemberStatus& a : status->agents) {
+        if (a.member.name != info.agent_id()) continue;
+        if (!a.agent || (!a.agent->connected() && info.connected())) {
+          a.agent = info;
+          a.broker = b.member.name;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> FindRunDir(const std::string& root, const std::string& fleet) {
@@ -99,8 +152,12 @@ absl::StatusOr<std::string> FindRunDir(const std::string& root, const std::strin
 }
 
 bool FleetStatus::Healthy() const {
-  if (!supervisor_running || !broker.running || !broker_serving.ok() || !*broker_serving) {
-    return false;
+  if (!supervisor_running || brokers.empty()) return false;
+  for (const MemberStatus& n : nats) {
+    if (!n.running || !n.nats_problem.empty()) return false;
+  }
+  for (const MemberStatus& b : brokers) {
+    if (!b.running || !b.serving.ok() || !*b.serving) return false;
   }
   for (const MemberStatus& a : agents) {
     if (!a.running || !a.agent || !a.agent->connected()) return false;
@@ -115,26 +172,19 @@ absl::StatusOr<FleetStatus> InspectFleet(const std::string& run_dir, const std::
   FleetStatus status;
   status.state = *state;
   status.supervisor_running = IsRunning(state->supervisor);
-  status.broker = {state->broker, IsRunning(state->broker.process), std::nullopt};
-  for (const MemberState& a : state->agents) {
-    status.agents.push_back({a, IsRunning(a.process), std::nullopt});
-  }
-  if (!status.broker.running || state->broker_address.empty()) {
-    status.list_status = absl::UnavailableError("the broker is not running");
-    return status;
-  }
-  BrokerProbe probe(state->broker_address, token);
-  status.broker_serving = probe.Serving(timeout);
-  absl::StatusOr<std::vector<v1::AgentInfo>> listed = probe.ListAgents(timeout);
-  status.list_status = listed.status();
-  if (listed.ok()) {
-    std::map<std::string, v1::AgentInfo> by_id;
-    for (v1::AgentInfo& info : *listed) by_id[info.agent_id()] = std::move(info);
-    for (MemberStatus& a : status.agents) {
-      auto it = by_id.find(a.member.name);
-      if (it != by_id.end()) a.agent = it->second;
+  auto add = [](const std::vector<MemberState>& members, std::vector<MemberStatus>* out) {
+    for (const MemberState& m : members) {
+      MemberStatus s;
+      s.member = m;
+      s.running = IsRunning(m.process);
+      out->push_back(std::move(s));
     }
-  }
+  };
+  add(state->nats, &status.nats);
+  add(state->brokers, &status.brokers);
+  add(state->agents, &status.agents);
+  if (!status.nats.empty()) InspectNats(&status);
+  InspectBrokers(token, timeout, &status);
   return status;
 }
 
@@ -147,9 +197,9 @@ absl::StatusOr<DownResult> StopFleet(const std::string& run_dir) {
   if (IsRunning(state->supervisor)) {
     result.was_running = true;
     kill(state->supervisor.pid, SIGTERM);
-    // `fleet up` stops the agents, then the broker, each within the stop timeout (plus
-    // up to 5 s after a SIGKILL).
-    const absl::Duration budget = 2 * (member_timeout + absl::Seconds(5)) + absl::Seconds(5);
+    // `fleet up` stops the agents, then the brokers, then the nats-servers, each within
+    // the stop timeout (plus up to 5 s after a SIGKILL).
+    const absl::Duration budget = 3 * (member_timeout + absl::Seconds(5)) + absl::Seconds(5);
     if (AwaitExit(state->supervisor, budget)) {
       result.notes.push_back(absl::StrCat("fleet up (pid ", state->supervisor.pid, ") stopped"));
     } else {
@@ -164,13 +214,14 @@ absl::StatusOr<DownResult> StopFleet(const std::string& run_dir) {
       state = *std::move(final_state);
     }
   }
-  // Whatever `fleet up` did not stop (it died, or was killed above): agents, then broker.
-  for (const MemberState& agent : state->agents) {
-    if (IsRunning(agent.process)) result.was_running = true;
-    StopProcess(agent, member_timeout, &result);
+  // Whatever `fleet up` did not stop (it died, or was killed above): agents, brokers, then
+  // nats-servers.
+  for (const std::vector<MemberState>* group : {&state->agents, &state->brokers, &state->nats}) {
+    for (const MemberState& member : *group) {
+      if (IsRunning(member.process)) result.was_running = true;
+      StopProcess(member, member_timeout, &result);
+    }
   }
-  if (IsRunning(state->broker.process)) result.was_running = true;
-  StopProcess(state->broker, member_timeout, &result);
   result.up_exit_code = state->exit_code;
   if (state->phase != "stopped") {
     state->phase = "stopped";

@@ -18,6 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr int kMaxBrokers = 16;
+constexpr int kMaxNatsServers = 5;
+
 absl::Status Bad(absl::string_view key, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat("fleet: ", key, ": ", why));
 }
@@ -109,6 +112,11 @@ bool ValidName(const std::string& name, bool allow_upper_and_dots) {
   return name[0] != '-' && name[0] != '.';
 }
 
+// The port of host:port (after ValidListen).
+int PortOf(const std::string& address) {
+  return std::atoi(address.c_str() + address.rfind(':') + 1);
+}
+
 bool ValidListen(const std::string& address) {
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon + 1 == address.size()) return false;
@@ -121,17 +129,21 @@ bool ValidListen(const std::string& address) {
 absl::Status ParseBroker(const YAML::Node& node, const std::string& base_dir, BrokerSpec* b) {
   const std::string w = "broker";
   if (absl::Status s = CheckKeys(node, w,
-                                 {"listen", "metrics_listen", "config", "bridges",
+                                 {"replicas", "listen", "metrics_listen", "config", "bridges",
                                   "drain_timeout_seconds", "log_level", "args"});
       !s.ok()) {
     return s;
   }
   for (absl::Status s :
-       {Get(node, w, "listen", &b->listen), Get(node, w, "metrics_listen", &b->metrics_listen),
-        Get(node, w, "config", &b->config), Get(node, w, "bridges", &b->bridges),
+       {Get(node, w, "replicas", &b->replicas), Get(node, w, "listen", &b->listen),
+        Get(node, w, "metrics_listen", &b->metrics_listen), Get(node, w, "config", &b->config),
+        Get(node, w, "bridges", &b->bridges),
         GetOptional(node, w, "drain_timeout_seconds", &b->drain_timeout_seconds),
         Get(node, w, "log_level", &b->log_level), GetStrings(node, w, "args", &b->args)}) {
     if (!s.ok()) return s;
+  }
+  if (b->replicas < 1 || b->replicas > kMaxBrokers) {
+    return Bad("broker.replicas", absl::StrCat("must be 1 to ", kMaxBrokers));
   }
   if (!ValidListen(b->listen)) return Bad("broker.listen", "expected host:port");
   if (!b->metrics_listen.empty() && !ValidListen(b->metrics_listen)) {
@@ -144,6 +156,85 @@ absl::Status ParseBroker(const YAML::Node& node, const std::string& base_dir, Br
     return s;
   }
   return ExistingPath("broker.bridges", base_dir, true, &b->bridges);
+}
+
+absl::Status ParseNats(const YAML::Node& node, const std::string& base_dir, NatsSpec* n) {
+  const std::string w = "nats";
+  if (node.IsNull()) return absl::OkStatus();  // `nats:` alone: every default
+  if (absl::Status s = CheckKeys(node, w,
+                                 {"servers", "port", "cluster_port", "monitor_port", "store_dir",
+                                  "sync_always", "max_payload", "binary"});
+      !s.ok()) {
+    return s;
+  }
+  for (absl::Status s :
+       {Get(node, w, "servers", &n->servers), Get(node, w, "port", &n->port),
+        Get(node, w, "cluster_port", &n->cluster_port),
+        Get(node, w, "monitor_port", &n->monitor_port), Get(node, w, "store_dir", &n->store_dir),
+        Get(node, w, "sync_always", &n->sync_always), Get(node, w, "max_payload", &n->max_payload),
+        Get(node, w, "binary", &n->binary)}) {
+    if (!s.ok()) return s;
+  }
+  if (n->servers < 1 || n->servers > kMaxNatsServers) {
+    return Bad("nats.servers", absl::StrCat("must be 1 to ", kMaxNatsServers,
+                                            " (JetStream keeps at most 5 copies)"));
+  }
+  for (const auto& [key, port] : {std::pair<const char*, int>{"nats.port", n->port},
+                                  {"nats.cluster_port", n->cluster_port},
+                                  {"nats.monitor_port", n->monitor_port}}) {
+    if (port < 0 || port > 65535) return Bad(key, "must be 0 (free ones) to 65535");
+  }
+  if (n->max_payload < (1u << 20) || n->max_payload > (64u << 20)) {
+    return Bad("nats.max_payload", "must be 1048576 to 67108864 bytes");
+  }
+  if (!n->store_dir.empty()) n->store_dir = Resolve(n->store_dir, base_dir);
+  if (n->binary.find('/') != std::string::npos || absl::StartsWith(n->binary, "~")) {
+    return ExistingPath("nats.binary", base_dir, false, &n->binary);
+  }
+  return absl::OkStatus();
+}
+
+// Fixed ports (a range per key, one port per server or broker) must not overlap, nor pass
+// 65535.
+absl::Status CheckPorts(const FleetSpec& spec) {
+  struct Range {
+    std::string key;
+    int first;
+    int count;
+  };
+  std::vector<Range> ranges;
+  const int brokers = spec.broker.replicas;
+  if (PortOf(spec.broker.listen) > 0) {
+    ranges.push_back({"broker.listen", PortOf(spec.broker.listen), brokers});
+  }
+  if (!spec.broker.metrics_listen.empty() && PortOf(spec.broker.metrics_listen) > 0) {
+    ranges.push_back({"broker.metrics_listen", PortOf(spec.broker.metrics_listen), brokers});
+  }
+  if (spec.nats) {
+    const NatsSpec& n = *spec.nats;
+    if (n.port > 0) ranges.push_back({"nats.port", n.port, n.servers});
+    if (n.cluster_port > 0 && n.servers > 1) {
+      ranges.push_back({"nats.cluster_port", n.cluster_port, n.servers});
+    }
+    if (n.monitor_port > 0) ranges.push_back({"nats.monitor_port", n.monitor_port, n.servers});
+  }
+  auto span = [](const Range& r) {
+    return r.count == 1 ? absl::StrCat("port ", r.first)
+                        : absl::StrCat("ports ", r.first, "-", r.first + r.count - 1);
+  };
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const Range& r = ranges[i];
+    if (r.first + r.count - 1 > 65535) {
+      return Bad(r.key, absl::StrCat(span(r), " pass 65535"));
+    }
+    for (size_t j = 0; j < i; ++j) {
+      const Range& o = ranges[j];
+      if (r.first < o.first + o.count && o.first < r.first + r.count) {
+        return Bad(r.key, absl::StrCat(span(r), " overlap ", o.key, "'s ", span(o)));
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ParseAgent(const YAML::Node& node, const std::string& w, const std::string& base_dir,
@@ -193,7 +284,7 @@ absl::StatusOr<FleetSpec> Parse(const YAML::Node& root, const std::string& base_
   if (!root || root.IsNull()) return Bad("(file)", "empty");
   if (absl::Status s = CheckKeys(root, "",
                                  {"name", "model_dir", "ready_timeout_seconds",
-                                  "stop_timeout_seconds", "broker", "agents"});
+                                  "stop_timeout_seconds", "nats", "broker", "agents"});
       !s.ok()) {
     return s;
   }
@@ -210,9 +301,19 @@ absl::StatusOr<FleetSpec> Parse(const YAML::Node& root, const std::string& base_
   if (spec.ready_timeout_seconds <= 0) return Bad("ready_timeout_seconds", "must be > 0");
   if (spec.stop_timeout_seconds <= 0) return Bad("stop_timeout_seconds", "must be > 0");
   model_dir = Resolve(model_dir, base_dir);
+  if (YAML::Node nats = root["nats"]) {
+    spec.nats.emplace();
+    if (absl::Status s = ParseNats(nats, base_dir, &*spec.nats); !s.ok()) return s;
+  }
   if (YAML::Node broker = root["broker"]) {
     if (absl::Status s = ParseBroker(broker, base_dir, &spec.broker); !s.ok()) return s;
   }
+  if (spec.broker.replicas > 1 && !spec.nats) {
+    return Bad("broker.replicas",
+               "several brokers need a nats: section (they share their queues only through "
+               "JetStream)");
+  }
+  if (absl::Status s = CheckPorts(spec); !s.ok()) return s;
   if (YAML::Node agents = root["agents"]) {
     if (!agents.IsSequence()) return Bad("agents", "expected a list");
     std::set<std::string> ids;
@@ -268,10 +369,88 @@ absl::StatusOr<FleetSpec> LoadFleetFile(const std::string& path) {
 
 std::string DefaultModelDir() { return agent::ModelCacheDir(); }
 
-std::vector<std::string> BrokerArgs(const BrokerSpec& spec, const std::string& port_file) {
-  std::vector<std::string> args = {"broker",           "--listen",          spec.listen,
-                                   "--metrics-listen", spec.metrics_listen, "--port-file",
+std::string NatsServerName(int index) { return absl::StrCat("nats", index); }
+
+std::string BrokerName(const BrokerSpec& spec, int index) {
+  return spec.replicas == 1 ? "broker" : absl::StrCat("broker", index);
+}
+
+std::string ShiftPort(const std::string& address, int offset) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return address;
+  const int port = std::atoi(address.c_str() + colon + 1);
+  if (port == 0) return address;
+  return absl::StrCat(address.substr(0, colon + 1), port + offset);
+}
+
+int NatsPortsToPick(const NatsSpec& spec) {
+  const int per_server =
+      (spec.port == 0) + (spec.servers > 1 && spec.cluster_port == 0) + (spec.monitor_port == 0);
+  return per_server * spec.servers;
+}
+
+std::string NatsStoreRoot(const NatsSpec& spec, const std::string& run_dir) {
+  return spec.store_dir.empty() ? run_dir + "/nats" : spec.store_dir;
+}
+
+std::vector<nats::NatsServerOptions> NatsNodes(const NatsSpec& spec,
+                                               const std::string& cluster_name,
+                                               const std::string& store_root,
+                                               const std::vector<int>& picked) {
+  size_t next = 0;
+  auto port = [&](int base, int i) {
+    if (base > 0) return base + i;
+    return next < picked.size() ? picked[next++] : 0;
+  };
+  std::vector<nats::NatsServerOptions> nodes(spec.servers);
+  for (int i = 0; i < spec.servers; ++i) {
+    nats::NatsServerOptions& o = nodes[i];
+    if (!spec.binary.empty()) o.binary = spec.binary;
+    o.max_payload = spec.max_payload;
+    o.server_name = NatsServerName(i);
+    o.jetstream = true;
+    o.sync_always = spec.sync_always;
+    o.store_dir = absl::StrCat(store_root, "/", o.server_name);
+    o.port = port(spec.port, i);
+    if (spec.servers > 1) {
+      o.cluster.emplace();
+      o.cluster->name = cluster_name;
+      o.cluster->port = port(spec.cluster_port, i);
+    }
+    o.monitor_port = port(spec.monitor_port, i);
+  }
+  for (nats::NatsServerOptions& o : nodes) {
+    if (!o.cluster) continue;
+    for (const nats::NatsServerOptions& peer : nodes) {
+      o.cluster->routes.push_back(absl::StrCat("nats://127.0.0.1:", peer.cluster->port));
+    }
+  }
+  return nodes;
+}
+
+std::string NatsUrls(const std::vector<nats::NatsServerOptions>& nodes) {
+  std::vector<std::string> urls;
+  for (const nats::NatsServerOptions& o : nodes) {
+    urls.push_back(absl::StrCat("nats://127.0.0.1:", o.port));
+  }
+  return absl::StrJoin(urls, ",");
+}
+
+std::vector<std::string> BrokerArgs(const FleetSpec& fleet, int index, const std::string& port_file,
+                                    const std::string& nats_urls) {
+  const BrokerSpec& spec = fleet.broker;
+  std::vector<std::string> args = {"broker",
+                                   "--listen",
+                                   ShiftPort(spec.listen, index),
+                                   "--metrics-listen",
+                                   ShiftPort(spec.metrics_listen, index),
+                                   "--port-file",
                                    port_file};
+  if (fleet.nats) {
+    args.insert(args.end(),
+                {"--cluster", nats_urls, "--cluster-replicas", std::to_string(fleet.nats->servers),
+                 "--broker-name", BrokerName(spec, index)});
+  }
   if (!spec.config.empty()) args.insert(args.end(), {"--config", spec.config});
   if (!spec.bridges.empty()) args.insert(args.end(), {"--bridges", spec.bridges});
   if (spec.drain_timeout_seconds) {
@@ -301,6 +480,15 @@ std::vector<std::string> AgentArgs(const AgentSpec& spec, const std::string& bro
   args.insert(args.end(), {"--ready-file", ready_file});
   args.insert(args.end(), spec.args.begin(), spec.args.end());
   return args;
+}
+
+std::string AgentBrokers(const std::vector<std::string>& addresses, size_t agent_index) {
+  if (addresses.empty()) return "";
+  std::vector<std::string> rotated;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    rotated.push_back(addresses[(agent_index + i) % addresses.size()]);
+  }
+  return absl::StrJoin(rotated, ",");
 }
 
 std::string DialAddress(const std::string& listen, int port) {

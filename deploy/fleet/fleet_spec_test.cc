@@ -60,7 +60,9 @@ agents:
   const AgentSpec& a = spec->agents[0];
   EXPECT_EQ(a.model, (dir_ / "models" / "tiny.gguf").string());
 
-  std::vector<std::string> broker = BrokerArgs(spec->broker, "/run/port");
+  EXPECT_FALSE(spec->nats);
+  EXPECT_EQ(BrokerName(spec->broker, 0), "broker");
+  std::vector<std::string> broker = BrokerArgs(*spec, 0, "/run/port", "");
   EXPECT_EQ(broker,
             (std::vector<std::string>{"broker", "--listen", "0.0.0.0:0", "--metrics-listen",
                                       "127.0.0.1:9464", "--port-file", "/run/port", "--config",
@@ -82,7 +84,7 @@ TEST_F(FleetSpecTest, BrokerOnlyFleetUsesDefaults) {
   ASSERT_TRUE(spec.ok()) << spec.status();
   EXPECT_EQ(spec->broker.listen, "127.0.0.1:0");
   EXPECT_TRUE(spec->agents.empty());
-  EXPECT_EQ(BrokerArgs(spec->broker, "p"),
+  EXPECT_EQ(BrokerArgs(*spec, 0, "p", ""),
             (std::vector<std::string>{"broker", "--listen", "127.0.0.1:0", "--metrics-listen", "",
                                       "--port-file", "p"}));
 }
@@ -107,6 +109,21 @@ TEST_F(FleetSpecTest, RefusesBadFilesNamingTheKey) {
       {"name: demo\nstop_timeout_seconds: 0\n", "stop_timeout_seconds: must be > 0"},
       {"name: demo\nagents: {id: a}\n", "agents: expected a list"},
       {"name: [unterminated\n", "not valid YAML"},
+      {"name: demo\nnats: {servers: 6}\n", "nats.servers: must be 1 to 5"},
+      {"name: demo\nnats: {sevrers: 3}\n", "nats.sevrers: unknown key"},
+      {"name: demo\nnats: {port: -1}\n", "nats.port: must be 0"},
+      {"name: demo\nnats: {sync_always: maybe}\n", "nats.sync_always: wrong type"},
+      {"name: demo\nnats: {max_payload: 1000}\n", "nats.max_payload: must be"},
+      {"name: demo\nnats: {binary: ./no-nats-server}\n", "nats.binary: file '"},
+      {"name: demo\nbroker: {replicas: 2}\n", "broker.replicas: several brokers need a nats:"},
+      {"name: demo\nnats: {}\nbroker: {replicas: 0}\n", "broker.replicas: must be 1 to 16"},
+      {"name: demo\nnats: {port: 4222, monitor_port: 4224}\n",
+       "nats.monitor_port: ports 4224-4226 overlap nats.port's ports 4222-4224"},
+      {"name: demo\nnats: {port: 7071}\nbroker: {replicas: 2, listen: 127.0.0.1:7070}\n",
+       "nats.port: ports 7071-7073 overlap broker.listen's ports 7070-7071"},
+      {"name: demo\nbroker: {listen: 127.0.0.1:9464, metrics_listen: 127.0.0.1:9464}\n",
+       "broker.metrics_listen: port 9464 overlap broker.listen's port 9464"},
+      {"name: demo\nnats: {port: 65534}\n", "nats.port: ports 65534-65536 pass 65535"},
   };
   for (const auto& [yaml, expected] : cases) {
     absl::StatusOr<FleetSpec> spec = Parse(yaml);
@@ -145,6 +162,129 @@ TEST_F(FleetSpecTest, DemoFleetIsValid) {
   EXPECT_EQ(spec->agents[1].id, "gemma3");
   // The shipped trained bridges, resolved against the file's folder.
   EXPECT_TRUE(std::filesystem::is_directory(spec->broker.bridges)) << spec->broker.bridges;
+}
+
+TEST_F(FleetSpecTest, NatsSectionDefaultsAndNodes) {
+  absl::StatusOr<FleetSpec> spec = Parse("name: js\nnats:\n");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  ASSERT_TRUE(spec->nats);
+  const NatsSpec& n = *spec->nats;
+  EXPECT_EQ(n.servers, 3);
+  EXPECT_TRUE(n.sync_always);
+  EXPECT_EQ(n.max_payload, 8u << 20);
+  EXPECT_TRUE(n.binary.empty());
+  EXPECT_EQ(NatsStoreRoot(n, "/run/js"), "/run/js/nats");
+  // Every port free: client, route and monitoring port for each of the three servers.
+  ASSERT_EQ(NatsPortsToPick(n), 9);
+  const std::vector<nats::NatsServerOptions> nodes =
+      NatsNodes(n, "js", "/store", {101, 102, 103, 201, 202, 203, 301, 302, 303});
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[1].server_name, "nats1");
+  EXPECT_EQ(nodes[1].port, 201);
+  EXPECT_EQ(nodes[1].cluster->port, 202);
+  EXPECT_EQ(nodes[1].monitor_port, 203);
+  EXPECT_EQ(nodes[1].store_dir, "/store/nats1");
+  EXPECT_TRUE(nodes[1].jetstream);
+  EXPECT_EQ(nodes[1].cluster->name, "js");
+  EXPECT_EQ(nodes[1].cluster->routes,
+            (std::vector<std::string>{"nats://127.0.0.1:102", "nats://127.0.0.1:202",
+                                      "nats://127.0.0.1:302"}));
+  EXPECT_EQ(NatsUrls(nodes), "nats://127.0.0.1:101,nats://127.0.0.1:201,nats://127.0.0.1:301");
+
+  // One server: standalone JetStream, no route port to pick.
+  spec = Parse("name: js\nnats: {servers: 1, monitor_port: 8222, sync_always: false}\n");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(NatsPortsToPick(*spec->nats), 1);
+  const std::vector<nats::NatsServerOptions> one = NatsNodes(*spec->nats, "js", "/s", {4000});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_FALSE(one[0].cluster);
+  EXPECT_FALSE(one[0].sync_always);
+  EXPECT_EQ(one[0].port, 4000);
+  EXPECT_EQ(one[0].monitor_port, 8222);
+  EXPECT_EQ(BrokerArgs(*spec, 0, "p", "nats://127.0.0.1:4000"),
+            (std::vector<std::string>{"broker", "--listen", "127.0.0.1:0", "--metrics-listen", "",
+                                      "--port-file", "p", "--cluster", "nats://127.0.0.1:4000",
+                                      "--cluster-replicas", "1", "--broker-name", "broker"}));
+
+  // A binary path is resolved against the file's folder; a store folder too.
+  std::ofstream(dir_ / "nats-server") << "#!/bin/sh\n";
+  spec = Parse("name: js\nnats: {binary: ./nats-server, store_dir: queues}\n");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->nats->binary, (dir_ / "nats-server").string());
+  EXPECT_EQ(NatsStoreRoot(*spec->nats, "/run/js"), (dir_ / "queues").string());
+  EXPECT_EQ(NatsNodes(*spec->nats, "js", "/s", std::vector<int>(9, 1))[0].binary,
+            (dir_ / "nats-server").string());
+}
+
+TEST_F(FleetSpecTest, ShiftsPortsAndRotatesBrokerLists) {
+  EXPECT_EQ(ShiftPort("127.0.0.1:7070", 1), "127.0.0.1:7071");
+  EXPECT_EQ(ShiftPort("[::1]:7070", 2), "[::1]:7072");
+  EXPECT_EQ(ShiftPort("127.0.0.1:0", 1), "127.0.0.1:0");
+  EXPECT_EQ(ShiftPort("", 1), "");
+  const std::vector<std::string> brokers = {"b0:1", "b1:2", "b2:3"};
+  EXPECT_EQ(AgentBrokers(brokers, 0), "b0:1,b1:2,b2:3");
+  EXPECT_EQ(AgentBrokers(brokers, 1), "b1:2,b2:3,b0:1");
+  EXPECT_EQ(AgentBrokers(brokers, 4), "b1:2,b2:3,b0:1");
+  EXPECT_EQ(AgentBrokers({"solo:7070"}, 3), "solo:7070");
+}
+
+// deploy/fleet/cluster.yaml: three nats-servers, two brokers in cluster mode, both agents.
+TEST_F(FleetSpecTest, ClusterFleetIsValidAndWiresBrokersToJetStream) {
+  std::ofstream(dir_ / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf") << "x";
+  std::ofstream(dir_ / "models" / "gemma-3-270m-q4_k_m.gguf") << "x";
+  std::ifstream in(std::string(LATENTBUS_SOURCE_DIR) + "/deploy/fleet/cluster.yaml");
+  ASSERT_TRUE(in);
+  std::ostringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<FleetSpec> spec =
+      ParseFleetYaml(text.str(), LATENTBUS_SOURCE_DIR "/deploy/fleet", (dir_ / "models").string());
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->name, "cluster");
+  ASSERT_TRUE(spec->nats);
+  EXPECT_EQ(spec->nats->servers, 3);
+  EXPECT_TRUE(spec->nats->sync_always);
+  EXPECT_EQ(NatsPortsToPick(*spec->nats), 0);  // fixed ports
+  const std::vector<nats::NatsServerOptions> nodes =
+      NatsNodes(*spec->nats, spec->name, "/run/cluster/nats", {});
+  ASSERT_EQ(nodes.size(), 3u);
+  EXPECT_EQ(nodes[2].port, 4224);
+  EXPECT_EQ(nodes[2].cluster->port, 6224);
+  EXPECT_EQ(nodes[2].monitor_port, 8224);
+  EXPECT_EQ(nodes[2].store_dir, "/run/cluster/nats/nats2");
+  // The configuration nats/ writes: JetStream synced on every write, routes to every node.
+  const std::string config = nats::NatsServerConfig(nodes[2], nodes[2].store_dir);
+  EXPECT_NE(config.find("sync_interval: always"), std::string::npos) << config;
+  EXPECT_NE(config.find("\"nats://127.0.0.1:6222\""), std::string::npos) << config;
+  EXPECT_NE(config.find("server_name: \"nats2\""), std::string::npos) << config;
+  const std::string urls = NatsUrls(nodes);
+  EXPECT_EQ(urls, "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224");
+
+  EXPECT_EQ(spec->broker.replicas, 2);
+  EXPECT_EQ(BrokerName(spec->broker, 1), "broker1");
+  const std::vector<std::string> b1 = BrokerArgs(*spec, 1, "/run/broker1.port", urls);
+  const std::vector<std::string> expected_start = {"broker",
+                                                   "--listen",
+                                                   "127.0.0.1:7071",
+                                                   "--metrics-listen",
+                                                   "127.0.0.1:9465",
+                                                   "--port-file",
+                                                   "/run/broker1.port",
+                                                   "--cluster",
+                                                   urls,
+                                                   "--cluster-replicas",
+                                                   "3",
+                                                   "--broker-name",
+                                                   "broker1"};
+  ASSERT_GE(b1.size(), expected_start.size());
+  EXPECT_EQ(std::vector<std::string>(b1.begin(), b1.begin() + expected_start.size()),
+            expected_start);
+
+  ASSERT_EQ(spec->agents.size(), 2u);
+  const std::vector<std::string> brokers = {"127.0.0.1:7070", "127.0.0.1:7071"};
+  const std::vector<std::string> gemma =
+      AgentArgs(spec->agents[1], AgentBrokers(brokers, 1), "/run/gemma3.ready");
+  EXPECT_EQ(gemma[1], "--broker");
+  EXPECT_EQ(gemma[2], "127.0.0.1:7071,127.0.0.1:7070");
 }
 
 }  // namespace

@@ -35,12 +35,28 @@ ProcessId ProcessFromJson(const json& j) {
 }
 
 json ToJson(const MemberState& m) {
-  return {{"name", m.name}, {"process", ToJson(m.process)}, {"ready_file", m.ready_file}};
+  return {{"name", m.name},
+          {"process", ToJson(m.process)},
+          {"ready_file", m.ready_file},
+          {"address", m.address},
+          {"monitor", m.monitor}};
 }
 
 MemberState MemberFromJson(const json& j) {
   return {j.at("name").get<std::string>(), ProcessFromJson(j.at("process")),
-          j.at("ready_file").get<std::string>()};
+          j.at("ready_file").get<std::string>(), j.value("address", ""), j.value("monitor", "")};
+}
+
+json ToJson(const std::vector<MemberState>& members) {
+  json out = json::array();
+  for (const MemberState& m : members) out.push_back(ToJson(m));
+  return out;
+}
+
+std::vector<MemberState> MembersFromJson(const json& j) {
+  std::vector<MemberState> out;
+  for (const json& m : j) out.push_back(MemberFromJson(m));
+  return out;
 }
 
 }  // namespace
@@ -72,18 +88,16 @@ std::string DefaultRunRoot() {
 std::string StatePath(const std::string& run_dir) { return run_dir + "/state.json"; }
 
 absl::Status WriteState(const FleetState& s, const std::string& path) {
-  json agents = json::array();
-  for (const MemberState& a : s.agents) agents.push_back(ToJson(a));
   json j = {{"name", s.name},
             {"fleet_file", s.fleet_file},
             {"phase", s.phase},
             {"started_unix", s.started_unix},
             {"supervisor", ToJson(s.supervisor)},
             {"broker_address", s.broker_address},
-            {"metrics_listen", s.metrics_listen},
             {"stop_timeout_seconds", s.stop_timeout_seconds},
-            {"broker", ToJson(s.broker)},
-            {"agents", agents}};
+            {"nats", ToJson(s.nats)},
+            {"brokers", ToJson(s.brokers)},
+            {"agents", ToJson(s.agents)}};
   if (s.exit_code) j["exit_code"] = *s.exit_code;
   const std::string tmp = path + ".tmp";
   {
@@ -111,10 +125,17 @@ absl::StatusOr<FleetState> ReadState(const std::string& path) {
     s.started_unix = j.at("started_unix").get<int64_t>();
     s.supervisor = ProcessFromJson(j.at("supervisor"));
     s.broker_address = j.at("broker_address").get<std::string>();
-    s.metrics_listen = j.at("metrics_listen").get<std::string>();
     s.stop_timeout_seconds = j.at("stop_timeout_seconds").get<double>();
-    s.broker = MemberFromJson(j.at("broker"));
-    for (const json& a : j.at("agents")) s.agents.push_back(MemberFromJson(a));
+    if (j.contains("brokers")) {
+      s.brokers = MembersFromJson(j.at("brokers"));
+    } else {  // one broker, its address and metrics listen beside it
+      MemberState broker = MemberFromJson(j.at("broker"));
+      broker.address = s.broker_address;
+      broker.monitor = j.at("metrics_listen").get<std::string>();
+      s.brokers.push_back(std::move(broker));
+    }
+    if (j.contains("nats")) s.nats = MembersFromJson(j.at("nats"));
+    s.agents = MembersFromJson(j.at("agents"));
     if (j.contains("exit_code")) s.exit_code = j.at("exit_code").get<int>();
     return s;
   } catch (const json::exception& e) {

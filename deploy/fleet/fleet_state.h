@@ -1,6 +1,6 @@
 // The state file of a running fleet: what `latentbus fleet up` started (pids, the
-// broker's address, ready files), so that `fleet status` and `fleet down`, run from
-// another shell, can find and check or stop it. JSON, replaced atomically (write to a
+// nats-servers' and brokers' addresses, ready files), so that `fleet status` and `fleet down`, run
+// from another shell, can find and check or stop it. JSON, replaced atomically (write to a
 // temporary file, then rename), at <run dir>/state.json.
 //
 // A pid alone could have been reused by an unrelated process by the time it is read:
@@ -36,9 +36,14 @@ ProcessId Identify(pid_t pid);
 bool IsRunning(const ProcessId& id);
 
 struct MemberState {
-  std::string name;  // "broker" or the agent id
+  std::string name;  // "nats0", "broker" / "broker0", or the agent id
   ProcessId process;
-  std::string ready_file;  // agents; "" for the broker
+  std::string ready_file;  // agents; "" for the others
+  // brokers: host:port tools dial ("" until known); nats-servers: nats://127.0.0.1:PORT.
+  std::string address;
+  // brokers: the metrics listen address ("" = off); nats-servers: 127.0.0.1:PORT of the
+  // HTTP monitoring endpoint.
+  std::string monitor;
 };
 
 struct FleetState {
@@ -47,11 +52,13 @@ struct FleetState {
   // "starting" (members still coming up), "running", "stopping", or "stopped".
   std::string phase;
   int64_t started_unix = 0;
-  ProcessId supervisor;        // the `fleet up` process
-  std::string broker_address;  // host:port agents and tools dial; "" until known
-  std::string metrics_listen;  // as configured ("" = off)
+  ProcessId supervisor;  // the `fleet up` process
+  // Every broker's host:port, comma-separated (as a client's --broker takes them); "" until
+  // known.
+  std::string broker_address;
   double stop_timeout_seconds = 30;
-  MemberState broker;
+  std::vector<MemberState> nats;  // in start order; empty without a nats section
+  std::vector<MemberState> brokers;
   std::vector<MemberState> agents;
   std::optional<int> exit_code;  // set with phase "stopped"
 };
@@ -62,7 +69,8 @@ std::string DefaultRunRoot();
 std::string StatePath(const std::string& run_dir);
 
 absl::Status WriteState(const FleetState& state, const std::string& path);
-// NotFound when there is no state file; DataLoss for a file that does not parse.
+// NotFound when there is no state file; DataLoss for a file that does not parse. A file
+// written before fleets had several brokers (one "broker") reads as one broker.
 absl::StatusOr<FleetState> ReadState(const std::string& path);
 
 }  // namespace latentbus::fleet
