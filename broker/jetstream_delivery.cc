@@ -281,18 +281,28 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
   const absl::Time start = absl::Now(), give_up = start + options_.publish_timeout;
   jsPubAck* ack = nullptr;
   jsErrCode jerr = jsErrCode(0);
+  bool transient = false;
   for (;;) {
     jerr = jsErrCode(0);
     s = js_PublishMsg(&ack, js_, msg, &po, &jerr);
-    if (s == NATS_OK || jerr != 0 || absl::Now() > give_up) break;
-    // No answer (a stream leader being elected, a server restarting): the same message id
-    // again, so a publish that did land is stored once.
+    // No answer, or none yet from a stream leader (one being elected, a server
+    // restarting; libnats reports a 503 "no responders" as error 10076): the same message
+    // id again, so a publish that did land is stored once.
+    transient = s != NATS_OK && (jerr == 0 || s == NATS_NO_RESPONDERS || jerr == JSNotEnabledErr ||
+                                 jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr ||
+                                 jerr == JSStreamOfflineErr);
+    if (!transient || absl::Now() > give_up) break;
     absl::SleepFor(absl::Milliseconds(100));
   }
   natsMsg_Destroy(msg);
   if (metrics_ != nullptr) {
     metrics_->Observe("latentbus_jetstream_publish_seconds",
                       absl::ToDoubleSeconds(absl::Now() - start));
+  }
+  if (transient) {
+    return absl::UnavailableError(absl::StrCat(
+        "JetStream stored nothing within ", absl::FormatDuration(options_.publish_timeout),
+        " (no stream leader answered: ", natsStatus_GetText(s), "); send again"));
   }
   if (s != NATS_OK) {
     if (jerr != 0) {
