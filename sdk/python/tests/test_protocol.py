@@ -9,7 +9,7 @@ import uuid
 import grpc
 import pytest
 
-from latentbus import _frames
+from latentbus import _failover, _frames
 from latentbus.errors import BusError, MessageTooLarge, StreamClosed
 from latentbus.messages import Delivery
 from latentbus.protocol import Outcome, Protocol
@@ -593,3 +593,154 @@ def test_send_credits_riding_on_any_frame_are_added():
     outcome = core.feed(frame)
     assert outcome.credits_changed and outcome.delivery is not None
     assert core.send_credits == 11
+
+
+# -- failover (latentbus._failover) ----------------------------------------------------------
+
+
+class Unavailable(grpc.RpcError):
+    def __init__(self, code=grpc.StatusCode.UNAVAILABLE):
+        self._code = code
+
+    def code(self):
+        return self._code
+
+    def details(self):
+        return "Socket closed"
+
+
+def test_a_lost_stream_goes_back_to_its_broker_first_then_to_the_next_ones():
+    core, _ = make_core(addresses=("a:1", "b:2", "c:3"), backoff_initial=0.1, backoff_max=0.4)
+    register(core)
+    assert core.connected and core.address == "a:1"
+    steps = [(core.lost(Unavailable()), core.address) for _ in range(5)]
+    assert [address for _, address in steps] == ["a:1", "b:2", "c:3", "a:1", "b:2"]
+    # Jittered doubling: [nominal/2, nominal], nominal 0.1, 0.2, 0.4, 0.4, ...
+    for (wait, _), nominal in zip(steps, [0.1, 0.2, 0.4, 0.4, 0.4]):
+        assert nominal / 2 <= wait <= nominal
+    assert not core.connected and core.send_credits == 0 and core.end is None
+
+
+@pytest.mark.parametrize("code", sorted(_failover.FINAL_CODES, key=lambda c: c.name))
+def test_a_final_end_is_not_reconnected(code):
+    core, _ = make_core(addresses=("a:1", "b:2"))
+    register(core)
+    assert core.lost(Unavailable(code)) is None
+
+
+def test_ends_the_client_chose_or_a_bug_caused_are_not_reconnected_nor_is_a_client_told_not_to():
+    for cause in (StreamClosed.closed_locally(), KeyError("bug")):
+        core, _ = make_core()
+        register(core)
+        assert core.lost(cause) is None
+    core, _ = make_core(reconnect=False)
+    register(core)
+    assert core.lost(Unavailable()) is None
+    core, _ = make_core()
+    register(core)
+    core.close()
+    assert core.lost(Unavailable()) is None
+    # The broker ending the stream with OK is no reason to stop.
+    core, _ = make_core()
+    register(core)
+    assert core.lost(None) is not None
+
+
+def test_the_first_registration_moves_on_at_once_past_unreachable_brokers_only():
+    core, _ = make_core(addresses=("a:1", "b:2"))
+    frame = core.register_frame("me", None, (), 4, waiter())
+    assert core.lost(Unavailable()) == 0.0 and core.address == "b:2"
+    assert core.reopen_frame() is frame  # the same Register, its waiter still waiting
+    assert core.lost(Unavailable()) is None  # every broker tried once
+    core, _ = make_core(addresses=("a:1", "b:2"))
+    core.register_frame("me", None, (), 4, waiter())
+    assert core.lost(Unavailable(grpc.StatusCode.UNAUTHENTICATED)) is None  # the answer
+
+
+def test_registering_again_writes_every_unanswered_request_with_the_same_frame():
+    core, _ = make_core(addresses=("a:1", "b:2"))
+    future = waiter()
+    first = core.register_frame("me", None, ("news", "news"), 4, future, protocol=2)
+    core.complete(core.feed(registered_frame(first.seq, send_credits=8)), pytest.fail)
+    core.on_registered(future.result(0))
+    subscribe = core.subscribe_frame("sport", True, waiter())
+    assert core.claim(subscribe)
+    answer = broker_pb2.BrokerFrame(seq=subscribe.seq)
+    answer.subscribe_result.topic, answer.subscribe_result.subscribed = "sport", True
+    core.feed(answer)
+    answered = core.send_frame(text_envelope(core), waiter())
+    core.claim(answered)
+    core.feed(send_result_frame(answered.seq, answered.send.envelope.message_id))
+    unanswered_waiter = waiter()
+    unanswered = core.send_frame(text_envelope(core), unanswered_waiter)
+    assert core.claim(unanswered)
+    reply = waiter()
+    request_id = core.expect_reply("you", None, reply)
+    request = core.send_frame(core.request_envelope(to="you", topic=None, text="q?",
+                                                    message_id=request_id, timeout=5), None)
+    assert core.claim(request)
+
+    assert core.lost(Unavailable()) is not None
+    meanwhile = core.send_frame(text_envelope(core), waiter())
+    assert not core.claim(meanwhile)  # no stream: the next one writes it
+    again = core.reopen_frame()
+    assert (again.register.agent_id, list(again.register.topics),
+            again.register.initial_credits, again.register.protocol) == \
+        ("me", ["news", "sport"], 4, 2)
+    outcome = core.feed(registered_frame(again.seq, send_credits=8))
+    assert outcome.writes == [unanswered, request, meanwhile]  # same seqs and message ids
+    assert outcome.settle == [] and outcome.credits_changed
+    assert core.reconnects == 1 and core.connected
+    assert core.send_credits == 8 - 3  # a credit for each send written again
+    assert not unanswered_waiter.done() and not reply.done()
+    # Their answers come on the new stream.
+    core.complete(core.feed(send_result_frame(unanswered.seq, "x")), pytest.fail)
+    assert unanswered_waiter.done()
+    core.complete(core.feed(deliver_frame("you", correlation_id=request_id)), pytest.fail)
+    assert reply.result(0).sender_id == "you"
+    core.forget_reply(request_id)
+    # A second loss resends only what is still unanswered.
+    core.lost(Unavailable())
+    third = core.reopen_frame()
+    assert core.feed(registered_frame(third.seq)).writes == [meanwhile]
+    assert core.reconnects == 2
+
+
+def test_a_repeat_of_an_acked_delivery_is_acked_again_and_not_handed_over():
+    core, _ = make_core()
+    register(core)
+    acked = core.feed(deliver_frame("you", message_id="m1")).delivery
+    assert core.ack_frame(acked) == ack("m1", "you")
+    repeat = core.feed(deliver_frame("you", message_id="m1"))
+    assert repeat == Outcome(writes=[ack("m1", "you")])
+    assert core.repeats_dropped == 1
+    # Not acked yet: handed over again. The same id from another sender is another message.
+    assert core.feed(deliver_frame("you", message_id="m2")).delivery is not None
+    assert core.feed(deliver_frame("you", message_id="m2")).delivery is not None
+    assert core.feed(deliver_frame("them", message_id="m1")).delivery is not None
+    assert core.repeats_dropped == 1
+
+
+def test_the_dedup_window_forgets_the_oldest_and_0_turns_it_off():
+    core, _ = make_core(dedup_window=2)
+    register(core)
+    for message_id in ("m1", "m2", "m3"):
+        core.ack_frame(core.feed(deliver_frame("you", message_id=message_id)).delivery)
+    assert core.feed(deliver_frame("you", message_id="m1")).delivery is not None
+    assert core.feed(deliver_frame("you", message_id="m3")).delivery is None
+    core, _ = make_core(dedup_window=0)
+    register(core)
+    core.ack_frame(core.feed(deliver_frame("you", message_id="m1")).delivery)
+    assert core.feed(deliver_frame("you", message_id="m1")).delivery is not None
+    with pytest.raises(ValueError, match="window size"):
+        make_core(dedup_window=-1)
+
+
+def test_addresses_and_backoff_are_checked():
+    assert _failover.split_addresses(" a:1 , b:2,") == ("a:1", "b:2")
+    assert _failover.split_addresses(["a:1", "b:2"]) == ("a:1", "b:2")
+    for bad in ("", " , ", []):
+        with pytest.raises(ValueError, match="no broker address"):
+            _failover.split_addresses(bad)
+    with pytest.raises(ValueError, match="backoff_initial"):
+        make_core(backoff_initial=-1)

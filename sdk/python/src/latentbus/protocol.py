@@ -16,8 +16,20 @@ channel, the Connect stream, the waiting and the locking; the Protocol decides t
     senders waiting for a send credit when `credits_changed`, then hands it to
     complete(), which settles the waiters, queues the delivery and reports an error
     that answers no call to on_error;
+  * requests written: a transport writes a request frame only when claim(frame) says
+    so; while the client reconnects the frame waits for the next stream instead;
+  * a lost stream: lost(cause) says whether to reconnect (and after how long, to which
+    `address`: latentbus._failover has the rules) or not. When it does, reopen_frame()
+    is the Register to write first on the next stream; its Registered, fed like any
+    frame, returns in `writes` every request that the lost stream left unanswered (the
+    same frames, the same message ids), so pending calls keep waiting across the
+    reconnect;
   * the end: ended(cause) turns how the stream ended into the StreamClosed every later
     call raises, and returns an Outcome that fails every waiter.
+
+Deliveries: the (sender, message id) of each delivery acked is remembered (dedup_window);
+a repeat of one (its ack lost with a broker that died) is acked again and not handed over.
+A delivery not acked yet is handed over again when it comes again.
 
 Waiters are the transport's futures (concurrent.futures.Future or asyncio.Future): the
 Protocol stores them, asks only done(), and hands them back in Outcome.settle.
@@ -28,7 +40,6 @@ latentbus._base holds what else the two clients share.
 """
 from __future__ import annotations
 
-import collections
 import dataclasses
 import itertools
 import logging
@@ -36,7 +47,7 @@ from typing import Any, Callable
 
 import grpc
 
-from latentbus import _frames, _replies, _rpc
+from latentbus import _failover, _frames, _replies, _rpc
 from latentbus.errors import BusError, StreamClosed
 from latentbus.messages import (Delivery, Registered, SendResult, build_envelope, latent_for,
                                 new_message_id)
@@ -54,6 +65,12 @@ REMEMBERED_REPLIES = 4096
 # The answer each kind of request waits for, by AgentFrame.frame.
 _ANSWER_NAMES = {"register": "Registered", "subscribe": "SubscribeResult",
                  "unsubscribe": "SubscribeResult", "send": "SendResult"}
+
+
+def _describe(cause: BaseException | None) -> str:
+    if isinstance(cause, grpc.RpcError) and hasattr(cause, "code"):
+        return f"{cause.code().name}: {cause.details() if hasattr(cause, 'details') else ''}"
+    return "ended by the broker" if cause is None else repr(cause)
 
 
 def log_error(error: BusError) -> None:
@@ -74,6 +91,16 @@ def settle(waiter, value) -> None:
 
 
 @dataclasses.dataclass
+class _Request:
+    """A request frame waiting for its answer: `waiter` gets it (None: a revision-2
+    request's send, answered by the request's reply); `written_on` is the stream it was
+    last written on (-1: none yet)."""
+    waiter: Any
+    frame: broker_pb2.AgentFrame
+    written_on: int = -1
+
+
+@dataclasses.dataclass
 class Outcome:
     """What one incoming frame, or the stream's end, asks of the transport: write
     `writes` (in order; the stream may be gone, so quietly), wake the senders waiting
@@ -90,21 +117,39 @@ class Protocol:
 
     def __init__(self, owner: Any, *, timeout: float,
                  on_error: Callable[[BusError], None] | None,
-                 max_message_bytes: int | None):
+                 max_message_bytes: int | None, addresses=("",), reconnect: bool = True,
+                 backoff_initial: float = 0.1, backoff_max: float = 5.0,
+                 dedup_window: int = 4096):
         """`owner` is the client deliveries belong to (Delivery.ack() and reply() call
-        it). `timeout`, `on_error` and `max_message_bytes` are the client's options
-        (see latentbus.client.Client); max_message_bytes is validated here."""
+        it). The rest are the client's options (see latentbus.client.Client), validated
+        here; `addresses` is the broker list, as _failover.split_addresses gives it."""
         self._owner = owner
         self.timeout = timeout  # the default wait for the broker's answers
         self._on_error = on_error or log_error
         self._configured_limit = _frames.check_max_message_bytes(max_message_bytes)
         # AgentFrame.seq: never 0, which the broker's unsolicited frames carry.
         self._seqs = itertools.count(1)
-        self._pending: dict[int, Any] = {}  # seq of a request -> its waiter
+        self._pending: dict[int, _Request] = {}  # seq of a request -> it
+        self._request_sends: dict[str, int] = {}  # request() id -> seq of its waiterless send
         self.replies: dict[str, _replies.PendingReply] = {}  # request id -> its waiter
         self._delivery_credits: _frames.DeliveryCredits | None = None
-        self._registering: tuple[str, Any] = ("", None)
+        # What register() registered: (agent id, model, delivery credits, protocol offered).
+        self._registration: tuple[str, Any, int, int] = ("", None, 0, _frames.PROTOCOL)
+        self._register_seq = 0  # of the Register written last
+        self.topics: dict[str, None] = {}  # subscribed now, in order: registered again with
         self.send_credits = 0
+        # Failover (latentbus._failover).
+        self.addresses = tuple(addresses)
+        self._address_index = 0
+        self._first_tries = 1  # addresses tried by the first registration
+        self.reconnect = reconnect
+        self._backoff = _failover.Backoff(backoff_initial, backoff_max)
+        self._retries = 0  # reconnect attempts since the stream was lost
+        self._stream = 0  # the stream in use: one more each time one is lost
+        self.connected = False  # a stream is up and registered
+        self.reconnects = 0
+        self._acked = _failover.KeyWindow(dedup_window)
+        self.repeats_dropped = 0
         self.end: StreamClosed | None = None  # why the stream ended, once it has
         self.closed = False
         self.agent_id: str | None = None
@@ -113,13 +158,18 @@ class Protocol:
         self.go_away: str | None = None
         self.ignored_replies = 0
         self.protocol = 1  # the stream's revision, from Registered
-        self._replied: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+        self._replied = _failover.KeyWindow(REMEMBERED_REPLIES)
 
     # -- state --------------------------------------------------------------------------
 
     def wait_limit(self, timeout: float | None) -> float:
         """How long to wait for the broker: `timeout`, or the client's default."""
         return self.timeout if timeout is None else timeout
+
+    @property
+    def address(self) -> str:
+        """The broker the stream uses (or the next one opens at)."""
+        return self.addresses[self._address_index]
 
     @property
     def max_message_bytes(self) -> int:
@@ -192,22 +242,30 @@ class Protocol:
         if protocol not in (1, 2):
             raise ValueError(f"protocol must be 1 or 2, got {protocol!r}")
         self._delivery_credits = _frames.DeliveryCredits(credits)
-        seq = self._expect(waiter)
-        self._registering = (agent_id, model)
-        return _frames.register(seq, agent_id, model, topics, credits, protocol)
+        topics = list(dict.fromkeys(topics))
+        frame = self._request(waiter, lambda seq: _frames.register(
+            seq, agent_id, model, topics, credits, protocol))
+        self._registration = (agent_id, model, credits, protocol)
+        self._register_seq = frame.seq
+        self.topics = dict.fromkeys(topics)
+        return frame
 
     def on_registered(self, frame: broker_pb2.BrokerFrame) -> Registered:
-        """Records the registration that register() waited for (the frame its waiter
-        got): from now on the client is that agent."""
-        self.agent_id, self.model = self._registering
+        """The registration that register() waited for (the frame its waiter got),
+        taken when its Registered was fed: from then on the client is that agent."""
+        if self.registered is None:
+            self._take_registration(frame)
+        return self.registered
+
+    def _take_registration(self, frame: broker_pb2.BrokerFrame) -> None:
+        self.agent_id, self.model = self._registration[:2]
         self.registered = Registered.from_proto(frame.registered)
         self.protocol = max(1, frame.registered.protocol)
-        return self.registered
 
     def subscribe_frame(self, topic: str, on: bool, waiter) -> broker_pb2.AgentFrame:
         """A Subscribe (`on`) or Unsubscribe frame; `waiter` gets the SubscribeResult."""
         self.require_registered()
-        return _frames.subscribe(self._expect(waiter), topic, on)
+        return self._request(waiter, lambda seq: _frames.subscribe(seq, topic, on))
 
     def check_size(self, envelope) -> None:
         """Raises MessageTooLarge for an envelope the broker would refuse as too large."""
@@ -232,9 +290,22 @@ class Protocol:
         on revision 2, see request_wants_result): a request's send that asks for no
         SendResult; its reply, or an Error naming it, settles the request."""
         if waiter is None:
-            self.check_open()
-            return _frames.send(next(self._seqs), envelope, want_result=False)
-        return _frames.send(self._expect(waiter), envelope)
+            frame = self._request(None, lambda seq: _frames.send(seq, envelope,
+                                                                 want_result=False))
+            self._request_sends[envelope.message_id] = frame.seq
+            return frame
+        return self._request(waiter, lambda seq: _frames.send(seq, envelope))
+
+    def claim(self, frame: broker_pb2.AgentFrame) -> bool:
+        """Whether the transport writes `frame` (from subscribe_frame or send_frame) now:
+        True while a registered stream is up, on which it then counts as written; False
+        while the client reconnects (the next stream's Registered returns it to write)
+        or once it needs no writing (answered, timed out, the end)."""
+        request = self._pending.get(frame.seq)
+        if request is None or not self.connected:
+            return False
+        request.written_on = self._stream
+        return True
 
     def request_wants_result(self, text_fallback) -> bool:
         """Whether request() waits for its send's SendResult: always before revision 2;
@@ -242,20 +313,18 @@ class Protocol:
         return not self.lean or text_fallback is not None
 
     def ack_frame(self, delivery: Delivery) -> broker_pb2.AgentFrame | None:
-        """The Ack for `delivery`; None when our reply acked it (revision 2)."""
+        """The Ack for `delivery`; None when our reply acked it (revision 2). A repeat
+        of `delivery` will not be handed over (dedup_window)."""
         key = (delivery.sender_id, delivery.message_id)
-        if key in self._replied:
-            del self._replied[key]
+        self._acked.add(key)
+        if self._replied.discard(key):
             return None
         return _frames.ack(delivery.message_id, delivery.sender_id)
 
     def replying(self, delivery: Delivery) -> None:
         """Records that a reply to `delivery` is being sent: on revision 2 it acks it."""
-        if not self.lean:
-            return
-        self._replied[(delivery.sender_id, delivery.message_id)] = None
-        while len(self._replied) > REMEMBERED_REPLIES:
-            self._replied.popitem(last=False)
+        if self.lean:
+            self._replied.add((delivery.sender_id, delivery.message_id))
 
     @staticmethod
     def send_result(frame: broker_pb2.BrokerFrame) -> SendResult:
@@ -271,16 +340,19 @@ class Protocol:
 
     def timed_out(self, request: broker_pb2.AgentFrame, timeout: float) -> TimeoutError:
         """Forgets `request`, whose answer did not come within `timeout` seconds (a late
-        one is dropped), and returns the error to raise."""
+        one is dropped; it is not written again after a reconnect), and returns the error
+        to raise."""
         self._pending.pop(request.seq, None)
         what = _ANSWER_NAMES[request.WhichOneof("frame")]
         return TimeoutError(f"no {what} from the broker within {timeout} s")
 
-    def _expect(self, waiter) -> int:
+    def _request(self, waiter, build: Callable[[int], broker_pb2.AgentFrame]
+                 ) -> broker_pb2.AgentFrame:
+        """The frame build(seq) makes, numbered and kept until its answer."""
         self.check_open()
-        seq = next(self._seqs)
-        self._pending[seq] = waiter
-        return seq
+        frame = build(next(self._seqs))
+        self._pending[frame.seq] = _Request(waiter, frame)
+        return frame
 
     # -- request() ----------------------------------------------------------------------
 
@@ -293,7 +365,12 @@ class Protocol:
         return message_id
 
     def forget_reply(self, message_id: str) -> None:
+        """The request() `message_id` is over: its reply no longer waited for, its send
+        no longer written again."""
         self.replies.pop(message_id, None)
+        seq = self._request_sends.pop(message_id, None)
+        if seq is not None:
+            self._pending.pop(seq, None)
 
     @staticmethod
     def no_reply(message_id: str, timeout: float) -> BusError:
@@ -323,12 +400,17 @@ class Protocol:
             self.send_credits += frame.credit.credits
             return Outcome(credits_changed=True)
         if kind == "registered":
-            self.send_credits = frame.registered.send_credits
-            return Outcome(settle=self._answer(frame.seq, frame), credits_changed=True)
+            return self._registered(frame)
         if kind == "error":
             error = BusError.from_proto(frame.error)
             answered = self._answer(frame.seq, error)
             return Outcome(settle=answered) if answered else self._unsolicited(error)
+        if kind == "subscribe_result":
+            result = frame.subscribe_result
+            if result.subscribed:
+                self.topics[result.topic] = None
+            else:
+                self.topics.pop(result.topic, None)
         if kind in ("send_result", "subscribe_result"):
             return Outcome(settle=self._answer(frame.seq, frame))
         if kind == "go_away":
@@ -344,6 +426,96 @@ class Protocol:
             return None
         credits = self._delivery_credits.consumed()
         return _frames.credit(credits) if credits else None
+
+    # -- failover -------------------------------------------------------------------------
+
+    def lost(self, cause: BaseException | None) -> float | None:
+        """The stream ended, `cause` as ended() takes it. Returns how many seconds to
+        wait before opening the next stream, to `address` (which may have moved on), or
+        None when the end is final: then ended(cause). The first registration moves on
+        to the next broker at once while one is unreachable; a registered client
+        reconnects unless the end is final (latentbus._failover), first to the same
+        broker, then to the next ones in turn, waiting longer each time."""
+        self.connected = False
+        self.send_credits = 0  # the next stream's Registered grants them
+        self._stream += 1
+        if self.closed or self.end is not None:
+            return None
+        code = _failover.stream_end_code(cause)
+        if self.registered is None:
+            if code != grpc.StatusCode.UNAVAILABLE or self._first_tries >= len(self.addresses):
+                return None
+            self._first_tries += 1
+            self._next_address()
+            log.info("latentbus: broker unreachable (%s); trying %s", _describe(cause),
+                     self.address)
+            return 0.0
+        if code is None or code in _failover.FINAL_CODES or not self.reconnect:
+            return None
+        if self._retries > 0:
+            self._next_address()
+        self._retries += 1
+        wait = self._backoff.next()
+        log.warning("latentbus: %s: stream lost (%s); reconnecting to %s in %.2f s",
+                    self.agent_id, _describe(cause), self.address, wait)
+        return wait
+
+    def reopen_frame(self) -> broker_pb2.AgentFrame | None:
+        """The Register to write first on the next stream: the same agent id, model,
+        delivery credits and protocol, with the topics subscribed now. None when no
+        stream is to be opened: the client was closed, or register() stopped waiting."""
+        if self.closed or self.end is not None:
+            return None
+        if self.registered is None:  # the first registration, at the next broker
+            request = self._pending.get(self._register_seq)
+            return request.frame if request is not None else None
+        last = self._pending.get(self._register_seq)
+        if last is not None and last.waiter is None:  # a stream lost before its answer
+            del self._pending[self._register_seq]
+        agent_id, model, credits, protocol = self._registration
+        topics = list(self.topics)
+        frame = self._request(None, lambda seq: _frames.register(
+            seq, agent_id, model, topics, credits, protocol))
+        self._register_seq = frame.seq
+        return frame
+
+    def _registered(self, frame: broker_pb2.BrokerFrame) -> Outcome:
+        """Registered: the answer to register() (its waiter gets it), or to reopen_frame()
+        (the stream is back: the requests it has not seen are written again)."""
+        self.send_credits = frame.registered.send_credits
+        request = self._pending.pop(frame.seq, None) if frame.seq else None
+        if request is None:
+            return Outcome(credits_changed=True)
+        self.connected = True
+        self._retries = 0
+        self._backoff.reset()
+        if request.waiter is None:
+            return self._reinstalled(frame)
+        if self.registered is None:
+            self._take_registration(frame)
+        settle = [] if request.waiter.done() else [(request.waiter, frame)]
+        return Outcome(settle=settle, credits_changed=True)
+
+    def _reinstalled(self, frame: broker_pb2.BrokerFrame) -> Outcome:
+        self.registered = Registered.from_proto(frame.registered)
+        self.protocol = max(1, frame.registered.protocol)
+        self._delivery_credits = _frames.DeliveryCredits(self._registration[2])
+        self.reconnects += 1
+        resend = []
+        for seq in sorted(self._pending):  # in the order they were first written
+            request = self._pending[seq]
+            if request.frame.HasField("register") or request.written_on == self._stream:
+                continue
+            request.written_on = self._stream
+            if request.frame.HasField("send") and self.send_credits > 0:
+                self.send_credits -= 1
+            resend.append(request.frame)
+        log.info("latentbus: %s: registered again at %s; resent %d unanswered request(s)",
+                 self.agent_id, self.address, len(resend))
+        return Outcome(writes=resend, credits_changed=True)
+
+    def _next_address(self) -> None:
+        self._address_index = (self._address_index + 1) % len(self.addresses)
 
     def ended(self, cause: BaseException | None) -> Outcome:
         """The stream is over: `cause` is None when the broker ended it, else what the
@@ -363,9 +535,12 @@ class Protocol:
         if self.closed:
             end = StreamClosed.closed_locally()
         self.end = end
-        waiters = (list(self._pending.values()) +
+        self.connected = False
+        waiters = ([request.waiter for request in self._pending.values()
+                    if request.waiter is not None] +
                    [reply.future for reply in self.replies.values()])
         self._pending.clear()
+        self._request_sends.clear()
         self.replies.clear()
         return Outcome(settle=[(waiter, end) for waiter in waiters], credits_changed=True)
 
@@ -385,10 +560,10 @@ class Protocol:
 
     def _answer(self, seq: int, value) -> list:
         """The waiter of request `seq` with its answer; [] when no live request has it."""
-        waiter = self._pending.pop(seq, None) if seq else None
-        if waiter is None or waiter.done():
+        request = self._pending.pop(seq, None) if seq else None
+        if request is None or request.waiter is None or request.waiter.done():
             return []
-        return [(waiter, value)]
+        return [(request.waiter, value)]
 
     def _unsolicited(self, error: BusError) -> Outcome:
         # Revision 2: a request's send has no waiter of its own, so any refusal naming
@@ -402,6 +577,10 @@ class Protocol:
     def _deliver(self, envelope) -> Outcome:
         """A delivery goes to receive(), unless it is the reply a request() waits for
         (see latentbus._replies): then the client acks it and hands it to the waiter."""
+        key = (envelope.sender_id, envelope.message_id)
+        if key in self._acked:  # acked already, the ack lost with a broker: ack it again
+            self.repeats_dropped += 1
+            return Outcome(writes=self._ack_writes(envelope))
         delivery = Delivery(envelope, self._owner)
         reply = self.replies.get(envelope.correlation_id) if envelope.correlation_id else None
         if reply is None:
@@ -413,9 +592,15 @@ class Protocol:
         del self.replies[envelope.correlation_id]
         if reply.future.done():
             return Outcome(delivery=delivery)
+        self._acked.add(key)
+        return Outcome(writes=self._ack_writes(envelope), settle=[(reply.future, delivery)])
+
+    def _ack_writes(self, envelope) -> list:
+        """The Ack of a delivery the client takes itself, and on revision 1 the Credit
+        frame due once it counts as consumed."""
         writes = [_frames.ack(envelope.message_id, envelope.sender_id)]
         credit = self.consumed()
         if credit is not None:
             writes.append(credit)
-        return Outcome(writes=writes, settle=[(reply.future, delivery)])
+        return writes
 
