@@ -8,7 +8,8 @@ coroutines. Create it inside a running event loop:
 
 Deliveries are read by one task per client; `await bus.receive()` or
 `async for d in bus` hands them out in arrival order; `await d.ack()` acks.
-Not thread-safe: use one event loop per client.
+Not thread-safe: use one event loop per client. Failover (an address list, reconnects,
+dedup_window) is the sync client's (latentbus.client): the reader task reconnects.
 
 This module is the transport: a reader task, an asyncio queue and grpc.aio around the
 sans-IO latentbus.protocol.Protocol, which decides what each frame means.
@@ -16,12 +17,13 @@ sans-IO latentbus.protocol.Protocol, which decides what each frame means.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
-from typing import AsyncIterator, Callable
+from typing import AsyncIterator, Callable, Sequence
 
 import grpc
 
-from latentbus import _base, _frames, _rpc, connection, protocol
+from latentbus import _base, _rpc, connection, protocol
 from latentbus.errors import BusError, StreamClosed
 from latentbus.messages import Delivery, Registered, RouteQueryResult, SendResult
 from latentbus.v1 import broker_pb2
@@ -32,20 +34,25 @@ _END = object()
 class AsyncClient(_base.ClientBase):
     """Create with latentbus.aio.connect(); close with `await close()` or `async with`."""
 
-    def __init__(self, address: str, *, token: str | None = None, tls: bool = False,
-                 root_ca=None, timeout: float = 10.0,
+    def __init__(self, address: str | Sequence[str], *, token: str | None = None,
+                 tls: bool = False, root_ca=None, timeout: float = 10.0,
                  on_error: Callable[[BusError], None] | None = None, channel_options=(),
-                 max_message_bytes: int | None = None):
+                 max_message_bytes: int | None = None, reconnect: bool = True,
+                 backoff_initial: float = 0.1, backoff_max: float = 5.0,
+                 dedup_window: int = 4096):
         """Arguments as latentbus.client.Client."""
-        channel = connection.aio_channel(address, tls=tls, root_ca=root_ca,
-                                        options=channel_options)
-        super().__init__(address, channel, token=token, timeout=timeout, on_error=on_error,
-                         max_message_bytes=max_message_bytes)
+        make_channel = functools.partial(connection.aio_channel, tls=tls, root_ca=root_ca)
+        super().__init__(address, make_channel, channel_options=channel_options, token=token,
+                         timeout=timeout, on_error=on_error,
+                         max_message_bytes=max_message_bytes, reconnect=reconnect,
+                         backoff_initial=backoff_initial, backoff_max=backoff_max,
+                         dedup_window=dedup_window)
         self._inbox: asyncio.Queue = asyncio.Queue()
         self._write_lock = asyncio.Lock()
         self._credit_cond = asyncio.Condition()
         self._call = None
         self._reader: asyncio.Task | None = None
+        self._closing: asyncio.Event | None = None  # ends a reconnect's wait
 
     # -- stream ----------------------------------------------------------------------
 
@@ -57,9 +64,9 @@ class AsyncClient(_base.ClientBase):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         frame = self._core.register_frame(agent_id, model, topics, credits, future, protocol)
-        self._call = self._stub.Connect(metadata=self._metadata)
-        self._reader = loop.create_task(self._read_loop())
-        await self._write(frame)
+        self._closing = asyncio.Event()
+        self._open()
+        self._reader = loop.create_task(self._read_loop(frame))
         return self._core.on_registered(await self._wait(frame, future, timeout))
 
     async def subscribe(self, topic: str, timeout: float | None = None) -> None:
@@ -164,7 +171,7 @@ class AsyncClient(_base.ClientBase):
             to=to, topic=topic, sender_id=sender_id, text=text, array=array,
             encoding=encoding, latent=latent, message_class=message_class,
             deadline=deadline, metadata=metadata, message_id=message_id)
-        return _rpc.publish_result(await self._unary(self._stub.Publish, request, timeout))
+        return _rpc.publish_result(await self._unary("Publish", request, timeout))
 
     async def route_query(self, to: str | None = None, *, topic: str | None = None,
                           message_class="context", has_text: bool = False,
@@ -173,25 +180,27 @@ class AsyncClient(_base.ClientBase):
         request = self._core.route_query_request(
             sender_id=sender_id, to=to, topic=topic, message_class=message_class,
             has_text=has_text, has_latent=has_latent, model_id=model_id)
-        return RouteQueryResult.from_proto(await self._unary(self._stub.RouteQuery, request,
-                                                             timeout))
+        return RouteQueryResult.from_proto(await self._unary("RouteQuery", request, timeout))
 
     async def list_agents(self, timeout: float | None = None):
-        return list((await self._unary(self._stub.ListAgents, broker_pb2.ListAgentsRequest(),
+        return list((await self._unary("ListAgents", broker_pb2.ListAgentsRequest(),
                                        timeout)).agents)
 
     async def list_bridges(self, timeout: float | None = None):
-        return list((await self._unary(self._stub.ListBridges, broker_pb2.ListBridgesRequest(),
+        return list((await self._unary("ListBridges", broker_pb2.ListBridgesRequest(),
                                        timeout)).bridges)
 
     async def get_stats(self, timeout: float | None = None) -> broker_pb2.GetStatsResponse:
-        return await self._unary(self._stub.GetStats, broker_pb2.GetStatsRequest(), timeout)
+        return await self._unary("GetStats", broker_pb2.GetStatsRequest(), timeout)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     async def close(self, timeout: float = 5.0) -> None:
+        """As Client.close."""
         if not self._core.close():
             return
+        if self._closing is not None:
+            self._closing.set()
         if self._call is not None:
             if self._core.end is None:
                 try:
@@ -204,7 +213,8 @@ class AsyncClient(_base.ClientBase):
             except asyncio.TimeoutError:
                 self._call.cancel()
                 await asyncio.wait([self._reader], timeout=timeout)
-        await self._channel.close()
+        for channel in self._opened_channels():
+            await channel.close()
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -214,44 +224,84 @@ class AsyncClient(_base.ClientBase):
 
     # -- internals ---------------------------------------------------------------------
 
-    async def _read_loop(self) -> None:
+    def _open(self) -> None:
+        """Opens a Connect stream to the core's current broker."""
+        self._call = self._stub(self._core.address).Connect(metadata=self._metadata)
+
+    async def _read_loop(self, register: broker_pb2.AgentFrame) -> None:
+        """Writes `register` and reads the stream until it ends; opens the next one, with
+        the core's next Register, while the core says so."""
         cause = None
         try:
+            while True:
+                cause = await self._serve_stream(register)
+                wait = self._core.lost(cause)
+                await self._credits_changed()
+                if wait is None or await self._closed_within(wait):
+                    break
+                register = self._core.reopen_frame()
+                if register is None:
+                    break
+                self._open()
+        except asyncio.CancelledError:
+            cause = StreamClosed.closed_locally()
+        outcome = self._core.ended(cause)
+        self._core.complete(outcome, self._inbox.put_nowait)
+        await self._credits_changed()
+        self._inbox.put_nowait(_END)
+
+    async def _serve_stream(self, register) -> BaseException | None:
+        """Writes `register` on the current stream, then handles its frames; what ended
+        it (None: the broker, OK)."""
+        try:
+            async with self._write_lock:
+                await self._call.write(register)
             while (frame := await self._call.read()) is not grpc.aio.EOF:
                 await self._dispatch(frame)
         except asyncio.CancelledError:
-            cause = StreamClosed.closed_locally()
+            raise
         except Exception as e:  # grpc.RpcError, or a bug (logged by the core)
-            cause = e
-        outcome = self._core.ended(cause)
-        self._core.complete(outcome, self._inbox.put_nowait)
+            return e
+        return None
+
+    async def _closed_within(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _credits_changed(self) -> None:
         async with self._credit_cond:
             self._credit_cond.notify_all()
-        self._inbox.put_nowait(_END)
 
     async def _dispatch(self, frame: broker_pb2.BrokerFrame) -> None:
         """Handles one frame from the broker (the reader task's, or a test's)."""
         outcome = self._core.feed(frame)
         if outcome.credits_changed:
-            async with self._credit_cond:
-                self._credit_cond.notify_all()
+            await self._credits_changed()
         for write in outcome.writes:
             await self._write_quietly(write)
         self._core.complete(outcome, self._inbox.put_nowait)
 
-    async def _write(self, frame) -> None:
+    async def _write(self, frame, call=None) -> None:
+        """Writes `frame` on `call` (default: the current stream). A stream that broke
+        under the write takes the frame with it: an ack is then answered by the broker's
+        redelivery (and dedup_window), a request is written again after the reconnect,
+        and a final end fails the pending calls; once that end is known it is raised."""
         self._core.check_open()
+        call = call or self._call
         try:
             async with self._write_lock:
-                await self._call.write(frame)
+                await call.write(frame)
         except Exception:
-            # The stream ended under the write; report why it ended (the reader task
-            # itself, writing an ack or credit, must not wait for itself).
-            if asyncio.current_task() is not self._reader:
-                await asyncio.wait([self._reader], timeout=self._core.timeout)
             if self._core.end is not None:
                 raise self._core.end from None
-            raise
+
+    async def _write_request(self, frame) -> None:
+        """Writes a request frame now, or leaves it to the next stream (Protocol.claim)."""
+        if self._core.claim(frame):
+            await self._write(frame, self._call)
 
     async def _write_quietly(self, frame) -> None:
         try:
@@ -270,7 +320,7 @@ class AsyncClient(_base.ClientBase):
     async def _subscription(self, topic: str, on: bool, timeout: float | None) -> None:
         future = asyncio.get_running_loop().create_future()
         frame = self._core.subscribe_frame(topic, on, future)
-        await self._write(frame)
+        await self._write_request(frame)
         await self._wait(frame, future, timeout)
 
     async def _take_send_credit(self, deadline: float) -> None:
@@ -296,23 +346,29 @@ class AsyncClient(_base.ClientBase):
         await self._take_send_credit(time.monotonic() + timeout)
         future = asyncio.get_running_loop().create_future()
         frame = self._core.send_frame(envelope, future)
-        await self._write(frame)
+        await self._write_request(frame)
         return self._core.send_result(await self._wait(frame, future, timeout))
 
     async def _send_unanswered(self, envelope, timeout: float) -> None:
         """Writes a revision-2 request's send, which asks for no SendResult."""
         self._core.check_size(envelope)
         await self._take_send_credit(time.monotonic() + timeout)
-        await self._write(self._core.send_frame(envelope, None))
+        await self._write_request(self._core.send_frame(envelope, None))
 
-    async def _unary(self, method, request, timeout: float | None):
-        try:
-            return await method(request, metadata=self._metadata,
-                                timeout=self._core.wait_limit(timeout))
-        except grpc.RpcError as e:
-            raise BusError.from_rpc_error(e) from None
+    async def _unary(self, method: str, request, timeout: float | None):
+        """As Client._unary."""
+        targets = list(self._unary_targets())
+        for i, (index, stub) in enumerate(targets):
+            try:
+                return await getattr(stub, method)(request, metadata=self._metadata,
+                                                   timeout=self._core.wait_limit(timeout))
+            except grpc.RpcError as e:
+                error = self._unary_failed(e, index, last=i == len(targets) - 1)
+                if error is not None:
+                    raise error from None
 
 
-def connect(address: str, **kwargs) -> AsyncClient:
-    """An AsyncClient for `address`; call from inside a running event loop."""
+def connect(address: str | Sequence[str], **kwargs) -> AsyncClient:
+    """An AsyncClient for `address` (one broker or several, as latentbus.connect); call
+    from inside a running event loop."""
     return AsyncClient(address, **kwargs)

@@ -13,6 +13,11 @@ application through receive() / iteration in arrival order; replies to request()
 handed to the waiting caller instead (and acked by the client). A request addressed to
 an agent accepts its reply only from that agent (latentbus._replies).
 
+Failover: `address` may list several brokers of one cluster ("b1:7070,b2:7070"). When
+the stream breaks the reader thread registers again (the next broker after the first
+retry), writes again every request left unanswered, and pending calls keep waiting
+(latentbus._failover has the rules).
+
 This module is the transport: threads, queues and grpc's sync API around the sans-IO
 latentbus.protocol.Protocol, which decides what each frame means. Its state is guarded
 by the client's lock.
@@ -20,14 +25,15 @@ by the client's lock.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import queue
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 import grpc
 
-from latentbus import _base, _frames, _rpc, connection, protocol
+from latentbus import _base, _rpc, connection, protocol
 from latentbus.errors import BusError, StreamClosed
 from latentbus.messages import Delivery, Registered, RouteQueryResult, SendResult
 from latentbus.v1 import broker_pb2
@@ -38,29 +44,41 @@ _END = object()  # inbox sentinel: the stream ended
 class Client(_base.ClientBase):
     """Create with latentbus.connect(). Close with close() or a `with` block."""
 
-    def __init__(self, address: str, *, token: str | None = None, tls: bool = False,
-                 root_ca=None, timeout: float = 10.0,
+    def __init__(self, address: str | Sequence[str], *, token: str | None = None,
+                 tls: bool = False, root_ca=None, timeout: float = 10.0,
                  on_error: Callable[[BusError], None] | None = None, channel_options=(),
-                 max_message_bytes: int | None = None):
-        """`address` is host:port. `token` is sent as `authorization: Bearer <token>`
-        on every call. `root_ca` (PEM bytes/text or a file path) or tls=True selects
-        TLS. `timeout` bounds each wait for the broker's answer. `on_error` receives
-        Error frames that answer no pending call (a plain send's deadline passing
-        undelivered, QUEUE_FULL for some topic recipients after a SendResult); by
-        default they are logged. `max_message_bytes` is the envelope size publish()
-        checks before sending while no stream is registered (default: the broker's
-        default, 4 MiB; 0: no local check); once register() has returned, the limit
-        the broker announced in Registered is used for every send and publish."""
-        channel = connection.sync_channel(address, tls=tls, root_ca=root_ca,
-                                         options=channel_options)
-        super().__init__(address, channel, token=token, timeout=timeout, on_error=on_error,
-                         max_message_bytes=max_message_bytes)
-        self._lock = threading.Lock()  # guards _core
+                 max_message_bytes: int | None = None, reconnect: bool = True,
+                 backoff_initial: float = 0.1, backoff_max: float = 5.0,
+                 dedup_window: int = 4096):
+        """`address` is host:port, or several brokers of one cluster (comma-separated,
+        or a list): register() takes the first that answers; see the module's
+        "Failover". `token` is sent as `authorization: Bearer <token>` on every call.
+        `root_ca` (PEM bytes/text or a file path) or tls=True selects TLS. `timeout`
+        bounds each wait for the broker's answer. `on_error` receives Error frames that
+        answer no pending call (a plain send's deadline passing undelivered, QUEUE_FULL
+        for some topic recipients after a SendResult); by default they are logged.
+        `max_message_bytes` is the envelope size publish() checks before sending while
+        no stream is registered (default: the broker's default, 4 MiB; 0: no local
+        check); once register() has returned, the limit the broker announced in
+        Registered is used for every send and publish.
+        `reconnect`: register again when the stream breaks (False: a broken stream ends
+        the client). `backoff_initial` and `backoff_max` (seconds) bound the wait before
+        each attempt, doubling from the first to the second. `dedup_window`: how many
+        acked deliveries are remembered so that a repeat of one (its ack lost with a
+        broker) is acked again and not handed over; 0 hands every delivery over."""
+        make_channel = functools.partial(connection.sync_channel, tls=tls, root_ca=root_ca)
+        super().__init__(address, make_channel, channel_options=channel_options, token=token,
+                         timeout=timeout, on_error=on_error,
+                         max_message_bytes=max_message_bytes, reconnect=reconnect,
+                         backoff_initial=backoff_initial, backoff_max=backoff_max,
+                         dedup_window=dedup_window)
+        self._lock = threading.Lock()  # guards _core, _outbox and _call
         self._credit_cond = threading.Condition(self._lock)
-        self._outbox: queue.Queue = queue.Queue()
+        self._outbox: queue.Queue | None = None  # the frames the current stream writes
         self._inbox: queue.Queue = queue.Queue()
         self._call = None
         self._reader: threading.Thread | None = None
+        self._closing = threading.Event()  # ends a reconnect's wait
 
     # -- stream ----------------------------------------------------------------------
 
@@ -80,8 +98,7 @@ class Client(_base.ClientBase):
         with self._lock:
             frame = self._core.register_frame(agent_id, model, topics, credits, future,
                                               protocol)
-        self._outbox.put(frame)
-        self._call = self._stub.Connect(self._requests(), metadata=self._metadata)
+        self._open(frame)
         self._reader = threading.Thread(target=self._read_loop, daemon=True,
                                         name=f"latentbus-{agent_id}")
         self._reader.start()
@@ -212,7 +229,7 @@ class Client(_base.ClientBase):
             to=to, topic=topic, sender_id=sender_id, text=text, array=array,
             encoding=encoding, latent=latent, message_class=message_class,
             deadline=deadline, metadata=metadata, message_id=message_id)
-        return _rpc.publish_result(self._unary(self._stub.Publish, request, timeout))
+        return _rpc.publish_result(self._unary("Publish", request, timeout))
 
     def route_query(self, to: str | None = None, *, topic: str | None = None,
                     message_class="context", has_text: bool = False, has_latent: bool = False,
@@ -223,38 +240,41 @@ class Client(_base.ClientBase):
         request = self._core.route_query_request(
             sender_id=sender_id, to=to, topic=topic, message_class=message_class,
             has_text=has_text, has_latent=has_latent, model_id=model_id)
-        return RouteQueryResult.from_proto(self._unary(self._stub.RouteQuery, request, timeout))
+        return RouteQueryResult.from_proto(self._unary("RouteQuery", request, timeout))
 
     def list_agents(self, timeout: float | None = None):
         """Admin: the connected agents (latentbus.v1.AgentInfo messages)."""
-        return list(self._unary(self._stub.ListAgents, broker_pb2.ListAgentsRequest(),
-                                timeout).agents)
+        return list(self._unary("ListAgents", broker_pb2.ListAgentsRequest(), timeout).agents)
 
     def list_bridges(self, timeout: float | None = None):
         """Admin: the loaded bridges (latentbus.v1.BridgeInfo messages)."""
-        return list(self._unary(self._stub.ListBridges, broker_pb2.ListBridgesRequest(),
+        return list(self._unary("ListBridges", broker_pb2.ListBridgesRequest(),
                                 timeout).bridges)
 
     def get_stats(self, timeout: float | None = None) -> broker_pb2.GetStatsResponse:
         """Admin: counters and gauges."""
-        return self._unary(self._stub.GetStats, broker_pb2.GetStatsRequest(), timeout)
+        return self._unary("GetStats", broker_pb2.GetStatsRequest(), timeout)
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def close(self, timeout: float = 5.0) -> None:
         """Ends the stream (unacked deliveries are redelivered to the next stream of this
-        agent id) and the channel. Idempotent."""
-        if not self._core.close():
-            return
-        if self._call is not None:
-            self._outbox.put(None)  # half-close: the broker ends the stream with OK
-            # (From on_error, on the reader thread, there is nothing to wait for.)
-            if threading.current_thread() is not self._reader:
+        agent id), a reconnect in progress, and the channels. Idempotent."""
+        with self._lock:
+            if not self._core.close():
+                return
+            outbox = self._outbox
+        self._closing.set()
+        if outbox is not None:
+            outbox.put(None)  # half-close: the broker ends the stream with OK
+        # (From on_error, on the reader thread, there is nothing to wait for.)
+        if self._reader is not None and threading.current_thread() is not self._reader:
+            self._reader.join(timeout)
+            if self._reader.is_alive():
+                self._call.cancel()
                 self._reader.join(timeout)
-                if self._reader.is_alive():
-                    self._call.cancel()
-                    self._reader.join(timeout)
-        self._channel.close()
+        for channel in self._opened_channels():
+            channel.close()
 
     def __enter__(self) -> "Client":
         return self
@@ -264,26 +284,57 @@ class Client(_base.ClientBase):
 
     # -- internals ---------------------------------------------------------------------
 
-    def _requests(self):
+    @staticmethod
+    def _requests(outbox: queue.Queue):
         while True:
-            frame = self._outbox.get()
+            frame = outbox.get()
             if frame is None:
                 return
             yield frame
 
+    def _open(self, register: broker_pb2.AgentFrame) -> bool:
+        """Opens a Connect stream to the core's current broker, `register` its first
+        frame; False (nothing left open) once the client is closed."""
+        outbox: queue.Queue = queue.Queue()
+        outbox.put(register)
+        call = self._stub(self._core.address).Connect(self._requests(outbox),
+                                                      metadata=self._metadata)
+        with self._lock:
+            if not self._core.closed:
+                self._outbox, self._call = outbox, call
+                return True
+        outbox.put(None)
+        call.cancel()
+        return False
+
     def _read_loop(self) -> None:
-        cause = None
-        try:
-            for frame in self._call:
-                self._dispatch(frame)
-        except Exception as e:  # grpc.RpcError, or a bug (logged by the core)
-            cause = e
+        """Reads each stream until it ends; opens the next one while the core says so."""
+        while True:
+            cause = self._read_stream()
+            with self._lock:
+                self._outbox.put(None)  # lets gRPC's request consumer finish
+                wait = self._core.lost(cause)
+                self._credit_cond.notify_all()
+            if wait is None or self._closing.wait(wait):
+                break
+            with self._lock:
+                frame = self._core.reopen_frame()
+            if frame is None or not self._open(frame):
+                break
         with self._lock:
             outcome = self._core.ended(cause)
             self._credit_cond.notify_all()
         self._core.complete(outcome, self._inbox.put)
-        self._outbox.put(None)  # lets gRPC's request consumer finish
         self._inbox.put(_END)
+
+    def _read_stream(self) -> BaseException | None:
+        """Handles the current stream's frames; what ended it (None: the broker, OK)."""
+        try:
+            for frame in self._call:
+                self._dispatch(frame)
+        except Exception as e:  # grpc.RpcError, or a bug (logged by the core)
+            return e
+        return None
 
     def _dispatch(self, frame: broker_pb2.BrokerFrame) -> None:
         """Handles one frame from the broker (the reader thread's, or a test's)."""
@@ -296,9 +347,18 @@ class Client(_base.ClientBase):
         self._core.complete(outcome, self._inbox.put)
 
     def _write(self, frame) -> None:
+        """Writes an ack or credit on the current stream (lost with it if it breaks)."""
         with self._lock:
             self._core.check_open()
-        self._outbox.put(frame)
+            if self._outbox is not None:
+                self._outbox.put(frame)
+
+    def _write_request(self, frame) -> None:
+        """Writes a request frame now, or leaves it to the next stream (Protocol.claim)."""
+        with self._lock:
+            self._core.check_open()
+            if self._core.claim(frame):
+                self._outbox.put(frame)
 
     def _write_quietly(self, frame) -> None:
         try:
@@ -320,7 +380,7 @@ class Client(_base.ClientBase):
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
             frame = self._core.subscribe_frame(topic, on, future)
-        self._write(frame)
+        self._write_request(frame)
         self._wait(frame, future, timeout)
 
     def _take_send_credit(self, deadline: float) -> None:
@@ -344,7 +404,7 @@ class Client(_base.ClientBase):
         future: concurrent.futures.Future = concurrent.futures.Future()
         with self._lock:
             frame = self._core.send_frame(envelope, future)
-        self._write(frame)
+        self._write_request(frame)
         return self._core.send_result(self._wait(frame, future, timeout))
 
     def _send_unanswered(self, envelope, timeout: float) -> None:
@@ -353,18 +413,25 @@ class Client(_base.ClientBase):
         self._take_send_credit(time.monotonic() + timeout)
         with self._lock:
             frame = self._core.send_frame(envelope, None)
-        self._write(frame)
+        self._write_request(frame)
 
-    def _unary(self, method, request, timeout: float | None):
-        try:
-            return method(request, metadata=self._metadata,
-                          timeout=self._core.wait_limit(timeout))
-        except grpc.RpcError as e:
-            raise BusError.from_rpc_error(e) from None
+    def _unary(self, method: str, request, timeout: float | None):
+        """Calls `method` of the Broker service, on the next broker while one is
+        unreachable (ClientBase._unary_failed)."""
+        targets = list(self._unary_targets())
+        for i, (index, stub) in enumerate(targets):
+            try:
+                return getattr(stub, method)(request, metadata=self._metadata,
+                                             timeout=self._core.wait_limit(timeout))
+            except grpc.RpcError as e:
+                error = self._unary_failed(e, index, last=i == len(targets) - 1)
+                if error is not None:
+                    raise error from None
 
 
-def connect(address: str, **kwargs) -> Client:
-    """A Client for the broker at `address` (host:port); see Client.__init__ for
-    token=, tls=, root_ca=, timeout=, on_error=, max_message_bytes=. The channel
-    connects lazily."""
+def connect(address: str | Sequence[str], **kwargs) -> Client:
+    """A Client for the broker at `address` (host:port, or several brokers of one
+    cluster); see Client.__init__ for token=, tls=, root_ca=, timeout=, on_error=,
+    max_message_bytes=, reconnect=, backoff_initial=, backoff_max=, dedup_window=. The
+    channels connect lazily."""
     return Client(address, **kwargs)

@@ -40,6 +40,14 @@ def metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
 
 
+def reconnect_options(backoff_initial: float, backoff_max: float) -> tuple:
+    """Channel options that bound grpc's own wait between connection attempts like the
+    client's reconnect backoff, so that a broker that comes back is seen as soon as the
+    client asks for it again."""
+    return (("grpc.initial_reconnect_backoff_ms", max(1, int(backoff_initial * 1000))),
+            ("grpc.max_reconnect_backoff_ms", max(1, int(backoff_max * 1000))))
+
+
 def sync_channel(address: str, *, tls: bool = False, root_ca=None, options=()) -> grpc.Channel:
     creds = credentials(tls, root_ca)
     opts = list(CHANNEL_OPTIONS) + list(options)

@@ -121,9 +121,10 @@ class MessageTooLarge(BusError):
 
 
 class StreamClosed(BusError):
-    """The Connect stream is gone: the broker refused the registration, a newer stream
-    registered the same agent id (grpc_code ABORTED), the broker shut down, the network
-    failed, or close() was called. Pending calls fail with it."""
+    """The Connect stream is gone for good: the broker refused the registration, a newer
+    stream registered the same agent id (grpc_code ABORTED), close() was called, or the
+    stream broke and is not registered again (reconnect=False, or no broker of the list
+    answered the first registration). Pending calls fail with it."""
 
     @classmethod
     def closed_locally(cls) -> "StreamClosed":
