@@ -136,7 +136,7 @@ class Protocol:
         # What register() registered: (agent id, model, delivery credits, protocol offered).
         self._registration: tuple[str, Any, int, int] = ("", None, 0, _frames.PROTOCOL)
         self._register_seq = 0  # of the Register written last
-        self.topics: dict[str, None] = {}  # subscribed now, in order: registered again with
+        self.topics: dict[str, None] = {}  # subscribed now, in order: a reconnect's Register
         self.send_credits = 0
         # Failover (latentbus._failover).
         self.addresses = tuple(addresses)
