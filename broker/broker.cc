@@ -38,9 +38,10 @@ std::unique_ptr<DeliveryLayer> DefaultDelivery(const BrokerConfig& config, Metri
 Broker::Broker(BrokerOptions options)
     : config_(std::move(options.config)),
       started_at_(absl::Now()),
+      metrics_(options.metrics ? std::move(options.metrics) : std::make_shared<Metrics>()),
       auth_(config_.tokens),
       rate_limiter_(config_.limits.rate_per_second, config_.limits.rate_burst),
-      delivery_(DefaultDelivery(config_, &metrics_, std::move(options.delivery))),
+      delivery_(DefaultDelivery(config_, metrics_.get(), std::move(options.delivery))),
       bridges_(std::move(options.bridge_loader)),
       policy_(config_.policy, &bridges_),
       translator_(options.translator ? std::move(options.translator)
@@ -49,16 +50,16 @@ Broker::Broker(BrokerOptions options)
   pool_options.threads = config_.translation.threads;
   pool_options.max_batch = config_.translation.max_batch;
   pool_options.max_pending = config_.translation.max_pending;
-  pool_ = std::make_unique<TranslationPool>(translator_.get(), pool_options, &metrics_);
+  pool_ = std::make_unique<TranslationPool>(translator_.get(), pool_options, metrics_.get());
   timer_ = std::make_unique<Timer>();
   router_ = std::make_unique<Router>(
       config_.limits, Router::Components{&registry_, delivery_.get(), &policy_, pool_.get(),
-                                         timer_.get(), &metrics_, &rate_limiter_});
+                                         timer_.get(), metrics_.get(), &rate_limiter_});
   delivery_->SetReplyDelivered(
       [router = router_.get()](const std::string& recipient, const v1::Envelope& reply) {
         router->ReplyDelivered(recipient, reply);
       });
-  metrics_.AddCollector([this] {
+  metrics_->AddCollector([this] {
     std::vector<Metrics::GaugeSample> out;
     out.push_back({"latentbus_connected_agents", {}, static_cast<double>(registry_.size())});
     out.push_back({"latentbus_bridges_loaded", {}, static_cast<double>(bridges_.size())});
@@ -136,14 +137,15 @@ v1::GetStatsResponse Broker::GetStats() const {
   v1::GetStatsResponse response;
   *response.mutable_started_at() = ToTimestamp(started_at_);
   response.set_connected_agents(static_cast<uint32_t>(registry_.size()));
-  for (const auto& [name, value] : metrics_.Counters())
+  for (const auto& [name, value] : metrics_->Counters())
     (*response.mutable_counters())[name] = value;
-  for (const auto& [name, value] : metrics_.Gauges()) (*response.mutable_gauges())[name] = value;
+  for (const auto& [name, value] : metrics_->Gauges()) (*response.mutable_gauges())[name] = value;
   return response;
 }
 
 void Broker::BeginDrain(absl::string_view detail) {
-  router_->SetDraining();
+  draining_ = true;
+  if (!config_.cluster.enabled()) router_->SetDraining();
   std::vector<AgentRecord> agents = registry_.List();
   spdlog::info("draining agents={} detail=\"{}\"", agents.size(), std::string(detail));
   for (const AgentRecord& a : agents) {
@@ -152,6 +154,35 @@ void Broker::BeginDrain(absl::string_view detail) {
     frame.mutable_go_away()->set_detail(std::string(detail));
     a.session->Push(std::move(frame));
   }
+}
+
+size_t Broker::ShedSessions(absl::Duration window) {
+  std::vector<AgentRecord> agents;
+  for (AgentRecord& a : registry_.List()) {
+    if (a.session != nullptr) agents.push_back(std::move(a));
+  }
+  if (agents.empty()) return 0;
+  // Up to 20 steps; each quiesces its agents, leaves them the step to ack what they hold,
+  // then ends their streams.
+  const size_t steps = std::min<size_t>(agents.size(), 20);
+  const size_t per_step = (agents.size() + steps - 1) / steps;
+  const absl::Duration step = window / static_cast<double>(steps);
+  spdlog::info("shedding agents={} window_s={}", agents.size(), absl::ToDoubleSeconds(window));
+  size_t shed = 0;
+  for (size_t first = 0; first < agents.size(); first += per_step) {
+    const size_t last = std::min(agents.size(), first + per_step);
+    for (size_t i = first; i < last; ++i) {
+      delivery_->Quiesce(agents[i].agent_id, agents[i].session.get());
+    }
+    absl::SleepFor(step);
+    for (size_t i = first; i < last; ++i) {
+      agents[i].session->End(absl::UnavailableError(
+          "the broker is draining: connect to another broker of the cluster"));
+      ++shed;
+    }
+  }
+  metrics_->Increment("latentbus_sessions_shed_total", {}, static_cast<double>(shed));
+  return shed;
 }
 
 }  // namespace latentbus::broker

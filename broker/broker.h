@@ -10,6 +10,7 @@
 #ifndef LATENTBUS_BROKER_BROKER_H_
 #define LATENTBUS_BROKER_BROKER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -43,6 +44,9 @@ struct BrokerOptions {
   std::unique_ptr<Translator> translator;
   // Null => InMemoryDelivery with the configured limits.
   std::unique_ptr<DeliveryLayer> delivery;
+  // Where the broker's counters and gauges go; null => its own. A delivery layer or
+  // directory made before the broker reports into the same one when given it.
+  std::shared_ptr<Metrics> metrics;
 };
 
 class Broker {
@@ -54,7 +58,7 @@ class Broker {
   Broker& operator=(const Broker&) = delete;
 
   const BrokerConfig& config() const { return config_; }
-  Metrics& metrics() { return metrics_; }
+  Metrics& metrics() { return *metrics_; }
   const Authenticator& auth() const { return auth_; }
   RateLimiter& rate_limiter() { return rate_limiter_; }
   AgentRegistry& registry() { return registry_; }
@@ -70,9 +74,19 @@ class Broker {
   v1::ListBridgesResponse ListBridges() const;
   v1::GetStatsResponse GetStats() const;
 
-  // Refuses new sends and registrations from now on and sends GoAway to every stream.
+  // Refuses registrations from now on and sends GoAway to every stream. Sends are
+  // refused too (DRAINING) unless the queues outlive the broker (cluster mode): there the
+  // agents keep sending until their stream is shed (ShedSessions).
   void BeginDrain(absl::string_view detail);
-  bool draining() const { return router_->draining(); }
+  bool draining() const { return draining_.load(); }
+
+  // Brokers sharing their queues (cluster mode): ends every agent's stream here, a few at
+  // a time spread over `window`, so that the agents reconnect to the other brokers
+  // gradually, not all at once. Each stream gets nothing more from the delivery layer
+  // for its share of the window (what it holds may still be acked) and then ends with
+  // UNAVAILABLE; what it had not acked goes to the agent's next session. Blocks for about
+  // `window`; returns how many streams it ended (latentbus_sessions_shed_total).
+  size_t ShedSessions(absl::Duration window);
 
   // Stops the translation pool and the timer (queued translations are cancelled).
   void Shutdown();
@@ -84,7 +98,8 @@ class Broker {
 
   const BrokerConfig config_;
   const absl::Time started_at_;
-  Metrics metrics_;
+  std::shared_ptr<Metrics> metrics_;
+  std::atomic<bool> draining_{false};
   Authenticator auth_;
   RateLimiter rate_limiter_;
   AgentRegistry registry_;

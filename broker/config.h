@@ -162,7 +162,7 @@ struct ClusterConfig {
   int replicas = 1;
   std::string stream = "LATENTBUS";
   uint32_t ack_wait_seconds = 30;
-  // This broker's name in the cluster's agent directory ("" = <host>-<pid>); unique.
+  // This broker's name in the cluster's agent directory ("" = <host>-<pid>-<random>); unique.
   std::string broker_name;
   bool enabled() const { return !servers.empty(); }
 };

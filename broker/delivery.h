@@ -38,6 +38,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/session.h"
 #include "latentbus/v1/envelope.pb.h"
@@ -114,6 +116,14 @@ class DeliveryLayer {
   // everything was delivered and acked. Used to drain.
   virtual bool AwaitEmpty(absl::Time deadline) = 0;
 
+  // Hands `session` nothing more (its unacked deliveries may still be acked) while its
+  // broker is about to end it, so that what waits goes to the recipient's next session,
+  // on another broker. Layers whose queues die with the broker ignore it (they flush).
+  virtual void Quiesce(const std::string& recipient, const AgentSession* session) {
+    (void)recipient;
+    (void)session;
+  }
+
   // Called with each reply (an envelope with a correlation id) handed to a session here,
   // while internal locks are held (keep it short; never call back into the delivery
   // layer). With shared queues a reply may have been routed by another broker: this is
@@ -122,6 +132,16 @@ class DeliveryLayer {
   using ReplyDelivered = std::function<void(const std::string& recipient, const v1::Envelope&)>;
   virtual void SetReplyDelivered(ReplyDelivered callback) { (void)callback; }
 };
+
+// What deduplication goes by, (sender, message id), as one unambiguous string.
+inline std::string DedupKey(absl::string_view sender_id, absl::string_view message_id) {
+  return absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
+}
+
+// The `form` label of latentbus_deliveries_total.
+inline const char* FormName(v1::PayloadForm form) {
+  return form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text";
+}
 
 }  // namespace latentbus::broker
 

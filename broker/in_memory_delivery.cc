@@ -9,17 +9,7 @@
 #include "broker/errors.h"
 
 namespace latentbus::broker {
-namespace {
-
-std::string DedupKey(absl::string_view sender_id, absl::string_view message_id) {
-  return absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
-}
-
-const char* FormName(v1::PayloadForm form) {
-  return form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 InMemoryDelivery::InMemoryDelivery(Options options, Metrics* metrics)
     : options_(options), metrics_(metrics) {}

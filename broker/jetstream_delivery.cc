@@ -27,10 +27,6 @@
 namespace latentbus::broker {
 namespace {
 
-std::string DedupKey(absl::string_view sender_id, absl::string_view message_id) {
-  return absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
-}
-
 // A message of one recipient, for the table of messages not yet delivered.
 std::string UndeliveredKey(absl::string_view dedup_key, absl::string_view recipient) {
   return absl::StrCat(dedup_key, absl::string_view("\0", 1), recipient);
@@ -42,10 +38,6 @@ std::string MsgId(absl::string_view recipient, absl::string_view key) {
   const std::string input = absl::StrCat(recipient.size(), ":", recipient, key);
   const XXH128_hash_t h = XXH3_128bits(input.data(), input.size());
   return absl::StrFormat("%016x%016x", h.high64, h.low64);
-}
-
-const char* FormName(v1::PayloadForm form) {
-  return form == v1::PAYLOAD_FORM_LATENT ? "latent" : "text";
 }
 
 // The delivery count and stream sequence in a JetStream ack subject:
@@ -91,6 +83,7 @@ class JetStreamDelivery::Impl {
   std::vector<RecipientStats> Stats() const;
   size_t ReleaseAbsent(absl::Time now);
   bool AwaitEmpty(absl::Time deadline);
+  void Quiesce(const std::string& recipient, const AgentSession* session);
   void SetReplyDelivered(ReplyDelivered callback) {
     absl::MutexLock lock(&mu_);
     reply_delivered_ = std::move(callback);
@@ -107,6 +100,7 @@ class JetStreamDelivery::Impl {
     std::string consumer;  // durable name
     bool consumer_ready = false;
     std::shared_ptr<AgentSession> session;
+    bool quiesced = false;  // the session gets nothing more (its broker is draining)
     uint32_t credits = 0;
     bool acks_return_credits = false;
     uint64_t last_delivery_seq = 0;
@@ -292,6 +286,7 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
                                  jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr ||
                                  jerr == JSStreamOfflineErr);
     if (!transient || absl::Now() > give_up) break;
+    if (metrics_ != nullptr) metrics_->Increment("latentbus_jetstream_publish_retries_total");
     absl::SleepFor(absl::Milliseconds(100));
   }
   natsMsg_Destroy(msg);
@@ -396,6 +391,7 @@ uint32_t JetStreamDelivery::Impl::Attach(const std::string& recipient,
   r.unacked.clear();
   r.acks_return_credits = session->AcksReturnCredits();
   r.session = std::move(session);
+  r.quiesced = false;
   r.credits = credits;
   r.last_delivery_seq = 0;
   r.absent_since = absl::InfiniteFuture();
@@ -507,7 +503,9 @@ bool JetStreamDelivery::Impl::Expire(const std::string& recipient, const std::st
 }
 
 void JetStreamDelivery::Impl::Pump(const std::string& recipient, Recipient& r) {
-  if (!r.session || !r.consumer_ready || stopping_ || r.session->Backlogged()) return;
+  if (!r.session || r.quiesced || !r.consumer_ready || stopping_ || r.session->Backlogged()) {
+    return;
+  }
   if (r.credits <= r.requested) return;
   const uint64_t want = r.credits - r.requested;
   // One request for a few more credits while a bigger one is open costs more than it
@@ -583,6 +581,10 @@ void JetStreamDelivery::Impl::HandleMessage(natsMsg* msg) {
 
 void JetStreamDelivery::Impl::Deliver(const std::string& recipient, Recipient& r, natsMsg* msg) {
   const std::string ack_subject = natsMsg_GetReply(msg);
+  if (r.quiesced) {  // for the recipient's next session, at once
+    PublishAck(ack_subject, "-NAK");
+    return;
+  }
   if (!r.session || r.credits == 0 || r.session->Backlogged()) {
     // The pull request outlived its session (or its credits): back to JetStream shortly.
     PublishAck(ack_subject, "-NAK {\"delay\":1000000000}");
@@ -715,6 +717,13 @@ size_t JetStreamDelivery::Impl::ReleaseAbsent(absl::Time now) {
   return dropped;
 }
 
+void JetStreamDelivery::Impl::Quiesce(const std::string& recipient, const AgentSession* session) {
+  absl::MutexLock lock(&mu_);
+  auto it = recipients_.find(recipient);
+  if (it == recipients_.end() || it->second.session.get() != session) return;
+  it->second.quiesced = true;
+}
+
 bool JetStreamDelivery::Impl::AwaitEmpty(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   return mu_.AwaitWithDeadline(absl::Condition(this, &Impl::NoUnacked), deadline);
@@ -796,6 +805,9 @@ void JetStreamDelivery::AddCredits(const std::string& recipient, const AgentSess
 }
 void JetStreamDelivery::Resume(const std::string& recipient, const AgentSession* session) {
   impl_->Resume(recipient, session);
+}
+void JetStreamDelivery::Quiesce(const std::string& recipient, const AgentSession* session) {
+  impl_->Quiesce(recipient, session);
 }
 absl::Status JetStreamDelivery::Ack(const std::string& recipient, const std::string& sender_id,
                                     const std::string& message_id) {

@@ -10,6 +10,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/random/distributions.h"
+#include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -35,13 +37,17 @@ std::string KeyOf(const std::string& agent_id) {
 std::string DefaultBrokerName() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-  return absl::StrCat(host[0] != '\0' ? host : "broker", "-", getpid());
+  // The random part tells apart two runs of one process id: a restarted container's
+  // broker is pid 1 again.
+  absl::BitGen random;
+  return absl::StrCat(host[0] != '\0' ? host : "broker", "-", getpid(), "-",
+                      absl::Hex(absl::Uniform<uint32_t>(random, 0, 1u << 16), absl::kZeroPad4));
 }
 
 class JetStreamDirectory::Impl {
  public:
-  Impl(Options options, AgentRegistry* registry)
-      : options_(std::move(options)), registry_(registry) {}
+  Impl(Options options, AgentRegistry* registry, Metrics* metrics)
+      : options_(std::move(options)), registry_(registry), metrics_(metrics) {}
   ~Impl() { Close(); }
 
   absl::Status Open();
@@ -58,6 +64,7 @@ class JetStreamDirectory::Impl {
 
   Options options_;
   AgentRegistry* const registry_;
+  Metrics* const metrics_;  // may be null
   std::unique_ptr<NatsLink> link_;
   jsCtx* js_ = nullptr;  // link_'s
   kvStore* kv_ = nullptr;
@@ -130,6 +137,12 @@ void JetStreamDirectory::Impl::Publish(const std::string& agent_id) {
   const uint64_t last = OwnRevision(agent_id);
   uint64_t revision = 0;
   if (local.has_value() && local->session != nullptr) {
+    // An agent the directory last had on another broker registered here: that broker
+    // died or drained, or the agent moved.
+    const std::optional<RemoteAgent> elsewhere = registry_->FindRemote(agent_id);
+    if (metrics_ != nullptr && elsewhere.has_value() && elsewhere->broker != options_.broker_name) {
+      metrics_->Increment("latentbus_agent_failovers_total");
+    }
     // A registration here is the newest: it wins whatever the key holds.
     natsStatus s =
         kvStore_Put(&revision, kv_, key.c_str(), data.data(), static_cast<int>(data.size()));
@@ -245,9 +258,9 @@ JetStreamDirectory::JetStreamDirectory(std::unique_ptr<Impl> impl) : impl_(std::
 JetStreamDirectory::~JetStreamDirectory() = default;
 
 absl::StatusOr<std::unique_ptr<JetStreamDirectory>> JetStreamDirectory::Create(
-    Options options, AgentRegistry* registry) {
+    Options options, AgentRegistry* registry, Metrics* metrics) {
   if (options.broker_name.empty()) options.broker_name = DefaultBrokerName();
-  auto impl = std::make_unique<Impl>(std::move(options), registry);
+  auto impl = std::make_unique<Impl>(std::move(options), registry, metrics);
   if (absl::Status s = impl->Open(); !s.ok()) return s;
   return std::unique_ptr<JetStreamDirectory>(new JetStreamDirectory(std::move(impl)));
 }

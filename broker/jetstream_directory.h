@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "broker/agent_registry.h"
+#include "broker/metrics.h"
 
 namespace latentbus::broker {
 
@@ -40,10 +41,13 @@ class JetStreamDirectory {
   };
 
   // Connects, creates the bucket if missing, publishes the agents already in `registry`,
-  // installs itself as the registry's listener and starts watching. `registry` must
-  // outlive the directory.
+  // installs itself as the registry's listener and starts watching. `registry` (and
+  // `metrics`, when not null) must outlive the directory. Counts in `metrics`:
+  // latentbus_agent_failovers_total (agents that registered here while the directory last
+  // had them on another broker: it died or drained, or they moved).
   static absl::StatusOr<std::unique_ptr<JetStreamDirectory>> Create(Options options,
-                                                                    AgentRegistry* registry);
+                                                                    AgentRegistry* registry,
+                                                                    Metrics* metrics = nullptr);
   ~JetStreamDirectory();
 
   const std::string& broker_name() const;
@@ -55,7 +59,8 @@ class JetStreamDirectory {
   std::unique_ptr<Impl> impl_;
 };
 
-// "<host>-<pid>": a broker name unique on a cluster of machines.
+// "<host>-<pid>-<4 random hex digits>": a broker name unique on a cluster of machines,
+// and across restarts of one process id.
 std::string DefaultBrokerName();
 
 }  // namespace latentbus::broker

@@ -67,7 +67,8 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsCo
 
 // The JetStream delivery layer the cluster settings name; says at start which durability
 // is in force.
-absl::StatusOr<std::unique_ptr<DeliveryLayer>> ClusterDelivery(const BrokerConfig& config) {
+absl::StatusOr<std::unique_ptr<DeliveryLayer>> ClusterDelivery(const BrokerConfig& config,
+                                                               Metrics* metrics) {
   JetStreamDelivery::Options o;
   o.servers = config.cluster.servers;
   o.stream = config.cluster.stream;
@@ -77,8 +78,7 @@ absl::StatusOr<std::unique_ptr<DeliveryLayer>> ClusterDelivery(const BrokerConfi
   o.max_total_bytes = config.limits.max_total_queue_bytes;
   o.absent_retention = absl::Seconds(config.limits.absent_retention_seconds);
   o.ack_wait = absl::Seconds(config.cluster.ack_wait_seconds);
-  // The broker's Metrics object does not exist yet; JetStream metrics come later.
-  absl::StatusOr<std::unique_ptr<JetStreamDelivery>> d = JetStreamDelivery::Create(o, nullptr);
+  absl::StatusOr<std::unique_ptr<JetStreamDelivery>> d = JetStreamDelivery::Create(o, metrics);
   if (!d.ok()) return d.status();
   if (config.cluster.durability == "always") {
     spdlog::info(
@@ -101,8 +101,10 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials(config.tls);
   if (!credentials.ok()) return credentials.status();
 
+  if (!options.metrics) options.metrics = std::make_shared<Metrics>();
   if (!options.delivery && config.cluster.enabled()) {
-    absl::StatusOr<std::unique_ptr<DeliveryLayer>> delivery = ClusterDelivery(config);
+    absl::StatusOr<std::unique_ptr<DeliveryLayer>> delivery =
+        ClusterDelivery(config, options.metrics.get());
     if (!delivery.ok()) return delivery.status();
     options.delivery = *std::move(delivery);
   }
@@ -115,7 +117,7 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
     d.replicas = config.cluster.replicas;
     d.broker_name = config.cluster.broker_name;
     absl::StatusOr<std::unique_ptr<JetStreamDirectory>> directory =
-        JetStreamDirectory::Create(d, &server->broker_->registry());
+        JetStreamDirectory::Create(d, &server->broker_->registry(), &server->broker_->metrics());
     if (!directory.ok()) return directory.status();
     server->directory_ = *std::move(directory);
   }
@@ -204,7 +206,13 @@ void BrokerServer::Drain(absl::Duration timeout) {
   spdlog::info("drain started timeout_s={}", absl::ToDoubleSeconds(timeout));
   SetServing(false);
   broker_->BeginDrain("broker is shutting down");
-  bool flushed = broker_->delivery().AwaitEmpty(absl::Now() + timeout);
+  const absl::Time deadline = absl::Now() + timeout;
+  if (broker_->config().cluster.enabled()) {
+    // The queues outlive this broker: hand its agents to the others, gradually, within
+    // half the drain time (at most 5 s).
+    broker_->ShedSessions(std::min(timeout / 2, absl::Seconds(5)));
+  }
+  bool flushed = broker_->delivery().AwaitEmpty(deadline);
   spdlog::info("drain flushed={}", flushed);
   Shutdown();
 }

@@ -6,8 +6,11 @@
 // config.health_address set, a second plaintext server answers grpc.health.v1 (and
 // nothing else) with the same status, for probes that cannot do TLS (kubelet).
 // Drain(timeout): health NOT_SERVING, sends refused with DRAINING and registrations
-// with UNAVAILABLE, GoAway to every stream, wait up to `timeout` until every queue is
-// delivered and acked, then shut down gRPC (remaining streams are cancelled).
+// with UNAVAILABLE, GoAway to every stream; in cluster mode (the queues outlive this
+// broker) the streams are then ended a few at a time over half of `timeout` (at most
+// 5 s), so that the agents move to the other brokers gradually (Broker::ShedSessions);
+// wait up to `timeout` until every queue is delivered and acked, then shut down gRPC
+// (remaining streams are cancelled).
 //
 // Thread safety: Drain, Shutdown and Wait may be called from any thread; Drain and
 // Shutdown are idempotent.

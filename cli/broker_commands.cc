@@ -214,7 +214,7 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   cmd->add_option("--broker-name", c.cluster.broker_name,
                   "with --cluster: this broker's name in the agent directory, unique in the "
-                  "cluster (default <host>-<pid>)");
+                  "cluster (default <host>-<pid>-<4 random hex digits>)");
   cmd->add_option("--min-fidelity", c.policy.min_fidelity,
                   "score a bridge needs to carry latents (-1: the metric's default, cosine 0.9, "
                   "ask_agreement 0.6; policy rules in the YAML)")

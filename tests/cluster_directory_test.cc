@@ -3,6 +3,7 @@
 // message, topic and request/reply; a second registration of an id on the other broker
 // ends the first stream.
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -81,6 +82,13 @@ TEST_F(ClusterDirectoryTest, ADirectMessageReachesAnAgentOnTheOtherBroker) {
   EXPECT_EQ(got->text(), "across");
   EXPECT_EQ(got->sender_id(), "a");
   b->Ack(*got);
+  // Each broker counts its side: the publish on the sender's, the delivery on the
+  // receiver's.
+  std::map<std::string, double> sent = brokers_[0]->broker().metrics().Counters();
+  std::map<std::string, double> received = brokers_[1]->broker().metrics().Counters();
+  EXPECT_GE(sent["latentbus_jetstream_publish_seconds_count"], 1);
+  EXPECT_EQ(received["latentbus_jetstream_publish_seconds_count"], 0);
+  EXPECT_GE(received["latentbus_deliveries_total{form=\"text\"}"], 1);
 }
 
 TEST_F(ClusterDirectoryTest, ATopicPublicationReachesSubscribersOnBothBrokers) {
@@ -178,7 +186,54 @@ TEST_F(ClusterDirectoryTest, AClientFailsOverToTheNextBrokerOfItsList) {
   EXPECT_EQ(got->text(), "during");
   (*roamer)->Ack(*got);
   EXPECT_GE((*roamer)->reconnects(), 1);
+  EXPECT_EQ(brokers_[1]->broker().metrics().CounterValue("latentbus_agent_failovers_total"), 1);
   EXPECT_TRUE(brokers_[1]->broker().registry().Find("roamer").has_value());
+}
+
+TEST_F(ClusterDirectoryTest, ADrainingBrokerHandsItsAgentsToTheOtherOneGradually) {
+  std::vector<std::unique_ptr<agent::Client>> roamers;
+  for (int i = 0; i < 3; ++i) {
+    agent::ClientOptions o;
+    o.address = "127.0.0.1:" + std::to_string(brokers_[0]->port()) +
+                ",127.0.0.1:" + std::to_string(brokers_[1]->port());
+    o.agent_id = "roamer" + std::to_string(i);
+    o.backoff_initial = absl::Milliseconds(50);
+    o.backoff_max = absl::Milliseconds(300);
+    auto c = agent::Client::Connect(o);
+    ASSERT_TRUE(c.ok()) << c.status();
+    roamers.push_back(*std::move(c));
+  }
+  auto sender = Connect(1, "sender");
+  ASSERT_TRUE(AwaitRemote(1, "roamer0"));
+  // roamer0 holds a delivery unacked when its broker drains.
+  ASSERT_TRUE(sender->Send(ToAgent("held", "roamer0", "held")).ok());
+  std::optional<v1::Envelope> held = roamers[0]->Receive(kWait);
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->delivery_attempt(), 1u);
+  std::thread drain([this] { brokers_[0]->Drain(absl::Seconds(2)); });
+  // Every agent moves to the other broker (straight to it: the GoAway said why).
+  for (int i = 0; i < 3; ++i) {
+    bool moved = false;
+    for (int t = 0; t < 300 && !moved; ++t) {
+      moved = brokers_[1]->broker().registry().Find("roamer" + std::to_string(i)).has_value();
+      if (!moved) absl::SleepFor(absl::Milliseconds(50));
+    }
+    EXPECT_TRUE(moved) << "roamer" << i;
+  }
+  drain.join();
+  EXPECT_EQ(brokers_[0]->broker().metrics().CounterValue("latentbus_sessions_shed_total"), 3);
+  // The unacked delivery comes again there; new messages flow.
+  std::optional<v1::Envelope> again = roamers[0]->Receive(absl::Seconds(15));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->message_id(), "held");
+  EXPECT_GE(again->delivery_attempt(), 2u);
+  roamers[0]->Ack(*again);
+  ASSERT_TRUE(sender->Send(ToAgent("after", "roamer2", "after")).ok());
+  std::optional<v1::Envelope> after = roamers[2]->Receive(kWait);
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ(after->text(), "after");
+  roamers[2]->Ack(*after);
+  for (auto& r : roamers) EXPECT_EQ(r->reconnects(), 1);
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ namespace latentbus::agent {
 struct ClientOptions {
   // host:port of the broker, or several, comma-separated ("b1:7070,b2:7070": brokers of
   // one cluster). Connect tries them in order; when a stream is lost the client
-  // reconnects to the same broker first and then to the next ones in turn (failover).
+  // reconnects to the same broker first and then to the next ones in turn (failover);
+  // after the broker's GoAway (it is draining) to the next one first.
   std::string address;
   std::string agent_id;  // registered name
   // No model: a text-only client (receives text; cannot send latents).

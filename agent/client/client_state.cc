@@ -49,6 +49,18 @@ absl::Status Client::State::UseAddress(size_t index) {
   return absl::OkStatus();
 }
 
+bool Client::State::UseNextAddress() {
+  if (addresses.size() < 2) return false;
+  size_t next;
+  {
+    absl::MutexLock lock(&endpoint_mu);
+    next = (address_index + 1) % addresses.size();
+  }
+  if (!UseAddress(next).ok()) return false;
+  spdlog::warn("client {}: trying broker {}", options.agent_id, addresses[next]);
+  return true;
+}
+
 std::shared_ptr<grpc::Channel> Client::State::Channel() const {
   absl::MutexLock lock(&endpoint_mu);
   return channel;
@@ -380,6 +392,7 @@ void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
     case v1::BrokerFrame::kGoAway:
       spdlog::info("client {}: broker is going away: {}", options.agent_id,
                    frame.go_away().detail());
+      broker_going_away = true;
       return;
     default:
       return;  // Registered again or a frame kind this client does not know
@@ -427,6 +440,9 @@ void Client::State::ReadLoop() {
       }
     }
     spdlog::warn("client {}: stream lost ({}); reconnecting", options.agent_id, ended.ToString());
+    if (broker_going_away.exchange(false) && UseNextAddress()) {
+      spdlog::info("client {}: its broker left; trying the next one first", options.agent_id);
+    }
     Backoff retry(options.backoff_initial, options.backoff_max);
     absl::Duration backoff = retry.Next();
     while (true) {
@@ -454,16 +470,7 @@ void Client::State::ReadLoop() {
         Fail(opened.status());
         return;
       }
-      if (addresses.size() > 1) {  // failover: the next broker of the list
-        size_t next;
-        {
-          absl::MutexLock lock(&endpoint_mu);
-          next = (address_index + 1) % addresses.size();
-        }
-        if (UseAddress(next).ok()) {
-          spdlog::warn("client {}: trying broker {}", options.agent_id, addresses[next]);
-        }
-      }
+      UseNextAddress();  // failover: the next broker of the list
       backoff = retry.Next();
     }
   }

@@ -72,6 +72,11 @@ struct Client::State {
   std::shared_ptr<v1::Broker::Stub> stub ABSL_GUARDED_BY(endpoint_mu);
   // Points the channel and stub at addresses[index].
   absl::Status UseAddress(size_t index);
+  // Moves to the next address of the list (failover); false with a single address.
+  bool UseNextAddress();
+  // The broker said GoAway on the current stream: when it ends, reconnect to the next
+  // broker of the list first, not to the one leaving.
+  std::atomic<bool> broker_going_away{false};
   std::shared_ptr<grpc::Channel> Channel() const;
   std::shared_ptr<v1::Broker::Stub> Stub() const;
   std::atomic<uint64_t> next_seq{1};

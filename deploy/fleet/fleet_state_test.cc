@@ -26,7 +26,7 @@ TEST(FleetStateTest, RoundTripsThroughTheFile) {
   s.nats = {{"nats0", {7, 8}, "", "nats://127.0.0.1:4222", "127.0.0.1:8222"}};
   s.brokers = {{"broker0", {11, 22}, "", "127.0.0.1:4242", "127.0.0.1:9464"},
                {"broker1", {12, 23}, "", "127.0.0.1:4243", ""}};
-  s.agents = {{"a", {33, 44}, "/run/a.ready"}, {"b", {55, 66}, "/run/b.ready"}};
+  s.agents = {{"a", {33, 44}, "/run/a.ready", "", ""}, {"b", {55, 66}, "/run/b.ready", "", ""}};
   s.exit_code = 3;
   ASSERT_TRUE(WriteState(s, StatePath(dir.string())).ok());
   absl::StatusOr<FleetState> r = ReadState(StatePath(dir.string()));
