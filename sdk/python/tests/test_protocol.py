@@ -621,6 +621,16 @@ def test_a_lost_stream_goes_back_to_its_broker_first_then_to_the_next_ones():
     assert not core.connected and core.send_credits == 0 and core.end is None
 
 
+def test_after_a_go_away_the_next_broker_comes_first():
+    core, _ = make_core(addresses=("a:1", "b:2"))
+    register(core)
+    frame = broker_pb2.BrokerFrame()
+    frame.go_away.detail = "broker is shutting down"
+    core.feed(frame)
+    assert core.lost(Unavailable()) is not None
+    assert core.address == "b:2"
+
+
 @pytest.mark.parametrize("code", sorted(_failover.FINAL_CODES, key=lambda c: c.name))
 def test_a_final_end_is_not_reconnected(code):
     core, _ = make_core(addresses=("a:1", "b:2"))

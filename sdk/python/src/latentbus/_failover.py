@@ -8,8 +8,8 @@ The rules are the C++ client's (agent/client/client.h, "Reconnect"):
     The first registration tries them in order, moving on only while a broker is
     unreachable (UNAVAILABLE); any other refusal is the answer.
   * A registered stream that breaks is opened again after a backoff: to the same broker
-    first, then to the next ones in turn, for as long as it takes (pending calls keep
-    their own timeouts).
+    first (to the next one when the broker had said GoAway: it is draining), then to the
+    next ones in turn, for as long as it takes (pending calls keep their own timeouts).
   * An end that reconnecting would not mend is final: FINAL_CODES, a stream the client
     ended itself (close()) and a bug in the client's reader.
 """

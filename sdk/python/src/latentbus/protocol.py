@@ -435,7 +435,8 @@ class Protocol:
         None when the end is final: then ended(cause). The first registration moves on
         to the next broker at once while one is unreachable; a registered client
         reconnects unless the end is final (latentbus._failover), first to the same
-        broker, then to the next ones in turn, waiting longer each time."""
+        broker (to the next one after the broker's GoAway), then to the next ones in
+        turn, waiting longer each time."""
         self.connected = False
         self.send_credits = 0  # the next stream's Registered grants them
         self._stream += 1
@@ -453,6 +454,10 @@ class Protocol:
         if code is None or code in _failover.FINAL_CODES or not self.reconnect:
             return None
         if self._retries > 0:
+            self._next_address()
+        elif self.go_away is not None and len(self.addresses) > 1:
+            # The broker said it was leaving (draining): the next one first.
+            self.go_away = None
             self._next_address()
         self._retries += 1
         wait = self._backoff.next()
