@@ -17,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "bench/bench_broker_options.h"
 #include "bench/broker_transport.h"
 #include "bench/bus_bridge.h"
 #include "bench/bus_report.h"
@@ -82,19 +83,9 @@ class BrokerUnderTest {
       if (bridge != nullptr) b->Upload(*bridge, options.token, progress);
       return b;
     }
-    broker::BrokerOptions bo;
-    broker::BrokerConfig& c = bo.config;
-    c.listen_address = "127.0.0.1:0";
-    c.metrics_address = "";
-    c.log_level = "warn";
-    c.limits.rate_per_second = 0;  // measure the path, not the rate limiter
-    c.translation.threads = options.translation_threads;
-    c.translation.compute_threads = options.translation_compute_threads;
-    // Latents go through whatever bridge is loaded: the bench measures the path, not the
-    // fidelity decision (a quickly fitted real artifact may score below the default).
-    c.policy.rules = {broker::PolicyRule{"reasoning", "*", "*", "text", -1, ""},
-                      broker::PolicyRule{"*", "*", "*", "latent", 0.0, ""}};
-    bo.bridge_loader = broker::ArtifactBridgeLoader();
+    broker::BrokerOptions bo = BenchBrokerOptions();
+    bo.config.translation.threads = options.translation_threads;
+    bo.config.translation.compute_threads = options.translation_compute_threads;
     absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
         broker::BrokerServer::Start(std::move(bo));
     if (!server.ok()) return server.status();

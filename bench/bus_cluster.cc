@@ -5,9 +5,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "bench/bench_broker_options.h"
 #include "bench/broker_transport.h"
 #include "bench/jetstream_transport.h"
-#include "broker/artifact_bridge.h"
 #include "broker/server.h"
 #include "nats/nats_cluster.h"
 #include "spdlog/spdlog.h"
@@ -93,22 +93,19 @@ absl::StatusOr<PhaseResult> RunClusterSystem(const ClusterSystem& system,
 
   // The brokers' start-up warnings (durability fast) are the bench's own choice: quiet, so
   // that they stay out of --json output on stdout.
+  struct RestoreLevel {
+    spdlog::level::level_enum level = spdlog::get_level();
+    ~RestoreLevel() { spdlog::set_level(level); }
+  } restore;
   spdlog::set_level(spdlog::level::err);
   std::vector<std::unique_ptr<broker::BrokerServer>> brokers;
   for (int i = 0; i < system.brokers; ++i) {
-    broker::BrokerOptions bo;
+    broker::BrokerOptions bo = BenchBrokerOptions();
     broker::BrokerConfig& config = bo.config;
-    config.listen_address = "127.0.0.1:0";
-    config.metrics_address = "";
-    config.log_level = "warn";
-    config.limits.rate_per_second = 0;  // measure the path, not the rate limiter
-    config.policy.rules = {broker::PolicyRule{"reasoning", "*", "*", "text", -1, ""},
-                           broker::PolicyRule{"*", "*", "*", "latent", 0.0, ""}};
     config.cluster.servers = c->urls();
     config.cluster.replicas = options.servers;
     config.cluster.durability = Policy(system.sync_always);
     config.cluster.broker_name = absl::StrCat("bench", i);
-    bo.bridge_loader = broker::ArtifactBridgeLoader();
     absl::StatusOr<std::unique_ptr<broker::BrokerServer>> b =
         broker::BrokerServer::Start(std::move(bo));
     if (!b.ok()) return b.status();

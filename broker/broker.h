@@ -79,6 +79,11 @@ class Broker {
   // agents keep sending until their stream is shed (ShedSessions).
   void BeginDrain(absl::string_view detail);
   bool draining() const { return draining_.load(); }
+  // Refuses registrations and sends from now on (shutting down).
+  void StopAccepting() {
+    draining_ = true;
+    router_->SetDraining();
+  }
 
   // Brokers sharing their queues (cluster mode): ends every agent's stream here, a few at
   // a time spread over `window`, so that the agents reconnect to the other brokers

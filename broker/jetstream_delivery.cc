@@ -100,7 +100,9 @@ class JetStreamDelivery::Impl {
     std::string consumer;  // durable name
     bool consumer_ready = false;
     std::shared_ptr<AgentSession> session;
-    bool quiesced = false;  // the session gets nothing more (its broker is draining)
+    // No more pull requests for the session (its broker is draining): it gets what open
+    // ones bring, and Detach hands back what it did not ack.
+    bool quiesced = false;
     uint32_t credits = 0;
     bool acks_return_credits = false;
     uint64_t last_delivery_seq = 0;
@@ -282,9 +284,9 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
     // No answer, or none yet from a stream leader (one being elected, a server
     // restarting; libnats reports a 503 "no responders" as error 10076): the same message
     // id again, so a publish that did land is stored once.
-    transient = s != NATS_OK && (jerr == 0 || s == NATS_NO_RESPONDERS || jerr == JSNotEnabledErr ||
-                                 jerr == JSClusterNotAvailErr || jerr == JSClusterNotLeaderErr ||
-                                 jerr == JSStreamOfflineErr);
+    transient = s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_NOT_YET_CONNECTED ||
+                (s != NATS_OK && (jerr == JSNotEnabledErr || jerr == JSClusterNotAvailErr ||
+                                  jerr == JSClusterNotLeaderErr || jerr == JSStreamOfflineErr));
     if (!transient || absl::Now() > give_up) break;
     if (metrics_ != nullptr) metrics_->Increment("latentbus_jetstream_publish_retries_total");
     absl::SleepFor(absl::Milliseconds(100));
@@ -298,6 +300,10 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
     return absl::UnavailableError(absl::StrCat(
         "JetStream stored nothing within ", absl::FormatDuration(options_.publish_timeout),
         " (no stream leader answered: ", natsStatus_GetText(s), "); send again"));
+  }
+  if (s == NATS_MAX_PAYLOAD) {
+    return BrokerError(v1::MESSAGE_TOO_LARGE,
+                       absl::StrCat(data.size(), " bytes exceed the NATS servers' max_payload"));
   }
   if (s != NATS_OK) {
     if (jerr != 0) {
@@ -581,10 +587,6 @@ void JetStreamDelivery::Impl::HandleMessage(natsMsg* msg) {
 
 void JetStreamDelivery::Impl::Deliver(const std::string& recipient, Recipient& r, natsMsg* msg) {
   const std::string ack_subject = natsMsg_GetReply(msg);
-  if (r.quiesced) {  // for the recipient's next session, at once
-    PublishAck(ack_subject, "-NAK");
-    return;
-  }
   if (!r.session || r.credits == 0 || r.session->Backlogged()) {
     // The pull request outlived its session (or its credits): back to JetStream shortly.
     PublishAck(ack_subject, "-NAK {\"delay\":1000000000}");

@@ -151,6 +151,8 @@ void JetStreamDirectory::Impl::Publish(const std::string& agent_id) {
                    std::string(NatsFailure("put", s).message()));
       return;
     }
+    // The key names this broker now: the other broker's entry is history.
+    if (elsewhere.has_value()) registry_->ClearRemote(agent_id);
   } else {
     // Absent or released: only if the key still holds what this broker wrote last; a newer
     // registration elsewhere stays (the update then fails, as it should).
@@ -216,7 +218,21 @@ void JetStreamDirectory::Impl::Apply(kvEntry* entry) {
       nullptr, /*allow_exceptions=*/false);
   if (!value.is_object() || !value.contains("broker") || !value["broker"].is_string()) return;
   const std::string broker = value["broker"].get<std::string>();
-  if (broker == options_.broker_name) return;  // our own
+  if (broker == options_.broker_name) {
+    // Our name, but an agent this run neither holds nor wrote: a predecessor of the same
+    // name (the process restarted) left it connected. Marked absent, so that no broker
+    // routes to a stream that is gone; compare-and-swap, so a newer write stays.
+    if (value.value("connected", false) && OwnRevision(agent_id) == 0 &&
+        !registry_->FindLocal(agent_id).has_value()) {
+      nlohmann::json absent = value;
+      absent["connected"] = false;
+      const std::string data = absent.dump();
+      uint64_t written = 0;
+      kvStore_Update(&written, kv_, std::string(key).c_str(), data.data(),
+                     static_cast<int>(data.size()), revision);
+    }
+    return;
+  }
   if (value.value("released", false)) {
     registry_->ClearRemote(agent_id);
     return;

@@ -228,7 +228,7 @@ void BrokerServer::Shutdown() {
   }
   SetServing(false);
   if (server_) {
-    broker_->router().SetDraining();
+    broker_->StopAccepting();
     // Streams still open after a short grace period are cancelled.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   }

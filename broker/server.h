@@ -5,8 +5,8 @@
 // Health: SERVING from Start until Drain, NOT_SERVING from Drain on. With
 // config.health_address set, a second plaintext server answers grpc.health.v1 (and
 // nothing else) with the same status, for probes that cannot do TLS (kubelet).
-// Drain(timeout): health NOT_SERVING, sends refused with DRAINING and registrations
-// with UNAVAILABLE, GoAway to every stream; in cluster mode (the queues outlive this
+// Drain(timeout): health NOT_SERVING, registrations refused with DRAINING and so are
+// sends (except in cluster mode), GoAway to every stream; in cluster mode (the queues outlive this
 // broker) the streams are then ended a few at a time over half of `timeout` (at most
 // 5 s), so that the agents move to the other brokers gradually (Broker::ShedSessions);
 // wait up to `timeout` until every queue is delivered and acked, then shut down gRPC

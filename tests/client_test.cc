@@ -310,6 +310,38 @@ TEST(ClientDedupTest, ARepeatOfAnAckedDeliveryIsAckedAndNotHandedOver) {
   EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
 }
 
+TEST(ClientDedupTest, ARepeatQueuedBeforeTheAckIsNotHandedOverEither) {
+  g_protocol = 2;
+  TestBroker broker;
+  TcpProxy proxy(broker.server().port());
+  auto alice = MustConnect(Options(broker, "alice"));
+  ClientOptions g_options = Options(broker, "g");
+  g_options.address = proxy.address();
+  auto g = MustConnect(g_options);
+  ASSERT_TRUE(alice && g);
+  ASSERT_TRUE(alice->Send(Text("g", "once")).ok());
+  absl::SleepFor(absl::Milliseconds(300));  // "once" waits in g's client, not yet received
+  proxy.Cut();
+  // After the reconnect the broker delivers "once" again (it was never acked): two
+  // copies wait in the client.
+  for (int i = 0; i < 200 && g->reconnects() == 0; ++i) absl::SleepFor(absl::Milliseconds(25));
+  ASSERT_GE(g->reconnects(), 1);
+  absl::SleepFor(absl::Milliseconds(300));
+  std::optional<v1::Envelope> first = g->Receive(kWait);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->text(), "once");
+  g->Ack(*first);  // acks the waiting copy too
+  ASSERT_TRUE(alice->Send(Text("g", "next")).ok());
+  std::optional<v1::Envelope> second = g->Receive(kWait);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->text(), "next");
+  g->Ack(*second);
+  for (int i = 0; i < 200 && broker.broker().delivery().Pending("g") > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
+}
+
 TEST_P(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   TestBroker broker;
   ASSERT_TRUE(broker.broker()

@@ -63,15 +63,8 @@ class ClusterFailoverTest : public ::testing::Test {
 
   // A client of broker `first`, failing over to the other one.
   std::unique_ptr<agent::Client> Connect(const std::string& id, int first, uint32_t credits = 32) {
-    agent::ClientOptions o;
-    o.address = absl::StrCat(brokers_[first]->address(), ",", brokers_[1 - first]->address());
-    o.agent_id = id;
-    o.delivery_credits = credits;
-    o.backoff_initial = absl::Milliseconds(50);
-    o.backoff_max = absl::Milliseconds(500);
-    auto c = agent::Client::Connect(o);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? *std::move(c) : nullptr;
+    return ConnectClient(
+        absl::StrCat(brokers_[first]->address(), ",", brokers_[1 - first]->address()), id, credits);
   }
 
   // Waits up to 15 s until a node other than `old` leads stream LATENTBUS; returns it, or -1.

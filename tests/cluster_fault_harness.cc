@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "gtest/gtest.h"
 #include "proto/error_reason.h"
 
 extern char** environ;
@@ -142,6 +143,19 @@ void History::Report(const std::string& name) const {
       name.c_str(), ConfirmedCount(), delivered.size(), Lost(), Repeats(), repeats_after_ack,
       OrderViolations());
   std::fflush(stdout);
+}
+
+std::unique_ptr<agent::Client> ConnectClient(const std::string& address, const std::string& id,
+                                             uint32_t credits) {
+  agent::ClientOptions o;
+  o.address = address;
+  o.agent_id = id;
+  o.delivery_credits = credits;
+  o.backoff_initial = absl::Milliseconds(50);
+  o.backoff_max = absl::Milliseconds(500);
+  auto c = agent::Client::Connect(o);
+  EXPECT_TRUE(c.ok()) << c.status();
+  return c.ok() ? *std::move(c) : nullptr;
 }
 
 v1::Envelope To(const std::string& agent, const std::string& id) {

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -71,6 +72,12 @@ struct History {
   // Prints the counts.
   void Report(const std::string& name) const;
 };
+
+// A client `id` of the brokers `address` (one, or a comma-separated list) with `credits`
+// delivery credits and a quick reconnect (50 ms, at most 500 ms); null, with a test
+// failure, when it cannot connect.
+std::unique_ptr<agent::Client> ConnectClient(const std::string& address, const std::string& id,
+                                             uint32_t credits = 32);
 
 // A text message for `agent` with id `id`.
 v1::Envelope To(const std::string& agent, const std::string& id);

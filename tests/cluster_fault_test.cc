@@ -47,15 +47,7 @@ class ClusterFaultTest : public ::testing::Test {
   }
 
   std::unique_ptr<agent::Client> Connect(const std::string& id, uint32_t credits = 32) {
-    agent::ClientOptions o;
-    o.address = broker_->address();
-    o.agent_id = id;
-    o.delivery_credits = credits;
-    o.backoff_initial = absl::Milliseconds(50);
-    o.backoff_max = absl::Milliseconds(300);
-    auto c = agent::Client::Connect(o);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return c.ok() ? *std::move(c) : nullptr;
+    return ConnectClient(broker_->address(), id, credits);
   }
 
   std::unique_ptr<nats::NatsServerProcess> nats_;
@@ -143,19 +135,13 @@ TEST(ClusterFaultThreeNodesTest, AllThreeNodesKilledAtOnceAndRestartedLoseNothin
                               .string();
   BrokerProcess broker((*ports)[0], (*cluster)->urls(), log, /*replicas=*/3);
   ASSERT_TRUE(broker.Start()) << "the broker did not start; its log: " << log;
-  agent::ClientOptions o;
-  o.address = broker.address();
-  o.backoff_initial = absl::Milliseconds(50);
-  o.backoff_max = absl::Milliseconds(500);
-  o.agent_id = "b";
-  auto b = agent::Client::Connect(o);
-  o.agent_id = "a";
-  auto a = agent::Client::Connect(o);
-  ASSERT_TRUE(a.ok() && b.ok());
+  auto b = ConnectClient(broker.address(), "b");
+  auto a = ConnectClient(broker.address(), "a");
+  ASSERT_TRUE(a && b);
   std::vector<std::string> confirmed;
   std::atomic<bool> stop{false};
   std::thread sender(
-      [&] { SendConfirmed(**a, "b", "m", 60, &confirmed, stop, absl::Milliseconds(20)); });
+      [&] { SendConfirmed(*a, "b", "m", 60, &confirmed, stop, absl::Milliseconds(20)); });
   absl::SleepFor(absl::Milliseconds(500));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE((*cluster)->node(i).Signal(SIGKILL).ok());
   absl::SleepFor(absl::Milliseconds(500));
@@ -167,13 +153,13 @@ TEST(ClusterFaultThreeNodesTest, AllThreeNodesKilledAtOnceAndRestartedLoseNothin
   History h;
   const absl::Time end = absl::Now() + absl::Seconds(90);
   while (absl::Now() < end && h.delivered.size() < 60) {
-    std::optional<v1::Envelope> m = (*b)->Receive(absl::Milliseconds(200));
-    if (m.has_value()) h.Deliver(**b, *m);
+    std::optional<v1::Envelope> m = b->Receive(absl::Milliseconds(200));
+    if (m.has_value()) h.Deliver(*b, *m);
   }
   stop = true;
   sender.join();
   h.confirmed["a"] = confirmed;
-  Collect(**b, &h, absl::Seconds(20));
+  Collect(*b, &h, absl::Seconds(20));
   h.Report("3 JetStream nodes SIGKILLed at once, restarted");
   EXPECT_EQ(h.ConfirmedCount(), 60u);
   EXPECT_EQ(h.Lost(), 0u);

@@ -195,7 +195,13 @@ std::optional<v1::Envelope> Client::Receive(absl::Duration timeout) {
 
 void Client::Ack(const v1::Envelope& delivered) {
   std::shared_ptr<BrokerConnection> c = state_->Current();
-  if (c) state_->AckFrames(c.get(), delivered);
+  if (!c) return;
+  state_->AckFrames(c.get(), delivered);
+  // A repeat that came while this one waited to be acked (a redelivery after a lost ack)
+  // is acked too and never handed over.
+  for (const v1::Envelope& repeat : state_->TakeQueuedRepeats(delivered)) {
+    state_->AckFrames(c.get(), repeat);
+  }
 }
 
 absl::Status Client::Serve(const std::function<void(const v1::Envelope&)>& handler) {

@@ -27,7 +27,8 @@
 //   it had not received (same message id: the broker's dedup makes that safe).
 //   Deliveries it had not acked are redelivered by the broker (and handed over again); a
 //   repeat of a delivery already acked (its ack lost with a broker) is acked again and
-//   not handed over (ClientOptions::dedup_window). A stream
+//   not handed over, whether it comes after the ack or waits in the client when the
+//   first is acked (ClientOptions::dedup_window). A stream
 //   ended for good (bad token, invalid registration, replaced by another stream with the
 //   same agent id) fails pending calls with that status and does not reconnect.
 //

@@ -210,6 +210,21 @@ void Client::State::NoteAcked(const v1::Envelope& delivered) {
   }
 }
 
+std::vector<v1::Envelope> Client::State::TakeQueuedRepeats(const v1::Envelope& acked) {
+  std::vector<v1::Envelope> out;
+  if (options.dedup_window == 0) return out;
+  absl::MutexLock lock(&mu);
+  for (auto it = inbox.begin(); it != inbox.end();) {
+    if (it->message_id() == acked.message_id() && it->sender_id() == acked.sender_id()) {
+      out.push_back(std::move(*it));
+      it = inbox.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered) {
   {
     absl::MutexLock lock(&mu);
