@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "broker/errors.h"
 #include "broker/in_memory_delivery.h"
+#include "broker/validation.h"
 #include "google/protobuf/util/time_util.h"
 #include "spdlog/spdlog.h"
 
@@ -154,6 +157,65 @@ void Broker::BeginDrain(absl::string_view detail) {
     frame.mutable_go_away()->set_detail(std::string(detail));
     a.session->Push(std::move(frame));
   }
+}
+
+absl::StatusOr<bool> Broker::Register(const v1::Register& reg, const Principal& principal,
+                                      std::shared_ptr<AgentSession> session, uint32_t credits,
+                                      const std::function<void(uint32_t pending)>& announce) {
+  const LimitsConfig& limits = config_.limits;
+  // Validated before it is kept or logged: ids reach log lines and metrics labels.
+  if (absl::Status s = ValidateName("agent_id", reg.agent_id()); !s.ok()) return s;
+  // No model: a text-only client (people's tools, SDK scripts); it receives text only
+  // and may not send latents.
+  if (reg.has_model()) {
+    if (absl::Status s = ValidateModelSpec(reg.model()); !s.ok()) return s;
+  }
+  if (!principal.MayActAs(reg.agent_id())) {
+    return BrokerError(
+        v1::PERMISSION_DENIED,
+        absl::StrCat("token '", principal.name, "' may not register agent '", reg.agent_id(), "'"));
+  }
+  if (draining()) return BrokerError(v1::DRAINING, "the broker is draining");
+  if (static_cast<uint32_t>(reg.topics_size()) > limits.max_topics_per_agent) {
+    return BrokerError(
+        v1::TOO_MANY_TOPICS,
+        absl::StrCat(reg.topics_size(), " topics; the limit is ", limits.max_topics_per_agent));
+  }
+  for (const std::string& topic : reg.topics()) {
+    if (absl::Status s = ValidateName("topic", topic); !s.ok()) return s;
+    if (!principal.MaySubscribe(topic)) {
+      return BrokerError(
+          v1::PERMISSION_DENIED,
+          absl::StrCat("token '", principal.name, "' may not subscribe to '", topic, "'"));
+    }
+  }
+  const std::string& agent_id = reg.agent_id();
+  auto model = std::make_shared<const v1::ModelSpec>(reg.model());
+  std::shared_ptr<AgentSession> replaced;
+  {
+    // One step against a racing registration of the same id: registry and delivery
+    // layer agree on which session is the agent's.
+    absl::MutexLock lock(&registration_mu_);
+    replaced = registry_.Register(agent_id, model, session, absl::Now());
+    for (const std::string& topic : reg.topics()) {
+      // Cannot fail: registered just now by this session, count checked above.
+      (void)registry_.Subscribe(agent_id, session.get(), topic, limits.max_topics_per_agent);
+    }
+    announce(delivery_->Pending(agent_id));
+    delivery_->Attach(agent_id, std::move(session), credits);
+  }
+  if (replaced) {
+    metrics_->Increment("latentbus_replaced_streams_total");
+    replaced->End(absl::AbortedError("replaced by a newer stream for the same agent id"));
+  }
+  return replaced != nullptr;
+}
+
+bool Broker::Unregister(const std::string& agent_id, const AgentSession* session) {
+  absl::MutexLock lock(&registration_mu_);
+  const bool removed = registry_.Unregister(agent_id, session, absl::Now());
+  delivery_->Detach(agent_id, session);
+  return removed;
 }
 
 size_t Broker::ShedSessions(absl::Duration window) {

@@ -11,10 +11,12 @@
 #define LATENTBUS_BROKER_BROKER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -66,9 +68,22 @@ class Broker {
   const Policy& policy() const { return policy_; }
   BridgeRegistry& bridges() { return bridges_; }
   Router& router() { return *router_; }
-  // Serialises (re)registration with attaching to the delivery layer, so two streams
-  // racing for one agent id leave registry and delivery layer agreeing.
-  absl::Mutex& registration_mutex() { return registration_mu_; }
+
+  // Registers `session` as the agent `reg` names, for `principal`: checks the id, the
+  // model, the principal's rights to the id and the topics, the topic count and that the
+  // broker is not draining (the refusal, as a BrokerError status, otherwise); then, as one
+  // step against a racing registration of the same id, enters it in the registry with its
+  // topics, calls `announce` with the redeliveries waiting for it (the caller writes its
+  // Registered frame: it goes before any delivery) and attaches the session to the
+  // delivery layer with `credits`. A session the registration replaced is ended with
+  // ABORTED. Returns whether one was replaced.
+  absl::StatusOr<bool> Register(const v1::Register& reg, const Principal& principal,
+                                std::shared_ptr<AgentSession> session, uint32_t credits,
+                                const std::function<void(uint32_t pending)>& announce);
+  // The stream `session` of `agent_id` ended: the agent is absent (unless a newer session
+  // replaced it) and the delivery layer takes back what the session held. Returns false
+  // when a newer session had replaced it.
+  bool Unregister(const std::string& agent_id, const AgentSession* session);
 
   v1::ListAgentsResponse ListAgents() const;
   v1::ListBridgesResponse ListBridges() const;

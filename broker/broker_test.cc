@@ -23,25 +23,33 @@ v1::ModelSpec Spec(const std::string& model_id) {
   spec.set_hidden_size(8);
   spec.set_embedding_size(8);
   spec.set_max_soft_tokens(16);
+  spec.mutable_preferred_encoding()->set_dtype(v1::DTYPE_FP32);
   return spec;
+}
+
+Principal Anonymous() {
+  Principal p;
+  p.name = "anonymous";
+  p.anonymous = true;
+  return p;
 }
 
 // What ConnectReactor does when a Register frame arrives.
 std::shared_ptr<StreamRecorder> Register(Broker& broker, const std::string& agent_id,
                                          const std::string& model_id, uint32_t credits = 100) {
   auto stream = std::make_shared<StreamRecorder>();
-  absl::MutexLock lock(&broker.registration_mutex());
-  broker.registry().Register(agent_id, std::make_shared<const v1::ModelSpec>(Spec(model_id)),
-                             stream, absl::Now());
-  broker.delivery().Attach(agent_id, stream, credits);
+  v1::Register reg;
+  reg.set_agent_id(agent_id);
+  *reg.mutable_model() = Spec(model_id);
+  absl::StatusOr<bool> replaced =
+      broker.Register(reg, Anonymous(), stream, credits, [](uint32_t) {});
+  EXPECT_TRUE(replaced.ok()) << replaced.status();
   return stream;
 }
 
 // What ConnectReactor does when the stream ends.
 void Leave(Broker& broker, const std::string& agent_id, const StreamRecorder* stream) {
-  absl::MutexLock lock(&broker.registration_mutex());
-  broker.registry().Unregister(agent_id, stream, absl::Now());
-  broker.delivery().Detach(agent_id, stream);
+  broker.Unregister(agent_id, stream);
 }
 
 SendOutcome Send(Broker& broker, const std::string& from, const std::string& to,
@@ -91,6 +99,49 @@ TEST(BrokerTest, ListsItsAgentsAndCountsWhatItRoutes) {
     if (name.rfind("latentbus_messages_total", 0) == 0) messages += value;
   }
   EXPECT_EQ(messages, 1);
+}
+
+TEST(BrokerTest, RegistrationIsCheckedAnnouncedBeforeDeliveriesAndReplacesAnOlderStream) {
+  Broker broker(Options());
+  auto alice = Register(broker, "alice", "smol");
+  auto first = Register(broker, "bob", "gemma");
+  ASSERT_TRUE(Send(broker, "alice", "bob", "m1").refused.ok());
+  ASSERT_TRUE(first->AwaitFrames(1));
+  // A second stream for bob: told how many deliveries wait for it (m1, unacked) before
+  // the first of them; the first stream ends with ABORTED.
+  auto second = std::make_shared<StreamRecorder>();
+  v1::Register reg;
+  reg.set_agent_id("bob");
+  *reg.mutable_model() = Spec("gemma");
+  uint32_t announced = 0;
+  size_t frames_at_announce = 1;
+  absl::StatusOr<bool> replaced =
+      broker.Register(reg, Anonymous(), second, 10, [&](uint32_t pending) {
+        announced = pending;
+        frames_at_announce = second->frames().size();
+      });
+  ASSERT_TRUE(replaced.ok()) << replaced.status();
+  EXPECT_TRUE(*replaced);
+  EXPECT_EQ(announced, 1u);
+  EXPECT_EQ(frames_at_announce, 0u);
+  EXPECT_TRUE(absl::IsAborted(first->ended())) << first->ended();
+  ASSERT_TRUE(second->AwaitFrames(1));
+  EXPECT_EQ(second->Delivered().at(0).message_id(), "m1");
+  // Refusals: an id that is not a name, a draining broker.
+  v1::Register bad;
+  bad.set_agent_id("bad id\n");
+  EXPECT_EQ(
+      ReasonOf(
+          broker.Register(bad, Anonymous(), std::make_shared<StreamRecorder>(), 1, [](uint32_t) {})
+              .status()),
+      v1::INVALID_ARGUMENT);
+  broker.BeginDrain("maintenance");
+  reg.set_agent_id("carol");
+  EXPECT_EQ(
+      ReasonOf(
+          broker.Register(reg, Anonymous(), std::make_shared<StreamRecorder>(), 1, [](uint32_t) {})
+              .status()),
+      v1::DRAINING);
 }
 
 TEST(BrokerTest, ADrainSaysGoAwayToEveryStreamAndRefusesSends) {

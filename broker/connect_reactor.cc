@@ -187,13 +187,7 @@ void ConnectReactor::OnDone() {
   LATENTBUS_TSAN_ACQUIRE(this);
   bool replaced = false;
   if (registered_) {
-    bool removed;
-    {
-      absl::MutexLock lock(&broker_->registration_mutex());
-      removed = broker_->registry().Unregister(agent_id_, this, absl::Now());
-      broker_->delivery().Detach(agent_id_, this);
-    }
-    replaced = !removed;
+    replaced = !broker_->Unregister(agent_id_, this);
   }
   grpc::Status ended;
   {
@@ -292,70 +286,39 @@ void ConnectReactor::HandleAck(const v1::Ack& ack) {
 
 void ConnectReactor::HandleRegister(uint64_t seq, const v1::Register& reg) {
   const LimitsConfig& limits = broker_->config().limits;
-  // Validated before it is kept or logged: ids reach log lines and metrics labels.
-  if (absl::Status s = ValidateName("agent_id", reg.agent_id()); !s.ok()) return Reject(s);
-  agent_id_ = reg.agent_id();
-  // No model: a text-only client (people's tools, SDK scripts); it receives text only
-  // and may not send latents.
-  if (reg.has_model()) {
-    if (absl::Status s = ValidateModelSpec(reg.model()); !s.ok()) return Reject(s);
-  }
-  if (!principal_->MayActAs(reg.agent_id())) {
-    return Reject(BrokerError(v1::PERMISSION_DENIED,
-                              absl::StrCat("token '", principal_->name,
-                                           "' may not register agent '", reg.agent_id(), "'")));
-  }
-  if (broker_->draining()) return Reject(BrokerError(v1::DRAINING, "the broker is draining"));
-  if (static_cast<uint32_t>(reg.topics_size()) > limits.max_topics_per_agent) {
-    return Reject(BrokerError(
-        v1::TOO_MANY_TOPICS,
-        absl::StrCat(reg.topics_size(), " topics; the limit is ", limits.max_topics_per_agent)));
-  }
-  for (const std::string& topic : reg.topics()) {
-    if (absl::Status s = ValidateName("topic", topic); !s.ok()) return Reject(s);
-    if (!principal_->MaySubscribe(topic)) {
-      return Reject(BrokerError(
-          v1::PERMISSION_DENIED,
-          absl::StrCat("token '", principal_->name, "' may not subscribe to '", topic, "'")));
-    }
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    send_credits_ = limits.send_credits;
-    resume_id_ = std::make_shared<const std::string>(agent_id_);
-  }
-  protocol_.store(std::clamp<uint32_t>(reg.protocol(), 1, kProtocolRevision));
-  registered_ = true;
-  auto model = std::make_shared<const v1::ModelSpec>(reg.model());
   const uint32_t credits =
       reg.initial_credits() != 0 ? reg.initial_credits() : limits.delivery_credits;
-  std::shared_ptr<AgentSession> replaced;
-  {
-    absl::MutexLock lock(&broker_->registration_mutex());
-    replaced = broker_->registry().Register(agent_id_, model, shared_from_this(), absl::Now());
-    for (const std::string& topic : reg.topics()) {
-      // Cannot fail: registered just now by this session, count checked above.
-      (void)broker_->registry().Subscribe(agent_id_, this, topic, limits.max_topics_per_agent);
-    }
-    v1::BrokerFrame frame;
-    frame.set_seq(seq);
-    v1::Registered* registered = frame.mutable_registered();
-    registered->set_agent_id(agent_id_);
-    registered->set_send_credits(limits.send_credits);
-    registered->set_max_message_bytes(limits.max_message_bytes);
-    registered->set_pending_redeliveries(broker_->delivery().Pending(agent_id_));
-    registered->set_broker_version(kBrokerVersion);
-    registered->set_protocol(protocol_.load());
-    Push(std::move(frame));
-    broker_->delivery().Attach(agent_id_, shared_from_this(), credits);
-  }
-  if (replaced) {
-    broker_->metrics().Increment("latentbus_replaced_streams_total");
-    replaced->End(absl::AbortedError("replaced by a newer stream for the same agent id"));
+  const uint32_t protocol = std::clamp<uint32_t>(reg.protocol(), 1, kProtocolRevision);
+  absl::StatusOr<bool> replaced =
+      broker_->Register(reg, *principal_, shared_from_this(), credits, [&](uint32_t pending) {
+        // The stream is this agent's from here on; Registered goes before any delivery.
+        agent_id_ = reg.agent_id();
+        {
+          absl::MutexLock lock(&mu_);
+          send_credits_ = limits.send_credits;
+          resume_id_ = std::make_shared<const std::string>(agent_id_);
+        }
+        protocol_.store(protocol);
+        registered_ = true;
+        v1::BrokerFrame frame;
+        frame.set_seq(seq);
+        v1::Registered* registered = frame.mutable_registered();
+        registered->set_agent_id(agent_id_);
+        registered->set_send_credits(limits.send_credits);
+        registered->set_max_message_bytes(limits.max_message_bytes);
+        registered->set_pending_redeliveries(pending);
+        registered->set_broker_version(kBrokerVersion);
+        registered->set_protocol(protocol);
+        Push(std::move(frame));
+      });
+  if (!replaced.ok()) {
+    // The refusal's log line names the id once it is known to be safe to log.
+    if (ValidateName("agent_id", reg.agent_id()).ok()) agent_id_ = reg.agent_id();
+    return Reject(replaced.status());
   }
   spdlog::info("agent registered agent_id={} model={} hidden={} peer={} principal={} replaced={}",
-               agent_id_, model->model_id(), model->hidden_size(), peer_, principal_->name,
-               replaced != nullptr);
+               agent_id_, reg.model().model_id(), reg.model().hidden_size(), peer_,
+               principal_->name, *replaced);
 }
 
 void ConnectReactor::HandleSubscribe(uint64_t seq, const std::string& topic, bool subscribe) {

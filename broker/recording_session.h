@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "broker/session.h"
@@ -22,7 +23,15 @@ class StreamRecorder final : public AgentSession {
     frames_.push_back(std::move(frame));
     return true;
   }
-  void End(const absl::Status&) override {}
+  void End(const absl::Status& status) override {
+    absl::MutexLock lock(&mu_);
+    ended_ = status;
+  }
+  // What End was called with (OK while it was not).
+  absl::Status ended() const {
+    absl::MutexLock lock(&mu_);
+    return ended_;
+  }
 
   // False when fewer than `n` frames arrived within 30 s.
   bool AwaitFrames(size_t n) {
@@ -44,6 +53,7 @@ class StreamRecorder final : public AgentSession {
   }
 
  private:
+  absl::Status ended_ ABSL_GUARDED_BY(mu_);
   mutable absl::Mutex mu_;
   std::vector<v1::BrokerFrame> frames_ ABSL_GUARDED_BY(mu_);
 };
