@@ -1,11 +1,12 @@
 """Fixtures: a real broker process per test (build/bin/latentbus, or $LATENTBUS_BIN) on a
 loopback port it picks itself, a cluster of such brokers on one real nats-server with
-JetStream (the pinned one, see scripts/install-nats-server.sh), and the shared codec
-vectors folder."""
+JetStream (the pinned one, see scripts/install-nats-server.sh), a self-signed TLS
+certificate, and the shared codec vectors folder."""
 from __future__ import annotations
 
 import os
 import pathlib
+import shutil
 import signal
 import socket
 import subprocess
@@ -213,6 +214,18 @@ def clients():
     yield track
     for c in made:
         c.close(timeout=2)
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """(key, certificate): a self-signed one for 127.0.0.1 / localhost, files in tmp_path."""
+    # scripts/install-deps.sh installs it: missing, the TLS tests fail rather than skip.
+    assert shutil.which("openssl"), "openssl is not installed (scripts/install-deps.sh)"
+    key, cert = tmp_path / "server.key", tmp_path / "server.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return key, cert
 
 
 @pytest.fixture

@@ -399,3 +399,21 @@ def test_iteration_ends_on_close(connect):
         if len(seen) == 3:
             bob.close()
     assert seen == ["0", "1", "2"]
+
+
+def test_close_racing_register_answers_it_at_once(broker, clients):
+    client = clients(latentbus.connect(broker.address))
+    stub = client._stub
+
+    def stub_after_close(address):
+        # close() runs between register()'s Register frame and its stream.
+        closing = threading.Thread(target=client.close)
+        closing.start()
+        closing.join(5)
+        return stub(address)
+
+    client._stub = stub_after_close
+    started = time.monotonic()
+    with pytest.raises(StreamClosed, match="the client was closed"):
+        client.register("late", timeout=5)  # not a TimeoutError after 5 s
+    assert time.monotonic() - started < 2

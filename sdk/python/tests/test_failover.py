@@ -18,6 +18,7 @@ import grpc
 import pytest
 
 import latentbus
+from conftest import free_port
 from latentbus import BusError, StreamClosed, aio
 
 FAST = dict(backoff_initial=0.05, backoff_max=0.5)  # reconnect promptly in tests
@@ -260,3 +261,23 @@ def test_a_client_starting_while_the_first_broker_is_down_uses_the_next(
     with pytest.raises(StreamClosed) as info:
         alone.register("alone")
     assert info.value.grpc_code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_a_reconnect_that_fails_ends_the_client_instead_of_hanging(
+        start_broker, make_client, certificate):
+    key, cert = certificate
+    broker = start_broker("--tls-cert", str(cert), "--tls-key", str(key))
+    # The second broker's channel is opened on the second attempt, from the root_ca file.
+    client = make_client([broker.address, f"127.0.0.1:{free_port()}"], root_ca=str(cert),
+                         **FAST)
+    client.register("stranded")
+    cert.unlink()
+    broker.kill()
+    with pytest.raises(StreamClosed) as info:
+        client.receive(timeout=10)  # a reader that died reconnecting: TimeoutError here
+    assert info.value.reason == "INTERNAL" and "FileNotFoundError" in str(info.value)
+    with pytest.raises(StreamClosed) as later:
+        client.send("anyone", text="x", timeout=5)
+    assert later.value is info.value
+    with pytest.raises(StreamClosed):  # and receive() keeps saying so
+        client.receive(timeout=1)

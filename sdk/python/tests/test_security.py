@@ -1,9 +1,6 @@
 """Bearer tokens and TLS against a real broker configured with them."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 
 import latentbus
@@ -49,17 +46,6 @@ def test_bearer_token(start_broker, clients):
     assert info.value.reason == "PERMISSION_DENIED"
     ops = clients(latentbus.connect(broker.address, token="token-ops"))
     assert {a.agent_id for a in ops.list_agents()} == {"alice-1", "bob"}
-
-
-@pytest.fixture
-def certificate(tmp_path):
-    # scripts/install-deps.sh installs it: missing, the TLS tests fail rather than skip.
-    assert shutil.which("openssl"), "openssl is not installed (scripts/install-deps.sh)"
-    key, cert = tmp_path / "server.key", tmp_path / "server.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    return key, cert
 
 
 def test_tls_with_root_ca(start_broker, clients, certificate):

@@ -11,7 +11,8 @@ The rules are the C++ client's (agent/client/client.h, "Reconnect"):
     first (to the next one when the broker had said GoAway: it is draining), then to the
     next ones in turn, for as long as it takes (pending calls keep their own timeouts).
   * An end that reconnecting would not mend is final: FINAL_CODES, a stream the client
-    ended itself (close()) and a bug in the client's reader.
+    ended itself (close()), and an error in the client itself, reading a stream or
+    opening the next one (a root_ca file gone, a bug).
 """
 from __future__ import annotations
 

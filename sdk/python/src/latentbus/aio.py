@@ -230,25 +230,33 @@ class AsyncClient(_base.ClientBase):
 
     async def _read_loop(self, register: broker_pb2.AgentFrame) -> None:
         """Writes `register` and reads the stream until it ends; opens the next one, with
-        the core's next Register, while the core says so."""
+        the core's next Register, while the core says so. Whatever raises while
+        reconnecting is the end's cause, as in the sync client."""
         cause = None
         try:
-            while True:
+            cause = await self._serve_stream(register)
+            while (register := await self._reopen(cause)) is not None:
                 cause = await self._serve_stream(register)
-                wait = self._core.lost(cause)
-                await self._credits_changed()
-                if wait is None or await self._closed_within(wait):
-                    break
-                register = self._core.reopen_frame()
-                if register is None:
-                    break
-                self._open()
         except asyncio.CancelledError:
             cause = StreamClosed.closed_locally()
+        except Exception as e:  # logged by the core
+            cause = e
         outcome = self._core.ended(cause)
         self._core.complete(outcome, self._inbox.put_nowait)
         await self._credits_changed()
         self._inbox.put_nowait(_END)
+
+    async def _reopen(self, cause: BaseException | None) -> broker_pb2.AgentFrame | None:
+        """After a stream ended with `cause`: waits as long as the core says and opens
+        the next stream; the Register to write on it, None when there is to be none."""
+        wait = self._core.lost(cause)
+        await self._credits_changed()
+        if wait is None or await self._closed_within(wait):
+            return None
+        register = self._core.reopen_frame()
+        if register is not None:
+            self._open()
+        return register
 
     async def _serve_stream(self, register) -> BaseException | None:
         """Writes `register` on the current stream, then handles its frames; what ended

@@ -98,10 +98,12 @@ class Client(_base.ClientBase):
         with self._lock:
             frame = self._core.register_frame(agent_id, model, topics, credits, future,
                                               protocol)
-        self._open(frame)
-        self._reader = threading.Thread(target=self._read_loop, daemon=True,
-                                        name=f"latentbus-{agent_id}")
-        self._reader.start()
+        if self._open(frame):
+            self._reader = threading.Thread(target=self._read_loop, daemon=True,
+                                            name=f"latentbus-{agent_id}")
+            self._reader.start()
+        else:  # close() came first: its end answers the Register
+            self._finish(StreamClosed.closed_locally())
         registered = self._wait(frame, future, timeout)
         with self._lock:
             return self._core.on_registered(registered)
@@ -308,19 +310,33 @@ class Client(_base.ClientBase):
         return False
 
     def _read_loop(self) -> None:
-        """Reads each stream until it ends; opens the next one while the core says so."""
-        while True:
-            cause = self._read_stream()
-            with self._lock:
-                self._outbox.put(None)  # lets gRPC's request consumer finish
-                wait = self._core.lost(cause)
-                self._credit_cond.notify_all()
-            if wait is None or self._closing.wait(wait):
-                break
-            with self._lock:
-                frame = self._core.reopen_frame()
-            if frame is None or not self._open(frame):
-                break
+        """Reads each stream until it ends; opens the next one while the core says so.
+        Whatever raises while reconnecting (opening a channel, say, when a root_ca file
+        is gone) is the end's cause: the client ends with it rather than leave a dead
+        reader behind and its callers waiting forever."""
+        cause = self._read_stream()
+        try:
+            while self._reopen(cause):
+                cause = self._read_stream()
+        except Exception as e:  # logged by the core
+            cause = e
+        self._finish(cause)
+
+    def _reopen(self, cause: BaseException | None) -> bool:
+        """After a stream ended with `cause`: waits as long as the core says and opens
+        the next stream; False when there is to be none."""
+        with self._lock:
+            self._outbox.put(None)  # lets gRPC's request consumer finish
+            wait = self._core.lost(cause)
+            self._credit_cond.notify_all()
+        if wait is None or self._closing.wait(wait):
+            return False
+        with self._lock:
+            frame = self._core.reopen_frame()
+        return frame is not None and self._open(frame)
+
+    def _finish(self, cause: BaseException | None) -> None:
+        """The end: every pending call fails, receive() raises once the inbox is empty."""
         with self._lock:
             outcome = self._core.ended(cause)
             self._credit_cond.notify_all()

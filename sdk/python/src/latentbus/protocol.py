@@ -524,8 +524,8 @@ class Protocol:
 
     def ended(self, cause: BaseException | None) -> Outcome:
         """The stream is over: `cause` is None when the broker ended it, else what the
-        read raised (a grpc.RpcError, a StreamClosed the transport chose, or a bug,
-        which is logged). Once close() was called it ended locally, whatever the cause.
+        read raised (a grpc.RpcError, a StreamClosed the transport chose), or any other
+        error in the client, reading or reconnecting, which is logged. Once close() was called it ended locally, whatever the cause.
         Every pending call fails with the StreamClosed kept in `end`."""
         if cause is None:
             end = StreamClosed("ERROR_REASON_UNSPECIFIED", "the broker ended the stream",
