@@ -716,6 +716,19 @@ def test_registering_again_writes_every_unanswered_request_with_the_same_frame()
     assert core.reconnects == 2
 
 
+def test_a_request_built_before_the_reconnect_and_claimed_after_it_is_written_once():
+    core, _ = make_core()
+    register(core)
+    future = waiter()
+    frame = core.send_frame(text_envelope(core), future)  # not claimed yet: the stream breaks
+    core.lost(Unavailable())
+    again = core.reopen_frame()
+    assert core.feed(registered_frame(again.seq)).writes == [frame]
+    assert not core.claim(frame)  # the Registered wrote it already
+    newer = core.send_frame(text_envelope(core), waiter())
+    assert core.claim(newer)
+
+
 def test_a_repeat_of_an_acked_delivery_is_acked_again_and_not_handed_over():
     core, _ = make_core()
     register(core)

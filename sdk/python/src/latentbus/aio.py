@@ -286,10 +286,12 @@ class AsyncClient(_base.ClientBase):
     async def _dispatch(self, frame: broker_pb2.BrokerFrame) -> None:
         """Handles one frame from the broker (the reader task's, or a test's)."""
         outcome = self._core.feed(frame)
+        # Nothing yields between the feed and taking the write lock, and the writes
+        # keep it: no request claimed after the feed can go out before the requests a
+        # Registered resends.
+        await self._write_all_quietly(outcome.writes)
         if outcome.credits_changed:
             await self._credits_changed()
-        for write in outcome.writes:
-            await self._write_quietly(write)
         self._core.complete(outcome, self._inbox.put_nowait)
 
     async def _write(self, frame, call=None) -> None:
@@ -310,6 +312,19 @@ class AsyncClient(_base.ClientBase):
         """Writes a request frame now, or leaves it to the next stream (Protocol.claim)."""
         if self._core.claim(frame):
             await self._write(frame, self._call)
+
+    async def _write_all_quietly(self, frames) -> None:
+        """Writes `frames` in order on the current stream, holding the write lock for
+        all of them; a stream gone takes them with it, as in _write()."""
+        if not frames or self._core.end is not None or self._core.closed:
+            return
+        call = self._call
+        try:
+            async with self._write_lock:
+                for frame in frames:
+                    await call.write(frame)
+        except Exception:  # the stream broke: what it took is the next stream's
+            pass
 
     async def _write_quietly(self, frame) -> None:
         try:

@@ -358,8 +358,11 @@ class Client(_base.ClientBase):
             outcome = self._core.feed(frame)
             if outcome.credits_changed:
                 self._credit_cond.notify_all()
-        for write in outcome.writes:
-            self._write_quietly(write)
+            # Queued with the feed, under the lock: no request claimed after it (a send
+            # on another thread) can go out before the requests a Registered resends.
+            if self._core.end is None and not self._core.closed:
+                for write in outcome.writes:
+                    self._outbox.put(write)
         self._core.complete(outcome, self._inbox.put)
 
     def _write(self, frame) -> None:

@@ -104,7 +104,9 @@ class _Request:
 class Outcome:
     """What one incoming frame, or the stream's end, asks of the transport: write
     `writes` (in order; the stream may be gone, so quietly), wake the senders waiting
-    for a send credit if `credits_changed`, then Protocol.complete() for the rest."""
+    for a send credit if `credits_changed`, then Protocol.complete() for the rest.
+    `writes` go out before any request claimed after the feed (see claim()): a
+    Registered's requests written again come before newer ones."""
     writes: list = dataclasses.field(default_factory=list)    # AgentFrames
     settle: list = dataclasses.field(default_factory=list)    # (waiter, result or error)
     delivery: Delivery | None = None    # for receive(), in arrival order
@@ -299,10 +301,11 @@ class Protocol:
     def claim(self, frame: broker_pb2.AgentFrame) -> bool:
         """Whether the transport writes `frame` (from subscribe_frame or send_frame) now:
         True while a registered stream is up, on which it then counts as written; False
-        while the client reconnects (the next stream's Registered returns it to write)
-        or once it needs no writing (answered, timed out, the end)."""
+        while the client reconnects (the next stream's Registered returns it to write),
+        once that Registered has returned it (built before it, claimed after: it is
+        written once), or once it needs no writing (answered, timed out, the end)."""
         request = self._pending.get(frame.seq)
-        if request is None or not self.connected:
+        if request is None or not self.connected or request.written_on == self._stream:
             return False
         request.written_on = self._stream
         return True
