@@ -175,17 +175,18 @@ class NatsServer:
 
 @pytest.fixture
 def start_cluster(start_broker):
-    """start_cluster(n=2) -> [Broker]: n brokers sharing one nats-server's JetStream
-    (--cluster), so that an agent may register on any of them and what was queued for it
-    survives its broker. A delivery held unacked by a broker that died is handed out again
-    after 2 s (--cluster-ack-wait). Everything stops after the test."""
+    """start_cluster(n=2, config=YAML) -> [Broker]: n brokers sharing one nats-server's
+    JetStream (--cluster), so that an agent may register on any of them and what was
+    queued for it survives its broker. A delivery held unacked by a broker that died is
+    handed out again after 2 s (--cluster-ack-wait). Everything stops after the test."""
     servers, brokers = [], []
 
-    def start(n: int = 2):
+    def start(n: int = 2, config: str | None = None):
         nats = NatsServer()
         servers.append(nats)
         started = [start_broker("--cluster", nats.url, "--cluster-ack-wait", "2",
-                                "--cluster-replicas", "1", "--broker-name", f"b{i}")
+                                "--cluster-replicas", "1", "--broker-name", f"b{i}",
+                                config=config)
                    for i in range(n)]
         brokers.extend(started)
         return started

@@ -225,6 +225,41 @@ def test_a_request_pending_across_the_failover_gets_its_reply(start_cluster, mak
         responder.receive(timeout=1)
 
 
+def test_more_requests_pending_than_send_credits_all_get_their_replies(
+        start_cluster, make_client):
+    # Revision 2: the broker gives a request's send credit back once it took the send, so
+    # more requests may wait for their replies than the next broker grants credits.
+    a, b = start_cluster(config="limits:\n  send_credits: 2\n")
+    responder = make_client(b.address)
+    responder.register("responder")
+    requester = make_client(f"{a.address},{b.address}", **FAST)
+    requester.register("requester")
+    outcomes = {}
+
+    def ask(i: int):
+        try:
+            outcomes[i] = requester.request("responder", text=str(i), timeout=20)
+        except Exception as e:  # reported by the asserts below
+            outcomes[i] = e
+
+    asking = [threading.Thread(target=ask, args=(i,)) for i in range(30)]
+    for t in asking:
+        t.start()
+    questions = [responder.receive(timeout=10) for _ in asking]
+    a.kill()
+    assert eventually(lambda: requester.reconnects == 1, 10)
+    time.sleep(0.5)  # the requests written again reach the broker (and its dedup)
+    for question in questions:
+        responder.reply(question, text=f"re {question.text}")
+    for t in asking:
+        t.join(25)
+    errors = {i: o for i, o in outcomes.items() if isinstance(o, Exception)}
+    assert not errors, errors  # NO_CREDIT: resent over the new broker's credits
+    assert sorted(o.text for o in outcomes.values()) == sorted(f"re {i}" for i in range(30))
+    with pytest.raises(TimeoutError):  # each request stored once
+        responder.receive(timeout=1)
+
+
 def test_a_stream_replaced_by_a_newer_registration_is_final(start_cluster, make_client):
     a, b = start_cluster()
     first = make_client(f"{a.address},{b.address}", **FAST)

@@ -729,6 +729,37 @@ def test_a_request_built_before_the_reconnect_and_claimed_after_it_is_written_on
     assert core.claim(newer)
 
 
+def test_sends_written_again_take_send_credits_and_the_rest_wait_for_them():
+    core, _ = make_core()
+    register_lean(core, send_credits=8)
+    # Revision 2: four request()s wait for their replies; the broker took their sends and
+    # gave each credit back, so more are pending than the next broker will grant.
+    requests = []
+    for i in range(4):
+        request_id = core.expect_reply("you", f"req-{i}", waiter())
+        frame = core.send_frame(core.request_envelope(
+            to="you", topic=None, text="q?", message_id=request_id, timeout=5), None)
+        assert core.claim(frame)
+        requests.append(frame)
+    subscribe = core.subscribe_frame("news", True, waiter())
+    assert core.claim(subscribe)
+    core.lost(Unavailable())
+    again = core.reopen_frame()
+    registered = registered_frame(again.seq, send_credits=1)
+    registered.registered.protocol = 2
+    # One credit: the first send, and the subscribe (no credit needed); the rest wait.
+    assert core.feed(registered).writes == [requests[0], subscribe]
+    assert core.send_credits == 0 and not core.claim(requests[1])
+    assert core.take_send_credit(deadline=1.0, now=0.0) == 1.0  # newer sends wait behind
+    assert core.feed(credit_frame(1)).writes == [requests[1]]
+    core.forget_reply("req-2")  # timed out meanwhile: dropped, no credit taken
+    riding = deliver_frame("someone")
+    riding.send_credits = 3
+    assert core.feed(riding).writes == [requests[3]]
+    assert core.send_credits == 2  # free again for newer sends
+    assert core.take_send_credit(deadline=1.0, now=0.0) is None
+
+
 def test_a_repeat_of_an_acked_delivery_is_acked_again_and_not_handed_over():
     core, _ = make_core()
     register(core)

@@ -346,13 +346,16 @@ class AsyncClient(_base.ClientBase):
         await self._write_request(frame)
         await self._wait(frame, future, timeout)
 
-    async def _take_send_credit(self, deadline: float) -> None:
+    async def _send_frame(self, envelope, waiter, deadline: float) -> broker_pb2.AgentFrame:
+        """As Client._send_frame: nothing yields between taking the credit and building
+        the frame."""
         async with self._credit_cond:
             while (wait := self._core.take_send_credit(deadline, time.monotonic())) is not None:
                 try:
                     await asyncio.wait_for(self._credit_cond.wait(), wait)
                 except asyncio.TimeoutError:
                     pass
+            return self._core.send_frame(envelope, waiter)
 
     async def _send_envelope(self, envelope, text_fallback, timeout: float | None) -> SendResult:
         try:
@@ -366,17 +369,16 @@ class AsyncClient(_base.ClientBase):
     async def _send_once(self, envelope, timeout: float | None) -> SendResult:
         self._core.check_size(envelope)
         timeout = self._core.wait_limit(timeout)
-        await self._take_send_credit(time.monotonic() + timeout)
         future = asyncio.get_running_loop().create_future()
-        frame = self._core.send_frame(envelope, future)
+        frame = await self._send_frame(envelope, future, time.monotonic() + timeout)
         await self._write_request(frame)
         return self._core.send_result(await self._wait(frame, future, timeout))
 
     async def _send_unanswered(self, envelope, timeout: float) -> None:
         """Writes a revision-2 request's send, which asks for no SendResult."""
         self._core.check_size(envelope)
-        await self._take_send_credit(time.monotonic() + timeout)
-        await self._write_request(self._core.send_frame(envelope, None))
+        await self._write_request(await self._send_frame(envelope, None,
+                                                         time.monotonic() + timeout))
 
     async def _unary(self, method: str, request, timeout: float | None):
         """As Client._unary."""

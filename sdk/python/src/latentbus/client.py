@@ -402,10 +402,15 @@ class Client(_base.ClientBase):
         self._write_request(frame)
         self._wait(frame, future, timeout)
 
-    def _take_send_credit(self, deadline: float) -> None:
+    def _send_frame(self, envelope, waiter, deadline: float) -> broker_pb2.AgentFrame:
+        """The Send frame for `envelope` (Protocol.send_frame), built with the send
+        credit it takes, waiting for one until `deadline`. One hold of the lock: a frame
+        whose credit was the lost stream's is pending before the next Registered, which
+        counts it against the new credits."""
         with self._credit_cond:
             while (wait := self._core.take_send_credit(deadline, time.monotonic())) is not None:
                 self._credit_cond.wait(wait)
+            return self._core.send_frame(envelope, waiter)
 
     def _send_envelope(self, envelope, text_fallback, timeout: float | None) -> SendResult:
         try:
@@ -419,20 +424,15 @@ class Client(_base.ClientBase):
     def _send_once(self, envelope, timeout: float | None) -> SendResult:
         self._core.check_size(envelope)
         timeout = self._core.wait_limit(timeout)
-        self._take_send_credit(time.monotonic() + timeout)
         future: concurrent.futures.Future = concurrent.futures.Future()
-        with self._lock:
-            frame = self._core.send_frame(envelope, future)
+        frame = self._send_frame(envelope, future, time.monotonic() + timeout)
         self._write_request(frame)
         return self._core.send_result(self._wait(frame, future, timeout))
 
     def _send_unanswered(self, envelope, timeout: float) -> None:
         """Writes a revision-2 request's send, which asks for no SendResult."""
         self._core.check_size(envelope)
-        self._take_send_credit(time.monotonic() + timeout)
-        with self._lock:
-            frame = self._core.send_frame(envelope, None)
-        self._write_request(frame)
+        self._write_request(self._send_frame(envelope, None, time.monotonic() + timeout))
 
     def _unary(self, method: str, request, timeout: float | None):
         """Calls `method` of the Broker service, on the next broker while one is

@@ -133,6 +133,9 @@ class Protocol:
         self._seqs = itertools.count(1)
         self._pending: dict[int, _Request] = {}  # seq of a request -> it
         self._request_sends: dict[str, int] = {}  # request() id -> seq of its waiterless send
+        # Sends of the last stream to write again on this one once a send credit comes
+        # (seqs, in order; see _reinstalled): while any wait, no credit is free.
+        self._held: dict[int, None] = {}
         self.replies: dict[str, _replies.PendingReply] = {}  # request id -> its waiter
         self._delivery_credits: _frames.DeliveryCredits | None = None
         # What register() registered: (agent id, model, delivery credits, protocol offered).
@@ -302,10 +305,12 @@ class Protocol:
         """Whether the transport writes `frame` (from subscribe_frame or send_frame) now:
         True while a registered stream is up, on which it then counts as written; False
         while the client reconnects (the next stream's Registered returns it to write),
-        once that Registered has returned it (built before it, claimed after: it is
-        written once), or once it needs no writing (answered, timed out, the end)."""
+        once that Registered has returned it or holds it for a send credit (built before
+        it, claimed after: it is written once), or once it needs no writing (answered,
+        timed out, the end)."""
         request = self._pending.get(frame.seq)
-        if request is None or not self.connected or request.written_on == self._stream:
+        if (request is None or not self.connected or request.written_on == self._stream or
+                frame.seq in self._held):
             return False
         request.written_on = self._stream
         return True
@@ -388,11 +393,14 @@ class Protocol:
         SubscribeResult, Error) settles the request with its seq; an Error that answers
         none fails the request() it names when it is DEADLINE_EXCEEDED, else goes to
         on_error. Registered sets the send credits, Credit adds to them, and so do the
-        send_credits any frame carries on revision 2."""
+        send_credits any frame carries on revision 2; sends held since a reconnect take
+        them first (their frames join `writes`)."""
         outcome = self._feed(frame)
         if frame.send_credits:
             self.send_credits += frame.send_credits
             outcome.credits_changed = True
+        if self._held and outcome.credits_changed:
+            outcome.writes.extend(self._release_held())
         return outcome
 
     def _feed(self, frame: broker_pb2.BrokerFrame) -> Outcome:
@@ -442,6 +450,7 @@ class Protocol:
         turn, waiting longer each time."""
         self.connected = False
         self.send_credits = 0  # the next stream's Registered grants them
+        self._held.clear()  # the next Registered holds what it cannot write
         self._stream += 1
         if self.closed or self.end is not None:
             return None
@@ -505,6 +514,15 @@ class Protocol:
         return Outcome(settle=settle, credits_changed=True)
 
     def _reinstalled(self, frame: broker_pb2.BrokerFrame) -> Outcome:
+        """The stream is back: the requests the lost one left unanswered are written again,
+        in the order they were first written, each send taking a send credit. Sends
+        beyond the credits the Registered grants are held, in order, and written as
+        credits come (Credit frames, credits riding on frames: feed()); until they are,
+        no credit is free for newer sends, which keeps them behind. Writing them all at
+        once would not do: on revision 2 a request's send stays unanswered until its
+        reply while its credit came back when the broker took it, so more of them may
+        be pending than the broker grants, and a send over the credits is refused
+        (NO_CREDIT, which fails its request())."""
         self.registered = Registered.from_proto(frame.registered)
         self.protocol = max(1, frame.registered.protocol)
         self._delivery_credits = _frames.DeliveryCredits(self._registration[2])
@@ -514,13 +532,32 @@ class Protocol:
             request = self._pending[seq]
             if request.frame.HasField("register") or request.written_on == self._stream:
                 continue
-            request.written_on = self._stream
-            if request.frame.HasField("send") and self.send_credits > 0:
+            if request.frame.HasField("send"):
+                if self._held or self.send_credits == 0:
+                    self._held[seq] = None
+                    continue
                 self.send_credits -= 1
+            request.written_on = self._stream
             resend.append(request.frame)
-        log.info("latentbus: %s: registered again at %s; resent %d unanswered request(s)",
-                 self.agent_id, self.address, len(resend))
+        log.info("latentbus: %s: registered again at %s; resent %d unanswered request(s), "
+                 "%d send(s) waiting for a send credit", self.agent_id, self.address,
+                 len(resend), len(self._held))
         return Outcome(writes=resend, credits_changed=True)
+
+    def _release_held(self) -> list:
+        """The held sends that the send credits now allow, in order, each taking one
+        (those answered, timed out or forgotten meanwhile are dropped)."""
+        writes = []
+        while self._held and self.send_credits > 0:
+            seq = next(iter(self._held))
+            del self._held[seq]
+            request = self._pending.get(seq)
+            if request is None:
+                continue
+            self.send_credits -= 1
+            request.written_on = self._stream
+            writes.append(request.frame)
+        return writes
 
     def _next_address(self) -> None:
         self._address_index = (self._address_index + 1) % len(self.addresses)
@@ -548,6 +585,7 @@ class Protocol:
                     if request.waiter is not None] +
                    [reply.future for reply in self.replies.values()])
         self._pending.clear()
+        self._held.clear()
         self._request_sends.clear()
         self.replies.clear()
         return Outcome(settle=[(waiter, end) for waiter in waiters], credits_changed=True)
