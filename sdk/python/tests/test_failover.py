@@ -195,6 +195,30 @@ def test_a_receiver_moved_to_the_next_broker_gets_again_only_what_it_had_not_ack
     assert receiver.repeats_dropped >= 3  # 3, unless an early ack was still on its way
 
 
+def test_a_repeat_waiting_in_the_inbox_goes_with_the_ack_of_its_first_copy(
+        start_cluster, make_client, uid):
+    a, b = start_cluster()
+    sender = make_client(b.address)
+    sender.register("sender")
+    receiver = make_client([a.address, b.address], **FAST)
+    receiver.register("receiver")
+    sender.send("receiver", text="once", message_id=f"once-{uid}")
+    assert eventually(lambda: receiver.pending_deliveries == 1, 5)  # not received yet
+    a.kill()
+    # Never acked: the cluster hands it out again through b (after --cluster-ack-wait),
+    # and the copy waits behind the first.
+    assert eventually(lambda: receiver.pending_deliveries == 2, 15)
+    first = receiver.receive(timeout=1)
+    receiver.ack(first)
+    assert receiver.pending_deliveries == 0 and receiver.repeats_dropped == 1
+    sender.send("receiver", text="next", message_id=f"next-{uid}")
+    following = receiver.receive(timeout=5)
+    assert following.text == "next"  # not the repeat of "once"
+    receiver.ack(following)
+    with pytest.raises(TimeoutError):  # the repeat was acked: nothing more comes
+        receiver.receive(timeout=2.5)
+
+
 def test_a_request_pending_across_the_failover_gets_its_reply(start_cluster, make_client):
     a, b = start_cluster()
     responder = make_client(b.address)

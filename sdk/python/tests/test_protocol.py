@@ -2,6 +2,7 @@
 go in, and what the transport must write, settle, deliver and report comes out."""
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import logging
 import uuid
@@ -773,6 +774,29 @@ def test_a_repeat_of_an_acked_delivery_is_acked_again_and_not_handed_over():
     assert core.feed(deliver_frame("you", message_id="m2")).delivery is not None
     assert core.feed(deliver_frame("them", message_id="m1")).delivery is not None
     assert core.repeats_dropped == 1
+
+
+def test_acking_a_delivery_takes_its_repeats_waiting_in_the_inbox():
+    core, _ = make_core()
+    register(core, credits=2)  # revision 1: a Credit frame per delivery consumed
+    first, other, repeat = (core.feed(deliver_frame(sender, message_id=message_id)).delivery
+                            for sender, message_id in (("you", "m1"), ("them", "m1"),
+                                                       ("you", "m1")))
+    assert repeat is not None  # not acked yet when it came: queued like any delivery
+    end = object()  # a transport's own sentinel
+    inbox = collections.deque([other, repeat, end])
+    assert core.consumed() == credit(1)  # the application took `first`
+    assert core.ack_frame(first) == ack("m1", "you")
+    assert core.take_queued_repeats(first, inbox) == [ack("m1", "you"), credit(1)]
+    assert list(inbox) == [other, end] and core.repeats_dropped == 1
+    # dedup_window=0 hands every delivery over.
+    core, _ = make_core(dedup_window=0)
+    register(core)
+    first, repeat = (core.feed(deliver_frame("you", message_id="m1")).delivery
+                     for _ in range(2))
+    inbox = collections.deque([repeat])
+    core.ack_frame(first)
+    assert core.take_queued_repeats(first, inbox) == [] and list(inbox) == [repeat]
 
 
 def test_the_dedup_window_forgets_the_oldest_and_0_turns_it_off():

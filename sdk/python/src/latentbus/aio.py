@@ -147,9 +147,11 @@ class AsyncClient(_base.ClientBase):
                 raise
 
     async def ack(self, delivery: Delivery) -> None:
+        """As Client.ack (a repeat waiting to be received is acked too)."""
         frame = self._core.ack_frame(delivery)
-        if frame is not None:
-            await self._write(frame)
+        repeats = self._core.take_queued_repeats(delivery, self._inbox._queue)
+        for write in ([frame] if frame is not None else []) + repeats:
+            await self._write(write)
 
     @property
     def pending_deliveries(self) -> int:

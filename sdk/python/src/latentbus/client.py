@@ -65,7 +65,8 @@ class Client(_base.ClientBase):
         the client). `backoff_initial` and `backoff_max` (seconds) bound the wait before
         each attempt, doubling from the first to the second. `dedup_window`: how many
         acked deliveries are remembered so that a repeat of one (its ack lost with a
-        broker) is acked again and not handed over; 0 hands every delivery over."""
+        broker) is acked again and not handed over, nor one waiting to be received when
+        the first is acked; 0 hands every delivery over."""
         make_channel = functools.partial(connection.sync_channel, tls=tls, root_ca=root_ca)
         super().__init__(address, make_channel, channel_options=channel_options, token=token,
                          timeout=timeout, on_error=on_error,
@@ -200,11 +201,15 @@ class Client(_base.ClientBase):
                 raise
 
     def ack(self, delivery: Delivery) -> None:
-        """Marks a delivery processed; it will not be redelivered."""
+        """Marks a delivery processed; it will not be redelivered. With dedup_window, a
+        repeat of it waiting to be received (redelivered before this ack) is acked too
+        and never handed over."""
         with self._lock:
             frame = self._core.ack_frame(delivery)
-        if frame is not None:
-            self._write(frame)
+            with self._inbox.mutex:
+                repeats = self._core.take_queued_repeats(delivery, self._inbox.queue)
+        for write in ([frame] if frame is not None else []) + repeats:
+            self._write(write)
 
     @property
     def pending_deliveries(self) -> int:

@@ -28,8 +28,9 @@ channel, the Connect stream, the waiting and the locking; the Protocol decides t
     call raises, and returns an Outcome that fails every waiter.
 
 Deliveries: the (sender, message id) of each delivery acked is remembered (dedup_window);
-a repeat of one (its ack lost with a broker that died) is acked again and not handed over.
-A delivery not acked yet is handed over again when it comes again.
+a repeat of one (its ack lost with a broker that died) is acked again and not handed over,
+whether it comes after the ack or waits in the client's inbox when the first is acked
+(take_queued_repeats). A delivery not acked yet is handed over again when it comes again.
 
 Waiters are the transport's futures (concurrent.futures.Future or asyncio.Future): the
 Protocol stores them, asks only done(), and hands them back in Outcome.settle.
@@ -328,6 +329,32 @@ class Protocol:
         if self._replied.discard(key):
             return None
         return _frames.ack(delivery.message_id, delivery.sender_id)
+
+    def take_queued_repeats(self, delivery: Delivery, inbox) -> list:
+        """With dedup_window: removes from `inbox` (the transport's deque of deliveries
+        not taken yet; other items stay, in order) every repeat of `delivery`, which the
+        application just acked (a redelivery that came before the ack), and returns the
+        frames that ack them (on revision 1 with the Credit frames due): they are never
+        handed over, as a repeat coming after the ack is not. As the C++ client's
+        Client::Ack."""
+        if self._acked.size == 0:
+            return []
+        key = (delivery.sender_id, delivery.message_id)
+
+        def repeats(item) -> bool:
+            return isinstance(item, Delivery) and (item.sender_id, item.message_id) == key
+
+        taken = [item for item in inbox if repeats(item)]
+        if not taken:
+            return []
+        kept = [item for item in inbox if not repeats(item)]
+        inbox.clear()
+        inbox.extend(kept)
+        writes = []
+        for repeat in taken:
+            self.repeats_dropped += 1
+            writes.extend(self._ack_writes(repeat.envelope))
+        return writes
 
     def replying(self, delivery: Delivery) -> None:
         """Records that a reply to `delivery` is being sent: on revision 2 it acks it."""
