@@ -239,12 +239,7 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
     HandleRegister(seq, frame.register_());
     return;
   }
-  // Acks riding on a Send are handled after it: the send's publish goes first (an ack
-  // is fire-and-forget; with JetStream the next message's store should not queue behind
-  // the removal of the last one).
-  if (frame.frame_case() != v1::AgentFrame::kSend) {
-    for (const v1::Ack& ack : frame.acks()) HandleAck(ack);
-  }
+  for (const v1::Ack& ack : frame.acks()) HandleAck(ack);
   switch (frame.frame_case()) {
     case v1::AgentFrame::kRegister:
       PushError(BrokerError(v1::NOT_REGISTERED, "this stream is already registered"), seq);
@@ -257,7 +252,6 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
       return;
     case v1::AgentFrame::kSend:
       HandleSend(seq, frame.mutable_send());
-      for (const v1::Ack& ack : frame.acks()) HandleAck(ack);
       return;
     case v1::AgentFrame::kAck:
       HandleAck(frame.ack());
@@ -345,17 +339,12 @@ void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
   const std::string message_id = send->envelope().message_id();
   const bool lean = protocol_.load() >= 2;
   const v1::Envelope& envelope = send->envelope();
-  // A reply acks the request it answers (not found: acked before, or no such request),
-  // after the reply went to the router: its publish goes first.
-  std::string requester, request_id;
   if (lean && !envelope.correlation_id().empty() &&
       envelope.recipient().target_case() == v1::Address::kAgentId) {
-    requester = envelope.recipient().agent_id();
-    request_id = envelope.correlation_id();
+    // A reply acks the request it answers (not found: acked before, or no such request).
+    (void)broker_->delivery().Ack(agent_id_, envelope.recipient().agent_id(),
+                                  envelope.correlation_id());
   }
-  auto ack_request = [this, &requester, &request_id] {
-    if (!request_id.empty()) (void)broker_->delivery().Ack(agent_id_, requester, request_id);
-  };
   bool has_credit;
   {
     absl::MutexLock lock(&mu_);
@@ -363,7 +352,6 @@ void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
     if (has_credit) --send_credits_;
   }
   if (!has_credit) {
-    ack_request();
     return PushError(BrokerError(v1::NO_CREDIT, "no send credit left; wait for a Credit frame"),
                      seq, message_id);
   }
@@ -402,7 +390,6 @@ void ConnectReactor::HandleSend(uint64_t seq, v1::Send* send) {
                            }
                            self->ReturnSendCredit();
                          });
-  ack_request();
 }
 
 void ConnectReactor::ReturnSendCredit() {

@@ -42,6 +42,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "broker/session.h"
+#include "latentbus/v1/broker.pb.h"
 #include "latentbus/v1/envelope.pb.h"
 
 namespace latentbus::broker {
@@ -115,6 +116,17 @@ class DeliveryLayer {
   // Waits until nothing is queued or unacked anywhere, or until `deadline`; true when
   // everything was delivered and acked. Used to drain.
   virtual bool AwaitEmpty(absl::Time deadline) = 0;
+
+  // A frame for `agent_id`, an agent connected to another broker that shares the queues
+  // (a late error for a sender that moved): handed to that broker through the shared
+  // queue, which writes it to the agent's stream as it is, ahead of nothing and without
+  // using a delivery credit. Fire and forget. False when the layer cannot (queues of this
+  // broker alone).
+  virtual bool Notify(const std::string& agent_id, const v1::BrokerFrame& frame) {
+    (void)agent_id;
+    (void)frame;
+    return false;
+  }
 
   // Hands `session` nothing more (its unacked deliveries may still be acked) while its
   // broker is about to end it, so that what waits goes to the recipient's next session,

@@ -27,6 +27,9 @@
 namespace latentbus::broker {
 namespace {
 
+// Marks a stored message that is a BrokerFrame handed on by another broker (Notify).
+constexpr char kFrameHeader[] = "Lb-Frame";
+
 // A message of one recipient, for the table of messages not yet delivered.
 std::string UndeliveredKey(absl::string_view dedup_key, absl::string_view recipient) {
   return absl::StrCat(dedup_key, absl::string_view("\0", 1), recipient);
@@ -84,6 +87,7 @@ class JetStreamDelivery::Impl {
   size_t ReleaseAbsent(absl::Time now);
   bool AwaitEmpty(absl::Time deadline);
   void Quiesce(const std::string& recipient, const AgentSession* session);
+  bool Notify(const std::string& agent_id, const v1::BrokerFrame& frame);
   void SetReplyDelivered(ReplyDelivered callback) {
     absl::MutexLock lock(&mu_);
     reply_delivered_ = std::move(callback);
@@ -587,6 +591,18 @@ void JetStreamDelivery::Impl::HandleMessage(natsMsg* msg) {
 
 void JetStreamDelivery::Impl::Deliver(const std::string& recipient, Recipient& r, natsMsg* msg) {
   const std::string ack_subject = natsMsg_GetReply(msg);
+  const char* is_frame = nullptr;
+  if (natsMsgHeader_Get(msg, kFrameHeader, &is_frame) == NATS_OK && r.session) {
+    // A frame another broker handed on (Notify): written as it is, acked at once; the pull
+    // request it used is made up for.
+    v1::BrokerFrame frame;
+    if (frame.ParseFromArray(natsMsg_GetData(msg), natsMsg_GetDataLength(msg))) {
+      r.session->Push(std::move(frame));
+    }
+    PublishAck(ack_subject, "+ACK");
+    Pump(recipient, r);
+    return;
+  }
   if (!r.session || r.credits == 0 || r.session->Backlogged()) {
     // The pull request outlived its session (or its credits): back to JetStream shortly.
     PublishAck(ack_subject, "-NAK {\"delay\":1000000000}");
@@ -719,6 +735,29 @@ size_t JetStreamDelivery::Impl::ReleaseAbsent(absl::Time now) {
   return dropped;
 }
 
+bool JetStreamDelivery::Impl::Notify(const std::string& agent_id, const v1::BrokerFrame& frame) {
+  const std::string data = frame.SerializeAsString();
+  const std::string subject = SubjectFor(options_.stream, agent_id);
+  // Unique per frame: an error is about one message and one reason.
+  const std::string msg_id = MsgId(
+      agent_id, absl::StrCat("frame/", frame.error().reason(), "/", absl::ToUnixNanos(absl::Now()),
+                             "/", frame.error().message_id()));
+  natsMsg* msg = nullptr;
+  natsStatus s =
+      natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, kFrameHeader, "1");
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
+  // A plain publish: the stream stores it, nobody waits (the caller is the timer thread).
+  if (s == NATS_OK) s = natsConnection_PublishMsg(nc_, msg);
+  natsMsg_Destroy(msg);
+  if (s != NATS_OK) {
+    spdlog::warn("delivery: a frame for {} was not handed on: {}", absl::CHexEscape(agent_id),
+                 natsStatus_GetText(s));
+    return false;
+  }
+  return true;
+}
+
 void JetStreamDelivery::Impl::Quiesce(const std::string& recipient, const AgentSession* session) {
   absl::MutexLock lock(&mu_);
   auto it = recipients_.find(recipient);
@@ -810,6 +849,9 @@ void JetStreamDelivery::Resume(const std::string& recipient, const AgentSession*
 }
 void JetStreamDelivery::Quiesce(const std::string& recipient, const AgentSession* session) {
   impl_->Quiesce(recipient, session);
+}
+bool JetStreamDelivery::Notify(const std::string& agent_id, const v1::BrokerFrame& frame) {
+  return impl_->Notify(agent_id, frame);
 }
 absl::Status JetStreamDelivery::Ack(const std::string& recipient, const std::string& sender_id,
                                     const std::string& message_id) {

@@ -106,6 +106,7 @@ class JetStreamDelivery final : public DeliveryLayer {
   size_t ReleaseAbsent(absl::Time now) override;
   bool AwaitEmpty(absl::Time deadline) override;
   void Quiesce(const std::string& recipient, const AgentSession* session) override;
+  bool Notify(const std::string& agent_id, const v1::BrokerFrame& frame) override;
   void SetReplyDelivered(ReplyDelivered callback) override;
 
   // The subject a recipient's messages are published to.

@@ -398,6 +398,10 @@ void Router::OnDeadline(const std::string& sender_id, const std::string& message
                sender_id, message_id, expired.size(), reply_missing);
   if (std::optional<AgentRecord> sender = c_.registry->Find(sender_id)) {
     sender->session->Push(std::move(frame));
+  } else if (std::optional<RemoteAgent> moved = c_.registry->FindRemote(sender_id);
+             moved.has_value() && moved->connected) {
+    // The sender is connected to another broker now: the error follows it there.
+    c_.delivery->Notify(sender_id, frame);
   }
 }
 

@@ -196,6 +196,33 @@ TEST_F(ClusterDirectoryTest, AClientFailsOverToTheNextBrokerOfItsList) {
   EXPECT_TRUE(brokers_[1]->broker().registry().Find("roamer").has_value());
 }
 
+TEST_F(ClusterDirectoryTest, ALateErrorFollowsASenderThatMovedToTheOtherBroker) {
+  { auto x = Connect(0, "x"); }  // x is known, and absent
+  auto first = Connect(0, "s", /*reconnect=*/false);
+  ASSERT_NE(first, nullptr);
+  v1::Envelope late = ToAgent("late", "x", "nobody reads this in time");
+  late.mutable_deadline()->set_seconds(absl::ToUnixSeconds(absl::Now() + absl::Seconds(2)));
+  ASSERT_TRUE(first->Send(late).ok());
+  // s moves to broker 1 before the deadline passes on broker 0, which accepted "late".
+  absl::Mutex mu;
+  std::optional<v1::Error> seen;
+  auto second = Connect(1, "s", /*reconnect=*/true, [&](const v1::Error& e) {
+    absl::MutexLock lock(&mu);
+    if (e.message_id() == "late") seen = e;
+  });
+  ASSERT_NE(second, nullptr);
+  ASSERT_TRUE(AwaitRemote(0, "s"));
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(
+      mu.AwaitWithTimeout(absl::Condition(
+                              +[](std::optional<v1::Error>* e) { return e->has_value(); }, &seen),
+                          absl::Seconds(15)));
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->reason(), v1::DEADLINE_EXCEEDED);
+  ASSERT_EQ(seen->agent_ids_size(), 1);
+  EXPECT_EQ(seen->agent_ids(0), "x");
+}
+
 TEST_F(ClusterDirectoryTest, ADrainingBrokerHandsItsAgentsToTheOtherOneGradually) {
   std::vector<std::unique_ptr<agent::Client>> roamers;
   for (int i = 0; i < 3; ++i) {

@@ -210,12 +210,12 @@ void Client::State::NoteAcked(const v1::Envelope& delivered) {
   }
 }
 
-std::vector<v1::Envelope> Client::State::TakeQueuedRepeats(const v1::Envelope& acked) {
+std::vector<v1::Envelope> Client::State::TakeQueuedRepeats(const v1::Envelope& first) {
   std::vector<v1::Envelope> out;
   if (options.dedup_window == 0) return out;
   absl::MutexLock lock(&mu);
   for (auto it = inbox.begin(); it != inbox.end();) {
-    if (it->message_id() == acked.message_id() && it->sender_id() == acked.sender_id()) {
+    if (it->message_id() == first.message_id() && it->sender_id() == first.sender_id()) {
       out.push_back(std::move(*it));
       it = inbox.erase(it);
     } else {

@@ -110,9 +110,9 @@ struct Client::State {
   absl::flat_hash_set<std::string> acked ABSL_GUARDED_BY(mu);
   std::deque<std::string> acked_order ABSL_GUARDED_BY(mu);
   void NoteAcked(const v1::Envelope& delivered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Removes from the inbox the deliveries of the same (sender, message id) as `acked` and
+  // Removes from the inbox the deliveries of the same (sender, message id) as `first` and
   // returns them (with dedup on: they are repeats of a message the application acked).
-  std::vector<v1::Envelope> TakeQueuedRepeats(const v1::Envelope& acked);
+  std::vector<v1::Envelope> TakeQueuedRepeats(const v1::Envelope& first);
 
   std::thread reader;
   std::thread ack_writer;  // revision 2: writes acks that found nothing to ride on
