@@ -106,7 +106,8 @@ void TcpProxy::Pump(int client_fd, int server_fd) {
       }
       const int out = fds[1 - i].fd;
       for (ssize_t off = 0; off < n;) {
-        ssize_t w = write(out, buf + off, static_cast<size_t>(n - off));
+        // MSG_NOSIGNAL: a peer that closed first ends the pair, not the test (SIGPIPE).
+        ssize_t w = send(out, buf + off, static_cast<size_t>(n - off), MSG_NOSIGNAL);
         if (w <= 0) {
           done = true;
           break;
