@@ -288,9 +288,12 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
     // No answer, or none yet from a stream leader (one being elected, a server
     // restarting; libnats reports a 503 "no responders" as error 10076): the same message
     // id again, so a publish that did land is stored once.
+    // 10158, "duplicate message id is in process": the same id is being stored by an
+    // earlier publish (a sender's resend while ours still waits); wait for its outcome.
     transient = s == NATS_TIMEOUT || s == NATS_NO_RESPONDERS || s == NATS_NOT_YET_CONNECTED ||
-                (s != NATS_OK && (jerr == JSNotEnabledErr || jerr == JSClusterNotAvailErr ||
-                                  jerr == JSClusterNotLeaderErr || jerr == JSStreamOfflineErr));
+                (s != NATS_OK &&
+                 (jerr == JSNotEnabledErr || jerr == JSClusterNotAvailErr ||
+                  jerr == JSClusterNotLeaderErr || jerr == JSStreamOfflineErr || jerr == 10158));
     if (!transient || absl::Now() > give_up) break;
     if (metrics_ != nullptr) metrics_->Increment("latentbus_jetstream_publish_retries_total");
     absl::SleepFor(absl::Milliseconds(100));
