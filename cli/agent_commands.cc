@@ -40,7 +40,10 @@ struct ConnectionFlags {
 };
 
 void AddConnectionFlags(CLI::App* cmd, ConnectionFlags* f, const std::string& id_help) {
-  cmd->add_option("--broker", f->broker, "broker address host:port, or several of one cluster, comma-separated (failover in order)")->capture_default_str();
+  cmd->add_option(
+         "--broker", f->broker,
+         "broker address host:port, or several of one cluster, comma-separated (failover in order)")
+      ->capture_default_str();
   cmd->add_option("--id", f->id, id_help);
   cmd->add_option("--token", f->token, "bearer token (prefer --token-file)");
   cmd->add_option("--token-file", f->token_file, "file holding the bearer token")
