@@ -133,7 +133,7 @@ base() {
   if [ "$REFRESH_BASE" = 1 ] || [ ! -s "$tar" ]; then
     start=$(date +%s)
     say "bootstrapping Debian 12 ($variant) with mmdebstrap into $tar" >&2
-    if ! mmdebstrap --quiet "$@" bookworm "$tar.part" "${MIRRORS[@]}" \
+    if ! mmdebstrap --quiet --format=tar "$@" bookworm "$tar.part" "${MIRRORS[@]}" \
         >"$LOGS/mmdebstrap-$variant.log" 2>&1; then
       cat "$LOGS/mmdebstrap-$variant.log" >&2
       rm -f "$tar.part"
@@ -141,7 +141,7 @@ base() {
     fi
     mv "$tar.part" "$tar"
     podman rmi --force "$image" >/dev/null 2>&1 || true
-    say "  $variant bootstrapped in $(since "$start") ($(du -m "$tar" | cut -f1) MB)" >&2
+    say "  $variant bootstrapped in $(since "$start") ($(($(stat -c %s "$tar") / 1000000)) MB)" >&2
   else
     say "Debian 12 ($variant) from the cache: $tar" >&2
   fi
