@@ -164,6 +164,7 @@ build_target() {
     --build-arg "JOBS=$JOBS" --label "org.opencontainers.image.revision=$REVISION"
     --tag "$image")
   [ "$LAYER_CACHE" = 1 ] || flags+=(--no-cache)
+  [ -z "$PIP_SETTINGS" ] || flags+=(--volume "$PIP_SETTINGS:/etc/xdg/pip:ro")
   start=$(date +%s)
   say "building $image (target $target, $JOBS jobs, nice $NICE; log build/images/build-$target.log)"
   if ! nice -n "$NICE" ionice -c 3 podman build "${flags[@]}" . 2>&1 |
@@ -173,7 +174,25 @@ build_target() {
   say "  $image built in $(since "$start")"
 }
 
+# pip_settings: when this machine's pip trusts an extra CA bundle (PIP_CERT or pip's
+# global.cert, as behind a TLS-inspecting proxy), prints a folder with that bundle and a
+# pip.conf naming it; the build mounts it read-only at /etc/xdg/pip, where the build
+# stage's pip (install-nats-server.sh) reads it. Nothing of it stays in the image.
+pip_settings() {
+  local cert=${PIP_CERT:-} dir
+  [ -n "$cert" ] || cert=$(python3 -m pip config list 2>/dev/null |
+    sed -n "s/^global\.cert='\(.*\)'$/\1/p" | head -1)
+  [ -n "$cert" ] && [ -f "$cert" ] || return 0
+  dir=$LOGS/pip-settings
+  mkdir -p "$dir"
+  cp "$cert" "$dir/ca.crt"
+  printf '[global]\ncert = /etc/xdg/pip/ca.crt\n' >"$dir/pip.conf"
+  say "the build's pip trusts this machine's CA bundle ($cert)" >&2
+  echo "$dir"
+}
+
 if [ "$BUILD" = 1 ]; then
+  PIP_SETTINGS=$(pip_settings)
   DEBIAN_BASE=$(base minbase "${BASE_OPTIONS[@]}")
   RUNTIME_BASE=$(base slim "${SLIM_OPTIONS[@]}")
   build_target broker "$BROKER_IMAGE"
