@@ -222,35 +222,48 @@ struct Gateway::Impl {
     }
   }
 
-  // Streams the task's events after the first `seen` as server-sent events, starting with
-  // the task itself, until it ends or the caller goes away.
-  void StreamTask(const Call& call, const std::string& id, httplib::Response& res) {
+  // Streams the task as server-sent events until it ends or the caller goes away: first the
+  // task (`from_start`: as created, then every event; else as it is now, then what follows).
+  void StreamTask(const Call& call, const std::string& id, bool from_start,
+                  httplib::Response& res) {
     const json rpc_id = call.request.id;
     const std::string principal = call.link->principal();
     res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider(
-        "text/event-stream", [this, rpc_id, principal, id](size_t, httplib::DataSink& sink) {
-          auto write = [&](const json& result) {
-            const std::string event =
-                absl::StrCat("data: ", ResultObject(rpc_id, result).dump(), "\n\n");
-            return sink.write(event.data(), event.size());
-          };
-          absl::StatusOr<Task> t = tasks.Get(principal, id);
-          if (t.ok() && write({{"task", TaskJson(*t)}})) {
-            size_t seen = t->events.size();
-            while (!stopping && !IsTerminal(t->state)) {
-              t = tasks.WaitForEvents(principal, id, seen, absl::Now() + absl::Seconds(1));
-              if (!t.ok()) break;
-              bool open = true;
-              for (; seen < t->events.size() && open; ++seen) {
-                open = write(StreamEventJson(*t, t->events[seen]));
-              }
-              if (!open) break;
-            }
+    res.set_chunked_content_provider("text/event-stream", [this, rpc_id, principal, id, from_start](
+                                                              size_t, httplib::DataSink& sink) {
+      auto write = [&](const json& result) {
+        const std::string event =
+            absl::StrCat("data: ", ResultObject(rpc_id, result).dump(), "\n\n");
+        return sink.write(event.data(), event.size());
+      };
+      absl::StatusOr<Task> t = tasks.Get(principal, id);
+      size_t seen = 0;
+      if (t.ok() && from_start) {
+        // The task as it was created; every reply and status change follows as an event.
+        Task created = *t;
+        created.state = TaskState::kWorking;
+        created.status_text.clear();
+        created.replies.clear();
+        seen = 1;
+        if (!write({{"task", TaskJson(created)}})) t = absl::CancelledError("gone");
+      } else if (t.ok()) {
+        seen = t->events.size();
+        if (!write({{"task", TaskJson(*t)}})) t = absl::CancelledError("gone");
+      }
+      if (t.ok()) {
+        while (!stopping) {
+          bool open = true;
+          for (; seen < t->events.size() && open; ++seen) {
+            open = write(StreamEventJson(*t, t->events[seen]));
           }
-          sink.done();
-          return true;
-        });
+          if (!open || IsTerminal(t->state)) break;
+          t = tasks.WaitForEvents(principal, id, seen, absl::Now() + absl::Seconds(1));
+          if (!t.ok()) break;
+        }
+      }
+      sink.done();
+      return true;
+    });
   }
 
   void Answer(const json& id, const RpcError& error, httplib::Response& res, int http = 200) {
@@ -309,7 +322,7 @@ struct Gateway::Impl {
       if (absl::Status s = SendTask(call, *send, &task_id); !s.ok()) {
         return AnswerBusError(id, s, res);
       }
-      if (method == "SendStreamingMessage") return StreamTask(call, task_id, res);
+      if (method == "SendStreamingMessage") return StreamTask(call, task_id, true, res);
       absl::StatusOr<Task> t = send->return_immediately ? tasks.Get(call.link->principal(), task_id)
                                                         : AwaitEnd(call.link->principal(), task_id);
       if (!t.ok()) return AnswerBusError(id, t.status(), res);
@@ -336,7 +349,7 @@ struct Gateway::Impl {
             id, {kUnsupportedOperation, "the task has ended: GetTask returns it", "TASK_ENDED"},
             res);
       }
-      return StreamTask(call, *task_id, res);
+      return StreamTask(call, *task_id, false, res);
     }
     if (absl::StrContains(method, "PushNotificationConfig")) {
       return Answer(id,

@@ -20,6 +20,7 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run);
 void RegisterAgentCommands(CLI::App& app, RunFn* run);
 void RegisterEvalCommands(CLI::App& app, RunFn* run);
 void RegisterFleetCommands(CLI::App& app, RunFn* run);
+void RegisterA2aCommand(CLI::App& app, RunFn* run);
 // `bench e2e` and `bench bus`, under the `bench` command.
 void RegisterBenchE2E(CLI::App* bench, RunFn* run);
 void RegisterBenchBus(CLI::App* bench, RunFn* run);

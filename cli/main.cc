@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   latentbus::cli::RegisterAgentCommands(app, &run);
   latentbus::cli::RegisterEvalCommands(app, &run);
   latentbus::cli::RegisterFleetCommands(app, &run);
+  latentbus::cli::RegisterA2aCommand(app, &run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
