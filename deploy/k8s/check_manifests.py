@@ -39,11 +39,16 @@ overlay. Checks, per overlay:
     every --broker address (comma-separated) names a Service of the broker and its gRPC
     port, a headless one when the broker runs in cluster mode; --tls-ca/--token-file
     files are mounted;
+  * monitoring and tracing (observability_checks.py): ServiceMonitors that reach the
+    broker's metrics port with the token metrics_auth asks for; OTLP endpoint, service
+    name and sampler of every broker and agent, the same collector for all, reachable
+    through the NetworkPolicies; both required in the production overlay;
 and across overlays: an agent model (label latentbus.dev/model) has the same
 FETCH_MODEL, MODEL_FILE and LAYER everywhere.
 
 The JetStream and cluster-mode rules live in jetstream_checks.py (nats.conf is read by
-nats_conf.py), the lookups both use in manifests.py.
+nats_conf.py), the monitoring and tracing rules in observability_checks.py, the lookups
+they share in manifests.py.
 
 Usage: check_manifests.py [--self-test] RENDERED.yaml...   (needs PyYAML)
 --self-test breaks the renders in known ways and fails unless each break is caught.
@@ -58,6 +63,7 @@ from jetstream_checks import (JETSTREAM_BREAKS, check_broker_cluster, check_jets
                               clustered_broker)
 from manifests import (autoscaler_of, broker_config, expand, find, flag, load, mount_for,
                        pod_env, port_of, selects)
+from observability_checks import OBSERVABILITY_BREAKS, check_observability
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from self_test import CannotApply, run_self_test  # noqa: E402  (deploy/self_test.py)
@@ -285,6 +291,7 @@ def check(renders):
                     check_jetstream(render, obj)
         check_services(render)
         check_controllers(render)
+        check_observability(render)
         problems += render.problems
     seen = {}
     for render in renders:
@@ -366,7 +373,7 @@ BREAKS = [
     ("Service targets a missing port", break_service, "targetPort grcp"),
     ("two in-memory brokers", break_in_memory_replicas, "keeps its queues in memory"),
     ("bridges claim on one node under several brokers", break_bridges_rwo, "is ReadWriteOnce"),
-] + JETSTREAM_BREAKS
+] + JETSTREAM_BREAKS + OBSERVABILITY_BREAKS
 
 
 def self_test(paths):
