@@ -24,8 +24,9 @@ DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libnats-dev
   # the LLM runtime: libtorch (CPU) and a fast BLAS for it (the reference BLAS is ~9x slower)
   libtorch-dev libopenblas0-pthread
-  # deployment checks (scripts/check-deploy.sh): kubectl kustomize, a venv for the validator
-  kubernetes-client python3-venv
+  # deployment checks (scripts/check-deploy.sh): kubectl kustomize, a venv for the
+  # validator, shellcheck for scripts/build-images.sh
+  kubernetes-client python3-venv shellcheck
 )
 # Packages wanted only for one command: skipped when that command is already installed
 # some other way (e.g. Google Cloud SDK's kubectl package, which owns /usr/bin/kubectl).
