@@ -48,7 +48,7 @@ void TaskStore::End(Entry& e, TaskState state, std::string why) {
   e.task.updated_at = absl::Now();
   e.task.events.push_back({TaskEvent::Kind::kStatus, 0});
   --working_;
-  changed_.SignalAll();
+  ++changes_;
   const size_t bytes = BytesOf(e.task);
   bytes_ = bytes_ - e.bytes + bytes;
   e.bytes = bytes;
@@ -144,7 +144,7 @@ bool TaskStore::AddReply(const std::string& id, Reply reply) {
   e.task.updated_at = absl::Now();
   bytes_ += added;
   e.bytes += added;
-  changed_.SignalAll();
+  ++changes_;
   if (e.task.expected_replies != 0 && e.task.replies.size() >= e.task.expected_replies) {
     End(e, TaskState::kCompleted, "");
   }
@@ -190,7 +190,11 @@ absl::StatusOr<Task> TaskStore::WaitForEvents(const std::string& principal, cons
       return e->task;
     }
     // Wakes on any change (the loop re-checks) or at the earlier of the two times.
-    changed_.WaitWithDeadline(&mu_, std::min(until, e->task.deadline));
+    const uint64_t seen_changes = changes_;
+    const auto changed = [this, seen_changes]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return changes_ != seen_changes;
+    };
+    mu_.AwaitWithDeadline(absl::Condition(&changed), std::min(until, e->task.deadline));
   }
 }
 

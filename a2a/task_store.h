@@ -130,7 +130,7 @@ class TaskStore {
 
   const TaskStoreOptions options_;
   mutable absl::Mutex mu_;
-  absl::CondVar changed_;  // signalled on every new event
+  uint64_t changes_ ABSL_GUARDED_BY(mu_) = 0;  // one more on every event (waiters await it)
   absl::flat_hash_map<std::string, Entry> tasks_ ABSL_GUARDED_BY(mu_);
   std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);  // creation order (ids may be gone)
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
