@@ -20,6 +20,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "httplib.h"
 #include "proto/error_reason.h"
+#include "proto/message_class.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::a2a {
@@ -43,18 +44,6 @@ absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& lis
     host = host.substr(1, host.size() - 2);
   }
   return std::make_pair(host.empty() ? std::string("0.0.0.0") : host, port);
-}
-
-absl::StatusOr<v1::MessageClass> ParseClass(const std::string& name) {
-  v1::MessageClass c;
-  std::string upper = "MESSAGE_CLASS_";
-  for (char ch : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (!v1::MessageClass_Parse(upper, &c) || c == v1::MESSAGE_CLASS_UNSPECIFIED) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("unknown ", kMetaMessageClass, " '", name,
-                     "' (context, reasoning, instruction, result, control)"));
-  }
-  return c;
 }
 
 void SendJson(httplib::Response& res, int status, const json& body) {
@@ -160,7 +149,7 @@ struct Gateway::Impl {
   // Sends the task's message; a refusal ends the task FAILED (the caller reads why), except
   // for the principal's lack of rights, which is the call's error.
   absl::Status SendTask(const Call& call, const SendParams& params, std::string* task_id) {
-    absl::StatusOr<v1::MessageClass> message_class = ParseClass(params.message_class);
+    absl::StatusOr<v1::MessageClass> message_class = wire::ParseMessageClass(params.message_class);
     if (!message_class.ok()) return message_class.status();
     absl::Duration timeout = options.default_timeout;
     if (params.timeout_seconds) timeout = absl::Seconds(*params.timeout_seconds);

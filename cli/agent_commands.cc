@@ -26,21 +26,11 @@
 #include "cli/model_path.h"
 #include "nlohmann/json.hpp"
 #include "proto/error_reason.h"
+#include "proto/message_class.h"
 #include "spdlog/spdlog.h"
 
 namespace latentbus::cli {
 namespace {
-
-absl::StatusOr<v1::MessageClass> ParseClass(const std::string& name) {
-  v1::MessageClass c;
-  std::string upper = "MESSAGE_CLASS_";
-  for (char ch : name) upper += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (!v1::MessageClass_Parse(upper, &c) || c == v1::MESSAGE_CLASS_UNSPECIFIED) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown message class '", name, "' (context, reasoning, instruction, result, control)"));
-  }
-  return c;
-}
 
 absl::StatusOr<std::map<std::string, std::string>> ParseMetadata(
     const std::vector<std::string>& pairs) {
@@ -172,7 +162,7 @@ absl::StatusOr<v1::Envelope> BuildEnvelope(const SendFlags& f) {
   if (f.to.empty() == f.topic.empty()) {
     return absl::InvalidArgumentError("give exactly one of --to AGENT or --topic TOPIC");
   }
-  absl::StatusOr<v1::MessageClass> cls = ParseClass(f.message_class);
+  absl::StatusOr<v1::MessageClass> cls = wire::ParseMessageClass(f.message_class);
   if (!cls.ok()) return cls.status();
   absl::StatusOr<std::map<std::string, std::string>> meta = ParseMetadata(f.meta);
   if (!meta.ok()) return meta.status();
