@@ -25,6 +25,7 @@ google::protobuf::Timestamp ToTimestamp(absl::Time t) {
 }
 
 std::unique_ptr<DeliveryLayer> DefaultDelivery(const BrokerConfig& config, Metrics* metrics,
+                                               telemetry::Tracer* tracer,
                                                std::unique_ptr<DeliveryLayer> given) {
   if (given) return given;
   InMemoryDelivery::Options options;
@@ -33,7 +34,7 @@ std::unique_ptr<DeliveryLayer> DefaultDelivery(const BrokerConfig& config, Metri
   options.max_queue_bytes = config.limits.max_queue_bytes;
   options.max_total_bytes = config.limits.max_total_queue_bytes;
   options.absent_retention = absl::Seconds(config.limits.absent_retention_seconds);
-  return std::make_unique<InMemoryDelivery>(options, metrics);
+  return std::make_unique<InMemoryDelivery>(options, metrics, tracer);
 }
 
 }  // namespace
@@ -42,9 +43,11 @@ Broker::Broker(BrokerOptions options)
     : config_(std::move(options.config)),
       started_at_(absl::Now()),
       metrics_(options.metrics ? std::move(options.metrics) : std::make_shared<Metrics>()),
+      tracer_(std::move(options.tracer)),
       auth_(config_.tokens),
       rate_limiter_(config_.limits.rate_per_second, config_.limits.rate_burst),
-      delivery_(DefaultDelivery(config_, metrics_.get(), std::move(options.delivery))),
+      delivery_(
+          DefaultDelivery(config_, metrics_.get(), tracer_.get(), std::move(options.delivery))),
       bridges_(std::move(options.bridge_loader)),
       policy_(config_.policy, &bridges_),
       translator_(options.translator ? std::move(options.translator)
@@ -56,8 +59,20 @@ Broker::Broker(BrokerOptions options)
   pool_ = std::make_unique<TranslationPool>(translator_.get(), pool_options, metrics_.get());
   timer_ = std::make_unique<Timer>();
   router_ = std::make_unique<Router>(
-      config_.limits, Router::Components{&registry_, delivery_.get(), &policy_, pool_.get(),
-                                         timer_.get(), metrics_.get(), &rate_limiter_});
+      config_.limits,
+      Router::Components{&registry_, delivery_.get(), &policy_, pool_.get(), timer_.get(),
+                         metrics_.get(), &rate_limiter_, tracer_.get()});
+  if (tracer_) {
+    telemetry::ExportObserver observer;
+    observer.dropped = [metrics = metrics_](telemetry::DropReason reason, uint64_t n) {
+      metrics->Increment("latentbus_trace_spans_dropped_total",
+                         {{"reason", telemetry::DropReasonName(reason)}}, static_cast<double>(n));
+    };
+    observer.exported = [metrics = metrics_](uint64_t n) {
+      metrics->Increment("latentbus_trace_spans_exported_total", {}, static_cast<double>(n));
+    };
+    tracer_->processor().SetObserver(std::move(observer));
+  }
   delivery_->SetReplyDelivered(
       [router = router_.get()](const std::string& recipient, const v1::Envelope& reply) {
         router->ReplyDelivered(recipient, reply);
@@ -105,6 +120,11 @@ void Broker::Shutdown() {
   delivery_->SetReplyDelivered(nullptr);  // the router goes before the delivery layer
   pool_->Shutdown();
   timer_->Shutdown();
+  if (tracer_) {
+    // The spans of the last messages go out now; the observer points into this broker.
+    tracer_->ForceFlush(absl::Seconds(5));
+    tracer_->processor().SetObserver({});
+  }
 }
 
 v1::ListAgentsResponse Broker::ListAgents() const {

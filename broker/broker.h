@@ -33,6 +33,7 @@
 #include "broker/translation_pool.h"
 #include "broker/translator.h"
 #include "latentbus/v1/broker.pb.h"
+#include "telemetry/tracer.h"
 
 namespace latentbus::broker {
 
@@ -49,6 +50,10 @@ struct BrokerOptions {
   // Where the broker's counters and gauges go; null => its own. A delivery layer or
   // directory made before the broker reports into the same one when given it.
   std::shared_ptr<Metrics> metrics;
+  // Null: tracing off. Else the broker records its spans of every sampled message
+  // (broker/send_trace.h, broker/delivery_trace.h) and counts exported and dropped spans
+  // in its metrics. The owner shuts it down (flush) after the broker.
+  std::shared_ptr<telemetry::Tracer> tracer;
 };
 
 class Broker {
@@ -119,6 +124,7 @@ class Broker {
   const BrokerConfig config_;
   const absl::Time started_at_;
   std::shared_ptr<Metrics> metrics_;
+  std::shared_ptr<telemetry::Tracer> tracer_;
   std::atomic<bool> draining_{false};
   Authenticator auth_;
   RateLimiter rate_limiter_;

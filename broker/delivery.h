@@ -44,6 +44,7 @@
 #include "broker/session.h"
 #include "latentbus/v1/broker.pb.h"
 #include "latentbus/v1/envelope.pb.h"
+#include "telemetry/trace_context.h"
 
 namespace latentbus::broker {
 
@@ -52,6 +53,10 @@ namespace latentbus::broker {
 struct QueuedMessage {
   std::shared_ptr<const v1::Envelope> envelope;
   absl::Time accepted_at;
+  // The broker's send span when it records this message (sampled), else invalid: a
+  // layer hands it to DeliveryTrace (broker/delivery_trace.h) when it delivers, and keeps
+  // it with the message when it stores it elsewhere.
+  telemetry::SpanContext trace = {};
 };
 
 struct RecipientStats {

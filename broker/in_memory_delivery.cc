@@ -6,13 +6,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "broker/delivery_trace.h"
 #include "broker/errors.h"
 
 namespace latentbus::broker {
 namespace {}  // namespace
 
-InMemoryDelivery::InMemoryDelivery(Options options, Metrics* metrics)
-    : options_(options), metrics_(metrics) {}
+InMemoryDelivery::InMemoryDelivery(Options options, Metrics* metrics, telemetry::Tracer* tracer)
+    : options_(options), metrics_(metrics), tracer_(tracer) {}
 
 absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessage message) {
   std::string key = DedupKey(message.envelope->sender_id(), message.envelope->message_id());
@@ -42,7 +43,7 @@ absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessa
   ++total_pending_;
   r.bytes += bytes;
   total_bytes_ += bytes;
-  Pump(r);
+  Pump(recipient, r);
   return absl::OkStatus();
 }
 
@@ -79,7 +80,7 @@ uint32_t InMemoryDelivery::Attach(const std::string& recipient,
   r.last_delivery_seq = 0;
   r.absent_since = absl::InfiniteFuture();
   auto pending = static_cast<uint32_t>(r.queue.size());
-  Pump(r);
+  Pump(recipient, r);
   return pending;
 }
 
@@ -102,14 +103,14 @@ void InMemoryDelivery::AddCredits(const std::string& recipient, const AgentSessi
   Recipient& r = it->second;
   uint64_t total = uint64_t{r.credits} + credits;
   r.credits = total > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(total);
-  Pump(r);
+  Pump(recipient, r);
 }
 
 void InMemoryDelivery::Resume(const std::string& recipient, const AgentSession* session) {
   absl::MutexLock lock(&mu_);
   auto it = recipients_.find(recipient);
   if (it == recipients_.end() || it->second.session.get() != session) return;
-  Pump(it->second);
+  Pump(recipient, it->second);
 }
 
 absl::Status InMemoryDelivery::Ack(const std::string& recipient, const std::string& sender_id,
@@ -122,7 +123,7 @@ absl::Status InMemoryDelivery::Ack(const std::string& recipient, const std::stri
     for (auto e = r.unacked.begin(); e != r.unacked.end(); ++e) {
       if (e->key == key) {
         Acked(r, e);
-        Pump(r);
+        Pump(recipient, r);
         MaybeErase(recipient);
         return absl::OkStatus();
       }
@@ -158,7 +159,7 @@ size_t InMemoryDelivery::AckThrough(const std::string& recipient, const AgentSes
       ++e;
     }
   }
-  Pump(r);
+  Pump(recipient, r);
   return acked;
 }
 
@@ -254,7 +255,7 @@ bool InMemoryDelivery::AwaitEmpty(absl::Time deadline) {
   return mu_.AwaitWithDeadline(absl::Condition(this, &InMemoryDelivery::Empty), deadline);
 }
 
-void InMemoryDelivery::Pump(Recipient& r) {
+void InMemoryDelivery::Pump(const std::string& id, Recipient& r) {
   absl::Time now = absl::Now();
   while (r.session && r.credits > 0 && !r.queue.empty() && !r.session->Backlogged()) {
     Entry& e = r.queue.front();
@@ -263,7 +264,11 @@ void InMemoryDelivery::Pump(Recipient& r) {
     *env = *e.message.envelope;
     env->set_delivery_attempt(e.attempts + 1);
     frame.mutable_deliver()->set_delivery_seq(r.last_delivery_seq + 1);
-    if (!r.session->Push(std::move(frame))) break;  // stream ending; Detach follows
+    DeliveryTrace trace(tracer_, e.message.trace, e.message.accepted_at, id, env);
+    if (!r.session->Push(std::move(frame))) {
+      trace.Failed("the stream is ending");
+      break;  // Detach follows
+    }
     e.delivery_seq = ++r.last_delivery_seq;
     ++e.attempts;
     --r.credits;

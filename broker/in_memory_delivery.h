@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "broker/delivery.h"
 #include "broker/metrics.h"
+#include "telemetry/tracer.h"
 
 namespace latentbus::broker {
 
@@ -34,8 +35,8 @@ class InMemoryDelivery final : public DeliveryLayer {
   // What one queued message is charged: its serialized size plus this (the entry, its
   // key, the envelope's in-memory overhead).
   static constexpr uint64_t kEntryOverhead = 512;
-  // `metrics` may be null; it must outlive this object.
-  InMemoryDelivery(Options options, Metrics* metrics);
+  // `metrics` and `tracer` may be null; they must outlive this object.
+  InMemoryDelivery(Options options, Metrics* metrics, telemetry::Tracer* tracer = nullptr);
 
   absl::Status Enqueue(const std::string& recipient, QueuedMessage message) override;
   uint32_t Attach(const std::string& recipient, std::shared_ptr<AgentSession> session,
@@ -77,7 +78,7 @@ class InMemoryDelivery final : public DeliveryLayer {
     absl::Time absent_since = absl::InfinitePast();  // no session since (never attached: created)
   };
 
-  void Pump(Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Pump(const std::string& id, Recipient& r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets the delivered entry `e` of r.unacked after its ack and gives its credit back
   // when the session asked for that (the caller pumps); returns the next entry.
   std::deque<Entry>::iterator Acked(Recipient& r, std::deque<Entry>::iterator e)
@@ -94,6 +95,7 @@ class InMemoryDelivery final : public DeliveryLayer {
 
   const Options options_;
   Metrics* const metrics_;
+  telemetry::Tracer* const tracer_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Recipient> recipients_ ABSL_GUARDED_BY(mu_);
   uint64_t total_pending_ ABSL_GUARDED_BY(mu_) = 0;

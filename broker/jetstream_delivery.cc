@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "broker/delivery_trace.h"
 #include "broker/errors.h"
 #include "broker/hex_token.h"
 #include "broker/nats_link.h"
@@ -269,6 +270,9 @@ absl::Status JetStreamDelivery::Impl::Enqueue(const std::string& recipient, Queu
   natsStatus s =
       natsMsg_Create(&msg, subject.c_str(), nullptr, data.data(), static_cast<int>(data.size()));
   if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Lb-Accepted", accepted.c_str());
+  if (const std::string trace = TraceHeader(message.trace); s == NATS_OK && !trace.empty()) {
+    s = natsMsgHeader_Set(msg, "Lb-Trace", trace.c_str());
+  }
   if (s != NATS_OK) {
     natsMsg_Destroy(msg);
     return NatsFailure("building the JetStream message", s);
@@ -627,7 +631,22 @@ void JetStreamDelivery::Impl::Deliver(const std::string& recipient, Recipient& r
   const v1::PayloadForm form = env->delivered_form();
   if (reply_delivered_ && !env->correlation_id().empty()) reply_delivered_(recipient, *env);
   frame.mutable_deliver()->set_delivery_seq(r.last_delivery_seq + 1);
+  const char* trace_header = nullptr;
+  telemetry::SpanContext broker_span;
+  absl::Time accepted_at = absl::Now();
+  if (options_.tracer != nullptr && natsMsgHeader_Get(msg, "Lb-Trace", &trace_header) == NATS_OK &&
+      trace_header != nullptr) {
+    broker_span = ParseTraceHeader(trace_header);
+    const char* accepted = nullptr;
+    int64_t nanos = 0;
+    if (natsMsgHeader_Get(msg, "Lb-Accepted", &accepted) == NATS_OK && accepted != nullptr &&
+        absl::SimpleAtoi(accepted, &nanos)) {
+      accepted_at = absl::FromUnixNanos(nanos);
+    }
+  }
+  DeliveryTrace trace(options_.tracer, broker_span, accepted_at, recipient, env);
   if (!r.session->Push(std::move(frame))) {
+    trace.Failed("the stream is ending");
     PublishAck(ack_subject, "-NAK");  // the stream is ending; Detach follows
     return;
   }

@@ -49,6 +49,7 @@
 #include "absl/time/time.h"
 #include "broker/delivery.h"
 #include "broker/metrics.h"
+#include "telemetry/tracer.h"
 
 namespace latentbus::broker {
 
@@ -74,6 +75,10 @@ class JetStreamDelivery final : public DeliveryLayer {
     absl::Duration pull_expiry = absl::Seconds(5);
     // Name of this broker in connection names and logs.
     std::string broker_name = "latentbus-broker";
+    // Null: tracing off. Else a message the routing broker recorded carries its send span
+    // in the Lb-Trace header, and the delivering broker records queue wait and deliver
+    // under it (broker/delivery_trace.h). Must outlive the delivery layer.
+    telemetry::Tracer* tracer = nullptr;
   };
 
   // Connects, creates or updates the stream (Unavailable naming the servers when they

@@ -12,6 +12,9 @@
 //             rejects_total{reason}            refusals by ErrorReason name
 //             duplicates_total                 envelopes dropped by deduplication
 //             redeliveries_total               deliveries with delivery_attempt > 1
+//             trace_spans_exported_total       spans sent to the OTLP endpoint (tracing on)
+//             trace_spans_dropped_total{reason} spans lost: queue_full (the export queue
+//                                              was at its bound), export_failed, shutdown
 //   gauges    connected_agents, bridges_loaded, queue_depth{agent}, unacked{agent}
 //             (collected at scrape time), process_resident_bytes
 //   histograms residence_seconds (accepted -> handed to the recipient's stream),

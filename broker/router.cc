@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "broker/errors.h"
+#include "broker/send_trace.h"
 #include "broker/validation.h"
 #include "codec/packet_proto.h"
 #include "google/protobuf/util/time_util.h"
@@ -150,6 +151,8 @@ absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* en
 void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) {
   const absl::Time now = absl::Now();
   const std::string message_id = envelope.message_id();
+  std::shared_ptr<SendTrace> trace = SendTrace::Start(c_.tracer, context.sender_id, &envelope, now);
+  if (trace) done = SendTrace::Wrap(trace, std::move(done));
   if (draining()) {
     return Refuse(message_id, BrokerError(v1::DRAINING, "the broker is draining"), {}, done);
   }
@@ -200,6 +203,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     if (!validated.ok()) return Refuse(message_id, validated.status(), {}, done);
     latent = std::make_shared<const AcceptedLatent>(*std::move(validated));
   }
+  if (trace) trace->Validated();
   std::optional<RequestKey> answers;
   if (!envelope.correlation_id().empty()) {
     if (absl::Status s = ResolveReply(context.sender_id, &envelope, &answers); !s.ok()) {
@@ -234,6 +238,8 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   }
 
   // Accepted: from here on every recipient gets an outcome.
+  if (trace) trace->Routed(targets.size());
+  const telemetry::SpanContext trace_context = trace ? trace->context() : telemetry::SpanContext{};
   c_.metrics->Increment("latentbus_messages_total",
                         {{"class", MessageClassName(envelope.message_class())},
                          {"encoding", has_latent ? codec::EncodingName(latent->header.encoding)
@@ -281,7 +287,8 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     if (t.decision.form == v1::PAYLOAD_FORM_TEXT) {
       if (has_latent)
         c_.metrics->Increment("latentbus_fallbacks_total", {{"reason", t.decision.reason}});
-      absl::Status s = c_.delivery->Enqueue(t.agent.agent_id, QueuedMessage{text_form, now});
+      absl::Status s =
+          c_.delivery->Enqueue(t.agent.agent_id, QueuedMessage{text_form, now, trace_context});
       Finish(tracker, t.agent.agent_id, t.decision, s);
       continue;
     }
@@ -292,10 +299,16 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     if (enc.ok()) target.encoding = *enc;  // validated at registration
     std::string agent_id = t.agent.agent_id;
     Decision decision = t.decision;
+    std::shared_ptr<telemetry::Span> translate =
+        trace ? trace->StartTranslate(agent_id, t.decision.bridge->info().id,
+                                      codec::EncodingName(target.encoding))
+              : nullptr;
     absl::Status submitted = c_.pool->Submit(
         t.decision.bridge, latent, target,
-        [this, tracker, agent_id, decision, latent_base, now](absl::StatusOr<codec::Packet> out) {
+        [this, tracker, agent_id, decision, latent_base, now, translate,
+         trace_context](absl::StatusOr<codec::Packet> out) {
           if (!out.ok()) {
+            if (translate) translate->SetError(out.status().message());
             Finish(tracker, agent_id, decision,
                    BrokerError(v1::INTERNAL,
                                absl::StrCat("translation failed: ", out.status().message())));
@@ -303,10 +316,16 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
           }
           auto env = std::make_shared<v1::Envelope>(*latent_base);
           *env->mutable_latent() = codec::ToProto(*std::move(out));
+          if (translate) {
+            translate->SetInt("latentbus.latent.bytes",
+                              static_cast<int64_t>(env->latent().ByteSizeLong()));
+            translate->End();
+          }
           Finish(tracker, agent_id, decision,
-                 c_.delivery->Enqueue(agent_id, QueuedMessage{std::move(env), now}));
+                 c_.delivery->Enqueue(agent_id, QueuedMessage{std::move(env), now, trace_context}));
         });
     if (!submitted.ok()) {
+      if (translate) translate->SetError(submitted.message());
       Finish(tracker, agent_id, decision,
              BrokerError(v1::QUEUE_FULL, absl::StrCat("translation: ", submitted.message())));
     }

@@ -42,6 +42,7 @@
 #include "broker/timer.h"
 #include "broker/translation_pool.h"
 #include "latentbus/v1/broker.pb.h"
+#include "telemetry/tracer.h"
 
 namespace latentbus::broker {
 
@@ -79,6 +80,8 @@ class Router {
     Timer* timer;
     Metrics* metrics;
     RateLimiter* rate_limiter;
+    // Null: tracing off. Else the broker's spans of each message (broker/send_trace.h).
+    telemetry::Tracer* tracer = nullptr;
   };
 
   Router(const LimitsConfig& limits, Components components);

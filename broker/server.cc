@@ -68,8 +68,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const TlsCo
 // The JetStream delivery layer the cluster settings name; says at start which durability
 // is in force.
 absl::StatusOr<std::unique_ptr<DeliveryLayer>> ClusterDelivery(const BrokerConfig& config,
-                                                               Metrics* metrics) {
+                                                               Metrics* metrics,
+                                                               telemetry::Tracer* tracer) {
   JetStreamDelivery::Options o;
+  o.tracer = tracer;
   o.servers = config.cluster.servers;
   o.stream = config.cluster.stream;
   o.replicas = config.cluster.replicas;
@@ -104,7 +106,7 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   if (!options.metrics) options.metrics = std::make_shared<Metrics>();
   if (!options.delivery && config.cluster.enabled()) {
     absl::StatusOr<std::unique_ptr<DeliveryLayer>> delivery =
-        ClusterDelivery(config, options.metrics.get());
+        ClusterDelivery(config, options.metrics.get(), options.tracer.get());
     if (!delivery.ok()) return delivery.status();
     options.delivery = *std::move(delivery);
   }

@@ -28,6 +28,7 @@
 #include "proto/error_reason.h"
 #include "proto/message_class.h"
 #include "spdlog/spdlog.h"
+#include "telemetry/config.h"
 
 namespace latentbus::cli {
 namespace {
@@ -120,7 +121,17 @@ int RunAgent(AgentFlags f) {
     return 2;
   }
   sigset_t stop = BlockStopSignals();
+  // Spans over OTLP when the OTEL_* environment names an endpoint (docs/TRACING.md);
+  // declared before the agent, so it outlives it and flushes last.
+  absl::StatusOr<std::unique_ptr<telemetry::Tracer>> tracer =
+      telemetry::TracerFromEnvironment("latentbus-agent", f.conn.id);
+  if (!tracer.ok()) {
+    spdlog::error("tracing: {}", std::string(tracer.status().message()));
+    return 2;
+  }
+  f.o.tracer = tracer->get();
   f.o.client = *std::move(client);
+  f.o.client.tracer = tracer->get();
   f.o.client.topics = f.topics;
   f.o.load.threads = f.threads;
   f.o.load.device = f.device;
@@ -237,6 +248,12 @@ int RunSend(const SendFlags& f, bool request) {
   absl::StatusOr<agent::ClientOptions> options = ToClientOptions(f.conn);
   if (!options.ok()) return Fail(options.status(), f.json);
   spdlog::set_level(spdlog::level::warn);
+  // The message's trace starts here when OTEL_* names an endpoint (docs/TRACING.md); the
+  // tracer outlives the client and flushes on return.
+  absl::StatusOr<std::unique_ptr<telemetry::Tracer>> tracer =
+      telemetry::TracerFromEnvironment("latentbus-cli", options->agent_id);
+  if (!tracer.ok()) return Fail(absl::InvalidArgumentError(tracer.status().message()), f.json);
+  options->tracer = tracer->get();
   absl::StatusOr<std::unique_ptr<agent::Client>> client = agent::Client::Connect(*options);
   if (!client.ok()) return Fail(client.status(), f.json);
   if (!request) {

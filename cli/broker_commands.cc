@@ -16,6 +16,7 @@
 #include "cli/stop_signals.h"
 #include "proto/error_reason.h"
 #include "spdlog/spdlog.h"
+#include "telemetry/config.h"
 
 namespace latentbus::cli {
 namespace {
@@ -88,10 +89,19 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
         signo, drain_seconds);
   });
   broker::ApplyComputeThreads(config.translation);
+  // Spans over OTLP when the OTEL_* environment names an endpoint (docs/TRACING.md).
+  absl::StatusOr<std::unique_ptr<telemetry::Tracer>> tracer =
+      telemetry::TracerFromEnvironment("latentbus-broker", config.cluster.broker_name);
+  if (!tracer.ok()) {
+    spdlog::error("tracing: {}", std::string(tracer.status().message()));
+    return 2;
+  }
+  const std::shared_ptr<telemetry::Tracer> traces = *std::move(tracer);
 
   const std::string bridge_dir = config.bridge_dir;
   broker::BrokerOptions options;
   options.config = std::move(config);
+  options.tracer = traces;
   options.bridge_loader = broker::ArtifactBridgeLoader();
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(options));
@@ -135,6 +145,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   const int signal_number = signals.AwaitFirst();
   spdlog::info("signal {} received: draining for up to {} s", signal_number, drain_seconds);
   (*server)->Drain(absl::Seconds(drain_seconds));
+  if (traces) traces->Shutdown(absl::Seconds(5));  // the last spans leave before exit
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #   codec_packet_fuzzer  latent packets      FUZZ_SECONDS (default 120)
 #   gguf_fuzzer          GGUF model files    FUZZ_SECONDS / 2
 #   tokenizer_fuzzer     text -> tokens      FUZZ_SECONDS / 2
+#   traceparent_fuzzer   W3C traceparent     FUZZ_SECONDS / 4
 #   a2a_request_fuzzer   A2A JSON-RPC bodies FUZZ_SECONDS / 4
 # Fails on any sanitizer report or fuzzer crash.
 set -euo pipefail
@@ -20,11 +21,12 @@ tests=(codec_checksum_test codec_encoding_test codec_half_test codec_kernels_tes
        codec_rotation_test codec_packet_test codec_packet_proto_test
        gguf_ggml_type_test gguf_file_test
        tokenizer_utf8_test tokenizer_pretokenizer_test tokenizer_test tokenizer_chat_template_test
-       tokenizer_json_test a2a_json_test a2a_task_store_test)
+       tokenizer_json_test a2a_json_test a2a_task_store_test telemetry_trace_context_test)
 fuzzers=("codec_packet_fuzzer codec/fuzz/corpus $FUZZ_SECONDS"
          "gguf_fuzzer agent/gguf/fuzz/corpus $((FUZZ_SECONDS / 2))"
          "tokenizer_fuzzer agent/tokenizer/fuzz/corpus $((FUZZ_SECONDS / 2))"
-         "a2a_request_fuzzer a2a/fuzz/corpus $((FUZZ_SECONDS / 4))")
+         "a2a_request_fuzzer a2a/fuzz/corpus $((FUZZ_SECONDS / 4))"
+         "traceparent_fuzzer telemetry/fuzz/corpus $((FUZZ_SECONDS / 4))")
 echo "fuzz: building the sanitizer tree in $BUILD_DIR/ ..."
 targets=("${tests[@]}")
 for f in "${fuzzers[@]}"; do targets+=("${f%% *}"); done

@@ -11,6 +11,7 @@ scripts/fetch-models.sh >/dev/null
 scripts/fuzz.sh
 scripts/build.sh
 scripts/check-deploy.sh
+scripts/otlp-receiver-venv.sh  # the tracing tests' OTLP receiver (tests/tracing_e2e_test.py)
 echo "test: running ctest"
 ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
 scripts/tsan.sh

@@ -2,37 +2,19 @@
 
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "telemetry/span_collector.h"
 
 namespace latentbus::telemetry {
 namespace {
 
-class Collector final : public SpanProcessor {
- public:
-  void OnEnd(SpanData span) override {
-    absl::MutexLock lock(&mu_);
-    spans_.push_back(std::move(span));
-  }
-  bool ForceFlush(absl::Duration) override { return true; }
-  void Shutdown(absl::Duration) override {}
-  std::vector<SpanData> spans() {
-    absl::MutexLock lock(&mu_);
-    return spans_;
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<SpanData> spans_;
-};
-
 struct Fixture {
   explicit Fixture(const char* sampler = "") {
-    auto c = std::make_unique<Collector>();
+    auto c = std::make_unique<SpanCollector>();
     collector = c.get();
     tracer = std::make_unique<Tracer>(*Sampler::Parse(sampler, ""), std::move(c));
   }
-  Collector* collector;
+  SpanCollector* collector;
   std::unique_ptr<Tracer> tracer;
 };
 

@@ -102,15 +102,38 @@ void Stamp(const std::string& agent_id, v1::Envelope* envelope) {
   if (!envelope->has_sent_at()) *envelope->mutable_sent_at() = ToTimestamp(absl::Now());
 }
 
+// The client's span of a send when tracing is on and `e` starts a trace (it carries no
+// traceparent): its context becomes the traceparent. Empty otherwise.
+telemetry::Span StartClientSpan(telemetry::Tracer* tracer, const char* name, v1::Envelope* e) {
+  if (tracer == nullptr || !e->traceparent().empty()) return telemetry::Span();
+  telemetry::Span span =
+      tracer->StartSpan(name, telemetry::SpanContext{}, telemetry::SpanKind::kProducer);
+  e->set_traceparent(span.Traceparent());
+  span.SetString("messaging.system", "latentbus");
+  span.SetString("messaging.message.id", e->message_id());
+  const v1::Address& to = e->recipient();
+  span.SetString("messaging.destination.name", to.has_topic() ? to.topic() : to.agent_id());
+  span.SetString("latentbus.sender", e->sender_id());
+  return span;
+}
+
+// Marks `span` failed when `status` is.
+void EndWith(telemetry::Span& span, const absl::Status& status) {
+  if (!status.ok()) span.SetError(wire::Describe(status));
+  span.End();
+}
+
 }  // namespace
 
 absl::StatusOr<v1::SendResult> Client::Send(v1::Envelope envelope, absl::Duration timeout) {
   State& s = *state_;
   Stamp(s.options.agent_id, &envelope);
+  telemetry::Span span = StartClientSpan(s.options.tracer, "latentbus.client.send", &envelope);
   const std::string id = envelope.message_id();
   const absl::Time deadline = absl::Now() + timeout;
   if (absl::Status sent = s.Submit(std::move(envelope), deadline, /*want_result=*/true);
       !sent.ok()) {
+    EndWith(span, sent);
     return sent;
   }
   absl::MutexLock lock(&s.mu);
@@ -119,12 +142,14 @@ absl::StatusOr<v1::SendResult> Client::Send(v1::Envelope envelope, absl::Duratio
   absl::StatusOr<v1::SendResult> result =
       ready.ok() ? std::move(s.sends[id].result) : absl::StatusOr<v1::SendResult>(ready);
   s.sends.erase(id);
+  EndWith(span, result.status());
   return result;
 }
 
 absl::StatusOr<v1::Envelope> Client::Request(v1::Envelope envelope, absl::Duration timeout) {
   State& s = *state_;
   Stamp(s.options.agent_id, &envelope);
+  telemetry::Span span = StartClientSpan(s.options.tracer, "latentbus.client.request", &envelope);
   const std::string id = envelope.message_id();
   const absl::Time deadline = absl::Now() + timeout;
   envelope.set_expects_reply(true);
@@ -144,11 +169,13 @@ absl::StatusOr<v1::Envelope> Client::Request(v1::Envelope envelope, absl::Durati
     // pending send stays until then, to be written again after a reconnect.
     absl::Status sent = s.Submit(std::move(envelope), deadline, /*want_result=*/false);
     if (!sent.ok()) {
+      EndWith(span, sent);
       absl::MutexLock lock(&s.mu);
       s.requests.erase(id);
       return sent;
     }
   } else if (absl::StatusOr<v1::SendResult> sent = Send(std::move(envelope), timeout); !sent.ok()) {
+    EndWith(span, sent.status());
     absl::MutexLock lock(&s.mu);
     s.requests.erase(id);
     return sent.status();
@@ -167,6 +194,7 @@ absl::StatusOr<v1::Envelope> Client::Request(v1::Envelope envelope, absl::Durati
                             : absl::StatusOr<v1::Envelope>(s.sends[id].result.status());
   s.requests.erase(id);
   s.sends.erase(id);
+  EndWith(span, reply.status());
   return reply;
 }
 

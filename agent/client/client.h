@@ -48,6 +48,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "latentbus/v1/broker.grpc.pb.h"
+#include "telemetry/tracer.h"
 
 namespace latentbus::agent {
 
@@ -85,6 +86,12 @@ struct ClientOptions {
   // with a broker that died) is acked again and not handed over; the last this many acks
   // are remembered. 0 hands every delivery over.
   uint32_t dedup_window = 4096;
+  // Tracing (telemetry/tracer.h; null: off). Not owned; must outlive the client. A Send
+  // or Request of an envelope without a traceparent records a PRODUCER span
+  // (latentbus.client.send / latentbus.client.request, until the broker's answer or the
+  // reply) and carries its context as the envelope's traceparent: the message's trace
+  // starts here. An envelope that has one is sent as it is.
+  telemetry::Tracer* tracer = nullptr;
 };
 
 class Client {

@@ -1,11 +1,14 @@
 #include "agent/node/agent.h"
 
 #include <chrono>
+#include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "agent/node/prompt.h"
 #include "codec/packet.h"
 #include "codec/packet_proto.h"
@@ -31,6 +34,28 @@ std::string Ms(double ms) { return absl::StrFormat("%.2f", ms); }
 
 double MsFromTimestamp(const google::protobuf::Timestamp& ts) {
   return static_cast<double>(ts.seconds()) * 1e3 + static_cast<double>(ts.nanos()) / 1e6;
+}
+
+// A child of `parent` that ran `ms` milliseconds from `start` (phases the model code
+// timed itself). Returns the end.
+absl::Time RecordPhase(const telemetry::Span& parent, const char* name, absl::Time start,
+                       double ms) {
+  const absl::Time end = start + absl::Microseconds(static_cast<int64_t>(ms * 1e3));
+  if (parent.recording()) parent.StartChild(name, telemetry::SpanKind::kInternal, start).End(end);
+  return end;
+}
+
+// "context", "reasoning", ... as the broker's spans and metrics name a class.
+std::string ClassName(v1::MessageClass c) {
+  std::string name =
+      v1::MessageClass_Name(c == v1::MESSAGE_CLASS_UNSPECIFIED ? v1::MESSAGE_CLASS_CONTEXT : c);
+  absl::string_view rest = name;
+  absl::ConsumePrefix(&rest, "MESSAGE_CLASS_");
+  return absl::AsciiStrToLower(rest);
+}
+
+const char* FormOf(const SendReport& r) {
+  return r.sent_latent ? (r.sent_text ? "latent+text" : "latent") : "text";
 }
 
 }  // namespace
@@ -170,10 +195,55 @@ absl::StatusOr<std::string> Agent::WriteText(const std::string& content, SendRep
   return r->text;
 }
 
+telemetry::Span Agent::StartSend(const v1::Address& to, v1::MessageClass message_class,
+                                 const telemetry::SpanContext& trace) {
+  telemetry::Span span = telemetry::StartSpan(options_.tracer, "latentbus.agent.send", trace,
+                                              telemetry::SpanKind::kProducer);
+  span.SetString("messaging.system", "latentbus");
+  span.SetString("messaging.destination.name", to.has_topic() ? to.topic() : to.agent_id());
+  span.SetString("latentbus.sender", client_->agent_id());
+  span.SetString("latentbus.model.id", spec_.model_id());
+  span.SetString("latentbus.message.class", ClassName(message_class));
+  return span;
+}
+
+void Agent::EndSend(telemetry::Span& span, const SendReport& report,
+                    const absl::Status& status) const {
+  if (span.recording()) {
+    span.SetString("messaging.message.id", report.message_id);
+    span.SetString("latentbus.form", FormOf(report));
+    if (report.sent_latent) {
+      span.SetString("latentbus.encoding", options_.send_encoding);
+      span.SetInt("latentbus.latent.bytes", static_cast<int64_t>(report.latent_bytes));
+      span.SetInt("latentbus.latent.rows", report.soft_tokens);
+    }
+    if (report.sent_text)
+      span.SetInt("latentbus.text.bytes", static_cast<int64_t>(report.text_bytes));
+    span.SetString("latentbus.outcome", status.ok() ? "accepted"
+                                        : wire::HasReason(status)
+                                            ? wire::ReasonName(wire::ReasonOf(status))
+                                            : absl::StatusCodeToString(status.code()));
+    if (!status.ok()) span.SetError(wire::Describe(status));
+  }
+  span.End();
+}
+
+absl::StatusOr<std::string> Agent::WriteTraced(const std::string& content, SendReport* report,
+                                               telemetry::Span* span) const {
+  telemetry::Span write = span->StartChild("latentbus.sender.write");
+  absl::StatusOr<std::string> written = WriteText(content, report);
+  if (written.ok()) {
+    write.SetInt("latentbus.text.bytes", static_cast<int64_t>(written->size()));
+  } else {
+    write.SetError(written.status().message());
+  }
+  return written;
+}
+
 absl::StatusOr<v1::Envelope> Agent::Compose(const v1::Address& to, const std::string& content,
                                             v1::MessageClass message_class,
                                             const std::map<std::string, std::string>& metadata,
-                                            SendReport* report) {
+                                            SendReport* report, telemetry::Span* span) {
   absl::StatusOr<std::vector<v1::RouteDecision>> route = Route(to, message_class);
   if (!route.ok()) return route.status();
   bool latent = false, text = false;
@@ -184,15 +254,22 @@ absl::StatusOr<v1::Envelope> Agent::Compose(const v1::Address& to, const std::st
   *e.mutable_recipient() = to;
   e.set_message_class(message_class);
   e.set_message_id(NewMessageId());
+  report->message_id = e.message_id();
+  if (span->context().valid()) e.set_traceparent(span->Traceparent());
   for (const auto& [k, v] : metadata) (*e.mutable_metadata())[k] = v;
   if (latent) {
+    const absl::Time start = absl::Now();
     absl::StatusOr<v1::LatentPacket> packet = EncodeLatent(content, report);
     if (!packet.ok()) return packet.status();
+    // The sender's hidden states (prefill to the tap layer), then the codec.
+    const absl::Time encoded =
+        RecordPhase(*span, "latentbus.sender.prefill", start, report->encode_ms);
+    RecordPhase(*span, "latentbus.sender.encode", encoded, report->codec_ms);
     *e.mutable_latent() = *std::move(packet);
     report->sent_latent = true;
   }
   if (text) {
-    absl::StatusOr<std::string> written = WriteText(content, report);
+    absl::StatusOr<std::string> written = WriteTraced(content, report, span);
     if (!written.ok()) return written.status();
     e.set_text(*std::move(written));
     report->sent_text = true;
@@ -203,10 +280,10 @@ absl::StatusOr<v1::Envelope> Agent::Compose(const v1::Address& to, const std::st
 absl::StatusOr<bool> Agent::AddTextIfNeeded(const absl::Status& result, const v1::Address& to,
                                             v1::MessageClass message_class,
                                             const std::string& content, v1::Envelope* e,
-                                            SendReport* report) {
+                                            SendReport* report, telemetry::Span* span) {
   if (result.ok() || wire::ReasonOf(result) != v1::NEEDS_TEXT || report->sent_text) return false;
   ForgetRoute(to, message_class);  // the routing changed since the cached query
-  absl::StatusOr<std::string> written = WriteText(content, report);
+  absl::StatusOr<std::string> written = WriteTraced(content, report, span);
   if (!written.ok()) return written.status();
   e->set_text(*std::move(written));
   report->sent_text = true;
@@ -215,46 +292,58 @@ absl::StatusOr<bool> Agent::AddTextIfNeeded(const absl::Status& result, const v1
 
 absl::StatusOr<SendReport> Agent::Send(const v1::Address& to, const std::string& content,
                                        v1::MessageClass message_class,
-                                       const std::map<std::string, std::string>& metadata) {
+                                       const std::map<std::string, std::string>& metadata,
+                                       const telemetry::SpanContext& trace) {
   SendReport report;
-  absl::StatusOr<v1::Envelope> e = Compose(to, content, message_class, metadata, &report);
-  if (!e.ok()) return e.status();
-  report.message_id = e->message_id();
-  auto start = Clock::now();
-  absl::StatusOr<v1::SendResult> r = client_->Send(*e);
-  absl::StatusOr<bool> resend =
-      AddTextIfNeeded(r.status(), to, message_class, content, &*e, &report);
-  if (!resend.ok()) return resend.status();
-  if (*resend) {
-    start = Clock::now();
-    r = client_->Send(*e);
-  }
+  telemetry::Span span = StartSend(to, message_class, trace);
+  absl::StatusOr<v1::SendResult> r = [&]() -> absl::StatusOr<v1::SendResult> {
+    absl::StatusOr<v1::Envelope> e = Compose(to, content, message_class, metadata, &report, &span);
+    if (!e.ok()) return e.status();
+    auto start = Clock::now();
+    absl::StatusOr<v1::SendResult> sent = client_->Send(*e);
+    absl::StatusOr<bool> resend =
+        AddTextIfNeeded(sent.status(), to, message_class, content, &*e, &report, &span);
+    if (!resend.ok()) return resend.status();
+    if (*resend) {
+      start = Clock::now();
+      sent = client_->Send(*e);
+    }
+    report.send_ms = MsSince(start);
+    return sent;
+  }();
+  EndSend(span, report, r.status());
   if (!r.ok()) return r.status();
-  report.send_ms = MsSince(start);
   report.recipients.assign(r->recipients().begin(), r->recipients().end());
   return report;
 }
 
 absl::StatusOr<std::pair<SendReport, v1::Envelope>> Agent::Request(
     const std::string& to, const std::string& content, v1::MessageClass message_class,
-    const std::map<std::string, std::string>& metadata, absl::Duration timeout) {
+    const std::map<std::string, std::string>& metadata, absl::Duration timeout,
+    const telemetry::SpanContext& trace) {
   v1::Address address;
   address.set_agent_id(to);
   SendReport report;
-  absl::StatusOr<v1::Envelope> e = Compose(address, content, message_class, metadata, &report);
-  if (!e.ok()) return e.status();
-  report.message_id = e->message_id();
-  auto start = Clock::now();
-  absl::StatusOr<v1::Envelope> reply = client_->Request(*e, timeout);
-  absl::StatusOr<bool> resend =
-      AddTextIfNeeded(reply.status(), address, message_class, content, &*e, &report);
-  if (!resend.ok()) return resend.status();
-  if (*resend) {
-    start = Clock::now();
-    reply = client_->Request(*e, timeout);
-  }
+  telemetry::Span span = StartSend(address, message_class, trace);
+  span.SetBool("latentbus.expects_reply", true);
+  absl::StatusOr<v1::Envelope> reply = [&]() -> absl::StatusOr<v1::Envelope> {
+    absl::StatusOr<v1::Envelope> e =
+        Compose(address, content, message_class, metadata, &report, &span);
+    if (!e.ok()) return e.status();
+    auto start = Clock::now();
+    absl::StatusOr<v1::Envelope> answer = client_->Request(*e, timeout);
+    absl::StatusOr<bool> resend =
+        AddTextIfNeeded(answer.status(), address, message_class, content, &*e, &report, &span);
+    if (!resend.ok()) return resend.status();
+    if (*resend) {
+      start = Clock::now();
+      answer = client_->Request(*e, timeout);
+    }
+    report.send_ms = MsSince(start);
+    return answer;
+  }();
+  EndSend(span, report, reply.status());
   if (!reply.ok()) return reply.status();
-  report.send_ms = MsSince(start);
   return std::make_pair(report, *std::move(reply));
 }
 
@@ -298,10 +387,55 @@ absl::StatusOr<ReadReport> Agent::Read(const v1::Envelope& delivered) const {
   return report;
 }
 
+telemetry::Span Agent::StartReceive(const v1::Envelope& m) const {
+  std::optional<telemetry::SpanContext> parent = telemetry::ParseTraceparent(m.traceparent());
+  telemetry::Span span = telemetry::StartSpan(options_.tracer, "latentbus.agent.receive",
+                                              parent.value_or(telemetry::SpanContext{}),
+                                              telemetry::SpanKind::kConsumer);
+  if (!span.recording()) return span;
+  span.SetString("messaging.system", "latentbus");
+  span.SetString("messaging.message.id", m.message_id());
+  span.SetString("latentbus.sender", m.sender_id());
+  span.SetString("latentbus.recipient", client_->agent_id());
+  span.SetString("latentbus.model.id", spec_.model_id());
+  span.SetString("latentbus.form",
+                 m.delivered_form() == v1::PAYLOAD_FORM_LATENT ? "latent" : "text");
+  span.SetInt("latentbus.delivery.attempt", m.delivery_attempt());
+  if (m.has_latent()) {
+    span.SetInt("latentbus.latent.bytes", static_cast<int64_t>(codec::WireBytes(m.latent())));
+  } else {
+    span.SetInt("latentbus.text.bytes", static_cast<int64_t>(m.text().size()));
+  }
+  return span;
+}
+
+void Agent::RecordRead(const telemetry::Span& span, absl::Time start, absl::Time end,
+                       const ReadReport& r) const {
+  if (!span.recording()) return;
+  RecordPhase(span, "latentbus.receiver.decode", start, r.decode_ms);
+  // Generation ended as Read returned: prefill (reading the prompt), then the new tokens.
+  const absl::Time generate_start =
+      end - absl::Microseconds(static_cast<int64_t>(r.generate_ms * 1e3));
+  telemetry::Span prefill =
+      span.StartChild("latentbus.receiver.prefill", telemetry::SpanKind::kInternal, generate_start);
+  prefill.SetInt("latentbus.prompt_tokens", r.prompt_tokens);
+  prefill.SetInt("latentbus.latent.rows", r.soft_tokens);
+  const absl::Time prefill_end =
+      generate_start + absl::Microseconds(static_cast<int64_t>(r.prefill_ms * 1e3));
+  prefill.End(prefill_end);
+  telemetry::Span generate =
+      span.StartChild("latentbus.receiver.generate", telemetry::SpanKind::kInternal, prefill_end);
+  generate.SetInt("latentbus.output.bytes", static_cast<int64_t>(r.output.size()));
+  generate.End(end);
+}
+
 void Agent::Handle(const v1::Envelope& m) {
   const double received_ms = absl::ToDoubleMilliseconds(absl::Now() - absl::UnixEpoch());
+  telemetry::Span span = StartReceive(m);
   auto forward = m.metadata().find(kMetaForwardTo);
   v1::Envelope reply;
+  // The reply (and a relay's request) continue this message's trace.
+  if (span.context().valid()) reply.set_traceparent(span.Traceparent());
   reply.set_message_class(v1::MESSAGE_CLASS_RESULT);
   auto& meta = *reply.mutable_metadata();
   if (forward != m.metadata().end()) {
@@ -324,8 +458,9 @@ void Agent::Handle(const v1::Envelope& m) {
             ? absl::StatusOr<std::pair<SendReport, v1::Envelope>>(absl::FailedPreconditionError(
                   "a relay needs the message's text, and it arrived as a latent: send the relay "
                   "request as text (a text-only client, or class reasoning)"))
-            : Request(forward->second, m.text(), cls, pass, absl::Seconds(120));
+            : Request(forward->second, m.text(), cls, pass, absl::Seconds(120), span.context());
     if (!r.ok()) {
+      span.SetError(r.status().message());
       reply.set_text(
           absl::StrCat("relay to ", forward->second, " failed: ", r.status().ToString()));
       meta["lb.error"] = r.status().ToString();
@@ -346,8 +481,11 @@ void Agent::Handle(const v1::Envelope& m) {
       meta["lb.text_bytes"] = std::to_string(s.text_bytes);
     }
   } else {
+    const absl::Time read_start = absl::Now();
     absl::StatusOr<ReadReport> r = Read(m);
+    if (r.ok()) RecordRead(span, read_start, absl::Now(), *r);
     if (!r.ok()) {
+      span.SetError(r.status().message());
       spdlog::warn("agent {}: cannot read {} from {}: {}", client_->agent_id(), m.message_id(),
                    m.sender_id(), r.status().ToString());
       reply.set_text(absl::StrCat("cannot read the message: ", r.status().ToString()));

@@ -36,6 +36,7 @@
 #include "agent/llm/model.h"
 #include "codec/encoding.h"
 #include "latentbus/v1/broker.pb.h"
+#include "telemetry/tracer.h"
 
 namespace latentbus::agent::node {
 
@@ -53,6 +54,11 @@ struct AgentOptions {
   int max_new_tokens = 48;   // replies
   int text_max_tokens = 64;  // text-path messages the model writes
   absl::Duration route_cache_ttl = absl::Seconds(5);
+  // Tracing (telemetry/tracer.h; null: off). Not owned; must outlive the agent. Spans:
+  // latentbus.agent.send (sender prefill, encode, text writing) whose context the
+  // envelope carries, and latentbus.agent.receive under the delivered traceparent
+  // (decode, prefill, generation); a reply or relay continues the received trace.
+  telemetry::Tracer* tracer = nullptr;
 };
 
 // Metadata keys an agent sets on what it sends and replies.
@@ -95,14 +101,17 @@ class Agent {
   const v1::ModelSpec& spec() const { return spec_; }
 
   // Sends `content` to `to` as `message_class`; `metadata` goes along.
+  // `trace`: the context the send's span hangs under (invalid: a new trace).
   absl::StatusOr<SendReport> Send(const v1::Address& to, const std::string& content,
                                   v1::MessageClass message_class,
-                                  const std::map<std::string, std::string>& metadata = {});
+                                  const std::map<std::string, std::string>& metadata = {},
+                                  const telemetry::SpanContext& trace = {});
 
   // As Send, to one agent, waiting for its reply.
   absl::StatusOr<std::pair<SendReport, v1::Envelope>> Request(
       const std::string& to, const std::string& content, v1::MessageClass message_class,
-      const std::map<std::string, std::string>& metadata, absl::Duration timeout);
+      const std::map<std::string, std::string>& metadata, absl::Duration timeout,
+      const telemetry::SpanContext& trace = {});
 
   // Reads a delivered envelope with `instruction` (the envelope's own, when it has one).
   absl::StatusOr<ReadReport> Read(const v1::Envelope& delivered) const;
@@ -125,15 +134,28 @@ class Agent {
   // model write the text into `e` and returns true (send again, same message id).
   absl::StatusOr<bool> AddTextIfNeeded(const absl::Status& result, const v1::Address& to,
                                        v1::MessageClass message_class, const std::string& content,
-                                       v1::Envelope* e, SendReport* report);
+                                       v1::Envelope* e, SendReport* report, telemetry::Span* span);
+  // WriteText, recorded as latentbus.sender.write under `span`.
+  absl::StatusOr<std::string> WriteTraced(const std::string& content, SendReport* report,
+                                          telemetry::Span* span) const;
   absl::StatusOr<std::vector<v1::RouteDecision>> Route(const v1::Address& to,
                                                        v1::MessageClass message_class);
   void ForgetRoute(const v1::Address& to, v1::MessageClass message_class);
+  // The envelope for `content`; records the sender's phases under `span`.
   absl::StatusOr<v1::Envelope> Compose(const v1::Address& to, const std::string& content,
                                        v1::MessageClass message_class,
                                        const std::map<std::string, std::string>& metadata,
-                                       SendReport* report);
+                                       SendReport* report, telemetry::Span* span);
+  // The send span (its context goes into the envelope), and its end with the outcome.
+  telemetry::Span StartSend(const v1::Address& to, v1::MessageClass message_class,
+                            const telemetry::SpanContext& trace);
+  void EndSend(telemetry::Span& span, const SendReport& report, const absl::Status& status) const;
   void Handle(const v1::Envelope& delivered);
+  // The receive span of `delivered`, under its traceparent.
+  telemetry::Span StartReceive(const v1::Envelope& delivered) const;
+  // Read's phases (decode, prefill, generation) under `span`; Read ran from `start` to `end`.
+  void RecordRead(const telemetry::Span& span, absl::Time start, absl::Time end,
+                  const ReadReport& report) const;
 
   const AgentOptions options_;
   std::unique_ptr<llm::Model> model_;
