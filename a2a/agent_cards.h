@@ -14,8 +14,8 @@
 #define LATENTBUS_A2A_AGENT_CARDS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "latentbus/v1/broker.pb.h"
 #include "nlohmann/json.hpp"
 

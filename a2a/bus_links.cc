@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "proto/error_reason.h"
@@ -41,10 +40,6 @@ BusLinks::~BusLinks() { Close(); }
 std::string BusLinks::PrincipalOf(const std::string& token) {
   if (token.empty()) return "anonymous";
   return absl::StrFormat("%016x", XXH3_64bits(token.data(), token.size()));
-}
-
-bool BusLinks::IsOwnAgent(const std::string& agent_id) const {
-  return absl::StartsWith(agent_id, absl::StrCat(prefix_, "-"));
 }
 
 void BusLinks::EvictIfFull() {

@@ -67,9 +67,6 @@ class BusLinks {
   // whose stream ended for good (its agent id registered by another process) is replaced.
   absl::StatusOr<std::shared_ptr<BusLink>> Get(const std::string& token, bool retry = true);
 
-  // True when `agent_id` is one of the gateway's own clients (`<prefix>-...`).
-  bool IsOwnAgent(const std::string& agent_id) const;
-
   // Closes every link; later Gets fail with CANCELLED.
   void Close();
 

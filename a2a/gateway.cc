@@ -1,5 +1,7 @@
 #include "a2a/gateway.h"
 
+#include <fnmatch.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -87,6 +89,13 @@ struct Gateway::Impl {
 
   // ---- cards ----
 
+  bool Hidden(const std::string& agent_id) const {
+    for (const std::string& glob : options.hidden_agents) {
+      if (fnmatch(glob.c_str(), agent_id.c_str(), 0) == 0) return true;
+    }
+    return false;
+  }
+
   // The broker's agents, at most `cards_refresh` old; the gateway's own clients left out.
   absl::StatusOr<v1::ListAgentsResponse> Agents() {
     absl::MutexLock lock(&agents_mu);
@@ -95,7 +104,7 @@ struct Gateway::Impl {
       if (!fresh.ok()) return fresh.status();
       agents.Clear();
       for (v1::AgentInfo& a : *fresh->mutable_agents()) {
-        if (!links.IsOwnAgent(a.agent_id())) *agents.add_agents() = std::move(a);
+        if (!Hidden(a.agent_id())) *agents.add_agents() = std::move(a);
       }
       agents_at = absl::Now();
     }
@@ -410,8 +419,16 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(GatewayOptions options) 
                                      "principal): ",
                                      probe.status().message()));
   }
-  // Whether callers need tokens: the broker accepted the gateway without one, or not.
-  impl->cards.bearer_required = !options.bus.token.empty();
+  // Whether callers need tokens: the broker accepted the gateway without one, or it refuses
+  // a client without one (a broker without tokens ignores the one the gateway was given).
+  impl->cards.bearer_required = false;
+  if (!options.bus.token.empty()) {
+    absl::StatusOr<std::shared_ptr<BusLink>> anonymous = impl->links.Get("");
+    if (!anonymous.ok() && anonymous.status().code() != absl::StatusCode::kUnauthenticated) {
+      return anonymous.status();
+    }
+    impl->cards.bearer_required = !anonymous.ok();
+  }
   impl->cards.version = options.version;
   const size_t threads = std::max<size_t>(options.http_threads, 2);
   impl->server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "a2a/task_store.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,9 @@ struct GatewayOptions {
   // agents for the cards (ListAgents needs an admin principal when tokens are on).
   agent::ClientOptions bus;
   std::string id_prefix = "a2a";  // bus agent ids of the callers' clients: <prefix>-<hash>
+  // Agent ids (shell globs) left out of the cards: gateways' clients are bus agents too;
+  // replicas with prefixes "a2a-<name>" all match the default.
+  std::vector<std::string> hidden_agents = {"a2a-*"};
   absl::Duration default_timeout = absl::Seconds(60);
   absl::Duration max_timeout = absl::Minutes(10);
   size_t http_threads = 32;                         // concurrent HTTP requests (streams hold one)

@@ -74,6 +74,10 @@ void RegisterA2aCommand(CLI::App& app, RunFn* run) {
                   "bus agent ids of the callers' clients are <prefix>-<token hash>; give each "
                   "gateway replica its own")
       ->capture_default_str();
+  cmd->add_option("--hide", f->o.hidden_agents,
+                  "agent ids (shell globs, repeatable) left out of the cards; the gateways' own "
+                  "clients match the default")
+      ->capture_default_str();
   cmd->add_option("--timeout", f->timeout,
                   "seconds a task waits for its reply unless the message's "
                   "latentbus.timeoutSeconds metadata says otherwise")

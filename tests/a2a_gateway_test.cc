@@ -148,6 +148,30 @@ TEST_F(A2aGatewayTest, AStreamIsServerSentEventsEndingWithTheStatus) {
   EXPECT_EQ(events[2]["result"]["statusUpdate"]["status"]["state"], "TASK_STATE_COMPLETED");
 }
 
+TEST_F(A2aGatewayTest, ABrokerWithoutTokensNeedsNoneFromCallers) {
+  // The gateway was given a token, but the broker has none configured: callers need none.
+  a2a::GatewayOptions g;
+  g.listen = "127.0.0.1:0";
+  g.bus.address = broker_.address();
+  g.bus.token = "not-needed";
+  g.id_prefix = "a2a-second";
+  absl::StatusOr<std::unique_ptr<a2a::Gateway>> second = a2a::Gateway::Start(g);
+  ASSERT_TRUE(second.ok()) << second.status();
+  httplib::Client c("127.0.0.1", (*second)->port());
+  auto cards = c.Get("/cards");
+  ASSERT_TRUE(cards);
+  const json listed = json::parse(cards->body);
+  // echo; both gateways' clients (a2a-anonymous, a2a-second-...) left out.
+  ASSERT_EQ(listed["agents"].size(), 1u) << cards->body;
+  EXPECT_FALSE(listed["agents"][0].contains("securitySchemes"));
+  const json body = {
+      {"jsonrpc", "2.0"}, {"id", 1}, {"method", "SendMessage"}, {"params", Message("no token")}};
+  auto res = c.Post("/agents/echo", {{"A2A-Version", "1.0"}}, body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED");
+}
+
 TEST_F(A2aGatewayTest, StopEndsAnOpenStream) {
   std::atomic<bool> ended{false};
   std::thread reader([&] {
