@@ -21,7 +21,9 @@
 #include "bench/broker_transport.h"
 #include "bench/bus_bridge.h"
 #include "bench/bus_report.h"
+#include "bench/bus_tracing.h"
 #include "bench/nats_transport.h"
+#include "bench/otlp_sink.h"
 #include "bench/relay_server.h"
 #include "bench/relay_transport.h"
 #include "broker/artifact_bridge.h"
@@ -74,9 +76,10 @@ v1::ModelSpec Spec(const broker::ModelKey& key, uint32_t width, uint32_t layer,
 // loader), or the target given with --broker (the bridge uploaded when possible).
 class BrokerUnderTest {
  public:
-  static absl::StatusOr<std::unique_ptr<BrokerUnderTest>> Start(const BusBenchOptions& options,
-                                                                const BenchBridge* bridge,
-                                                                std::ostream* progress) {
+  // `tracer` (in-process only; null: tracing off) records the broker's spans.
+  static absl::StatusOr<std::unique_ptr<BrokerUnderTest>> Start(
+      const BusBenchOptions& options, const BenchBridge* bridge, std::ostream* progress,
+      std::shared_ptr<telemetry::Tracer> tracer = nullptr) {
     std::unique_ptr<BrokerUnderTest> b(new BrokerUnderTest());
     if (!options.broker_address.empty()) {
       b->address_ = options.broker_address;
@@ -86,6 +89,7 @@ class BrokerUnderTest {
     broker::BrokerOptions bo = BenchBrokerOptions();
     bo.config.translation.threads = options.translation_threads;
     bo.config.translation.compute_threads = options.translation_compute_threads;
+    bo.tracer = std::move(tracer);
     absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
         broker::BrokerServer::Start(std::move(bo));
     if (!server.ok()) return server.status();
@@ -312,15 +316,28 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   const BenchBridge* bridge = text                          ? nullptr
                               : system == kLatentbusCompare ? setup.compare_bridge.get()
                                                             : setup.bridge.get();
+  // --tracing rows: the same broker, tracing to a sink in this process.
+  const TracingRow* tracing = FindTracingRow(system);
+  std::unique_ptr<OtlpSink> sink;
+  std::shared_ptr<telemetry::Tracer> tracer;
+  if (tracing != nullptr) {
+    absl::StatusOr<std::unique_ptr<OtlpSink>> started = OtlpSink::Start();
+    if (!started.ok()) return started.status();
+    sink = *std::move(started);
+    absl::StatusOr<std::shared_ptr<telemetry::Tracer>> made = BenchTracer(*tracing, sink->url());
+    if (!made.ok()) return made.status();
+    tracer = *std::move(made);
+  }
   absl::StatusOr<std::unique_ptr<BrokerUnderTest>> broker =
-      BrokerUnderTest::Start(options, bridge, progress);
+      BrokerUnderTest::Start(options, bridge, progress, tracer);
   if (!broker.ok()) return broker.status();
   BrokerTransport::Options to;
   to.address = (*broker)->address();
   to.token = options.token;
   to.protocol = options.protocol;
   BrokerTransport transport(to);
-  *label = text     ? "latentbus, same bytes as text"
+  *label = tracing  ? std::string(tracing->label)
+           : text   ? "latentbus, same bytes as text"
            : bridge ? absl::StrCat("latentbus (+", bridge->info().kind, " bridge)")
                     : "latentbus";
   const v1::Envelope& payload = text ? setup.text_payload.envelope : setup.payload.envelope;
@@ -328,13 +345,14 @@ absl::StatusOr<PhaseResult> RunSystem(const std::string& system, const BusBenchO
   const nlohmann::json stats = (*broker)->Stats();
   for (const auto& [k, v] : stats.items()) (*extra)[k] = v;
   (*broker)->Stop();
+  if (tracer) {
+    tracer->Shutdown(absl::Seconds(10));  // what the run left in the queue goes out
+    AddTracerStats(*tracer, extra);
+    (*extra)["sampling"] = tracing->sampling;
+    (*extra)["otlp_requests"] = sink->requests();
+    (*extra)["otlp_bytes"] = sink->bytes();
+  }
   return r;
-}
-
-double Ratio(const nlohmann::json& a, const nlohmann::json& b, const char* key) {
-  if (!a.contains(key) || !b.contains(key)) return 0;
-  const double d = b[key].get<double>();
-  return d > 0 ? a[key].get<double>() / d : 0;
 }
 
 // The first mode's cross-broker figures per sync policy, and the goal: N brokers' p50 at
@@ -440,6 +458,13 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (!options.skip_relay) systems.push_back(kRelay);
   if (!options.skip_nats) systems.push_back(kNats);
   systems.push_back(kLatentbus);
+  if (options.tracing) {
+    if (!options.broker_address.empty()) {
+      return absl::InvalidArgumentError(
+          "--tracing measures an in-process broker; it does not take --broker");
+    }
+    for (const TracingRow& row : TracingRows()) systems.push_back(row.name);
+  }
   if (setup->compare_bridge) systems.push_back(kLatentbusCompare);
   if (options.payload.latent) systems.push_back(kLatentbusText);
 
@@ -519,6 +544,7 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
         ratios[system + "_vs_jetstream_msgs_per_s"] = Ratio(sys[system], sys[floor], "msgs_per_s");
       }
     }
+    AddTracingRatios(sys, &ratios);
     mode_json["ratios"] = std::move(ratios);
     result["modes"][BusModeName(mode)] = std::move(mode_json);
   }
@@ -555,6 +581,7 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (result.contains("vs_nats_p50"))
     goal["met_vs_nats"] = measured && result["vs_nats_p50"] <= 1.0;
   result["goal"] = std::move(goal);
+  if (options.tracing) result["tracing"] = SummarizeTracing(m);
   if (!cluster_systems.empty() && options.modes.front() != BusMode::kTopic) {
     SummarizeCluster(options.cluster, m, &result["cluster"]);
   }

@@ -17,6 +17,8 @@
 // JetStream's round trip is two hops, the goal's unit (at most 1.5x).
 // Each (mode, system) runs with a fresh system and fresh connections.
 //
+// With `tracing`, the rows and ratios of bench/bus_tracing.h ("tracing" at the top level).
+//
 // JSON contract (tested): at the top level, for the first mode and the "latentbus"
 // system: "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "msgs_per_s", "rejects",
 // "floor_p50_us", "floor_p99_us", "floor_msgs_per_s", "nats_p50_us", "nats_p99_us",
@@ -69,6 +71,9 @@ struct BusBenchOptions {
   // per sync policy; 0 = off. `cluster.nats_server`, `bridge_path`, token and protocol are
   // filled in from the options above.
   ClusterBenchOptions cluster;
+  // `--tracing`: the latentbus row again with the broker tracing at 1% and at 100%
+  // sampling to an OTLP sink in this process (bench/bus_tracing.h); in-process broker only.
+  bool tracing = false;
 };
 
 absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::ostream* progress);

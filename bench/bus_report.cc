@@ -37,6 +37,12 @@ nlohmann::json PhaseJson(const PhaseResult& r) {
   return j;
 }
 
+double Ratio(const nlohmann::json& a, const nlohmann::json& b, const char* key) {
+  if (!a.contains(key) || !b.contains(key)) return 0;
+  const double d = b[key].get<double>();
+  return d > 0 ? a[key].get<double>() / d : 0;
+}
+
 void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
   const nlohmann::json& wl = r["workload"];
   out << "latentbus bench bus — " << r["date"].get<std::string>() << ", "
@@ -117,6 +123,15 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
             << ratios[n + "_vs_jetstream_p50"].get<double>() << "x, p99 "
             << ratios[n + "_vs_jetstream_p99"].get<double>() << "x, msgs/s "
             << ratios[n + "_vs_jetstream_msgs_per_s"].get<double>() << "x\n";
+      }
+      if (ratios.contains(n + "_vs_off_p50")) {
+        out << "    vs tracing off (the latentbus row): p50 " << std::setprecision(2)
+            << ratios[n + "_vs_off_p50"].get<double>() << "x, p99 "
+            << ratios[n + "_vs_off_p99"].get<double>() << "x, msgs/s "
+            << ratios[n + "_vs_off_msgs_per_s"].get<double>() << "x, cpu/msg "
+            << ratios[n + "_vs_off_cpu"].get<double>() << "x; spans exported "
+            << s.value("spans_exported", uint64_t{0}) << ", dropped "
+            << s.value("spans_dropped", uint64_t{0}) << "\n";
       }
       if (s.contains("translation_batch_mean_us")) {
         out << "    broker: translation " << std::setprecision(0)

@@ -18,6 +18,9 @@ inline constexpr char kLatentbus[] = "latentbus";
 inline constexpr char kLatentbusText[] = "latentbus_text";
 inline constexpr char kLatentbusCompare[] = "latentbus_compare";
 
+// a[key] / b[key]; 0 when either is missing or b[key] is not positive.
+double Ratio(const nlohmann::json& a, const nlohmann::json& b, const char* key);
+
 // Latencies in microseconds, rates, counts, rejects by reason and the percentile curve.
 nlohmann::json PhaseJson(const PhaseResult& result);
 

@@ -65,5 +65,20 @@ if "cluster" in r:
                 assert system in m["systems"], f"{mode}: no {system} row"
                 server = m["systems"][system].get("server", "")
                 assert "v2.15.1" in server, f"{mode}/{system} ran {server!r}, not 2.15.1"
+# --tracing: both sampling rows in every mode, their ratios to the latentbus row (tracing off),
+# and the summary; at 100% the broker exported spans to the sink, at 1% no more than at 100%.
+if "tracing" in r:
+    t = r["tracing"]
+    for row, sampling in [("latentbus_trace1", 0.01), ("latentbus_trace100", 1.0)]:
+        assert row in t, f"tracing: no {row} summary"
+        assert t[row]["sampling"] == sampling, t[row]
+        for key in ["vs_off_p50", "vs_off_p99", "vs_off_msgs_per_s", "vs_off_cpu"]:
+            assert t[row][key] > 0, f"tracing/{row}: {key} = {t[row][key]}"
+        for mode, m in r["modes"].items():
+            assert row in m["systems"], f"{mode}: no {row} row"
+            assert m["ratios"][f"{row}_vs_off_p50"] > 0, f"{mode}: no {row} ratio"
+    full, sampled = t["latentbus_trace100"], t["latentbus_trace1"]
+    assert full["spans_exported"] > 0, f"tracing at 100% exported nothing: {full}"
+    assert sampled["spans_exported"] < full["spans_exported"], (sampled, full)
 assert r["rejects"] == 0 and r["lost"] == 0, f"rejects {r['rejects']}, lost {r['lost']}"
 print("ok:", ", ".join(f"{k}={r[k]:.1f}" for k in positive))

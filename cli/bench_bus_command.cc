@@ -209,6 +209,10 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
                   "(lazy flush) or both")
       ->check(CLI::IsMember({"always", "fast", "both"}))
       ->capture_default_str();
+  bus->add_flag("--tracing", bargs->options.tracing,
+                "Also the in-process broker tracing 1% and 100% of messages (OTLP/HTTP to a sink "
+                "in this process that discards): tracing's cost as ratios to the latentbus row "
+                "(tracing off), same run");
   bus->add_flag("--json", bargs->json, "Print JSON instead of tables");
   bus->add_option("--plot", bargs->plot, "Write an SVG latency chart to this file");
   bus->callback([bargs, run] { *run = [bargs] { return RunBusBenchCommand(*bargs); }; });
