@@ -203,36 +203,48 @@ for image in "$BROKER_IMAGE" "$AGENT_IMAGE"; do
 done
 
 # ---- 3. smoke tests ---------------------------------------------------------------------
-# Everything mounted or started below is undone on exit, also on failure.
+# Everything mounted or started below is undone on exit, also on failure. The arrays are
+# only ever changed in this shell (never inside $(...)), so cleanup sees every entry.
 MOUNTS=()     # mount points, unmounted in reverse order
 MOUNTED=()    # images mounted with podman image mount
-PIDS=()       # processes started in a chroot
+PIDS=()       # processes started in a chroot (latentbus itself: in_image execs)
+SCRATCH=      # the chroots' /tmp
 cleanup() {
   local pid i
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
-    umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}" 2>/dev/null || true
+    umount "${MOUNTS[i]}" 2>/dev/null || umount -l "${MOUNTS[i]}" 2>/dev/null ||
+      echo "build-images: could not unmount ${MOUNTS[i]}" >&2
   done
   for image in "${MOUNTED[@]}"; do podman image unmount "$image" >/dev/null 2>&1 || true; done
+  # Only once nothing is mounted from it any more.
+  if [ -n "$SCRATCH" ] && ! grep -qF " ${SCRATCH} " /proc/self/mountinfo; then rm -rf "$SCRATCH"; fi
 }
 trap cleanup EXIT
 
-# mount_image IMAGE SCRATCH: mounts IMAGE (read-only) and what a container would have
-# (/proc, /dev, /sys read-only, a writable /tmp = SCRATCH); prints the root.
+# bind SOURCE TARGET [OPTIONS]: a bind mount, remembered for cleanup.
+bind() {
+  mount --bind ${3:+-o "$3"} "$1" "$2" || die "cannot bind-mount $1 at $2"
+  MOUNTS+=("$2")
+}
+
+# mount_image IMAGE: mounts IMAGE (podman image mount: read-only) with what a container
+# would have (/proc, /dev, /sys read-only, /tmp = $SCRATCH, writable); sets IMAGE_ROOT.
 mount_image() {
-  local image=$1 scratch=$2 root
-  root=$(podman image mount "$image") || die "podman image mount $image failed"
+  local image=$1
+  IMAGE_ROOT=$(podman image mount "$image") || die "podman image mount $image failed"
   MOUNTED+=("$image")
-  mount -t proc proc "$root/proc" && MOUNTS+=("$root/proc")
-  mount --bind /dev "$root/dev" && MOUNTS+=("$root/dev")
-  mount --bind -o ro /sys "$root/sys" && MOUNTS+=("$root/sys")
-  mount --bind "$scratch" "$root/tmp" && MOUNTS+=("$root/tmp")
-  echo "$root"
+  mount -t proc proc "$IMAGE_ROOT/proc" || die "cannot mount /proc in $image"
+  MOUNTS+=("$IMAGE_ROOT/proc")
+  bind /dev "$IMAGE_ROOT/dev"
+  bind /sys "$IMAGE_ROOT/sys" ro
+  bind "$SCRATCH" "$IMAGE_ROOT/tmp"
 }
 
 # in_image ROOT IMAGE COMMAND...: runs COMMAND inside the mounted image as its USER,
-# with its ENV and WORKDIR and nothing of this shell's environment.
+# with its ENV and WORKDIR and nothing of this shell's environment. It execs, so a
+# background `in_image ... &` leaves $! = the command's own process (signals reach it).
 in_image() {
   local root=$1 image=$2
   shift 2
@@ -241,7 +253,7 @@ in_image() {
   user=$(podman image inspect --format '{{.Config.User}}' "$image")
   workdir=$(podman image inspect --format '{{.Config.WorkingDir}}' "$image")
   mapfile -t env < <(podman image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" | grep .)
-  env -i "${env[@]}" chroot --userspec="${user:-0:0}" "$root" \
+  exec env -i "${env[@]}" /usr/sbin/chroot --userspec="${user:-0:0}" "$root" \
     /usr/bin/env --chdir="${workdir:-/}" "$@"
 }
 
@@ -292,11 +304,12 @@ if [ "$SMOKE" = 1 ]; then
   SMOKE_CLIENT=(env -u PYTHONPATH "$PY" deploy/docker/smoke_test.py)
   LATENTBUS_MODEL_DIR=$MODEL_DIR scripts/fetch-models.sh smollm2 >/dev/null ||
     die "scripts/fetch-models.sh smollm2 failed"
-  scratch=$(mktemp -d /tmp/latentbus-smoke.XXXXXX)
-  chmod 1777 "$scratch"
+  SCRATCH=$(mktemp -d /tmp/latentbus-smoke.XXXXXX)
+  chmod 1777 "$SCRATCH"
 
   say "smoke test of $BROKER_IMAGE"
-  broker_root=$(mount_image "$BROKER_IMAGE" "$scratch")
+  mount_image "$BROKER_IMAGE"
+  broker_root=$IMAGE_ROOT
   nats=$(in_image "$broker_root" "$BROKER_IMAGE" /usr/local/bin/nats-server --version) ||
     die "nats-server --version failed in $BROKER_IMAGE"
   pinned=$(sed -n 's/^VERSION=//p' scripts/install-nats-server.sh)
@@ -308,11 +321,11 @@ if [ "$SMOKE" = 1 ]; then
     >"$LOGS/smoke-broker.log" 2>&1 &
   broker_pid=$!
   PIDS+=("$broker_pid")
-  wait_for "$scratch/broker.port" 60 "$broker_pid" || {
+  wait_for "$SCRATCH/broker.port" 60 "$broker_pid" || {
     cat "$LOGS/smoke-broker.log" >&2
     die "the broker in $BROKER_IMAGE did not start (log above)"
   }
-  address=127.0.0.1:$(cat "$scratch/broker.port")
+  address=127.0.0.1:$(cat "$SCRATCH/broker.port")
   metrics_port=$(sed -n 's/.*metrics_port=\([0-9]*\).*/\1/p' "$LOGS/smoke-broker.log" | head -1)
   say "  latentbus broker from the image listens on $address (metrics $metrics_port)"
   "${SMOKE_CLIENT[@]}" health "$address" || die "broker health check failed"
@@ -320,16 +333,17 @@ if [ "$SMOKE" = 1 ]; then
   "${SMOKE_CLIENT[@]}" metrics "http://127.0.0.1:$metrics_port/metrics" || die "metrics check failed"
 
   say "smoke test of $AGENT_IMAGE (with the broker above)"
-  agent_root=$(mount_image "$AGENT_IMAGE" "$scratch")
-  [ -d "$agent_root/models" ] || die "$AGENT_IMAGE has no /models"
-  mount --bind -o ro "$MODEL_DIR" "$agent_root/models" && MOUNTS+=("$agent_root/models")
+  mount_image "$AGENT_IMAGE"
+  agent_root=$IMAGE_ROOT
+  [ -d "$agent_root/models" ] || die "$AGENT_IMAGE has no /models (the volume's mount point)"
+  bind "$MODEL_DIR" "$agent_root/models" ro
   # --model is a bare file name: the image's LATENTBUS_MODEL_DIR=/models must resolve it.
   in_image "$agent_root" "$AGENT_IMAGE" /usr/local/bin/latentbus agent --id smoke-agent \
     --broker "$address" --model "$MODEL_FILE" --ready-file /tmp/agent.ready \
     --max-new-tokens 16 --threads 2 >"$LOGS/smoke-agent.log" 2>&1 &
   agent_pid=$!
   PIDS+=("$agent_pid")
-  wait_for "$scratch/agent.ready" 180 "$agent_pid" || {
+  wait_for "$SCRATCH/agent.ready" 180 "$agent_pid" || {
     cat "$LOGS/smoke-agent.log" >&2
     die "the agent in $AGENT_IMAGE did not register (log above)"
   }
