@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "broker/errors.h"
 #include "nats/nats_server_process.h"
+#include "telemetry/span_collector.h"
 
 namespace latentbus::broker {
 namespace {
@@ -39,6 +41,12 @@ class Recorder final : public AgentSession {
                     std::to_string(f.deliver().envelope().delivery_attempt()));
     }
     return ids;
+  }
+  std::vector<std::string> Traceparents() {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> out;
+    for (const auto& f : frames_) out.push_back(f.deliver().envelope().traceparent());
+    return out;
   }
   std::vector<uint64_t> Seqs() {
     absl::MutexLock lock(&mu_);
@@ -190,6 +198,44 @@ TEST_F(JetStreamDeliveryTest, OnRevisionTwoEachAckGivesItsCreditBack) {
   ASSERT_EQ(s->AwaitIds(2), (Strings{"m1#1", "m2#1"}));
   ASSERT_TRUE(d->Ack("b", "a", "m2").ok());
   EXPECT_EQ(s->AwaitIds(3), (Strings{"m1#1", "m2#1", "m3#1"}));
+}
+
+// A message the routing broker recorded carries its send span through JetStream (the
+// Lb-Trace header): the delivering broker records queue wait and deliver under it and the
+// delivered traceparent names the deliver span; an unrecorded one is delivered untouched.
+TEST_F(JetStreamDeliveryTest, TheBrokersSpanTravelsWithTheStoredMessage) {
+  auto collector = std::make_unique<telemetry::SpanCollector>();
+  telemetry::SpanCollector* spans = collector.get();
+  telemetry::Tracer tracer(telemetry::Sampler(), std::move(collector));
+  JetStreamDelivery::Options o = Options();
+  o.tracer = &tracer;
+  auto d = JetStreamDelivery::Create(o, nullptr);
+  ASSERT_TRUE(d.ok()) << d.status();
+  auto s = std::make_shared<Recorder>();
+  (*d)->Attach("b", s, 4);
+  const telemetry::SpanContext send{telemetry::NewTraceId(), telemetry::NewSpanId(),
+                                    telemetry::kSampledFlag, false};
+  QueuedMessage traced = Msg("a", "m1");
+  traced.trace = send;
+  ASSERT_TRUE((*d)->Enqueue("b", traced).ok());
+  QueuedMessage plain = Msg("a", "m2");
+  std::const_pointer_cast<v1::Envelope>(plain.envelope)->set_traceparent("from-the-sender");
+  ASSERT_TRUE((*d)->Enqueue("b", plain).ok());
+  ASSERT_EQ(s->AwaitIds(2), (Strings{"m1#1", "m2#1"}));
+  ASSERT_TRUE(spans->Await(2, absl::Seconds(10)));
+  std::vector<telemetry::SpanData> deliver = spans->Named("latentbus.broker.deliver");
+  std::vector<telemetry::SpanData> wait = spans->Named("latentbus.broker.queue_wait");
+  ASSERT_EQ(deliver.size(), 1u);
+  ASSERT_EQ(wait.size(), 1u);
+  EXPECT_EQ(deliver[0].context.trace_id, send.trace_id);
+  EXPECT_EQ(deliver[0].parent_span_id, send.span_id);
+  EXPECT_EQ(wait[0].parent_span_id, send.span_id);
+  EXPECT_EQ(telemetry::AttributeText(deliver[0], "latentbus.recipient"), "b");
+  const std::vector<std::string> delivered = s->Traceparents();
+  std::optional<telemetry::SpanContext> first = telemetry::ParseTraceparent(delivered[0]);
+  ASSERT_TRUE(first.has_value()) << delivered[0];
+  EXPECT_EQ(first->span_id, deliver[0].context.span_id);
+  EXPECT_EQ(delivered[1], "from-the-sender");
 }
 
 TEST_F(JetStreamDeliveryTest, ExpireRemovesOnlyWhatWasNeverDelivered) {
