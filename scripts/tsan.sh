@@ -10,7 +10,8 @@
 # shadow memory would break). broker_jetstream_test and cluster_directory_test run against a
 # real nats-server (scripts/install-nats-server.sh); libnats is not instrumented, but its
 # pthread locks are seen. a2a_gateway_test runs the A2A gateway's HTTP threads, bus clients
-# and task waits against a real broker.
+# and task waits against a real broker. telemetry_unit_test: the span exporter's bounded
+# queue and background thread.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build-tsan
@@ -21,7 +22,7 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 fi
 tests=(broker_unit_test broker_stream_test broker_lean_protocol_test broker_security_test broker_ops_test
        broker_bridge_test broker_hardening_test client_test broker_jetstream_test
-       cluster_directory_test a2a_task_store_test a2a_gateway_test)
+       cluster_directory_test a2a_task_store_test a2a_gateway_test telemetry_unit_test)
 start=$(date +%s)
 echo "tsan: building ${#tests[@]} test binaries in $BUILD_DIR/ ..."
 ninja -C "$BUILD_DIR" --quiet -j"${JOBS:-$(nproc)}" "${tests[@]}" tsan_canary tsan_canary_proto

@@ -434,8 +434,13 @@ void Agent::Handle(const v1::Envelope& m) {
   telemetry::Span span = StartReceive(m);
   auto forward = m.metadata().find(kMetaForwardTo);
   v1::Envelope reply;
-  // The reply (and a relay's request) continue this message's trace.
-  if (span.context().valid()) reply.set_traceparent(span.Traceparent());
+  // The reply (and a relay's request) continue this message's trace; without a tracer
+  // the reply passes the received context on.
+  if (span.context().valid()) {
+    reply.set_traceparent(span.Traceparent());
+  } else {
+    reply.set_traceparent(m.traceparent());
+  }
   reply.set_message_class(v1::MESSAGE_CLASS_RESULT);
   auto& meta = *reply.mutable_metadata();
   if (forward != m.metadata().end()) {
