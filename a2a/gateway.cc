@@ -24,6 +24,7 @@
 #include "proto/error_reason.h"
 #include "proto/message_class.h"
 #include "spdlog/spdlog.h"
+#include "telemetry/trace_context.h"
 
 namespace latentbus::a2a {
 
@@ -32,6 +33,7 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxTokenBytes = 4096;
+constexpr size_t kMaxTracestateBytes = 512;  // the W3C limit
 constexpr char kJson[] = "application/json";
 
 absl::StatusOr<std::pair<std::string, int>> SplitHostPort(const std::string& listen) {
@@ -153,6 +155,8 @@ struct Gateway::Impl {
     std::shared_ptr<BusLink> link;
     std::string target;
     bool topic = false;
+    std::string traceparent;  // the caller's W3C trace context, when valid
+    std::string tracestate;
   };
 
   // Sends the task's message; a refusal ends the task FAILED (the caller reads why), except
@@ -192,6 +196,9 @@ struct Gateway::Impl {
     meta["a2a.contextId"] = task.context_id;
     if (!params.message_id.empty()) meta["a2a.messageId"] = params.message_id;
     if (!params.instruction.empty()) meta["instruction"] = params.instruction;
+    // The caller's trace goes on over the bus; without one, the bus client starts it.
+    e.set_traceparent(call.traceparent);
+    e.set_tracestate(call.tracestate);
 
     if (absl::Status s = tasks.Create(std::move(task)); !s.ok()) return s;
     absl::StatusOr<v1::SendResult> sent = call.link->client().Send(std::move(e), timeout);
@@ -309,7 +316,12 @@ struct Gateway::Impl {
     }
     absl::StatusOr<std::shared_ptr<BusLink>> link = links.Get(token);
     if (!link.ok()) return AnswerBusError(id, link.status(), res);
-    Call call{*std::move(request), *std::move(link), std::move(target), topic};
+    Call call{*std::move(request), *std::move(link), std::move(target), topic, "", ""};
+    if (const std::string tp = req.get_header_value("traceparent");
+        telemetry::ParseTraceparent(tp).has_value()) {
+      call.traceparent = tp;
+      call.tracestate = req.get_header_value("tracestate").substr(0, kMaxTracestateBytes);
+    }
     const std::string& method = call.request.method;
     const json& params = call.request.params;
 

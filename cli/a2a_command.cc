@@ -10,6 +10,7 @@
 #include "cli/stop_signals.h"
 #include "proto/error_reason.h"
 #include "spdlog/spdlog.h"
+#include "telemetry/config.h"
 
 namespace latentbus::cli {
 namespace {
@@ -35,7 +36,16 @@ int RunA2a(A2aFlags f) {
     spdlog::error("--timeout must be > 0 and at most --max-timeout");
     return 2;
   }
+  // The bus client starts a message's trace when the caller sent no traceparent and OTEL_*
+  // names an endpoint (docs/TRACING.md); declared before the gateway, so it outlives it.
+  absl::StatusOr<std::unique_ptr<telemetry::Tracer>> tracer =
+      telemetry::TracerFromEnvironment("latentbus-a2a", f.o.listen);
+  if (!tracer.ok()) {
+    spdlog::error("tracing: {}", std::string(tracer.status().message()));
+    return 2;
+  }
   f.o.bus = *std::move(bus);
+  f.o.bus.tracer = tracer->get();
   f.o.default_timeout = absl::Seconds(f.timeout);
   f.o.max_timeout = absl::Seconds(f.max_timeout);
   f.o.version = LATENTBUS_VERSION;

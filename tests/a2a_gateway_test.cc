@@ -29,6 +29,10 @@ class A2aGatewayTest : public ::testing::Test {
     echo_ = *std::move(echo);
     serving_ = std::thread([this] {
       (void)echo_->Serve([this](const v1::Envelope& e) {
+        {
+          absl::MutexLock lock(&seen_mu_);
+          seen_traceparent_ = e.traceparent();
+        }
         if (e.text() == "stay silent" || !e.expects_reply()) return;
         v1::Envelope reply;
         reply.set_text("echo: " + e.text());
@@ -67,6 +71,13 @@ class A2aGatewayTest : public ::testing::Test {
         {"message", {{"messageId", "m1"}, {"role", "ROLE_USER"}, {"parts", {{{"text", text}}}}}}};
   }
 
+  std::string SeenTraceparent() {
+    absl::MutexLock lock(&seen_mu_);
+    return seen_traceparent_;
+  }
+
+  absl::Mutex seen_mu_;
+  std::string seen_traceparent_ ABSL_GUARDED_BY(seen_mu_);
   testing::TestBroker broker_;
   std::unique_ptr<agent::Client> echo_;
   std::thread serving_;
@@ -85,6 +96,22 @@ TEST_F(A2aGatewayTest, SendMessageWaitsForTheReply) {
   const json again = Call("GetTask", {{"id", task["id"]}, {"historyLength", 1}});
   EXPECT_EQ(again["result"]["id"], task["id"]);
   EXPECT_EQ(again["result"]["history"].size(), 1u);
+}
+
+TEST_F(A2aGatewayTest, TheCallersTraceContextTravelsWithTheMessage) {
+  const std::string traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+  const json body = {
+      {"jsonrpc", "2.0"}, {"id", 1}, {"method", "SendMessage"}, {"params", Message("traced")}};
+  auto res = http_->Post("/agents/echo", {{"A2A-Version", "1.0"}, {"traceparent", traceparent}},
+                         body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED");
+  EXPECT_EQ(SeenTraceparent(), traceparent);
+  // A malformed one is not passed on.
+  res = http_->Post("/agents/echo", {{"A2A-Version", "1.0"}, {"traceparent", "00-zz-zz-01"}},
+                    body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(SeenTraceparent(), "");
 }
 
 TEST_F(A2aGatewayTest, TheProtocolsErrorsComeWithTheirCodes) {
