@@ -106,11 +106,16 @@ MIRRORS=(
   "deb http://deb.debian.org/debian bookworm-updates main"
   "deb http://deb.debian.org/debian-security bookworm-security main"
 )
-BASE_OPTIONS=(--variant=minbase)
+# apt in the images keeps no downloaded packages and no package caches (as the debian:12
+# images' apt configuration does): what the Dockerfile's RUNs install leaves no archives
+# behind (without this, 288 MB of .deb files and caches stayed in the runtime image).
+APT_CLEAN=('--aptopt=APT::Keep-Downloaded-Packages "false"'
+  '--aptopt=Dir::Cache::pkgcache ""' '--aptopt=Dir::Cache::srcpkgcache ""')
+BASE_OPTIONS=(--variant=minbase "${APT_CLEAN[@]}")
 # The slim runtime base: merged /usr without the usrmerge package (and the perl it pulls
 # in), and dpkg told, for this bootstrap and every later install, to skip documentation
 # (copyright files kept), man pages, info pages and translations.
-SLIM_OPTIONS=(--variant=minbase --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
+SLIM_OPTIONS=(--variant=minbase "${APT_CLEAN[@]}" --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr
   "--dpkgopt=path-exclude=/usr/share/doc/*" "--dpkgopt=path-include=/usr/share/doc/*/copyright"
   "--dpkgopt=path-exclude=/usr/share/man/*" "--dpkgopt=path-exclude=/usr/share/info/*"
   "--dpkgopt=path-exclude=/usr/share/locale/*"
