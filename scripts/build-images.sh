@@ -109,8 +109,9 @@ MIRRORS=(
 # apt in the images keeps no downloaded packages and no package caches (as the debian:12
 # images' apt configuration does): what the Dockerfile's RUNs install leaves no archives
 # behind (without this, 288 MB of .deb files and caches stayed in the runtime image).
-APT_CLEAN=('--aptopt=APT::Keep-Downloaded-Packages "false"'
-  '--aptopt=Dir::Cache::pkgcache ""' '--aptopt=Dir::Cache::srcpkgcache ""')
+# Written once the bootstrap is done: mmdebstrap itself needs the downloaded packages.
+APT_NO_CACHE='APT::Keep-Downloaded-Packages "false"; DPkg::Post-Invoke { "rm -f /var/cache/apt/pkgcache.bin /var/cache/apt/srcpkgcache.bin"; };'
+APT_CLEAN=("--customize-hook=echo '$APT_NO_CACHE' >\"\$1/etc/apt/apt.conf.d/90latentbus-no-cache\"")
 BASE_OPTIONS=(--variant=minbase "${APT_CLEAN[@]}")
 # The slim runtime base: merged /usr without the usrmerge package (and the perl it pulls
 # in), and dpkg told, for this bootstrap and every later install, to skip documentation
