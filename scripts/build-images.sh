@@ -365,17 +365,15 @@ if [ "$SMOKE" = 1 ]; then
 fi
 
 # ---- 4. sizes ---------------------------------------------------------------------------
-# size_report IMAGE: its size, the largest Debian packages in it and its largest files.
+# size_report IMAGE: its size, what its Debian packages weigh (and which of them only
+# libtorch, OpenCV, gRPC or Python need: deploy/docker/image_sizes.py) and its largest files.
 size_report() {
   local image=$1 root bytes
   bytes=$(podman image inspect --format '{{.Size}}' "$image")
   say "$image: $((bytes / 1000000)) MB (uncompressed)"
   root=$(podman image mount "$image")
   MOUNTED+=("$image")
-  echo "  largest packages (installed size, MB):"
-  # shellcheck disable=SC2016  # dpkg-query's own ${...} fields
-  chroot "$root" dpkg-query -W -f '${Installed-Size}\t${Package}\n' |
-    sort -rn | awk 'NR <= 8 { printf "    %6.1f  %s\n", $1 / 1024, $2 }'
+  python3 deploy/docker/image_sizes.py "$root"
   echo "  largest files (MB):"
   find "$root" -xdev -type f -size +10M -printf '%s\t%P\n' | sort -rn |
     awk 'NR <= 8 { printf "    %6.1f  /%s\n", $1 / 1048576, $2 }'

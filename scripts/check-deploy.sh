@@ -11,7 +11,7 @@
 #  5. checks the wiring schemas cannot see (deploy/k8s/check_manifests.py, with the
 #     monitoring and tracing rules of observability_checks.py), and proves that check
 #     catches known breaks;
-#  6. lints scripts/build-images.sh (shellcheck) and its smoke-test client; building the
+#  6. lints scripts/build-images.sh (shellcheck) and its Python helpers; building the
 #     images themselves takes far longer than CI allows (deploy/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,5 +84,6 @@ command -v shellcheck >/dev/null || {
 }
 shellcheck scripts/build-images.sh
 scripts/build-images.sh --help >/dev/null
-python3 -c 'import ast, sys; ast.parse(open(sys.argv[1]).read(), sys.argv[1])' deploy/docker/smoke_test.py
-echo "check-deploy: build-images.sh passes shellcheck; smoke_test.py parses"
+python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
+  deploy/docker/smoke_test.py deploy/docker/image_sizes.py
+echo "check-deploy: build-images.sh passes shellcheck; its Python helpers parse"
