@@ -113,9 +113,10 @@ absl::Status BusLinks::Connect(BusLink& link, const std::string& token) {
   TaskStore* tasks = tasks_;
   options.on_error = [tasks](const v1::Error& error) {
     if (error.message_id().empty()) return;
-    tasks->Fail(error.message_id(),
-                absl::StrCat("the bus could not deliver the message: ",
-                             wire::ReasonName(error.reason()), ": ", error.detail()));
+    tasks->OnBusError(
+        error.message_id(), error.reason() == v1::DEADLINE_EXCEEDED, error.agent_ids_size() > 0,
+        absl::StrCat("the bus could not deliver the message: ", wire::ReasonName(error.reason()),
+                     ": ", error.detail()));
   };
   absl::StatusOr<std::unique_ptr<agent::Client>> client = agent::Client::Connect(options);
   if (!client.ok()) {

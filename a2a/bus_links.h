@@ -8,8 +8,8 @@
 // replies to the client that sent the request. A token the broker refuses is not kept.
 //
 // Each client's receive loop hands replies (deliveries with a correlation id) to the task
-// store; the broker's late errors about a message (DEADLINE_EXCEEDED for one never
-// delivered, QUEUE_FULL) fail its task. Other deliveries are acked and dropped.
+// store; the broker's late errors about a message (DEADLINE_EXCEEDED, QUEUE_FULL for some
+// recipients) go to its task (TaskStore::OnBusError). Other deliveries are acked and dropped.
 //
 // At most `max_links` clients are kept: beyond, the least recently used one that no call is
 // using is closed (its tasks stay readable; replies to them arrive no more).

@@ -56,6 +56,10 @@ void TaskStore::End(Entry& e, TaskState state, std::string why) {
 
 void TaskStore::ApplyDeadline(Entry& e, absl::Time now) {
   if (IsTerminal(e.task.state) || now < e.task.deadline) return;
+  EndAtDeadline(e);
+}
+
+void TaskStore::EndAtDeadline(Entry& e) {
   if (e.task.to_topic && !e.task.replies.empty()) {
     End(e, TaskState::kCompleted,
         absl::StrCat(e.task.replies.size(), " subscriber(s) replied before the deadline"));
@@ -155,6 +159,17 @@ void TaskStore::Fail(const std::string& id, const std::string& why) {
   absl::MutexLock lock(&mu_);
   auto it = tasks_.find(id);
   if (it != tasks_.end()) End(it->second, TaskState::kFailed, why);
+}
+
+void TaskStore::OnBusError(const std::string& id, bool deadline, bool names_recipients,
+                           const std::string& why) {
+  absl::MutexLock lock(&mu_);
+  auto it = tasks_.find(id);
+  if (it == tasks_.end() || IsTerminal(it->second.task.state)) return;
+  Entry& e = it->second;
+  if (deadline) return EndAtDeadline(e);
+  if (e.task.to_topic && names_recipients) return;
+  End(e, TaskState::kFailed, why);
 }
 
 absl::StatusOr<Task> TaskStore::Cancel(const std::string& principal, const std::string& id) {

@@ -100,6 +100,14 @@ class TaskStore {
   // Ends a working task FAILED with `why`; no-op for a finished one.
   void Fail(const std::string& id, const std::string& why);
 
+  // The broker's late error about the task's message. `deadline` (DEADLINE_EXCEEDED) ends
+  // the task as its deadline does (a topic task with replies completes). An error that
+  // names recipients (QUEUE_FULL for some of a topic's subscribers) fails an agent task and
+  // leaves a topic task to the other recipients: the broker's SendResult never counted
+  // those. Anything else fails the task with `why`.
+  void OnBusError(const std::string& id, bool deadline, bool names_recipients,
+                  const std::string& why);
+
   // CancelTask: NOT_FOUND for an unknown task (or another principal's),
   // FAILED_PRECONDITION when it has already ended; else the canceled task.
   absl::StatusOr<Task> Cancel(const std::string& principal, const std::string& id);
@@ -124,6 +132,7 @@ class TaskStore {
   static size_t BytesOf(const Task& task);
   void End(Entry& e, TaskState state, std::string why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyDeadline(Entry& e, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndAtDeadline(Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Forget(absl::Time now, size_t need_bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Entry* Find(const std::string& principal, const std::string& id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -80,6 +80,28 @@ TEST(TaskStoreTest, ATopicTaskEndsWhenEveryRecipientRepliedOrAtTheDeadline) {
   EXPECT_EQ(store.Get("p1", "t3")->state, TaskState::kFailed);
 }
 
+TEST(TaskStoreTest, TheBrokersLateErrorsEndTasksAsTheyShould) {
+  TaskStore store;
+  // A topic with one reply of two: the broker's deadline error completes it, as the
+  // deadline would; some subscribers' full queues leave it to the others.
+  ASSERT_TRUE(store.Create(MakeTask("topic", "news", true)).ok());
+  store.SetExpectedReplies("topic", 2);
+  store.OnBusError("topic", false, true, "QUEUE_FULL for sub-3");
+  EXPECT_EQ(store.Get("p1", "topic")->state, TaskState::kWorking);
+  EXPECT_TRUE(store.AddReply("topic", {"r1", "sub-1", "text", "one"}));
+  store.OnBusError("topic", true, false, "no reply before the deadline");
+  EXPECT_EQ(store.Get("p1", "topic")->state, TaskState::kCompleted);
+  // An agent task fails on either.
+  ASSERT_TRUE(store.Create(MakeTask("a1", "alice")).ok());
+  store.OnBusError("a1", false, true, "QUEUE_FULL for alice");
+  absl::StatusOr<Task> a1 = store.Get("p1", "a1");
+  EXPECT_EQ(a1->state, TaskState::kFailed);
+  EXPECT_EQ(a1->status_text, "QUEUE_FULL for alice");
+  ASSERT_TRUE(store.Create(MakeTask("a2", "alice")).ok());
+  store.OnBusError("a2", true, false, "no reply before the deadline");
+  EXPECT_NE(store.Get("p1", "a2")->status_text.find("no reply from alice"), std::string::npos);
+}
+
 TEST(TaskStoreTest, CancelEndsAWorkingTaskOnly) {
   TaskStore store;
   ASSERT_TRUE(store.Create(MakeTask("t1", "alice")).ok());
