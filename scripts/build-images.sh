@@ -146,6 +146,8 @@ base() {
       die "mmdebstrap failed (log above; it needs deb.debian.org)"
     fi
     mv "$tar.part" "$tar"
+    # Earlier recipes of this variant are of no further use.
+    find "$CACHE" -maxdepth 1 -name "debian-12-$variant-*.tar" ! -name "${tar##*/}" -delete
     podman rmi --force "$image" >/dev/null 2>&1 || true
     say "  $variant bootstrapped in $(since "$start") ($(($(stat -c %s "$tar") / 1000000)) MB)" >&2
   else
