@@ -22,7 +22,7 @@ sampler. Other renders are checked only for what they declare.
 
 import urllib.parse
 
-from manifests import broker_config, pod_env, selects
+from manifests import broker_config, pod_env, port_of, selects
 
 OBSERVED_RENDERS = {"prod"}
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -150,8 +150,7 @@ def check_endpoint(render, monitor, endpoint, services, brokers):
             render.bad(monitor, f"endpoint port {name}: Service {svc['metadata']['name']} "
                        "selects no broker with a mounted broker.yaml")
             continue
-        metrics = config.get("metrics_listen")
-        want = int(metrics.rsplit(":", 1)[1]) if metrics else None
+        want = port_of(config.get("metrics_listen"))
         target = port.get("targetPort", port["port"])
         ports = {p.get("name"): p["containerPort"] for p in main_container(broker).get("ports", [])}
         reached = ports.get(target) if isinstance(target, str) else target
