@@ -13,6 +13,7 @@
 #include "a2a/bus_links.h"
 #include "a2a/json_rpc.h"
 #include "a2a/task_json.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -56,13 +57,19 @@ void SendJson(httplib::Response& res, int status, const json& body) {
 }
 
 // The token of an "Authorization: Bearer <token>" header ("" when absent); false when the
-// header is there but is not a bearer token of a sane size.
+// header is there but is not a bearer token of a sane size. The scheme is matched without
+// regard to case and the token trimmed, as the broker reads its authorization metadata.
 bool BearerToken(const httplib::Request& req, std::string* token) {
   token->clear();
   if (!req.has_header("Authorization")) return true;
   const std::string value = req.get_header_value("Authorization");
+  constexpr absl::string_view kBearer = "bearer ";
   absl::string_view v = value;
-  if (!absl::ConsumePrefix(&v, "Bearer ") || v.empty() || v.size() > kMaxTokenBytes) return false;
+  if (v.size() <= kBearer.size() || !absl::EqualsIgnoreCase(v.substr(0, kBearer.size()), kBearer)) {
+    return false;
+  }
+  v = absl::StripAsciiWhitespace(v.substr(kBearer.size()));
+  if (v.empty() || v.size() > kMaxTokenBytes) return false;
   *token = std::string(v);
   return true;
 }

@@ -196,6 +196,18 @@ TEST_F(A2aGatewayTest, ABrokerWithoutTokensNeedsNoneFromCallers) {
   auto res = c.Post("/agents/echo", {{"A2A-Version", "1.0"}}, body.dump(), "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
+  // The scheme's case does not matter (as for the broker); a header that is no bearer token
+  // is refused.
+  res = c.Post("/agents/echo", {{"A2A-Version", "1.0"}, {"Authorization", "bearer  any "}},
+               body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200) << res->body;
+  res = c.Post("/agents/echo", {{"A2A-Version", "1.0"}, {"Authorization", "Basic dTpw"}},
+               body.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  res = c.Post("/agents/echo", {{"A2A-Version", "1.0"}}, body.dump(), "application/json");
+  ASSERT_TRUE(res);
   EXPECT_EQ(json::parse(res->body)["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED");
 }
 
