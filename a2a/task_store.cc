@@ -72,6 +72,12 @@ void TaskStore::EndAtDeadline(Entry& e) {
 
 void TaskStore::Forget(absl::Time now, size_t need_bytes) {
   // Oldest first: expired finished tasks always; more finished tasks while a bound is hit.
+  // Retention alone is looked after at most once a second: not a scan of every task per
+  // message.
+  const bool bound_hit =
+      tasks_.size() >= options_.max_tasks || bytes_ + need_bytes > options_.max_bytes;
+  if (!bound_hit && now - last_sweep_ < absl::Seconds(1)) return;
+  last_sweep_ = now;
   for (auto it = order_.begin(); it != order_.end();) {
     auto t = tasks_.find(*it);
     if (t == tasks_.end()) {

@@ -144,6 +144,7 @@ class TaskStore {
   std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);  // creation order (ids may be gone)
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   size_t working_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 }  // namespace latentbus::a2a
