@@ -1,11 +1,22 @@
-// Run-time CPU feature checks for the codec's vector paths.
+// Run-time CPU feature checks for the vector paths (the codec's, the runtime's packed
+// kernels). A feature counts only when the OS also saves the registers it needs (XCR0).
+// Freestanding: no allocation, no library calls (the emulated kernel self-tests link it).
 #ifndef LATENTBUS_CODEC_CPU_FEATURES_H_
 #define LATENTBUS_CODEC_CPU_FEATURES_H_
 
 namespace latentbus::codec {
 
-// True when the CPU and the OS support AVX2, FMA and F16C (the set every vector
-// path in the codec assumes). Computed once; thread-safe.
+struct CpuFeatures {
+  bool avx2 = false;         // AVX2 with FMA and F16C (what every AVX2 path assumes)
+  bool avx512 = false;       // AVX-512 F, BW, DQ and VL (the Skylake-X set) with FMA
+  bool avx512_vnni = false;  // avx512 and AVX-512 VNNI (vpdpbusd)
+  bool avx512_bf16 = false;  // avx512 and AVX-512 BF16 (vdpbf16ps)
+};
+
+// Asks the CPU (cpuid, xgetbv) each call.
+CpuFeatures DetectCpuFeatures();
+
+// DetectCpuFeatures().avx2, computed once; thread-safe.
 bool CpuHasAvx2();
 
 }  // namespace latentbus::codec

@@ -12,6 +12,7 @@ scripts/fuzz.sh
 scripts/build.sh
 scripts/check-deploy.sh
 scripts/otlp-receiver-venv.sh  # the tracing tests' OTLP receiver (tests/tracing_e2e_test.py)
+scripts/emulator-venv.sh  # the CPU emulator of the kernels' tests on other CPUs (tests/emulated/)
 echo "test: running ctest"
 ctest --test-dir build --output-on-failure -j"${JOBS:-$(nproc)}" --timeout 900
 scripts/tsan.sh

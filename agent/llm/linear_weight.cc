@@ -100,7 +100,7 @@ torch::Tensor LinearWeight::Apply(const torch::Tensor& x, const torch::Tensor& b
     const int64_t n = std::min(chunk, rows - begin);
     // On this thread: OpenMP workers spinning here would take the cores from the
     // OpenBLAS threads of the product that follows.
-    kernels.dequantize(m, static_cast<size_t>(begin), static_cast<size_t>(begin + n),
+    kernels.dequantize(m.view(), static_cast<size_t>(begin), static_cast<size_t>(begin + n),
                        scratch.data());
     torch::Tensor out = y_t.narrow(0, begin, n);
     torch::mm_out(out, buffer.narrow(0, 0, n), in_t);
@@ -125,12 +125,13 @@ void LinearWeight::ApplyRow(const ActivationRow& x, float* y, const torch::Tenso
   const PackedKernels& kernels = BestPackedKernels();
   const float* sums = m.layout() == PackedMatrix::Layout::kInt4 ? x.group_sums() : nullptr;
   const Int8Blocks* q = int8_activations_ ? &x.int8() : nullptr;
+  const PackedView v = m.view();
   ParallelRows(static_cast<int64_t>(m.rows()), kGemvGrain, [&](int64_t begin, int64_t end) {
     const auto b = static_cast<size_t>(begin), e = static_cast<size_t>(end);
     if (q != nullptr) {
-      kernels.gemv_int8(m, q->q.data(), q->scales.data(), sums, y + begin, b, e);
+      kernels.gemv_int8(v, q->q.data(), q->scales.data(), sums, y + begin, b, e);
     } else {
-      kernels.gemv(m, x.data(), sums, y + begin, b, e);
+      kernels.gemv(v, x.data(), sums, y + begin, b, e);
     }
   });
   if (bias.defined()) {
@@ -146,9 +147,10 @@ torch::Tensor LinearWeight::Rows(const torch::Tensor& ids) const {
   torch::Tensor out = torch::empty({n, cols}, torch::kFloat32);
   const PackedKernels& kernels = BestPackedKernels();
   const int64_t* idp = list.data_ptr<int64_t>();
+  const PackedView v = packed_->view();
   for (int64_t i = 0; i < n; ++i) {
     const auto r = static_cast<size_t>(idp[i]);
-    kernels.dequantize(*packed_, r, r + 1, out.data_ptr<float>() + i * cols);
+    kernels.dequantize(v, r, r + 1, out.data_ptr<float>() + i * cols);
   }
   return out;
 }

@@ -1,6 +1,5 @@
-// Matrix-vector products and row dequantization over PackedMatrix: a portable scalar
-// reference and an AVX2+FMA variant, chosen at run time (the AVX2 file is the only one
-// compiled with those instructions enabled).
+// Matrix-vector products and row dequantization over PackedMatrix (their variants and the
+// run-time choice among them: packed_kernel_variants.h), and what feeds them.
 //
 // Two products. `gemv` takes the activation row as floats: exact up to the order of float
 // additions. `gemv_int8` takes it rounded to int8 in blocks of 32 (Int8Blocks, a float
@@ -19,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "agent/llm/packed_kernel_variants.h"
 #include "agent/llm/packed_matrix.h"
 
 namespace latentbus::agent::llm {
@@ -34,25 +34,9 @@ struct Int8Blocks {
 // Rounds x[0, cols) (cols a multiple of 32) into `out` (resized), nearest, ties to even.
 void QuantizeActivations(const float* x, size_t cols, Int8Blocks* out);
 
-struct PackedKernels {
-  const char* name;  // "scalar", "avx2"
-  // y[r - begin] = sum_c M[r, c] * x[c] for rows r in [begin, end). `group_sums`: for
-  // kInt4, the sum of x over each group of 32 columns (GroupSums); ignored for kInt8.
-  void (*gemv)(const PackedMatrix& m, const float* x, const float* group_sums, float* y,
-               size_t begin, size_t end);
-  // As gemv with the rounded row `xq` / `xscales` (Int8Blocks) in place of x; `group_sums`
-  // (kInt4: the min term) are still the sums of the exact row.
-  void (*gemv_int8)(const PackedMatrix& m, const int8_t* xq, const float* xscales,
-                    const float* group_sums, float* y, size_t begin, size_t end);
-  // Rows [begin, end) as floats, row-major into `out`: exactly PackedMatrix::DequantizeRows.
-  void (*dequantize)(const PackedMatrix& m, size_t begin, size_t end, float* out);
-};
-
-const PackedKernels& ScalarPackedKernels();
-// Null when this CPU lacks AVX2 or FMA (or the build targets another architecture).
-const PackedKernels* Avx2PackedKernels();
-// The fastest variant this CPU runs: AVX2 when present, else scalar. The environment
-// variable LATENTBUS_KERNELS=scalar forces the reference.
+// The fastest variant this CPU runs (packed_kernel_variants.h), chosen once. The
+// environment variable LATENTBUS_KERNELS=scalar|avx2|avx512|avx512vnni forces one this CPU
+// runs (a name it cannot run is ignored).
 const PackedKernels& BestPackedKernels();
 
 // The threads a packed product splits its rows across (process-wide, at least 1;

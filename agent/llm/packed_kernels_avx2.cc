@@ -1,6 +1,6 @@
-// The AVX2 + FMA variants of packed_kernels.h. This file alone is compiled with -mavx2
-// -mfma; BestPackedKernels reaches it only after checking the CPU.
-#include "agent/llm/packed_kernels.h"
+// The AVX2 + FMA variant of the packed kernels (packed_kernel_variants.h). This file alone is
+// compiled with -mavx2 -mfma; ChoosePackedKernels reaches it only after checking the CPU.
+#include "agent/llm/packed_kernel_variants.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -62,15 +62,15 @@ float RowInt4(const uint8_t* q, const float* scale, const float* min, const floa
   return HorizontalSum(acc) + offset;
 }
 
-void Avx2Gemv(const PackedMatrix& m, const float* x, const float* group_sums, float* y,
-              size_t begin, size_t end) {
-  const size_t cols = m.cols(), groups = m.groups_per_row();
+void Avx2Gemv(const PackedView& m, const float* x, const float* group_sums, float* y, size_t begin,
+              size_t end) {
+  const size_t cols = m.cols, groups = m.groups_per_row();
   for (size_t r = begin; r < end; ++r) {
-    const float* scale = m.scales() + r * groups;
+    const float* scale = m.scales + r * groups;
     y[r - begin] =
-        m.layout() == PackedMatrix::Layout::kInt8
-            ? RowInt8(m.q8() + r * cols, scale, x, groups, m.group())
-            : RowInt4(m.q4() + r * cols / 2, scale, m.mins() + r * groups, x, group_sums, groups);
+        m.layout == PackedLayout::kInt8
+            ? RowInt8(m.q8 + r * cols, scale, x, groups, m.group)
+            : RowInt4(m.q4 + r * cols / 2, scale, m.mins + r * groups, x, group_sums, groups);
   }
 }
 
@@ -123,27 +123,27 @@ float RowInt4ByInt8(const uint8_t* q, const float* scale, const float* min, cons
   return HorizontalSum(acc) + offset;
 }
 
-void Avx2GemvInt8(const PackedMatrix& m, const int8_t* xq, const float* xscales,
+void Avx2GemvInt8(const PackedView& m, const int8_t* xq, const float* xscales,
                   const float* group_sums, float* y, size_t begin, size_t end) {
-  const size_t cols = m.cols(), groups = m.groups_per_row();
+  const size_t cols = m.cols, groups = m.groups_per_row();
   for (size_t r = begin; r < end; ++r) {
-    const float* scale = m.scales() + r * groups;
-    y[r - begin] = m.layout() == PackedMatrix::Layout::kInt8
-                       ? RowInt8ByInt8(m.q8() + r * cols, scale, xq, xscales, groups, m.group())
-                       : RowInt4ByInt8(m.q4() + r * cols / 2, scale, m.mins() + r * groups, xq,
-                                       xscales, group_sums, groups);
+    const float* scale = m.scales + r * groups;
+    y[r - begin] = m.layout == PackedLayout::kInt8
+                       ? RowInt8ByInt8(m.q8 + r * cols, scale, xq, xscales, groups, m.group)
+                       : RowInt4ByInt8(m.q4 + r * cols / 2, scale, m.mins + r * groups, xq, xscales,
+                                       group_sums, groups);
   }
 }
 
 // Products and sums as separate instructions (no FMA): the same roundings as the scalar
 // s * q + m, so the values are exact.
-void Avx2Dequantize(const PackedMatrix& m, size_t begin, size_t end, float* out) {
-  const size_t n = (end - begin) * m.cols(), first = begin * m.cols();
-  if (m.layout() == PackedMatrix::Layout::kInt8) {
-    const int8_t* q = m.q8() + first;
-    const float* scale = m.scales() + first / m.group();
+void Avx2Dequantize(const PackedView& m, size_t begin, size_t end, float* out) {
+  const size_t n = (end - begin) * m.cols, first = begin * m.cols;
+  if (m.layout == PackedLayout::kInt8) {
+    const int8_t* q = m.q8 + first;
+    const float* scale = m.scales + first / m.group;
     for (size_t i = 0; i < n; i += 16) {
-      const __m256 s = _mm256_set1_ps(scale[i / m.group()]);
+      const __m256 s = _mm256_set1_ps(scale[i / m.group]);
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i));
       _mm256_storeu_ps(out + i, _mm256_mul_ps(s, I8(v)));
       _mm256_storeu_ps(out + i + 8, _mm256_mul_ps(s, I8(_mm_srli_si128(v, 8))));
@@ -151,10 +151,10 @@ void Avx2Dequantize(const PackedMatrix& m, size_t begin, size_t end, float* out)
     return;
   }
   const __m128i low4 = _mm_set1_epi8(0x0f);
-  const uint8_t* q = m.q4() + first / 2;
+  const uint8_t* q = m.q4 + first / 2;
   for (size_t g = 0; g < n / 32; ++g, q += 16, out += 32) {
     const size_t gg = first / 32 + g;
-    const __m256 s = _mm256_set1_ps(m.scales()[gg]), mn = _mm256_set1_ps(m.mins()[gg]);
+    const __m256 s = _mm256_set1_ps(m.scales[gg]), mn = _mm256_set1_ps(m.mins[gg]);
     const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
     const __m128i lo = _mm_and_si128(b, low4);
     const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4);
@@ -168,8 +168,8 @@ void Avx2Dequantize(const PackedMatrix& m, size_t begin, size_t end, float* out)
 }  // namespace
 
 const PackedKernels* Avx2PackedKernelsIfBuilt() {
-  static const PackedKernels kernels{"avx2", &Avx2Gemv, &Avx2GemvInt8, &Avx2Dequantize};
-  return &kernels;
+  static constexpr PackedKernels kKernels{"avx2", &Avx2Gemv, &Avx2GemvInt8, &Avx2Dequantize};
+  return &kKernels;
 }
 
 }  // namespace latentbus::agent::llm

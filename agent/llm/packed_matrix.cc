@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "agent/llm/packed_kernel_variants.h"
 
 namespace latentbus::agent::llm {
 namespace {
@@ -148,23 +149,21 @@ size_t PackedMatrix::bytes() const {
   return q8_.size() + q4_.size() + (scales_.size() + mins_.size()) * sizeof(float);
 }
 
+PackedView PackedMatrix::view() const {
+  PackedView v;
+  v.layout = layout_;
+  v.rows = rows_;
+  v.cols = cols_;
+  v.group = group_;
+  v.q8 = q8_.data();
+  v.q4 = q4_.data();
+  v.scales = scales_.data();
+  v.mins = mins_.data();
+  return v;
+}
+
 void PackedMatrix::DequantizeRows(size_t begin, size_t end, float* out) const {
-  const size_t n = (end - begin) * cols_, first = begin * cols_;
-  if (layout_ == Layout::kInt8) {
-    for (size_t i = 0; i < n; ++i) {
-      out[i] = scales_[(first + i) / group_] * static_cast<float>(q8_[first + i]);
-    }
-    return;
-  }
-  for (size_t g = 0; g < n / 32; ++g) {
-    const size_t gg = first / 32 + g;
-    const uint8_t* q = q4_.data() + gg * 16;
-    const float s = scales_[gg], m = mins_[gg];
-    for (int j = 0; j < 16; ++j) {
-      out[32 * g + j] = s * static_cast<float>(q[j] & 0x0f) + m;
-      out[32 * g + j + 16] = s * static_cast<float>(q[j] >> 4) + m;
-    }
-  }
+  ScalarPackedKernels().dequantize(view(), begin, end, out);
 }
 
 }  // namespace latentbus::agent::llm

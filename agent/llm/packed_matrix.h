@@ -23,12 +23,13 @@
 
 #include "absl/status/statusor.h"
 #include "agent/gguf/ggml_type.h"
+#include "agent/llm/packed_view.h"
 
 namespace latentbus::agent::llm {
 
 class PackedMatrix {
  public:
-  enum class Layout { kInt8, kInt4 };
+  using Layout = PackedLayout;
 
   // True when `type` repacks exactly (Q8_0, Q5_0, Q6_K, Q4_1, Q4_K).
   static bool CanPack(gguf::GgmlType type);
@@ -51,7 +52,11 @@ class PackedMatrix {
   const float* scales() const { return scales_.data(); }  // rows * groups_per_row
   const float* mins() const { return mins_.data(); }      // kInt4 only
 
-  // Rows [begin, end) as floats into `out` ((end - begin) * cols), exactly the values.
+  // What the kernels take (packed_kernel_variants.h); valid while this matrix lives.
+  PackedView view() const;
+
+  // Rows [begin, end) as floats into `out` ((end - begin) * cols), exactly the values
+  // (the scalar kernels' dequantization).
   void DequantizeRows(size_t begin, size_t end, float* out) const;
 
  private:

@@ -79,7 +79,7 @@ void ExpectKernelsAgree(const PackedKernels& kernels, const PackedMatrix& m,
   std::vector<float> sums(m.cols() / 32);
   GroupSums(x.data(), m.cols(), 32, sums.data());
   std::vector<float> y(m.rows());
-  kernels.gemv(m, x.data(), sums.data(), y.data(), 0, m.rows());
+  kernels.gemv(m.view(), x.data(), sums.data(), y.data(), 0, m.rows());
   for (size_t r = 0; r < m.rows(); ++r) {
     double want = 0, magnitude = 0;
     for (size_t c = 0; c < m.cols(); ++c) {
@@ -92,7 +92,7 @@ void ExpectKernelsAgree(const PackedKernels& kernels, const PackedMatrix& m,
   // A row range in the middle writes only its rows.
   if (m.rows() >= 3) {
     std::vector<float> part(1, -1);
-    kernels.gemv(m, x.data(), sums.data(), part.data(), 1, 2);
+    kernels.gemv(m.view(), x.data(), sums.data(), part.data(), 1, 2);
     EXPECT_FLOAT_EQ(part[0], y[1]) << kernels.name;
   }
   // Int8 activations: the product of the rounded row (group sums of the exact one for the
@@ -100,7 +100,7 @@ void ExpectKernelsAgree(const PackedKernels& kernels, const PackedMatrix& m,
   Int8Blocks xq;
   QuantizeActivations(x.data(), m.cols(), &xq);
   std::vector<float> yq(m.rows());
-  kernels.gemv_int8(m, xq.q.data(), xq.scales.data(), sums.data(), yq.data(), 0, m.rows());
+  kernels.gemv_int8(m.view(), xq.q.data(), xq.scales.data(), sums.data(), yq.data(), 0, m.rows());
   const size_t groups = m.groups_per_row();
   for (size_t r = 0; r < m.rows(); ++r) {
     double want = 0, magnitude = 0, bound = 0;
@@ -120,23 +120,29 @@ void ExpectKernelsAgree(const PackedKernels& kernels, const PackedMatrix& m,
   }
   if (m.rows() >= 3) {
     std::vector<float> part(1, -1);
-    kernels.gemv_int8(m, xq.q.data(), xq.scales.data(), sums.data(), part.data(), 1, 2);
+    kernels.gemv_int8(m.view(), xq.q.data(), xq.scales.data(), sums.data(), part.data(), 1, 2);
     EXPECT_FLOAT_EQ(part[0], yq[1]) << kernels.name;
   }
   std::vector<float> rows(m.rows() * m.cols());
-  kernels.dequantize(m, 0, m.rows(), rows.data());
+  kernels.dequantize(m.view(), 0, m.rows(), rows.data());
   ASSERT_EQ(std::memcmp(rows.data(), dense.data(), rows.size() * sizeof(float)), 0)
       << kernels.name << " dequantizes to other floats";
   if (m.rows() >= 2) {
     std::vector<float> second(m.cols());
-    kernels.dequantize(m, 1, 2, second.data());
+    kernels.dequantize(m.view(), 1, 2, second.data());
     EXPECT_EQ(std::memcmp(second.data(), dense.data() + m.cols(), m.cols() * sizeof(float)), 0);
   }
 }
 
+// Every variant this CPU runs (the AVX-512 ones run on emulated CPUs too:
+// tests/emulated/).
 std::vector<const PackedKernels*> AllKernels() {
-  std::vector<const PackedKernels*> all = {&ScalarPackedKernels()};
-  if (const PackedKernels* avx2 = Avx2PackedKernels()) all.push_back(avx2);
+  std::vector<const PackedKernels*> all;
+  for (const char* name : {"scalar", "avx2", "avx512", "avx512vnni"}) {
+    if (const PackedKernels* k = PackedKernelsNamed(name, codec::DetectCpuFeatures())) {
+      all.push_back(k);
+    }
+  }
   return all;
 }
 
@@ -225,7 +231,7 @@ TEST(PackedMatrixTest, Int8ActivationsAtTheIntegerExtremes) {
   QuantizeActivations(x.data(), cols, &xq);
   for (const PackedKernels* k : AllKernels()) {
     std::vector<float> y(rows);
-    k->gemv_int8(*m, xq.q.data(), xq.scales.data(), nullptr, y.data(), 0, rows);
+    k->gemv_int8(m->view(), xq.q.data(), xq.scales.data(), nullptr, y.data(), 0, rows);
     for (size_t r = 0; r < rows; ++r) {
       double want = 0;
       for (size_t c = 0; c < cols; ++c) {
