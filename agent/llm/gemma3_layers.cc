@@ -45,9 +45,7 @@ class Gemma3Layers : public LayerStack<Gemma3Layer> {
     float* y = out.data_ptr<float>();
     RmsNormRow(y, w.attn_norm.data_ptr<float>(), d, eps, r.normed.data());
     const ActivationRow h(r.normed.data(), r.normed.size());
-    w.wq.ApplyRow(h, r.q.data());
-    w.wk.ApplyRow(h, r.k.data());
-    w.wv.ApplyRow(h, r.v.data());
+    LinearWeight::ApplyRows(h, {{&w.wq, r.q.data()}, {&w.wk, r.k.data()}, {&w.wv, r.v.data()}});
     for (int64_t i = 0; i < c.num_heads; ++i) {
       RmsNormRow(r.q.data() + i * hd, w.q_norm.data_ptr<float>(), hd, eps, r.q.data() + i * hd);
     }
@@ -60,8 +58,7 @@ class Gemma3Layers : public LayerStack<Gemma3Layer> {
     AddRow(y, r.projected.data(), d);
     RmsNormRow(y, w.ffn_norm.data_ptr<float>(), d, eps, r.normed.data());
     const ActivationRow g(r.normed.data(), r.normed.size());
-    w.w_gate.ApplyRow(g, r.gate.data());
-    w.w_up.ApplyRow(g, r.up.data());
+    LinearWeight::ApplyRows(g, {{&w.w_gate, r.gate.data()}, {&w.w_up, r.up.data()}});
     GeluGateRow(r.gate.data(), r.up.data(), c.ffn_size);
     w.w_down.ApplyRow(ActivationRow(r.gate.data(), r.gate.size()), r.projected.data());
     RmsNormRow(r.projected.data(), w.post_ffn_norm.data_ptr<float>(), d, eps, r.projected.data());

@@ -110,33 +110,67 @@ torch::Tensor LinearWeight::Apply(const torch::Tensor& x, const torch::Tensor& b
 }
 
 void LinearWeight::ApplyRow(const ActivationRow& x, float* y, const torch::Tensor& bias) const {
+  ApplyRows(x, {{this, y, &bias}});
+}
+
+void LinearWeight::ApplyDenseRow(const ActivationRow& x, float* y,
+                                 const torch::Tensor& bias) const {
   const int64_t in = static_cast<int64_t>(x.cols());
-  if (!packed_) {
-    torch::Tensor out = torch::from_blob(y, {dense_.size(0)}, torch::kFloat32);
-    const torch::Tensor row = torch::from_blob(const_cast<float*>(x.data()), {in}, torch::kFloat32);
-    if (bias.defined()) {
-      torch::addmv_out(out, bias, dense_, row);
-    } else {
-      torch::mv_out(out, dense_, row);
-    }
-    return;
+  torch::Tensor out = torch::from_blob(y, {dense_.size(0)}, torch::kFloat32);
+  const torch::Tensor row = torch::from_blob(const_cast<float*>(x.data()), {in}, torch::kFloat32);
+  if (bias.defined()) {
+    torch::addmv_out(out, bias, dense_, row);
+  } else {
+    torch::mv_out(out, dense_, row);
   }
-  const PackedMatrix& m = *packed_;
+}
+
+void LinearWeight::ApplyRows(const ActivationRow& x, std::initializer_list<RowProduct> products) {
+  // The packed products as one matrix of `total` rows: part i holds rows [first, first +
+  // view.rows) of it.
+  struct Part {
+    PackedView view;
+    bool int8_activations;
+    float* y;
+    int64_t first;
+  };
+  std::vector<Part> parts;
+  parts.reserve(products.size());
+  int64_t total = 0;
+  bool any_int4 = false, any_int8_activations = false;
+  for (const RowProduct& p : products) {
+    const LinearWeight& w = *p.weight;
+    if (!w.packed_) {
+      w.ApplyDenseRow(x, p.y, p.bias != nullptr ? *p.bias : torch::Tensor());
+      continue;
+    }
+    parts.push_back({w.packed_->view(), w.int8_activations_, p.y, total});
+    total += static_cast<int64_t>(w.packed_->rows());
+    any_int4 |= w.packed_->layout() == PackedMatrix::Layout::kInt4;
+    any_int8_activations |= w.int8_activations_;
+  }
+  if (parts.empty()) return;
+  // Prepared here: ActivationRow computes on first use and is not thread-safe.
+  const float* sums = any_int4 ? x.group_sums() : nullptr;
+  const Int8Blocks* q = any_int8_activations ? &x.int8() : nullptr;
   const PackedKernels& kernels = BestPackedKernels();
-  const float* sums = m.layout() == PackedMatrix::Layout::kInt4 ? x.group_sums() : nullptr;
-  const Int8Blocks* q = int8_activations_ ? &x.int8() : nullptr;
-  const PackedView v = m.view();
-  ParallelRows(static_cast<int64_t>(m.rows()), kGemvGrain, [&](int64_t begin, int64_t end) {
-    const auto b = static_cast<size_t>(begin), e = static_cast<size_t>(end);
-    if (q != nullptr) {
-      kernels.gemv_int8(v, q->q.data(), q->scales.data(), sums, y + begin, b, e);
-    } else {
-      kernels.gemv(v, x.data(), sums, y + begin, b, e);
+  ParallelRows(total, kGemvGrain, [&](int64_t begin, int64_t end) {
+    for (const Part& part : parts) {
+      const int64_t rows = static_cast<int64_t>(part.view.rows);
+      const int64_t lo = std::max(begin, part.first), hi = std::min(end, part.first + rows);
+      if (lo >= hi) continue;
+      const auto b = static_cast<size_t>(lo - part.first), e = static_cast<size_t>(hi - part.first);
+      if (part.int8_activations) {
+        kernels.gemv_int8(part.view, q->q.data(), q->scales.data(), sums, part.y + b, b, e);
+      } else {
+        kernels.gemv(part.view, x.data(), sums, part.y + b, b, e);
+      }
     }
   });
-  if (bias.defined()) {
-    const float* bp = bias.data_ptr<float>();
-    for (size_t r = 0; r < m.rows(); ++r) y[r] += bp[r];
+  for (const RowProduct& p : products) {
+    if (!p.weight->packed_ || p.bias == nullptr || !p.bias->defined()) continue;
+    const float* bp = p.bias->data_ptr<float>();
+    for (size_t r = 0; r < p.weight->packed_->rows(); ++r) p.y[r] += bp[r];
   }
 }
 

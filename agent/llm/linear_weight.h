@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -68,10 +69,23 @@ class LinearWeight {
   // overlap x.
   void ApplyRow(const ActivationRow& x, float* y,
                 const torch::Tensor& bias = torch::Tensor()) const;
+  // One product of ApplyRows: y = weight x (+ *bias when bias is non-null and defined).
+  struct RowProduct {
+    const LinearWeight* weight;
+    float* y;
+    const torch::Tensor* bias = nullptr;
+  };
+  // ApplyRow of several weights on the same row (q, k and v; gate and up): the packed ones
+  // share one pass across the compute threads, their rows split as one matrix, instead of
+  // a parallel region (and its barrier) each. No y may overlap x or another y.
+  static void ApplyRows(const ActivationRow& x, std::initializer_list<RowProduct> products);
   // The rows `ids` ([N] int64), as floats [N, in]: an embedding lookup.
   torch::Tensor Rows(const torch::Tensor& ids) const;
 
  private:
+  // ApplyRow of a float32 weight (libtorch's matrix-vector product).
+  void ApplyDenseRow(const ActivationRow& x, float* y, const torch::Tensor& bias) const;
+
   torch::Tensor dense_;
   std::shared_ptr<const PackedMatrix> packed_;
   bool int8_activations_ = false;

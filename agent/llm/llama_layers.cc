@@ -40,16 +40,14 @@ class LlamaLayers : public LayerStack<LlamaLayer> {
     float* y = out.data_ptr<float>();
     RmsNormRow(y, w.attn_norm.data_ptr<float>(), d, c.rms_eps, r.normed.data());
     const ActivationRow h(r.normed.data(), r.normed.size());
-    w.wq.ApplyRow(h, r.q.data(), w.bq);
-    w.wk.ApplyRow(h, r.k.data(), w.bk);
-    w.wv.ApplyRow(h, r.v.data(), w.bv);
+    LinearWeight::ApplyRows(
+        h, {{&w.wq, r.q.data(), &w.bq}, {&w.wk, r.k.data(), &w.bk}, {&w.wv, r.v.data(), &w.bv}});
     AttendRow(c, rope_, layer, r.q.data(), r.k.data(), r.v.data(), cache, r.attended.data());
     w.wo.ApplyRow(ActivationRow(r.attended.data(), r.attended.size()), r.projected.data());
     AddRow(y, r.projected.data(), d);
     RmsNormRow(y, w.ffn_norm.data_ptr<float>(), d, c.rms_eps, r.normed.data());
     const ActivationRow g(r.normed.data(), r.normed.size());
-    w.w_gate.ApplyRow(g, r.gate.data());
-    w.w_up.ApplyRow(g, r.up.data());
+    LinearWeight::ApplyRows(g, {{&w.w_gate, r.gate.data()}, {&w.w_up, r.up.data()}});
     SiluGateRow(r.gate.data(), r.up.data(), c.ffn_size);
     w.w_down.ApplyRow(ActivationRow(r.gate.data(), r.gate.size()), r.projected.data());
     AddRow(y, r.projected.data(), d);
