@@ -19,6 +19,7 @@ class DifferentiableTest : public ::testing::TestWithParam<const char*> {
   void SetUp() override {
     LoadOptions options;
     options.threads = 1;
+    options.keep_quantized = false;  // float32 weights, as training loads them
     absl::StatusOr<std::unique_ptr<Model>> m = Model::Load(kTestdata + "/" + GetParam(), options);
     ASSERT_TRUE(m.ok()) << m.status();
     model_ = *std::move(m);

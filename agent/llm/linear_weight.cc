@@ -144,10 +144,12 @@ void LinearWeight::ApplyRows(const ActivationRow& x, std::initializer_list<RowPr
       w.ApplyDenseRow(x, p.y, p.bias != nullptr ? *p.bias : torch::Tensor());
       continue;
     }
-    parts.push_back({w.packed_->view(), w.int8_activations_, p.y, total});
+    // Int8 activations serve the integer layouts; 16-bit weights multiply the floats.
+    const bool int8 = w.int8_activations_ && !IsHalfLayout(w.packed_->layout());
+    parts.push_back({w.packed_->view(), int8, p.y, total});
     total += static_cast<int64_t>(w.packed_->rows());
     any_int4 |= w.packed_->layout() == PackedMatrix::Layout::kInt4;
-    any_int8_activations |= w.int8_activations_;
+    any_int8_activations |= int8;
   }
   if (parts.empty()) return;
   // Prepared here: ActivationRow computes on first use and is not thread-safe.

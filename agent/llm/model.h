@@ -27,11 +27,13 @@ struct LoadOptions {
   // Intra-op threads for libtorch (process-wide); 0: one per core.
   int threads = 0;
   // On the CPU, GGUF weight matrices in Q8_0, Q5_0, Q6_K, Q4_1 or Q4_K stay quantized in
-  // memory (about a quarter of the float32 bytes; decoding reads that much less) and are
-  // multiplied by kernels of our own. false: every weight float32, as autograd through
-  // the model needs (bridge training).
+  // memory (about a quarter of the float32 bytes; decoding reads that much less), and F16 /
+  // BF16 matrices (GGUF or safetensors, 32k columns) stay 16-bit (half the bytes); our own
+  // kernels multiply them. false: every weight float32, as autograd through the model
+  // needs (bridge training).
   bool keep_quantized = true;
-  // With weights kept quantized: a one-row product (every decode step, and the LM head
+  // With weights kept quantized (the int8 and int4 layouts, not 16-bit ones): a one-row
+  // product (every decode step, and the LM head
   // of a prefill's last position) rounds its activation row to int8 in blocks of 32 and
   // multiplies with integer instructions. Faster (docs/RUNTIME.md), but the rounding moves
   // logits by up to ~3 on the real models and changes some greedy continuations, so it is

@@ -27,9 +27,10 @@ struct PackedKernels {
   // kInt4, the sum of x over each group of 32 columns (GroupSums); ignored for kInt8.
   void (*gemv)(const PackedView& m, const float* x, const float* group_sums, float* y, size_t begin,
                size_t end);
-  // As gemv with x rounded to int8 blocks of 32 (`xq` in [-127, 127], a scale per block in
-  // `xscales`: Int8Blocks) in place of x; `group_sums` (kInt4: the min term) are still the
-  // sums of the exact row.
+  // For kF16 / kBF16 (which LinearWeight never multiplies so) every variant runs the scalar
+  // product with the rounded values. As gemv with x rounded to int8 blocks of 32 (`xq` in [-127,
+  // 127], a scale per block in `xscales`: Int8Blocks) in place of x; `group_sums` (kInt4: the min
+  // term) are still the sums of the exact row.
   void (*gemv_int8)(const PackedView& m, const int8_t* xq, const float* xscales,
                     const float* group_sums, float* y, size_t begin, size_t end);
   // Rows [begin, end) as floats, row-major into `out`: the exact values.

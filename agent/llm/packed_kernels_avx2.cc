@@ -1,5 +1,6 @@
 // The AVX2 + FMA variant of the packed kernels (packed_kernel_variants.h). This file alone is
-// compiled with -mavx2 -mfma; ChoosePackedKernels reaches it only after checking the CPU.
+// compiled with -mavx2 -mfma -mf16c; ChoosePackedKernels reaches it only after checking the
+// CPU.
 #include "agent/llm/packed_kernel_variants.h"
 
 #if defined(__x86_64__)
@@ -18,6 +19,27 @@ inline float HorizontalSum(__m256 v) {
 // Eight int8 / uint8 values of `v`'s low 8 bytes as floats.
 inline __m256 I8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 inline __m256 U8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+
+// Eight 16-bit floats as floats (kF16 through F16C, kBF16 by a shift into the high half).
+template <bool kF16>
+inline __m256 Half8(const uint16_t* p) {
+  const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  if constexpr (kF16) {
+    return _mm256_cvtph_ps(v);
+  } else {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(v), 16));
+  }
+}
+
+template <bool kF16>
+float RowHalf(const uint16_t* h, const float* x, size_t cols) {
+  __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+  for (size_t c = 0; c < cols; c += 16) {
+    a = _mm256_fmadd_ps(Half8<kF16>(h + c), _mm256_loadu_ps(x + c), a);
+    b = _mm256_fmadd_ps(Half8<kF16>(h + c + 8), _mm256_loadu_ps(x + c + 8), b);
+  }
+  return HorizontalSum(_mm256_add_ps(a, b));
+}
 
 // sum_j q[j] * x[j] over 16 int8 values, as eight partial sums.
 inline __m256 Dot16(__m128i q, const float* x) {
@@ -65,6 +87,13 @@ float RowInt4(const uint8_t* q, const float* scale, const float* min, const floa
 void Avx2Gemv(const PackedView& m, const float* x, const float* group_sums, float* y, size_t begin,
               size_t end) {
   const size_t cols = m.cols, groups = m.groups_per_row();
+  if (IsHalfLayout(m.layout)) {
+    for (size_t r = begin; r < end; ++r) {
+      y[r - begin] = m.layout == PackedLayout::kF16 ? RowHalf<true>(m.h16 + r * cols, x, cols)
+                                                    : RowHalf<false>(m.h16 + r * cols, x, cols);
+    }
+    return;
+  }
   for (size_t r = begin; r < end; ++r) {
     const float* scale = m.scales + r * groups;
     y[r - begin] =
@@ -125,6 +154,10 @@ float RowInt4ByInt8(const uint8_t* q, const float* scale, const float* min, cons
 
 void Avx2GemvInt8(const PackedView& m, const int8_t* xq, const float* xscales,
                   const float* group_sums, float* y, size_t begin, size_t end) {
+  if (IsHalfLayout(m.layout)) {
+    ScalarPackedKernels().gemv_int8(m, xq, xscales, group_sums, y, begin, end);
+    return;
+  }
   const size_t cols = m.cols, groups = m.groups_per_row();
   for (size_t r = begin; r < end; ++r) {
     const float* scale = m.scales + r * groups;
@@ -139,6 +172,14 @@ void Avx2GemvInt8(const PackedView& m, const int8_t* xq, const float* xscales,
 // s * q + m, so the values are exact.
 void Avx2Dequantize(const PackedView& m, size_t begin, size_t end, float* out) {
   const size_t n = (end - begin) * m.cols, first = begin * m.cols;
+  if (IsHalfLayout(m.layout)) {
+    const uint16_t* h = m.h16 + first;
+    for (size_t i = 0; i < n; i += 8) {
+      _mm256_storeu_ps(out + i,
+                       m.layout == PackedLayout::kF16 ? Half8<true>(h + i) : Half8<false>(h + i));
+    }
+    return;
+  }
   if (m.layout == PackedLayout::kInt8) {
     const int8_t* q = m.q8 + first;
     const float* scale = m.scales + first / m.group;

@@ -1,16 +1,35 @@
 // The scalar reference of the packed kernels (packed_kernel_variants.h): plain loops in
 // the order the definitions read. Freestanding.
 #include "agent/llm/packed_kernel_variants.h"
+#include "codec/half.h"
 
 namespace latentbus::agent::llm {
 namespace {
 
-// y[r - begin] = int8_row(r) or int4_row(r), by the layout, for rows [begin, end).
-template <typename Int8Row, typename Int4Row>
+// The float value of a kF16 / kBF16 element.
+float HalfValue(PackedLayout layout, uint16_t h) {
+  return layout == PackedLayout::kF16 ? codec::HalfToFloat(h) : codec::Bf16ToFloat(h);
+}
+
+// y[r - begin] = int8_row(r), int4_row(r) or half_row(r), by the layout, for rows
+// [begin, end).
+template <typename Int8Row, typename Int4Row, typename HalfRow>
 void EachRow(const PackedView& m, size_t begin, size_t end, float* y, Int8Row int8_row,
-             Int4Row int4_row) {
-  const bool int8 = m.layout == PackedLayout::kInt8;
-  for (size_t r = begin; r < end; ++r) y[r - begin] = int8 ? int8_row(r) : int4_row(r);
+             Int4Row int4_row, HalfRow half_row) {
+  for (size_t r = begin; r < end; ++r) {
+    y[r - begin] = m.layout == PackedLayout::kInt8   ? int8_row(r)
+                   : m.layout == PackedLayout::kInt4 ? int4_row(r)
+                                                     : half_row(r);
+  }
+}
+
+// sum_c value(r, c) * x(c) over a 16-bit row.
+template <typename X>
+float HalfRowDot(const PackedView& m, size_t r, X x) {
+  const uint16_t* h = m.h16 + r * m.cols;
+  float acc = 0;
+  for (size_t c = 0; c < m.cols; ++c) acc += HalfValue(m.layout, h[c]) * x(c);
+  return acc;
 }
 
 void ScalarGemv(const PackedView& m, const float* x, const float* group_sums, float* y,
@@ -44,7 +63,8 @@ void ScalarGemv(const PackedView& m, const float* x, const float* group_sums, fl
     }
     return acc;
   };
-  EachRow(m, begin, end, y, int8_row, int4_row);
+  auto half_row = [&](size_t r) { return HalfRowDot(m, r, [&](size_t c) { return x[c]; }); };
+  EachRow(m, begin, end, y, int8_row, int4_row, half_row);
 }
 
 // The integer dot product of n int8 weights and n int8 activations.
@@ -83,7 +103,11 @@ void ScalarGemvInt8(const PackedView& m, const int8_t* xq, const float* xscales,
     }
     return acc;
   };
-  EachRow(m, begin, end, y, int8_row, int4_row);
+  // 16-bit weights (which LinearWeight never multiplies this way): the rounded values.
+  auto half_row = [&](size_t r) {
+    return HalfRowDot(m, r, [&](size_t c) { return xscales[c / 32] * static_cast<float>(xq[c]); });
+  };
+  EachRow(m, begin, end, y, int8_row, int4_row, half_row);
 }
 
 void ScalarDequantize(const PackedView& m, size_t begin, size_t end, float* out) {
@@ -92,6 +116,10 @@ void ScalarDequantize(const PackedView& m, size_t begin, size_t end, float* out)
     for (size_t i = 0; i < n; ++i) {
       out[i] = m.scales[(first + i) / m.group] * static_cast<float>(m.q8[first + i]);
     }
+    return;
+  }
+  if (IsHalfLayout(m.layout)) {
+    for (size_t i = 0; i < n; ++i) out[i] = HalfValue(m.layout, m.h16[first + i]);
     return;
   }
   for (size_t g = 0; g < n / 32; ++g) {

@@ -6,9 +6,10 @@
 // emulated CPUs with and without AVX-512 and VNNI, which this machine may lack.
 //
 // Entry: latentbus_packed_selftest(input, input_bytes, report). `input` holds real matrices
-// as records (packed_selftest_input.cc writes them): a header of four uint32 (layout 0 int8
-// / 1 int4, group, rows, cols), the values (rows * cols bytes, or half that for int4), the
-// scales (rows * cols / group floats), for int4 the mins (as many). Returns the failures.
+// as records (packed_selftest_input.cc writes them): a header of four uint32 (layout 0 int8,
+// 1 int4, 2 F16, 3 BF16; group; rows; cols), the values (rows * cols bytes, half that for
+// int4, twice that for F16 / BF16), then for int8 and int4 the scales (rows * cols / group
+// floats), for int4 the mins (as many). Returns the failures.
 #include <cstddef>
 #include <cstdint>
 
@@ -37,6 +38,7 @@ constexpr size_t kMaxRows = 16, kMaxCols = 4096;
 // Room for one matrix and its results; static, as nothing here allocates.
 int8_t q8_buffer[kMaxRows * kMaxCols];
 uint8_t q4_buffer[kMaxRows * kMaxCols / 2];
+uint16_t h16_buffer[kMaxRows * kMaxCols];
 float scale_buffer[kMaxRows * kMaxCols / 16], min_buffer[kMaxRows * kMaxCols / 32];
 float x[kMaxCols], sums[kMaxCols / 32], xscales[kMaxCols / 32];
 int8_t xq[kMaxCols];
@@ -161,9 +163,10 @@ class Checker {
             size_t row) {
     if (report_->failures++ > 0) return;
     Text t{report_->failure, sizeof(report_->failure)};
-    t << k.name << " " << what << " " << source << " "
-      << (m.layout == PackedLayout::kInt4 ? "int4" : "int8") << "/" << uint64_t{m.group} << " "
-      << uint64_t{m.rows} << "x" << uint64_t{m.cols} << " row " << uint64_t{row};
+    const char* layouts[] = {"int8", "int4", "f16", "bf16"};
+    t << k.name << " " << what << " " << source << " " << layouts[static_cast<int>(m.layout)] << "/"
+      << uint64_t{m.group} << " " << uint64_t{m.rows} << "x" << uint64_t{m.cols} << " row "
+      << uint64_t{row};
   }
 
   SelftestReport* report_;
@@ -203,8 +206,11 @@ void CheckRandom(Checker& checker, const codec::CpuFeatures& cpu, SelftestReport
     PackedLayout layout;
     size_t group;
   };
-  const Shape shapes[] = {
-      {PackedLayout::kInt8, 32}, {PackedLayout::kInt8, 16}, {PackedLayout::kInt4, 32}};
+  const Shape shapes[] = {{PackedLayout::kInt8, 32},
+                          {PackedLayout::kInt8, 16},
+                          {PackedLayout::kInt4, 32},
+                          {PackedLayout::kF16, 32},
+                          {PackedLayout::kBF16, 32}};
   for (const Shape& shape : shapes) {
     for (size_t rows : row_counts) {
       for (size_t cols : col_counts) {
@@ -217,10 +223,20 @@ void CheckRandom(Checker& checker, const codec::CpuFeatures& cpu, SelftestReport
         m.q4 = q4_buffer;
         m.scales = scale_buffer;
         m.mins = min_buffer;
+        m.h16 = h16_buffer;
         // Every byte value, -128 included (Q8_0 holds it; the kernels must not negate it).
         for (size_t i = 0; i < rows * cols; ++i) q8_buffer[i] = static_cast<int8_t>(rng.Next());
         for (size_t i = 0; i < rows * cols / 2; ++i)
           q4_buffer[i] = static_cast<uint8_t>(rng.Next());
+        // Finite 16-bit floats of magnitudes 2^-6 .. 2^5, either sign, any mantissa.
+        for (size_t i = 0; i < rows * cols; ++i) {
+          const uint64_t v = rng.Next();
+          const uint16_t sign = static_cast<uint16_t>((v >> 20) & 1) << 15;
+          h16_buffer[i] =
+              shape.layout == PackedLayout::kF16
+                  ? static_cast<uint16_t>(sign | (9 + (v >> 24) % 12) << 10 | (v & 0x3ff))
+                  : static_cast<uint16_t>(sign | (121 + (v >> 24) % 12) << 7 | (v & 0x7f));
+        }
         for (size_t g = 0; g < rows * cols / shape.group; ++g) {
           scale_buffer[g] = rng.Uniform(-0.05f, 0.05f);
           min_buffer[g] = rng.Uniform(-0.5f, 0.5f);
@@ -242,21 +258,25 @@ bool CheckReal(Checker& checker, const uint8_t* input, uint64_t bytes,
     uint32_t header[4];
     __builtin_memcpy(header, input + at, 16);
     at += 16;
+    if (header[0] > 3) return false;
     PackedView m;
-    m.layout = header[0] == 1 ? PackedLayout::kInt4 : PackedLayout::kInt8;
+    m.layout = static_cast<PackedLayout>(header[0]);
     m.group = header[1];
     m.rows = header[2];
     m.cols = header[3];
-    const bool int4 = m.layout == PackedLayout::kInt4;
-    if (header[0] > 1 || (m.group != 32 && m.group != 16) || (int4 && m.group != 32) ||
+    const bool int4 = m.layout == PackedLayout::kInt4, half = IsHalfLayout(m.layout);
+    if ((m.group != 32 && m.group != 16) || (m.group != 32 && m.layout != PackedLayout::kInt8) ||
         m.rows == 0 || m.rows > kMaxRows || m.cols == 0 || m.cols > kMaxCols || m.cols % 32 != 0) {
       return false;
     }
-    const uint64_t values = int4 ? m.rows * m.cols / 2 : m.rows * m.cols;
-    const uint64_t floats = m.rows * m.cols / m.group * sizeof(float);
+    const uint64_t values = half   ? m.rows * m.cols * 2
+                            : int4 ? m.rows * m.cols / 2
+                                   : m.rows * m.cols;
+    const uint64_t floats = half ? 0 : m.rows * m.cols / m.group * sizeof(float);
     if (bytes - at < values + floats * (int4 ? 2 : 1)) return false;
     m.q8 = reinterpret_cast<const int8_t*>(input + at);
     m.q4 = input + at;
+    m.h16 = reinterpret_cast<const uint16_t*>(input + at);
     m.scales = reinterpret_cast<const float*>(input + at + values);
     m.mins = int4 ? reinterpret_cast<const float*>(input + at + values + floats) : nullptr;
     at += values + floats * (int4 ? 2 : 1);

@@ -89,10 +89,28 @@ bool PackedMatrix::CanPack(GgmlType type) {
     case GgmlType::kQ6_K:
     case GgmlType::kQ4_1:
     case GgmlType::kQ4_K:
+    case GgmlType::kF16:
+    case GgmlType::kBF16:
       return true;
     default:
       return false;
   }
+}
+
+absl::StatusOr<PackedMatrix> PackedMatrix::FromHalf(PackedLayout layout, const uint8_t* data,
+                                                    size_t rows, size_t cols) {
+  if (!IsHalfLayout(layout)) return absl::InvalidArgumentError("not a 16-bit float layout");
+  if (cols == 0 || cols % 32 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(cols, " columns: 16-bit weights stay packed in rows of 32k columns"));
+  }
+  PackedMatrix m;
+  m.layout_ = layout;
+  m.rows_ = rows;
+  m.cols_ = cols;
+  m.h16_.resize(rows * cols);
+  std::memcpy(m.h16_.data(), data, rows * cols * sizeof(uint16_t));  // little-endian hosts
+  return m;
 }
 
 absl::StatusOr<PackedMatrix> PackedMatrix::FromGguf(GgmlType type, const uint8_t* data, size_t rows,
@@ -100,6 +118,10 @@ absl::StatusOr<PackedMatrix> PackedMatrix::FromGguf(GgmlType type, const uint8_t
   if (!CanPack(type)) {
     return absl::InvalidArgumentError(
         absl::StrCat("cannot keep ", gguf::TypeName(type), " weights packed"));
+  }
+  if (type == GgmlType::kF16 || type == GgmlType::kBF16) {
+    return FromHalf(type == GgmlType::kF16 ? PackedLayout::kF16 : PackedLayout::kBF16, data, rows,
+                    cols);
   }
   const size_t block = gguf::BlockElements(type), block_bytes = gguf::BlockBytes(type);
   if (cols == 0 || cols % block != 0) {
@@ -146,7 +168,8 @@ absl::StatusOr<PackedMatrix> PackedMatrix::FromGguf(GgmlType type, const uint8_t
 }
 
 size_t PackedMatrix::bytes() const {
-  return q8_.size() + q4_.size() + (scales_.size() + mins_.size()) * sizeof(float);
+  return q8_.size() + q4_.size() + (scales_.size() + mins_.size()) * sizeof(float) +
+         h16_.size() * sizeof(uint16_t);
 }
 
 PackedView PackedMatrix::view() const {
@@ -159,6 +182,7 @@ PackedView PackedMatrix::view() const {
   v.q4 = q4_.data();
   v.scales = scales_.data();
   v.mins = mins_.data();
+  v.h16 = h16_.data();
   return v;
 }
 

@@ -183,9 +183,36 @@ TEST(PackedMatrixTest, RefusesWhatItCannotPack) {
   EXPECT_FALSE(PackedMatrix::CanPack(GgmlType::kF32));
   EXPECT_FALSE(PackedMatrix::CanPack(GgmlType::kQ2_K));
   const std::vector<uint8_t> bytes(4096);
-  EXPECT_FALSE(PackedMatrix::FromGguf(GgmlType::kF16, bytes.data(), 2, 64).ok());
+  EXPECT_FALSE(PackedMatrix::FromGguf(GgmlType::kF16, bytes.data(), 2, 48).ok());  // not 32k
+  EXPECT_FALSE(PackedMatrix::FromHalf(PackedLayout::kInt8, bytes.data(), 2, 64).ok());
   EXPECT_FALSE(PackedMatrix::FromGguf(GgmlType::kQ8_0, bytes.data(), 2, 48).ok());  // 1.5 blocks
   EXPECT_FALSE(PackedMatrix::FromGguf(GgmlType::kQ8_0, bytes.data(), 2, 0).ok());
+}
+
+// F16 and BF16 matrices stay 16-bit: the same floats as the GGUF dequantizer, half the
+// bytes of float32, and every kernel variant multiplies them right.
+TEST(PackedMatrixTest, SixteenBitFloatsStayAsStoredAndMultiplyRight) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  const size_t rows = 5, cols = 96;
+  for (GgmlType type : {GgmlType::kF16, GgmlType::kBF16}) {
+    SCOPED_TRACE(gguf::TypeName(type));
+    std::vector<uint16_t> bits(rows * cols);
+    for (uint16_t& b : bits) {
+      const float v = normal(rng);
+      b = type == GgmlType::kF16 ? codec::FloatToHalf(v) : codec::FloatToBf16(v);
+    }
+    const auto* data = reinterpret_cast<const uint8_t*>(bits.data());
+    absl::StatusOr<PackedMatrix> m = PackedMatrix::FromGguf(type, data, rows, cols);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->layout(), type == GgmlType::kF16 ? PackedLayout::kF16 : PackedLayout::kBF16);
+    EXPECT_EQ(m->bytes(), rows * cols * 2);
+    const std::vector<float> dense = Reference(type, data, rows * cols);
+    std::vector<float> mine(rows * cols);
+    m->DequantizeRows(0, rows, mine.data());
+    ASSERT_EQ(std::memcmp(mine.data(), dense.data(), mine.size() * sizeof(float)), 0);
+    for (const PackedKernels* k : AllKernels()) ExpectKernelsAgree(*k, *m, dense);
+  }
 }
 
 TEST(PackedMatrixTest, GroupSums) {

@@ -10,7 +10,12 @@
 
 namespace latentbus::agent::llm {
 
-enum class PackedLayout { kInt8, kInt4 };
+enum class PackedLayout { kInt8, kInt4, kF16, kBF16 };
+
+// kF16 / kBF16: 16-bit floats, as stored (no scales).
+inline bool IsHalfLayout(PackedLayout layout) {
+  return layout == PackedLayout::kF16 || layout == PackedLayout::kBF16;
+}
 
 struct PackedView {
   PackedLayout layout = PackedLayout::kInt8;
@@ -20,6 +25,7 @@ struct PackedView {
   const uint8_t* q4 = nullptr;    // kInt4: rows * cols / 2 bytes
   const float* scales = nullptr;  // rows * groups_per_row()
   const float* mins = nullptr;    // kInt4: rows * groups_per_row()
+  const uint16_t* h16 = nullptr;  // kF16, kBF16: rows * cols values (IEEE half or bfloat16)
 
   size_t groups_per_row() const { return cols / group; }
 };

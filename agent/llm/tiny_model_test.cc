@@ -67,6 +67,25 @@ TEST_P(TinyModelTest, MatchesTransformersAtEveryLayer) {
   }
 }
 
+// The checkpoints are float16: their matrices stay 16-bit by default (half the bytes of
+// float32; the tests above check that path against transformers), float32 when asked
+// (what training loads).
+TEST_P(TinyModelTest, SixteenBitMatricesStaySixteenBit) {
+  EXPECT_TRUE(model_->info().quantized);
+  LoadOptions options;
+  options.threads = 1;
+  options.keep_quantized = false;
+  absl::StatusOr<std::unique_ptr<Model>> dense = Model::Load(kTestdata + "/" + GetParam(), options);
+  ASSERT_TRUE(dense.ok()) << dense.status();
+  const ModelInfo& f32 = (*dense)->info();
+  EXPECT_FALSE(f32.quantized);
+  EXPECT_EQ(f32.weight_bytes, 4 * f32.num_parameters);
+  EXPECT_EQ(model_->info().num_parameters, f32.num_parameters);
+  // The 1-D norms stay float32: a little over half.
+  EXPECT_LT(model_->info().weight_bytes, 0.52 * f32.weight_bytes);
+  EXPECT_GT(model_->info().weight_bytes, 0.5 * f32.weight_bytes);
+}
+
 TEST_P(TinyModelTest, GreedyGenerationMatchesTransformers) {
   GenerateOptions options;
   options.max_new_tokens = 8;

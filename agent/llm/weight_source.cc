@@ -10,6 +10,13 @@
 namespace latentbus::agent::llm {
 namespace {
 
+// 16-bit float matrices stay packed only in rows of 32k columns (PackedMatrix::FromHalf);
+// narrower ones load as floats. Block types always fit their own rows.
+bool PackedWidth(gguf::GgmlType type, int64_t cols) {
+  const bool half = type == gguf::GgmlType::kF16 || type == gguf::GgmlType::kBF16;
+  return !half || cols % 32 == 0;
+}
+
 absl::Status ShapeMismatch(const std::string& where, const std::string& name,
                            const std::vector<int64_t>& got, const std::vector<int64_t>& want) {
   return absl::InvalidArgumentError(
@@ -41,7 +48,8 @@ class GgufSource : public WeightSource {
       const std::string& name, const std::vector<int64_t>& shape) const override {
     absl::StatusOr<const gguf::TensorInfo*> info = Find(name, shape);
     if (!info.ok()) return info.status();
-    if (shape.size() != 2 || !PackedMatrix::CanPack((*info)->type)) {
+    if (shape.size() != 2 || !PackedMatrix::CanPack((*info)->type) ||
+        !PackedWidth((*info)->type, shape[1])) {
       return WeightSource::LoadPacked(name, shape);
     }
     absl::StatusOr<PackedMatrix> m = PackedMatrix::FromGguf(
@@ -111,6 +119,26 @@ class SafetensorsSource : public WeightSource {
       : shards_(std::move(shards)), family_(family) {}
 
   bool Has(const std::string& name) const override { return Find(HfName(name, family_)); }
+
+  // F16 and BF16 matrices stay 16-bit (PackedMatrix kF16 / kBF16); F32 ones load as floats.
+  absl::StatusOr<std::shared_ptr<const PackedMatrix>> LoadPacked(
+      const std::string& name, const std::vector<int64_t>& shape) const override {
+    const std::string hf = HfName(name, family_);
+    const SafetensorsTensor* t = Find(hf);
+    if (t == nullptr) {
+      return absl::NotFoundError(absl::StrCat("checkpoint has no tensor ", hf, " (", name, ")"));
+    }
+    if (t->shape != shape) return ShapeMismatch(hf, hf, t->shape, shape);
+    const bool f16 = t->dtype == "F16", bf16 = t->dtype == "BF16";
+    if (shape.size() != 2 || !(f16 || bf16) || shape[1] % 32 != 0) {
+      return WeightSource::LoadPacked(name, shape);
+    }
+    absl::StatusOr<PackedMatrix> m =
+        PackedMatrix::FromHalf(f16 ? PackedLayout::kF16 : PackedLayout::kBF16, t->data,
+                               static_cast<size_t>(shape[0]), static_cast<size_t>(shape[1]));
+    if (!m.ok()) return m.status();
+    return std::make_shared<const PackedMatrix>(*std::move(m));
+  }
 
   absl::StatusOr<torch::Tensor> Load(const std::string& name,
                                      const std::vector<int64_t>& shape) const override {

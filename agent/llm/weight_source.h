@@ -32,8 +32,9 @@ class WeightSource {
   // `shape`, NotFound when absent.
   virtual absl::StatusOr<torch::Tensor> Load(const std::string& name,
                                              const std::vector<int64_t>& shape) const = 0;
-  // The 2-D tensor `name` of `shape` kept in its quantized blocks (packed_matrix.h), or
-  // Unimplemented when its type does not pack (the caller then Loads floats).
+  // The 2-D tensor `name` of `shape` kept in its quantized blocks or 16-bit floats
+  // (packed_matrix.h), or Unimplemented when its type does not pack (the caller then Loads
+  // floats).
   virtual absl::StatusOr<std::shared_ptr<const PackedMatrix>> LoadPacked(
       const std::string& name, const std::vector<int64_t>& shape) const;
 };
