@@ -41,25 +41,32 @@ float RowHalf(const uint16_t* h, const float* x, size_t cols) {
   return HorizontalSum(_mm256_add_ps(a, b));
 }
 
+// The eight bytes at p widened to 32-bit lanes, signed or unsigned: one vpmovsxbd /
+// vpmovzxbd from memory, where widening the upper half of a loaded register would cost a
+// shuffle more (the exact path is bound by these conversions).
+inline __m256i Signed8(const void* p) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(static_cast<const __m128i*>(p)));
+}
+inline __m256i Unsigned8(const void* p) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(static_cast<const __m128i*>(p)));
+}
+
 // sum_j q[j] * x[j] over 16 int8 values, as eight partial sums.
-inline __m256 Dot16(__m128i q, const float* x) {
-  const __m256 s = _mm256_mul_ps(I8(q), _mm256_loadu_ps(x));
-  return _mm256_fmadd_ps(I8(_mm_srli_si128(q, 8)), _mm256_loadu_ps(x + 8), s);
+inline __m256 Dot16(const int8_t* q, const float* x) {
+  const __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(Signed8(q)), _mm256_loadu_ps(x));
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(Signed8(q + 8)), _mm256_loadu_ps(x + 8), s);
 }
 
 float RowInt8(const int8_t* q, const float* scale, const float* x, size_t groups, size_t group) {
   __m256 acc = _mm256_setzero_ps();
   if (group == 32) {
     for (size_t g = 0; g < groups; ++g, q += 32, x += 32) {
-      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16));
-      const __m256 s = _mm256_add_ps(Dot16(a, x), Dot16(b, x + 16));
+      const __m256 s = _mm256_add_ps(Dot16(q, x), Dot16(q + 16, x + 16));
       acc = _mm256_fmadd_ps(s, _mm256_set1_ps(scale[g]), acc);
     }
   } else {  // 16
     for (size_t g = 0; g < groups; ++g, q += 16, x += 16) {
-      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-      acc = _mm256_fmadd_ps(Dot16(a, x), _mm256_set1_ps(scale[g]), acc);
+      acc = _mm256_fmadd_ps(Dot16(q, x), _mm256_set1_ps(scale[g]), acc);
     }
   }
   return HorizontalSum(acc);
@@ -67,17 +74,17 @@ float RowInt8(const int8_t* q, const float* scale, const float* x, size_t groups
 
 float RowInt4(const uint8_t* q, const float* scale, const float* min, const float* x,
               const float* group_sums, size_t groups) {
-  const __m128i low4 = _mm_set1_epi8(0x0f);
+  // Byte j of a group holds element j (low nibble) and element j + 16 (high nibble): the
+  // nibbles are split in the 32-bit lanes after widening.
+  const __m256i low4 = _mm256_set1_epi32(0x0f);
   __m256 acc = _mm256_setzero_ps();
   float offset = 0;
   for (size_t g = 0; g < groups; ++g, q += 16, x += 32) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-    const __m128i lo = _mm_and_si128(b, low4);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), low4);
-    __m256 s = _mm256_mul_ps(U8(lo), _mm256_loadu_ps(x));
-    s = _mm256_fmadd_ps(U8(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
-    s = _mm256_fmadd_ps(U8(hi), _mm256_loadu_ps(x + 16), s);
-    s = _mm256_fmadd_ps(U8(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
+    const __m256i a = Unsigned8(q), b = Unsigned8(q + 8);  // bytes 0-7, 8-15
+    __m256 s = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_and_si256(a, low4)), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_and_si256(b, low4)), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(a, 4)), _mm256_loadu_ps(x + 16), s);
+    s = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_srli_epi32(b, 4)), _mm256_loadu_ps(x + 24), s);
     acc = _mm256_fmadd_ps(s, _mm256_set1_ps(scale[g]), acc);
     offset += min[g] * group_sums[g];
   }
