@@ -10,7 +10,8 @@ model. The program is one the build makes with latentbus_freestanding_elf
 The machine set up here: 64-bit mode at ring 0, the first GiB identity-mapped with 2 MiB
 pages, SSE/AVX/AVX-512 state enabled (CR4.OSXSAVE, XCR0 = x87|SSE|AVX|opmask|ZMM), physical
 pages allocated (zeroed) on first touch. The module reads and writes guest memory a page at
-a time (a longer copy would run past the page's host memory). The function returns to an address holding `hlt`.
+a time (a longer copy would run past the page's host memory). The function returns to an
+address holding `hlt`.
 """
 
 import ctypes
