@@ -28,8 +28,9 @@ CpuFeatures DetectCpuFeatures() {
   f.avx512 = f.avx2 && os_zmm && (b & avx512_set) == avx512_set;
   f.avx512_vnni = f.avx512 && (c & (1u << 11));
   const unsigned max_subleaf = a;
-  if (f.avx512 && max_subleaf >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
-    f.avx512_bf16 = a & (1u << 5);
+  if (f.avx2 && max_subleaf >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+    f.avx_vnni = a & (1u << 4);
+    f.avx512_bf16 = f.avx512 && (a & (1u << 5));
   }
 #endif
   return f;

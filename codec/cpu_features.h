@@ -11,6 +11,7 @@ struct CpuFeatures {
   bool avx512 = false;       // AVX-512 F, BW, DQ and VL (the Skylake-X set) with FMA
   bool avx512_vnni = false;  // avx512 and AVX-512 VNNI (vpdpbusd)
   bool avx512_bf16 = false;  // avx512 and AVX-512 BF16 (vdpbf16ps)
+  bool avx_vnni = false;     // avx2 and AVX-VNNI (vpdpbusd on 256 bits, VEX-encoded)
 };
 
 // Asks the CPU (cpuid, xgetbv) each call.

@@ -18,6 +18,7 @@ template <typename Visit>
 const PackedKernels* FirstThatRuns(const codec::CpuFeatures& cpu, Visit accept) {
   const Candidate all[] = {{Avx512VnniPackedKernelsIfBuilt(), cpu.avx512_vnni},
                            {Avx512PackedKernelsIfBuilt(), cpu.avx512},
+                           {Avx2VnniPackedKernelsIfBuilt(), cpu.avx_vnni},
                            {Avx2PackedKernelsIfBuilt(), cpu.avx2},
                            {&ScalarPackedKernels(), true}};
   for (const Candidate& c : all) {

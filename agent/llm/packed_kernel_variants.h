@@ -3,7 +3,9 @@
 // float additions (integer sums exactly; dequantization bit for bit):
 //
 //   scalar      portable C++, the reference
-//   avx2        AVX2 + FMA
+//   avx2        AVX2 + FMA + F16C
+//   avx2vnni    avx2 with AVX-VNNI's vpdpbusd for the int8 products (Alder Lake and later
+//               client CPUs, which lack AVX-512)
 //   avx512      AVX-512 F/BW/DQ/VL + FMA (Skylake-X and later, AMD Zen 4)
 //   avx512vnni  avx512 with VNNI's vpdpbusd for the int8 products (Ice Lake, Zen 4)
 //
@@ -22,7 +24,7 @@
 namespace latentbus::agent::llm {
 
 struct PackedKernels {
-  const char* name;  // "scalar", "avx2", "avx512", "avx512vnni"
+  const char* name;  // "scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"
   // y[r - begin] = sum_c M[r, c] * x[c] for rows r in [begin, end). `group_sums`: for
   // kInt4, the sum of x over each group of 32 columns (GroupSums); ignored for kInt8.
   void (*gemv)(const PackedView& m, const float* x, const float* group_sums, float* y, size_t begin,
@@ -40,6 +42,7 @@ struct PackedKernels {
 const PackedKernels& ScalarPackedKernels();
 // Each null when the build targets another architecture; they do not check the CPU.
 const PackedKernels* Avx2PackedKernelsIfBuilt();
+const PackedKernels* Avx2VnniPackedKernelsIfBuilt();
 const PackedKernels* Avx512PackedKernelsIfBuilt();
 const PackedKernels* Avx512VnniPackedKernelsIfBuilt();
 

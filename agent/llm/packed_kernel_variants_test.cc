@@ -9,11 +9,12 @@
 namespace latentbus::agent::llm {
 namespace {
 
-codec::CpuFeatures Cpu(bool avx2, bool avx512, bool vnni) {
+codec::CpuFeatures Cpu(bool avx2, bool avx512, bool vnni, bool avx_vnni = false) {
   codec::CpuFeatures f;
   f.avx2 = avx2;
   f.avx512 = avx512;
   f.avx512_vnni = vnni;
+  f.avx_vnni = avx_vnni;
   return f;
 }
 
@@ -26,6 +27,8 @@ TEST(PackedKernelVariantsTest, TheFastestVariantTheCpuRunsIsChosen) {
   EXPECT_EQ(Chosen(Cpu(true, true, true)), "avx512vnni");
   EXPECT_EQ(Chosen(Cpu(true, true, false)), "avx512");
   EXPECT_EQ(Chosen(Cpu(true, false, false)), "avx2");
+  EXPECT_EQ(Chosen(Cpu(true, false, false, true)), "avx2vnni");  // Alder Lake
+  EXPECT_EQ(Chosen(Cpu(true, true, true, true)), "avx512vnni");  // Sapphire Rapids
 #endif
   EXPECT_EQ(Chosen(Cpu(false, false, false)), "scalar");
   EXPECT_EQ(Chosen(Cpu(false, false, false), ""), "scalar");
@@ -39,6 +42,8 @@ TEST(PackedKernelVariantsTest, AForcedVariantIsTakenOnlyWhenTheCpuRunsIt) {
   EXPECT_EQ(Chosen(Cpu(true, false, false), "avx512"), "avx2");
   EXPECT_EQ(Chosen(Cpu(true, true, false), "avx512vnni"), "avx512");
   EXPECT_EQ(Chosen(Cpu(true, true, true), "no-such-kernels"), "avx512vnni");
+  EXPECT_EQ(Chosen(Cpu(true, true, true, true), "avx2vnni"), "avx2vnni");
+  EXPECT_EQ(Chosen(Cpu(true, true, true, false), "avx2vnni"), "avx512vnni");
 #endif
   EXPECT_EQ(PackedKernelsNamed("avx2", Cpu(false, false, false)), nullptr);
   EXPECT_EQ(PackedKernelsNamed("avx", Cpu(true, true, true)), nullptr);

@@ -35,7 +35,7 @@ struct Int8Blocks {
 void QuantizeActivations(const float* x, size_t cols, Int8Blocks* out);
 
 // The fastest variant this CPU runs (packed_kernel_variants.h), chosen once. The
-// environment variable LATENTBUS_KERNELS=scalar|avx2|avx512|avx512vnni forces one this CPU
+// environment variable LATENTBUS_KERNELS=scalar|avx2|avx2vnni|avx512|avx512vnni forces one the CPU
 // runs (a name it cannot run is ignored).
 const PackedKernels& BestPackedKernels();
 

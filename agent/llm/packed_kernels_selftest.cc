@@ -32,7 +32,7 @@ static_assert(sizeof(SelftestReport) == 144, "the harness reads 144 bytes");
 
 namespace {
 
-constexpr const char* kVariantNames[] = {"scalar", "avx2", "avx512", "avx512vnni"};
+constexpr const char* kVariantNames[] = {"scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"};
 
 constexpr size_t kMaxRows = 16, kMaxCols = 4096;
 // Room for one matrix and its results; static, as nothing here allocates.

@@ -138,7 +138,7 @@ void ExpectKernelsAgree(const PackedKernels& kernels, const PackedMatrix& m,
 // tests/emulated/).
 std::vector<const PackedKernels*> AllKernels() {
   std::vector<const PackedKernels*> all;
-  for (const char* name : {"scalar", "avx2", "avx512", "avx512vnni"}) {
+  for (const char* name : {"scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"}) {
     if (const PackedKernels* k = PackedKernelsNamed(name, codec::DetectCpuFeatures())) {
       all.push_back(k);
     }

@@ -8,9 +8,10 @@ Runs agent/llm/packed_kernels_selftest.cc (a freestanding program) in Bochs' CPU
   model                       has                         must choose   must check
   corei7_sandy_bridge_2600k   AVX, no AVX2                scalar        scalar
   ryzen (AMD Zen)             AVX2 + FMA                  avx2          scalar avx2
-  corei7_skylake_x            AVX-512 F/BW/DQ/VL          avx512        + avx512
-  corei7_icelake_u            + VNNI                      avx512vnni    + avx512vnni
-  sapphire_rapids             + VNNI, BF16, FP16          avx512vnni    + avx512vnni
+  arrow_lake                  AVX2 + AVX-VNNI, no AVX-512 avx2vnni      scalar avx2 avx2vnni
+  corei7_skylake_x            AVX-512 F/BW/DQ/VL          avx512        scalar avx2 avx512
+  corei7_icelake_u            AVX-512 + VNNI              avx512vnni    the same + avx512vnni
+  sapphire_rapids             + BF16, FP16, AVX-VNNI      avx512vnni    all five
 
 and checks that the emulation enforces the model (the VNNI variant faults on Skylake-X) and
 that the self-test's failures reach this script (a damaged input fails it).
@@ -29,12 +30,13 @@ import sys
 import tempfile
 import time
 
-VARIANTS = ["scalar", "avx2", "avx512", "avx512vnni"]
+VARIANTS = ["scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"]
 MODELS = {
     "corei7_sandy_bridge_2600k": ("scalar", ["scalar"]),
     "ryzen": ("avx2", ["scalar", "avx2"]),
+    "arrow_lake": ("avx2vnni", ["scalar", "avx2", "avx2vnni"]),
     "corei7_skylake_x": ("avx512", ["scalar", "avx2", "avx512"]),
-    "corei7_icelake_u": ("avx512vnni", VARIANTS),
+    "corei7_icelake_u": ("avx512vnni", ["scalar", "avx2", "avx512", "avx512vnni"]),
     "sapphire_rapids": ("avx512vnni", VARIANTS),
 }
 REPORT = struct.Struct("<16sIIIIf108s")  # SelftestReport in packed_kernels_selftest.cc
