@@ -100,7 +100,7 @@ bool PackedMatrix::CanPack(GgmlType type) {
 absl::StatusOr<PackedMatrix> PackedMatrix::FromHalf(PackedLayout layout, const uint8_t* data,
                                                     size_t rows, size_t cols) {
   if (!IsHalfLayout(layout)) return absl::InvalidArgumentError("not a 16-bit float layout");
-  if (cols == 0 || cols % 32 != 0) {
+  if (!CanPackHalf(cols)) {
     return absl::InvalidArgumentError(
         absl::StrCat(cols, " columns: 16-bit weights stay packed in rows of 32k columns"));
   }

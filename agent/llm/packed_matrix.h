@@ -39,8 +39,11 @@ class PackedMatrix {
   // whole number of blocks). InvalidArgument for a type CanPack rejects or a partial block.
   static absl::StatusOr<PackedMatrix> FromGguf(gguf::GgmlType type, const uint8_t* data,
                                                size_t rows, size_t cols);
+  // True when rows of `cols` 16-bit floats pack (a whole number of 32-column blocks: the
+  // kernels' vector width).
+  static bool CanPackHalf(size_t cols) { return cols != 0 && cols % 32 == 0; }
   // Copies `rows` x `cols` 16-bit floats (`layout` kF16 or kBF16; little-endian, row-major)
-  // from `data` (any alignment). InvalidArgument unless cols is a multiple of 32.
+  // from `data` (any alignment). InvalidArgument unless CanPackHalf(cols).
   static absl::StatusOr<PackedMatrix> FromHalf(PackedLayout layout, const uint8_t* data,
                                                size_t rows, size_t cols);
 

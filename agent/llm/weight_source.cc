@@ -10,13 +10,6 @@
 namespace latentbus::agent::llm {
 namespace {
 
-// 16-bit float matrices stay packed only in rows of 32k columns (PackedMatrix::FromHalf);
-// narrower ones load as floats. Block types always fit their own rows.
-bool PackedWidth(gguf::GgmlType type, int64_t cols) {
-  const bool half = type == gguf::GgmlType::kF16 || type == gguf::GgmlType::kBF16;
-  return !half || cols % 32 == 0;
-}
-
 absl::Status ShapeMismatch(const std::string& where, const std::string& name,
                            const std::vector<int64_t>& got, const std::vector<int64_t>& want) {
   return absl::InvalidArgumentError(
@@ -48,8 +41,12 @@ class GgufSource : public WeightSource {
       const std::string& name, const std::vector<int64_t>& shape) const override {
     absl::StatusOr<const gguf::TensorInfo*> info = Find(name, shape);
     if (!info.ok()) return info.status();
+    // 16-bit matrices of rows PackedMatrix does not take load as floats (block types always
+    // fit their own rows).
+    const bool half =
+        (*info)->type == gguf::GgmlType::kF16 || (*info)->type == gguf::GgmlType::kBF16;
     if (shape.size() != 2 || !PackedMatrix::CanPack((*info)->type) ||
-        !PackedWidth((*info)->type, shape[1])) {
+        (half && !PackedMatrix::CanPackHalf(static_cast<size_t>(shape[1])))) {
       return WeightSource::LoadPacked(name, shape);
     }
     absl::StatusOr<PackedMatrix> m = PackedMatrix::FromGguf(
@@ -123,18 +120,16 @@ class SafetensorsSource : public WeightSource {
   // F16 and BF16 matrices stay 16-bit (PackedMatrix kF16 / kBF16); F32 ones load as floats.
   absl::StatusOr<std::shared_ptr<const PackedMatrix>> LoadPacked(
       const std::string& name, const std::vector<int64_t>& shape) const override {
-    const std::string hf = HfName(name, family_);
-    const SafetensorsTensor* t = Find(hf);
-    if (t == nullptr) {
-      return absl::NotFoundError(absl::StrCat("checkpoint has no tensor ", hf, " (", name, ")"));
-    }
-    if (t->shape != shape) return ShapeMismatch(hf, hf, t->shape, shape);
-    const bool f16 = t->dtype == "F16", bf16 = t->dtype == "BF16";
-    if (shape.size() != 2 || !(f16 || bf16) || shape[1] % 32 != 0) {
+    absl::StatusOr<const SafetensorsTensor*> found = Find(name, shape);
+    if (!found.ok()) return found.status();
+    const SafetensorsTensor& t = **found;
+    const bool f16 = t.dtype == "F16", bf16 = t.dtype == "BF16";
+    if (shape.size() != 2 || !(f16 || bf16) ||
+        !PackedMatrix::CanPackHalf(static_cast<size_t>(shape[1]))) {
       return WeightSource::LoadPacked(name, shape);
     }
     absl::StatusOr<PackedMatrix> m =
-        PackedMatrix::FromHalf(f16 ? PackedLayout::kF16 : PackedLayout::kBF16, t->data,
+        PackedMatrix::FromHalf(f16 ? PackedLayout::kF16 : PackedLayout::kBF16, t.data,
                                static_cast<size_t>(shape[0]), static_cast<size_t>(shape[1]));
     if (!m.ok()) return m.status();
     return std::make_shared<const PackedMatrix>(*std::move(m));
@@ -142,20 +137,29 @@ class SafetensorsSource : public WeightSource {
 
   absl::StatusOr<torch::Tensor> Load(const std::string& name,
                                      const std::vector<int64_t>& shape) const override {
-    const std::string hf = HfName(name, family_);
-    const SafetensorsTensor* t = Find(hf);
-    if (t == nullptr) {
-      return absl::NotFoundError(absl::StrCat("checkpoint has no tensor ", hf, " (", name, ")"));
-    }
-    if (t->shape != shape) return ShapeMismatch(hf, hf, t->shape, shape);
+    absl::StatusOr<const SafetensorsTensor*> t = Find(name, shape);
+    if (!t.ok()) return t.status();
     torch::Tensor out = torch::empty(shape, torch::kFloat32);
-    if (absl::Status s = SafetensorsFile::ToFloat(*t, out.data_ptr<float>()); !s.ok()) return s;
+    if (absl::Status s = SafetensorsFile::ToFloat(**t, out.data_ptr<float>()); !s.ok()) return s;
     // Hugging Face Gemma RMSNorm multiplies by (1 + w); the runtime, like GGUF, by w.
     if (family_ == Family::kGemma3 && absl::EndsWith(name, "norm.weight")) out += 1.0f;
     return out;
   }
 
  private:
+  // The tensor `name` (GGUF-style), NotFound when absent, InvalidArgument unless it has
+  // `shape`.
+  absl::StatusOr<const SafetensorsTensor*> Find(const std::string& name,
+                                                const std::vector<int64_t>& shape) const {
+    const std::string hf = HfName(name, family_);
+    const SafetensorsTensor* t = Find(hf);
+    if (t == nullptr) {
+      return absl::NotFoundError(absl::StrCat("checkpoint has no tensor ", hf, " (", name, ")"));
+    }
+    if (t->shape != shape) return ShapeMismatch(hf, hf, t->shape, shape);
+    return t;
+  }
+
   const SafetensorsTensor* Find(const std::string& hf_name) const {
     for (const auto& shard : shards_) {
       if (const SafetensorsTensor* t = shard->Find(hf_name)) return t;

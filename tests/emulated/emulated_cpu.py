@@ -173,9 +173,10 @@ class EmulatedCpu:
         index, brand = CPU_MODELS[model]
         if self._select(index) < 0:
             raise EmulationError("the emulator module's CPU model parameter was not found")
-        if brand not in self._brand(model):
-            raise EmulationError(f"{model}: the emulated CPU calls itself "
-                                 f"{self._brand(model)!r}, expected {brand!r}")
+        seen = self._brand(model)
+        if brand not in seen:
+            raise EmulationError(f"{model}: the emulated CPU calls itself {seen!r}, "
+                                 f"expected {brand!r}")
         return self._run(model, args, symbol_address)
 
     def _brand(self, model):
