@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "bridge/bridge_kernels.h"
 #include "bridge/bridge_kind.h"
+#include "bridge/int8_bridge.h"
+#include "codec/cpu_features.h"
 #include "torch_edge/torch_edge.h"
 
 namespace latentbus::bridge {
@@ -22,12 +26,25 @@ struct Bridge::Impl {
   // Resampler.
   torch::Tensor queries, wq, wk, wv, wo, bo;
   torch::Tensor q_heads;  // [H, K, h]: the queries' projections, computed once
+  // Set when the translation runs on int8 products instead (BridgeOptions::kernels).
+  std::unique_ptr<Int8Bridge> int8;
 };
 
 namespace {
 
 using torch_edge::FromTorch;
 using torch_edge::ToTorch;
+
+// Hands each input its rows of the [sum of rows, dst_dim] result `y`.
+void SplitRows(const float* y, absl::Span<const codec::Tensor> inputs, int64_t dst_dim,
+               std::vector<codec::Tensor>* outputs) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    codec::Tensor& out = (*outputs)[i];
+    out.shape = {inputs[i].shape[0], static_cast<uint32_t>(dst_dim)};
+    out.data.assign(y, y + inputs[i].shape[0] * dst_dim);
+    y += out.data.size();
+  }
+}
 
 }  // namespace
 
@@ -36,17 +53,33 @@ Bridge::~Bridge() = default;
 
 const BridgeMetadata& Bridge::metadata() const { return impl_->metadata; }
 
-absl::StatusOr<std::unique_ptr<Bridge>> Bridge::Load(const std::string& path) {
-  absl::StatusOr<BridgeArtifact> artifact = ReadBridgeArtifact(path);
-  if (!artifact.ok()) return artifact.status();
-  return FromArtifact(*artifact);
+const char* Bridge::kernels() const {
+  return impl_->int8 != nullptr ? impl_->int8->kernels().name : "blas";
 }
 
-absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifact& artifact) {
+absl::StatusOr<std::unique_ptr<Bridge>> Bridge::Load(const std::string& path,
+                                                     const BridgeOptions& options) {
+  absl::StatusOr<BridgeArtifact> artifact = ReadBridgeArtifact(path);
+  if (!artifact.ok()) return artifact.status();
+  return FromArtifact(*artifact, options);
+}
+
+absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifact& artifact,
+                                                             const BridgeOptions& options) {
   if (absl::Status s = ValidateBridgeArtifact(artifact); !s.ok()) return s;
   const BridgeKindSpec kind = *FindBridgeKind(artifact.metadata.kind);  // validated above
   auto impl = std::make_unique<Impl>();
   impl->metadata = artifact.metadata;
+  absl::StatusOr<const Int8MatmulKernels*> int8 = ResolveBridgeKernels(
+      options.kernels, std::getenv(kBridgeKernelsEnv),
+      kind.linear || kind.kind == BridgeKind::kAdapter, codec::DetectCpuFeatures());
+  if (!int8.ok()) return int8.status();
+  if (*int8 != nullptr) {
+    absl::StatusOr<std::unique_ptr<Int8Bridge>> b = Int8Bridge::Create(artifact, **int8);
+    if (!b.ok()) return b.status();
+    impl->int8 = *std::move(b);
+    return std::unique_ptr<Bridge>(new Bridge(std::move(impl)));
+  }
   auto t = [&](const char* name) { return ToTorch(artifact.tensors.at(name)); };
   try {
     torch::NoGradGuard no_grad;
@@ -114,6 +147,22 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
   }
   std::vector<codec::Tensor> outputs(inputs.size());
   if (inputs.empty()) return outputs;
+  if (impl_->int8 != nullptr) {
+    // One product over every input's rows, as below.
+    size_t rows = 0;
+    for (const codec::Tensor& in : inputs) rows += in.shape[0];
+    std::vector<float> x;
+    const float* xs = inputs[0].data.data();
+    if (inputs.size() > 1) {
+      x.reserve(rows * static_cast<size_t>(m.src_dim));
+      for (const codec::Tensor& in : inputs) x.insert(x.end(), in.data.begin(), in.data.end());
+      xs = x.data();
+    }
+    std::vector<float> y(rows * static_cast<size_t>(m.dst_dim));
+    impl_->int8->Apply(xs, rows, y.data());
+    SplitRows(y.data(), inputs, m.dst_dim, &outputs);
+    return outputs;
+  }
   try {
     torch::NoGradGuard no_grad;
     if (impl_->map_fused.defined()) {
@@ -130,12 +179,7 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
         y.addmm_(torch::gelu(torch::addmm(impl_->up_bias, x, impl_->up_fused), "tanh"),
                  impl_->down);
       }
-      const float* src = y.data_ptr<float>();
-      for (size_t i = 0; i < inputs.size(); ++i) {
-        outputs[i].shape = {inputs[i].shape[0], static_cast<uint32_t>(m.dst_dim)};
-        outputs[i].data.assign(src, src + inputs[i].shape[0] * m.dst_dim);
-        src += outputs[i].data.size();
-      }
+      SplitRows(y.data_ptr<float>(), inputs, m.dst_dim, &outputs);
       return outputs;
     }
     const int64_t heads = m.num_heads;

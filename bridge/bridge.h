@@ -20,12 +20,22 @@
 
 namespace latentbus::bridge {
 
+struct BridgeOptions {
+  // The products it translates with (bridge/bridge_kernels.h): "" (LATENTBUS_BRIDGE_KERNELS
+  // or float32 BLAS), "auto" (int8 where the CPU has VNNI), "blas", "int8" or an int8
+  // variant's name ("scalar", "avx2", "avx2vnni", "avx512", "avx512vnni").
+  std::string kernels;
+};
+
 class Bridge {
  public:
-  // Reads and validates an artifact (DataLoss / NotFound on failure).
-  static absl::StatusOr<std::unique_ptr<Bridge>> Load(const std::string& path);
+  // Reads and validates an artifact (DataLoss / NotFound on failure; InvalidArgument for
+  // kernels this CPU or kind cannot use).
+  static absl::StatusOr<std::unique_ptr<Bridge>> Load(const std::string& path,
+                                                      const BridgeOptions& options = {});
   // From an in-memory artifact (InvalidArgument when it does not validate).
-  static absl::StatusOr<std::unique_ptr<Bridge>> FromArtifact(const BridgeArtifact& artifact);
+  static absl::StatusOr<std::unique_ptr<Bridge>> FromArtifact(const BridgeArtifact& artifact,
+                                                              const BridgeOptions& options = {});
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
@@ -34,6 +44,8 @@ class Bridge {
   const std::string& kind() const { return metadata().kind; }
   int64_t src_dim() const { return metadata().src_dim; }
   int64_t dst_dim() const { return metadata().dst_dim; }
+  // "blas", or the int8 variant that translates ("avx2", ...).
+  const char* kernels() const;
 
   // FailedPrecondition, naming what differs, unless the bridge was fitted for exactly
   // this source and receiver (model ids and weight fingerprints).

@@ -2,12 +2,16 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "bridge/bridge.h"
 #include "bridge/bridge_artifact.h"
+#include "bridge/int8_matmul.h"
+#include "codec/cpu_features.h"
 
 namespace latentbus::bridge {
 namespace {
@@ -43,15 +47,60 @@ double TimePerCall(Fn&& fn, double min_seconds) {
   return best;
 }
 
+// The kernels to measure: blas first (the other rows are compared with it).
+std::vector<std::string> KernelList(const std::vector<std::string>& asked) {
+  std::vector<std::string> kernels = {"blas"};
+  if (asked.empty()) {
+    const codec::CpuFeatures cpu = codec::DetectCpuFeatures();
+    for (const char* v : {"scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"}) {
+      if (Int8MatmulKernelsNamed(v, cpu) != nullptr) kernels.push_back(v);
+    }
+    return kernels;
+  }
+  for (const std::string& k : asked) {
+    if (k != "blas") kernels.push_back(k);
+  }
+  return kernels;
+}
+
+// Inputs around the bridge's source statistics (what a sender's hidden states look like
+// to it).
+std::vector<codec::Tensor> Inputs(const BridgeArtifact& artifact, const BridgeBenchOptions& o,
+                                  std::mt19937* rng) {
+  const std::vector<float>& mean = artifact.tensors.at("src_mean").data;
+  const std::vector<float>& stddev = artifact.tensors.at("src_std").data;
+  std::vector<codec::Tensor> inputs;
+  for (int64_t i = 0; i < o.packets; ++i) {
+    codec::Tensor t =
+        RandomTensor({static_cast<uint32_t>(o.tokens), static_cast<uint32_t>(o.src_dim)}, rng);
+    for (size_t k = 0; k < t.data.size(); ++k) {
+      const size_t c = k % mean.size();
+      t.data[k] = mean[c] + std::fabs(stddev[c]) * t.data[k];
+    }
+    inputs.push_back(std::move(t));
+  }
+  return inputs;
+}
+
+double RelativeError(const std::vector<codec::Tensor>& got,
+                     const std::vector<codec::Tensor>& want) {
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    for (size_t k = 0; k < got[i].data.size(); ++k) {
+      const double d = double{got[i].data[k]} - want[i].data[k];
+      err += d * d;
+      norm += double{want[i].data[k]} * want[i].data[k];
+    }
+  }
+  return norm > 0 ? std::sqrt(err / norm) : 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOptions& o) {
+  SetComputeThreads(std::max(1, o.threads));
   std::mt19937 rng(7);
   const uint32_t ds = static_cast<uint32_t>(o.src_dim), dt = static_cast<uint32_t>(o.dst_dim);
-  std::vector<codec::Tensor> inputs;
-  for (int64_t i = 0; i < o.packets; ++i) {
-    inputs.push_back(RandomTensor({static_cast<uint32_t>(o.tokens), ds}, &rng));
-  }
   const double rows = static_cast<double>(o.packets * o.tokens);
   const double flops = 2.0 * rows * static_cast<double>(ds) * static_cast<double>(dt);
   double matmul_seconds = 0;
@@ -63,28 +112,45 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
   }
-  auto measure = [&](const std::string& kind,
-                     const BridgeArtifact& artifact) -> absl::StatusOr<BridgeBenchRow> {
-    absl::StatusOr<std::unique_ptr<Bridge>> bridge = Bridge::FromArtifact(artifact);
-    if (!bridge.ok()) return bridge.status();
-    absl::Status status;
-    const double seconds = TimePerCall(
-        [&] {
-          absl::StatusOr<std::vector<codec::Tensor>> out = (*bridge)->ApplyBatch(inputs);
-          if (!out.ok()) status = out.status();
-        },
-        o.min_seconds);
-    if (!status.ok()) return status;
-    BridgeBenchRow row;
-    row.kind = kind;
-    row.translations_per_second = static_cast<double>(o.packets) / seconds;
-    row.rows_per_second = rows / seconds;
-    row.bridge_gflops = flops / seconds * 1e-9;
-    row.matmul_gflops = flops / matmul_seconds * 1e-9;
-    row.ratio = row.bridge_gflops / row.matmul_gflops;
-    return row;
-  };
+  const std::vector<std::string> kernels = KernelList(o.kernels);
   std::vector<BridgeBenchRow> result;
+  // One row per kernel for `artifact`, blas first.
+  auto measure = [&](const std::string& kind, const BridgeArtifact& artifact) -> absl::Status {
+    const std::vector<codec::Tensor> inputs = Inputs(artifact, o, &rng);
+    std::vector<codec::Tensor> blas_out;
+    double blas_seconds = 0;
+    for (const std::string& k : kernels) {
+      absl::StatusOr<std::unique_ptr<Bridge>> bridge = Bridge::FromArtifact(artifact, {k});
+      if (!bridge.ok()) return bridge.status();
+      absl::StatusOr<std::vector<codec::Tensor>> out = (*bridge)->ApplyBatch(inputs);
+      if (!out.ok()) return out.status();
+      absl::Status status;
+      const double seconds = TimePerCall(
+          [&] {
+            absl::StatusOr<std::vector<codec::Tensor>> o2 = (*bridge)->ApplyBatch(inputs);
+            if (!o2.ok()) status = o2.status();
+          },
+          o.min_seconds);
+      if (!status.ok()) return status;
+      BridgeBenchRow row;
+      row.kind = kind;
+      row.kernels = (*bridge)->kernels();
+      row.translations_per_second = static_cast<double>(o.packets) / seconds;
+      row.rows_per_second = rows / seconds;
+      row.bridge_gflops = flops / seconds * 1e-9;
+      row.matmul_gflops = flops / matmul_seconds * 1e-9;
+      row.ratio = row.bridge_gflops / row.matmul_gflops;
+      if (k == "blas") {
+        blas_out = *std::move(out);
+        blas_seconds = seconds;
+      } else {
+        row.vs_blas = blas_seconds / seconds;
+        row.rel_error = RelativeError(*out, blas_out);
+      }
+      result.push_back(row);
+    }
+    return absl::OkStatus();
+  };
   for (const char* kind : {"affine", "procrustes", "adapter"}) {
     BridgeArtifact artifact;
     BridgeMetadata& m = artifact.metadata;
@@ -104,9 +170,7 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
       artifact.tensors["dst_mean"] = RandomTensor({dt}, &rng);
       artifact.tensors["dst_std"] = RandomTensor({dt}, &rng, 1.0f, 0.1f);
     }
-    absl::StatusOr<BridgeBenchRow> row = measure(kind, artifact);
-    if (!row.ok()) return row.status();
-    result.push_back(*row);
+    if (absl::Status s = measure(kind, artifact); !s.ok()) return s;
   }
   for (const std::string& path : o.artifacts) {
     absl::StatusOr<BridgeArtifact> artifact = ReadBridgeArtifact(path);
@@ -117,10 +181,12 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
                        artifact->metadata.dst_dim, "; run with --src-dim ",
                        artifact->metadata.src_dim, " --dst-dim ", artifact->metadata.dst_dim));
     }
-    absl::StatusOr<BridgeBenchRow> row =
-        measure(absl::StrCat(artifact->metadata.kind, " (", path, ")"), *artifact);
-    if (!row.ok()) return row.status();
-    result.push_back(*row);
+    if (!artifact->tensors.count("src_mean")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": a ", artifact->metadata.kind, " bridge is not measured here"));
+    }
+    absl::Status s = measure(absl::StrCat(artifact->metadata.kind, " (", path, ")"), *artifact);
+    if (!s.ok()) return s;
   }
   return result;
 }

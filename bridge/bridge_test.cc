@@ -14,6 +14,8 @@ codec::Tensor T(std::vector<uint32_t> shape, std::vector<float> data) {
   return codec::Tensor{std::move(shape), std::move(data)};
 }
 
+BridgeArtifact Resampler(uint32_t ds, uint32_t dt, uint32_t k, uint32_t heads, uint32_t inner);
+
 BridgeArtifact Linear2x2() {
   BridgeArtifact a;
   BridgeMetadata& m = a.metadata;
@@ -153,6 +155,69 @@ TEST(BridgeTest, ConcurrentApplyBatchIsDeterministic) {
   }
   for (std::thread& t : threads) t.join();
   for (int w = 0; w < 6; ++w) EXPECT_EQ(mismatches[w], 0) << "thread " << w;
+}
+
+TEST(BridgeTest, Int8KernelsTranslateCloseToBlasAndEachRowAsInABatch) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> g;
+  auto random = [&](std::vector<uint32_t> shape, float base, float spread) {
+    codec::Tensor t{shape, std::vector<float>(codec::NumElements(shape))};
+    for (float& v : t.data) v = base + spread * g(rng);
+    return t;
+  };
+  BridgeArtifact a;
+  a.metadata.kind = "adapter";
+  a.metadata.src_dim = 64;
+  a.metadata.dst_dim = 48;
+  a.tensors["src_mean"] = random({64}, 0, 1);
+  a.tensors["src_std"] = random({64}, 2, 0.2f);
+  a.tensors["map"] = random({64, 48}, 0, 0.125f);
+  a.tensors["bias"] = random({48}, 0, 1);
+  a.tensors["up"] = random({64, 16}, 0, 0.125f);
+  a.tensors["up_bias"] = random({16}, 0, 1);
+  a.tensors["down"] = random({16, 48}, 0, 0.25f);
+  absl::StatusOr<std::unique_ptr<Bridge>> blas = Bridge::FromArtifact(a, {"blas"});
+  absl::StatusOr<std::unique_ptr<Bridge>> int8 = Bridge::FromArtifact(a, {"int8"});
+  absl::StatusOr<std::unique_ptr<Bridge>> scalar = Bridge::FromArtifact(a, {"scalar"});
+  ASSERT_TRUE(blas.ok() && int8.ok() && scalar.ok());
+  EXPECT_STREQ((*blas)->kernels(), "blas");
+  EXPECT_STREQ((*scalar)->kernels(), "scalar");
+  std::vector<codec::Tensor> inputs;
+  for (uint32_t t = 1; t <= 5; ++t) inputs.push_back(random({t, 64}, 0, 2));
+  absl::StatusOr<std::vector<codec::Tensor>> want = (*blas)->ApplyBatch(inputs);
+  absl::StatusOr<std::vector<codec::Tensor>> got = (*int8)->ApplyBatch(inputs);
+  absl::StatusOr<std::vector<codec::Tensor>> reference = (*scalar)->ApplyBatch(inputs);
+  ASSERT_TRUE(want.ok() && got.ok() && reference.ok());
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_EQ((*got)[i].shape, (*want)[i].shape);
+    // Every variant gives the reference's bits; rows are rounded one by one, so an input
+    // alone gives exactly its rows of the batch.
+    EXPECT_EQ((*got)[i].data, (*reference)[i].data) << i;
+    absl::StatusOr<codec::Tensor> one = (*int8)->Apply(inputs[i]);
+    ASSERT_TRUE(one.ok());
+    EXPECT_EQ(one->data, (*got)[i].data) << i;
+    for (size_t k = 0; k < (*got)[i].data.size(); ++k) {
+      const double d = (*got)[i].data[k] - (*want)[i].data[k];
+      err += d * d;
+      norm += double{(*want)[i].data[k]} * (*want)[i].data[k];
+    }
+  }
+  EXPECT_LT(std::sqrt(err / norm), 0.03);
+  EXPECT_FALSE((*int8)->Apply(T({1, 3}, {1, 2, 3})).ok());
+}
+
+TEST(BridgeTest, RefusesKernelsItCannotUse) {
+  absl::StatusOr<std::unique_ptr<Bridge>> b = Bridge::FromArtifact(Linear2x2(), {"fastest"});
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(b.status().message().find("choose one of: auto, blas, int8, scalar"), std::string::npos)
+      << b.status();
+  BridgeArtifact resampler = Resampler(4, 4, 2, 1, 4);
+  EXPECT_FALSE(Bridge::FromArtifact(resampler, {"int8"}).ok());
+  absl::StatusOr<std::unique_ptr<Bridge>> fallback = Bridge::FromArtifact(resampler, {"auto"});
+  ASSERT_TRUE(fallback.ok()) << fallback.status();
+  EXPECT_STREQ((*fallback)->kernels(), "blas");
 }
 
 void ExpectNear(const std::vector<float>& got, const std::vector<float>& want) {

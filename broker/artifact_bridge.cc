@@ -49,7 +49,8 @@ std::string BridgeId(const bridge::Bridge& b) {
   return absl::StrCat(m.src_model_id, "->", m.dst_model_id, "@L", m.layer, "/", m.kind);
 }
 
-absl::StatusOr<std::unique_ptr<bridge::Bridge>> LoadUploaded(const std::string& bytes) {
+absl::StatusOr<std::unique_ptr<bridge::Bridge>> LoadUploaded(const std::string& bytes,
+                                                             const bridge::BridgeOptions& options) {
   // The artifact reader works on files: stage the upload in a private temp file.
   char path[] = "/tmp/latentbus-bridge-XXXXXX";
   const int fd = mkstemp(path);
@@ -63,30 +64,33 @@ absl::StatusOr<std::unique_ptr<bridge::Bridge>> LoadUploaded(const std::string& 
       return absl::InternalError("cannot stage the uploaded bridge artifact");
     }
   }
-  absl::StatusOr<std::unique_ptr<bridge::Bridge>> b = bridge::Bridge::Load(path);
+  absl::StatusOr<std::unique_ptr<bridge::Bridge>> b = bridge::Bridge::Load(path, options);
   std::remove(path);
   return b;
 }
 
 }  // namespace
 
-BridgeLoader ArtifactBridgeLoader() {
-  return [](const v1::LoadBridgeRequest& request) -> absl::StatusOr<std::shared_ptr<const Bridge>> {
-    absl::StatusOr<std::unique_ptr<bridge::Bridge>> b;
-    switch (request.source_case()) {
-      case v1::LoadBridgeRequest::kPath:
-        b = bridge::Bridge::Load(request.path());
-        break;
-      case v1::LoadBridgeRequest::kArtifact:
-        b = LoadUploaded(request.artifact());
-        break;
-      default:
-        return absl::InvalidArgumentError("LoadBridge needs a path or the artifact bytes");
-    }
-    if (!b.ok()) return b.status();
-    std::string id = BridgeId(**b);
-    return std::make_shared<const ArtifactBridge>(*std::move(b), std::move(id));
-  };
+BridgeLoader ArtifactBridgeLoader(const std::string& kernels) {
+  const bridge::BridgeOptions options{kernels};
+  return
+      [options](
+          const v1::LoadBridgeRequest& request) -> absl::StatusOr<std::shared_ptr<const Bridge>> {
+        absl::StatusOr<std::unique_ptr<bridge::Bridge>> b;
+        switch (request.source_case()) {
+          case v1::LoadBridgeRequest::kPath:
+            b = bridge::Bridge::Load(request.path(), options);
+            break;
+          case v1::LoadBridgeRequest::kArtifact:
+            b = LoadUploaded(request.artifact(), options);
+            break;
+          default:
+            return absl::InvalidArgumentError("LoadBridge needs a path or the artifact bytes");
+        }
+        if (!b.ok()) return b.status();
+        std::string id = BridgeId(**b);
+        return std::make_shared<const ArtifactBridge>(*std::move(b), std::move(id));
+      };
 }
 
 void ApplyComputeThreads(const TranslationConfig& config) {

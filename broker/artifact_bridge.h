@@ -17,9 +17,10 @@
 namespace latentbus::broker {
 
 // Loads a LoadBridgeRequest's artifact: `path` on the broker's file system, or the
-// uploaded `artifact` bytes. InvalidArgument for an empty request; the artifact
-// reader's error (naming the file) otherwise.
-BridgeLoader ArtifactBridgeLoader();
+// uploaded `artifact` bytes, to translate with `kernels` (TranslationConfig::kernels,
+// bridge/bridge_kernels.h). InvalidArgument for an empty request or kernels this CPU
+// cannot run; the artifact reader's error (naming the file) otherwise.
+BridgeLoader ArtifactBridgeLoader(const std::string& kernels = "auto");
 
 // Loads every "*.bridge" file of `dir` (sorted by name) into `registry`. Returns the
 // number loaded; the first error names the file.

@@ -1,11 +1,13 @@
 #include "broker/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "yaml-cpp/yaml.h"
@@ -96,7 +98,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   }
   if (YAML::Node tr = root["translation"]) {
     if (auto s = CheckKeys(tr, "translation",
-                           {"threads", "max_batch", "max_pending", "compute_threads"});
+                           {"threads", "max_batch", "max_pending", "compute_threads", "kernels"});
         !s.ok()) {
       return s;
     }
@@ -104,6 +106,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(tr, "max_batch", &c->translation.max_batch);
     Get(tr, "max_pending", &c->translation.max_pending);
     Get(tr, "compute_threads", &c->translation.compute_threads);
+    Get(tr, "kernels", &c->translation.kernels);
   }
   if (YAML::Node lim = root["limits"]) {
     if (auto s = CheckKeys(lim, "limits",
@@ -260,6 +263,14 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
   if (c.translation.max_batch == 0) return Bad("translation.max_batch", "must be >= 1");
   if (c.translation.compute_threads < 0 || c.translation.compute_threads > 256) {
     return Bad("translation.compute_threads", "must be in [0, 256]");
+  }
+  {
+    const std::vector<std::string> kernels = {"auto", "blas",     "int8",   "scalar",
+                                              "avx2", "avx2vnni", "avx512", "avx512vnni"};
+    if (std::find(kernels.begin(), kernels.end(), c.translation.kernels) == kernels.end()) {
+      return Bad("translation.kernels",
+                 absl::StrCat("must be one of ", absl::StrJoin(kernels, ", ")));
+    }
   }
   if (c.drain_timeout_seconds < 0) return Bad("drain_timeout_seconds", "must be >= 0");
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {

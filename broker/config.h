@@ -15,7 +15,8 @@
 //   bridges: /var/lib/latentbus/bridges  # *.bridge artifacts loaded at start
 //   tls: {cert: server.pem, key: server.key, client_ca: ca.pem}  # client_ca => mTLS
 //   keepalive: {time_ms: 30000, timeout_ms: 10000}
-//   translation: {threads: 2, max_batch: 32, max_pending: 4096, compute_threads: 1}
+//   translation: {threads: 2, max_batch: 32, max_pending: 4096, compute_threads: 1,
+//                 kernels: auto}
 //   limits:
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
@@ -153,6 +154,11 @@ struct TranslationConfig {
   // more, and their idle spinning slows the gRPC threads (docs/PERFORMANCE.md: 16 KiB
   // int4 request/reply through a 576 -> 640 bridge, translation 2.8 ms -> 1.0 ms a batch).
   int compute_threads = 1;
+  // The products bridges translate with (bridge/bridge_kernels.h): auto (int8 where the CPU
+  // has VNNI, float32 BLAS elsewhere; LATENTBUS_BRIDGE_KERNELS overrides), blas, int8, or an
+  // int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni). A variant the CPU cannot run
+  // fails the bridge's load.
+  std::string kernels = "auto";
 };
 
 // Where the queues live when several brokers share them (broker/jetstream_delivery.h).

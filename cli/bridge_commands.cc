@@ -109,12 +109,13 @@ int RunFit(const FitArgs& args) {
 }
 
 struct EvalArgs {
-  std::string bridge, src, dst;
+  std::string bridge, src, dst, kernels;
   bool json = false;
 };
 
 int RunEval(const EvalArgs& args) {
-  absl::StatusOr<std::unique_ptr<bridge::Bridge>> b = bridge::Bridge::Load(args.bridge);
+  absl::StatusOr<std::unique_ptr<bridge::Bridge>> b =
+      bridge::Bridge::Load(args.bridge, {args.kernels});
   if (!b.ok()) return Fail(b.status());
   absl::StatusOr<bridge::ActivationFile> src = bridge::ReadActivationFile(args.src);
   if (!src.ok()) return Fail(src.status());
@@ -134,11 +135,12 @@ int RunEval(const EvalArgs& args) {
     j["src_model_id"] = m.src_model_id;
     j["dst_model_id"] = m.dst_model_id;
     j["layer"] = m.layer;
+    j["kernels"] = (*b)->kernels();
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::cout << m.kind << " " << m.src_model_id << "@" << m.layer << " -> " << m.dst_model_id
-            << " (held-out)\n";
+            << " (held-out, " << (*b)->kernels() << ")\n";
   for (const auto& [key, value] : f->ToMap()) {
     std::cout << "  " << std::left << std::setw(26) << key << value << "\n";
   }
@@ -157,6 +159,8 @@ int RunBench(const BenchArgs& args) {
     nlohmann::json j = nlohmann::json::array();
     for (const bridge::BridgeBenchRow& r : *rows) {
       j.push_back({{"kind", r.kind},
+                   {"kernels", r.kernels},
+                   {"threads", args.options.threads},
                    {"src_dim", args.options.src_dim},
                    {"dst_dim", args.options.dst_dim},
                    {"packets", args.options.packets},
@@ -165,19 +169,26 @@ int RunBench(const BenchArgs& args) {
                    {"rows_per_second", r.rows_per_second},
                    {"bridge_gflops", r.bridge_gflops},
                    {"matmul_gflops", r.matmul_gflops},
-                   {"ratio", r.ratio}});
+                   {"ratio", r.ratio},
+                   {"vs_blas", r.vs_blas},
+                   {"rel_error", r.rel_error}});
     }
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   std::cout << "bridge " << args.options.src_dim << " -> " << args.options.dst_dim << ", "
-            << args.options.packets << " packets x " << args.options.tokens
-            << " tokens per batch\n";
+            << args.options.packets << " packets x " << args.options.tokens << " tokens per batch, "
+            << args.options.threads << " compute thread(s)\n";
   for (const bridge::BridgeBenchRow& r : *rows) {
-    std::cout << std::left << std::setw(11) << r.kind << std::fixed << std::setprecision(0)
-              << r.translations_per_second << " translations/s, " << std::setprecision(1)
-              << r.bridge_gflops << " GFLOP/s vs bare matmul " << r.matmul_gflops << " GFLOP/s ("
-              << std::setprecision(0) << 100 * r.ratio << "%)\n";
+    std::cout << std::left << std::setw(11) << r.kind << std::setw(11) << r.kernels << std::fixed
+              << std::setprecision(0) << r.translations_per_second << " translations/s, "
+              << std::setprecision(1) << r.bridge_gflops << " GFLOP/s vs bare float32 matmul "
+              << r.matmul_gflops << " GFLOP/s (" << std::setprecision(0) << 100 * r.ratio << "%)";
+    if (r.kernels != "blas") {
+      std::cout << std::setprecision(2) << ", " << r.vs_blas << "x blas, error "
+                << std::setprecision(4) << r.rel_error;
+    }
+    std::cout << "\n";
   }
   return 0;
 }
@@ -232,6 +243,10 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
   eval->add_option("--dst", eval_args->dst, "Receiver's activation file")
       ->required()
       ->check(CLI::ExistingFile);
+  eval->add_option("--kernels", eval_args->kernels,
+                   "Products to translate with: blas, int8, auto or an int8 variant (scalar, "
+                   "avx2, avx2vnni, avx512, avx512vnni); default: $LATENTBUS_BRIDGE_KERNELS or "
+                   "blas");
   eval->add_flag("--json", eval_args->json, "Print JSON");
   eval->callback([run, eval_args] { *run = [eval_args] { return RunEval(*eval_args); }; });
   RegisterBridgeTrain(bridge, run);
@@ -246,8 +261,8 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
   auto bench_args = std::make_shared<BenchArgs>();
   CLI::App* bb = bench->add_subcommand(
       "bridge",
-      "Bridge translation throughput (affine, procrustes, adapter) next to a bare matrix "
-      "multiply of the same shape");
+      "Bridge translation throughput (affine, procrustes, adapter) on float32 BLAS and on each "
+      "int8 variant this CPU runs, next to a bare matrix multiply of the same shape");
   bb->add_flag("--json", bench_args->json, "Print JSON");
   bb->add_option("--packets", bench_args->options.packets, "Inputs per batch")
       ->capture_default_str();
@@ -258,6 +273,14 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   bb->add_option("--adapter-rank", bench_args->options.adapter_rank,
                  "Residual width of the synthetic adapter")
+      ->capture_default_str();
+  bb->add_option("--kernels", bench_args->options.kernels,
+                 "Kernels to measure (blas, int8, scalar, avx2, avx2vnni, avx512, avx512vnni); "
+                 "repeatable; default: blas and every int8 variant this CPU runs");
+  bb->add_option("--threads", bench_args->options.threads,
+                 "Compute threads for a translation (the broker's "
+                 "translation.compute_threads)")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   bb->add_option("--artifact", bench_args->options.artifacts,
                  "A bridge file to measure too (e.g. bridges/*.bridge); repeatable")

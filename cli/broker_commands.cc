@@ -72,6 +72,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--translation-compute-threads")) {
     config.translation.compute_threads = f.translation.compute_threads;
   }
+  if (given("--translation-kernels")) config.translation.kernels = f.translation.kernels;
   if (given("--keepalive-ms")) config.keepalive_time_ms = f.keepalive_time_ms;
   if (absl::Status s = broker::ValidateConfig(config); !s.ok()) {
     spdlog::error("{}", wire::Describe(s));
@@ -102,7 +103,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   broker::BrokerOptions options;
   options.config = std::move(config);
   options.tracer = traces;
-  options.bridge_loader = broker::ArtifactBridgeLoader();
+  options.bridge_loader = broker::ArtifactBridgeLoader(options.config.translation.kernels);
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
@@ -242,6 +243,10 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       ->capture_default_str();
   cmd->add_option("--translation-compute-threads", c.translation.compute_threads,
                   "threads one bridge call may use in libtorch/OpenBLAS (0: one per core)")
+      ->capture_default_str();
+  cmd->add_option("--translation-kernels", c.translation.kernels,
+                  "products bridges translate with: auto (int8 where the CPU has VNNI), blas, "
+                  "int8, or an int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni)")
       ->capture_default_str();
   cmd->add_option("--keepalive-ms", c.keepalive_time_ms, "gRPC keepalive ping interval")
       ->capture_default_str();

@@ -1,43 +1,33 @@
 #include "agent/llm/packed_kernel_variants.h"
 
+#include "codec/kernel_choice.h"
+
 namespace latentbus::agent::llm {
 namespace {
 
-bool SameName(const char* a, const char* b) {
-  while (*a != '\0' && *a == *b) ++a, ++b;
-  return *a == *b;
-}
-
-struct Candidate {
-  const PackedKernels* kernels;
-  bool runs;
-};
-
-// Fastest first.
-template <typename Visit>
-const PackedKernels* FirstThatRuns(const codec::CpuFeatures& cpu, Visit accept) {
-  const Candidate all[] = {{Avx512VnniPackedKernelsIfBuilt(), cpu.avx512_vnni},
-                           {Avx512PackedKernelsIfBuilt(), cpu.avx512},
-                           {Avx2VnniPackedKernelsIfBuilt(), cpu.avx_vnni},
-                           {Avx2PackedKernelsIfBuilt(), cpu.avx2},
-                           {&ScalarPackedKernels(), true}};
-  for (const Candidate& c : all) {
-    if (c.kernels != nullptr && c.runs && accept(*c.kernels)) return c.kernels;
-  }
-  return nullptr;
+// `name` null or "": the fastest.
+const PackedKernels* FirstThatRuns(const codec::CpuFeatures& cpu, const char* name) {
+  const codec::KernelCandidate<PackedKernels> fastest_first[] = {
+      {Avx512VnniPackedKernelsIfBuilt(), cpu.avx512_vnni},
+      {Avx512PackedKernelsIfBuilt(), cpu.avx512},
+      {Avx2VnniPackedKernelsIfBuilt(), cpu.avx_vnni},
+      {Avx2PackedKernelsIfBuilt(), cpu.avx2},
+      {&ScalarPackedKernels(), true}};
+  return codec::FirstKernelsThatRun(fastest_first, name);
 }
 
 }  // namespace
 
 const PackedKernels* PackedKernelsNamed(const char* name, const codec::CpuFeatures& cpu) {
-  return FirstThatRuns(cpu, [&](const PackedKernels& k) { return SameName(k.name, name); });
+  if (name == nullptr || *name == '\0') return nullptr;
+  return FirstThatRuns(cpu, name);
 }
 
 const PackedKernels& ChoosePackedKernels(const codec::CpuFeatures& cpu, const char* forced) {
   if (forced != nullptr && *forced != '\0') {
     if (const PackedKernels* k = PackedKernelsNamed(forced, cpu)) return *k;
   }
-  return *FirstThatRuns(cpu, [](const PackedKernels&) { return true; });
+  return *FirstThatRuns(cpu, nullptr);
 }
 
 }  // namespace latentbus::agent::llm

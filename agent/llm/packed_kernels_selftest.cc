@@ -2,7 +2,7 @@
 // program (no C library, no heap) that checks every variant the CPU it runs on supports
 // against a double-precision product of the scalar reference's floats, on random matrices
 // of every layout and on real matrices handed to it in memory, and reports which variant
-// ChoosePackedKernels takes on that CPU. tests/emulated/packed_kernels_test.py runs it on
+// ChoosePackedKernels takes on that CPU. tests/emulated/kernels_test.py runs it on
 // emulated CPUs with and without AVX-512 and VNNI, which this machine may lack.
 //
 // Entry: latentbus_packed_selftest(input, input_bytes, report). `input` holds real matrices
@@ -15,24 +15,20 @@
 
 #include "agent/llm/packed_kernel_variants.h"
 #include "codec/cpu_features.h"
+#include "tests/emulated/selftest.h"
 
 namespace latentbus::agent::llm {
 
-// Read by tests/emulated/packed_kernels_test.py: keep the layout in step.
-struct SelftestReport {
-  char chosen[16];    // ChoosePackedKernels(this CPU, no forcing).name
-  uint32_t variants;  // bit i: kVariantNames[i] was checked
-  uint32_t cases;     // (matrix, variant) pairs checked
-  uint32_t failures;
-  uint32_t real_matrices;
-  float worst;        // the largest |error| / tolerance seen (a pass is <= 1)
-  char failure[108];  // the first failure, as text
-};
-static_assert(sizeof(SelftestReport) == 144, "the harness reads 144 bytes");
-
 namespace {
 
-constexpr const char* kVariantNames[] = {"scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"};
+using emulated::Abs;
+using emulated::Copy;
+using emulated::kVariantCount;
+using emulated::kVariantNames;
+using emulated::Random;
+using emulated::SameBits;
+using emulated::SelftestReport;
+using emulated::Text;
 
 constexpr size_t kMaxRows = 16, kMaxCols = 4096;
 // Room for one matrix and its results; static, as nothing here allocates.
@@ -44,51 +40,6 @@ float x[kMaxCols], sums[kMaxCols / 32], xscales[kMaxCols / 32];
 int8_t xq[kMaxCols];
 float dense[kMaxRows * kMaxCols], got_rows[kMaxRows * kMaxCols];
 float y[kMaxRows], part[1];
-
-// xorshift64*: the same sequence on every CPU.
-struct Random {
-  uint64_t state;
-  uint64_t Next() {
-    state ^= state >> 12;
-    state ^= state << 25;
-    state ^= state >> 27;
-    return state * 0x2545F4914F6CDD1DULL;
-  }
-  float Uniform(float lo, float hi) {  // [lo, hi)
-    return lo + (hi - lo) * static_cast<float>(Next() >> 40) / static_cast<float>(1 << 24);
-  }
-};
-
-double Abs(double v) { return v < 0 ? -v : v; }
-
-void Copy(char* out, size_t room, const char* text) {
-  size_t i = 0;
-  for (; text[i] != '\0' && i + 1 < room; ++i) out[i] = text[i];
-  out[i] = '\0';
-}
-
-// Appends to a fixed buffer (the failure text).
-struct Text {
-  char* out;
-  size_t room, used = 0;
-  Text& operator<<(const char* s) {
-    while (*s != '\0' && used + 1 < room) out[used++] = *s++;
-    out[used] = '\0';
-    return *this;
-  }
-  Text& operator<<(uint64_t v) {
-    char digits[24];
-    int n = 0;
-    do {
-      digits[n++] = static_cast<char>('0' + v % 10);
-      v /= 10;
-    } while (v != 0);
-    char s[24];
-    for (int i = 0; i < n; ++i) s[i] = digits[n - 1 - i];
-    s[n] = '\0';
-    return *this << static_cast<const char*>(s);
-  }
-};
 
 class Checker {
  public:
@@ -143,10 +94,6 @@ class Checker {
   }
 
  private:
-  static bool SameBits(float a, float b) {
-    return __builtin_bit_cast(uint32_t, a) == __builtin_bit_cast(uint32_t, b);
-  }
-
   void Expect(float got, double want, double tolerance, const PackedKernels& k, const PackedView& m,
               const char* source, const char* what, size_t row) {
     const double ratio = Abs(got - want) / tolerance;
@@ -188,7 +135,7 @@ void RandomRow(Random& rng, size_t cols) {
 
 void CheckEveryVariant(Checker& checker, const PackedView& m, const char* source,
                        const codec::CpuFeatures& cpu, SelftestReport* report) {
-  for (uint32_t i = 0; i < sizeof(kVariantNames) / sizeof(kVariantNames[0]); ++i) {
+  for (uint32_t i = 0; i < kVariantCount; ++i) {
     if (const PackedKernels* k = PackedKernelsNamed(kVariantNames[i], cpu)) {
       report->variants |= 1u << i;
       checker.Check(*k, m, source);
@@ -291,7 +238,7 @@ bool CheckReal(Checker& checker, const uint8_t* input, uint64_t bytes,
 }  // namespace latentbus::agent::llm
 
 extern "C" uint32_t latentbus_packed_selftest(const uint8_t* input, uint64_t input_bytes,
-                                              latentbus::agent::llm::SelftestReport* report) {
+                                              latentbus::emulated::SelftestReport* report) {
   using namespace latentbus::agent::llm;
   __builtin_memset(report, 0, sizeof(*report));
   const latentbus::codec::CpuFeatures cpu = latentbus::codec::DetectCpuFeatures();
@@ -307,7 +254,7 @@ extern "C" uint32_t latentbus_packed_selftest(const uint8_t* input, uint64_t inp
 // Runs the VNNI variant without asking the CPU (zeros in, nothing checked): on a CPU without
 // VNNI it must stop at an invalid-opcode exception, which shows the harness that the
 // emulated CPU enforces its model.
-extern "C" uint32_t latentbus_packed_vnni_canary() {
+extern "C" uint32_t latentbus_selftest_vnni_canary() {
   using namespace latentbus::agent::llm;
   const PackedKernels* vnni = Avx512VnniPackedKernelsIfBuilt();
   if (vnni == nullptr) return 1;

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""The packed kernels on emulated CPUs: every variant against the scalar reference, and the
-variant the run-time choice takes, on CPU models with and without AVX2, AVX-512 and VNNI.
-
-Runs agent/llm/packed_kernels_selftest.cc (a freestanding program) in Bochs' CPU emulator
-(emulated_cpu.py) with the real matrices packed_selftest_input writes, once per model:
+"""Kernel variants on emulated CPUs: a freestanding self-test checks every variant against its
+reference, and reports the variant the run-time choice takes, on CPU models with and without
+AVX2, AVX-512 and VNNI. Two self-tests use it, with the same five variant names:
+agent/llm/packed_kernels_selftest.cc (the runtime's packed kernels, with the real matrices
+packed_selftest_input writes) and bridge/int8_matmul_selftest.cc (the bridges' int8 products).
+Each runs in Bochs' CPU emulator (emulated_cpu.py), once per model:
 
   model                       has                         must choose   must check
   corei7_sandy_bridge_2600k   AVX, no AVX2                scalar        scalar
@@ -13,11 +14,12 @@ Runs agent/llm/packed_kernels_selftest.cc (a freestanding program) in Bochs' CPU
   corei7_icelake_u            AVX-512 + VNNI              avx512vnni    the same + avx512vnni
   sapphire_rapids             + BF16, FP16, AVX-VNNI      avx512vnni    all five
 
-and checks that the emulation enforces the model (the VNNI variant faults on Skylake-X) and
-that the self-test's failures reach this script (a damaged input fails it).
+and checks that the emulation enforces the model (the self-test's VNNI canary,
+latentbus_selftest_vnni_canary, faults on Skylake-X) and that the self-test's failures reach
+this script (a damaged input fails it).
 
-Usage: packed_kernels_test.py --venv build/venv-emu --elf build/tests/packed_kernels_selftest.elf
-           --input-writer build/tests/packed_selftest_input [--models m1,m2] [--json]
+Usage: kernels_test.py --venv build/venv-emu --elf build/tests/packed_kernels_selftest.elf
+           [--input-writer build/tests/packed_selftest_input] [--models m1,m2] [--json]
 Exit 0 on success, 1 on a failure, 77 (skipped) when the venv is missing.
 """
 
@@ -39,7 +41,7 @@ MODELS = {
     "corei7_icelake_u": ("avx512vnni", ["scalar", "avx2", "avx512", "avx512vnni"]),
     "sapphire_rapids": ("avx512vnni", VARIANTS),
 }
-REPORT = struct.Struct("<16sIIIIf108s")  # SelftestReport in packed_kernels_selftest.cc
+REPORT = struct.Struct("<16sIIIIf108s")  # SelftestReport in selftest.h
 
 
 def in_venv(venv):
@@ -73,18 +75,21 @@ def child(args):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import emulated_cpu  # pylint: disable=import-outside-toplevel
 
-    with open(args.input, "rb") as f:
-        real = f.read()
+    real = b""
+    if args.input:
+        with open(args.input, "rb") as f:
+            real = f.read()
     cpu = emulated_cpu.EmulatedCpu(emulated_cpu.shim_path(args.venv), args.elf)
     try:
         if args.child == "selftest":
             start = time.monotonic()
-            result = run_selftest(cpu, args.models, cpu.place(real), len(real))
+            result = run_selftest(cpu, args.models, cpu.place(real) if real else 0, len(real))
             result["seconds"] = round(time.monotonic() - start, 1)
-        elif args.child == "damaged":  # a record cut short
-            result = run_selftest(cpu, args.models, cpu.place(real[:20]), 20)
+        elif args.child == "damaged":  # a record cut short, or bytes where none are taken
+            damaged = real[:20] if real else bytes(20)
+            result = run_selftest(cpu, args.models, cpu.place(damaged), len(damaged))
         else:  # the VNNI canary
-            canary = cpu.symbol("latentbus_packed_vnni_canary")
+            canary = cpu.symbol("latentbus_selftest_vnni_canary")
             result = {"returned": cpu.call(args.models, [], symbol_address=canary)}
     except emulated_cpu.EmulationError as e:
         result = {"error": str(e)}
@@ -95,8 +100,8 @@ def child(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--venv", required=True, help="the emulator venv (scripts/emulator-venv.sh)")
-    parser.add_argument("--elf", required=True, help="packed_kernels_selftest.elf")
-    parser.add_argument("--input-writer", help="packed_selftest_input")
+    parser.add_argument("--elf", required=True, help="a self-test ELF (..._selftest.elf)")
+    parser.add_argument("--input-writer", help="writes the self-test's input (when it takes one)")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated CPU models")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--child", choices=["selftest", "damaged", "canary"], help=argparse.SUPPRESS)
@@ -111,21 +116,21 @@ def main():
         os.execv(python, [python] + sys.argv)
     if args.child:
         return child(args)
-    if not args.input_writer:
-        parser.error("--input-writer is required")
-
     problems, results = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "real.bin")
-        written = subprocess.run([args.input_writer, path], capture_output=True, text=True,
-                                 check=False)
-        if written.returncode != 0:
-            print(f"FAIL: {args.input_writer}: {written.stderr.strip()}")
-            return 1
+        input_args = []
+        if args.input_writer:
+            path = os.path.join(tmp, "real.bin")
+            written = subprocess.run([args.input_writer, path], capture_output=True, text=True,
+                                     check=False)
+            if written.returncode != 0:
+                print(f"FAIL: {args.input_writer}: {written.stderr.strip()}")
+                return 1
+            input_args = ["--input", path]
 
         def run(check, model):
             out = subprocess.run([python, os.path.abspath(__file__), "--venv", args.venv, "--elf",
-                                  args.elf, "--input", path, "--child", check, "--models", model],
+                                  args.elf] + input_args + ["--child", check, "--models", model],
                                  capture_output=True, text=True, check=False)
             try:
                 return json.loads(out.stdout.strip().splitlines()[-1])
@@ -149,7 +154,7 @@ def main():
                 problems.append(f"{model}: chose {result['chosen']}, expected {want_chosen}")
             if result["checked"] != want_checked:
                 problems.append(f"{model}: checked {result['checked']}, expected {want_checked}")
-            if result["real_matrices"] == 0:
+            if args.input_writer and result["real_matrices"] == 0:
                 problems.append(f"{model}: no real matrix checked")
             if not args.json:
                 print(f"{model}: chose {result['chosen']}, checked {' '.join(result['checked'])}: "

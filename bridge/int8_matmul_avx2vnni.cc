@@ -1,0 +1,22 @@
+// The avx2vnni variant of the int8 product (the code is in int8_matmul_avx2.inc). This file
+// alone is compiled with -mavx2 -mavxvnni (CMakeLists.txt); it is reached only after a CPU check.
+#include "bridge/int8_matmul.h"
+
+#if defined(__x86_64__)
+#define LATENTBUS_INT8_AVX_VNNI 1
+#include "bridge/int8_matmul_avx2.inc"
+
+namespace latentbus::bridge {
+const Int8MatmulKernels* Avx2VnniInt8MatmulKernelsIfBuilt() {
+  static constexpr Int8MatmulKernels kKernels{"avx2vnni", true, &Matmul};
+  return &kKernels;
+}
+}  // namespace latentbus::bridge
+
+#else  // not x86-64
+
+namespace latentbus::bridge {
+const Int8MatmulKernels* Avx2VnniInt8MatmulKernelsIfBuilt() { return nullptr; }
+}  // namespace latentbus::bridge
+
+#endif

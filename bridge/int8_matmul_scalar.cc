@@ -1,0 +1,34 @@
+// The reference int8 product (int8_matmul.h), written as the definition reads. Compiled
+// with -ffp-contract=off like the vector variants, whose bits it fixes.
+#include "bridge/int8_matmul.h"
+
+namespace latentbus::bridge {
+namespace {
+
+void ScalarMatmul(const Int8MatrixView& w, const Int8RowsView& x, const float* bias,
+                  bool accumulate, float* out, size_t out_stride) {
+  const size_t steps = w.k / 4;
+  for (size_t i = 0; i < x.rows; ++i) {
+    const int8_t* row = reinterpret_cast<const int8_t*>(x.q + i * x.k);
+    for (size_t j = 0; j < w.n; ++j) {
+      const int8_t* column = w.q + (j / kInt8Tile) * steps * 64 + (j % kInt8Tile) * 4;
+      int32_t sum = 0;
+      for (size_t s = 0; s < steps; ++s) {
+        for (size_t u = 0; u < 4; ++u) sum += int32_t{row[4 * s + u]} * column[64 * s + u];
+      }
+      float& o = out[i * out_stride + j];
+      const float base = accumulate ? o : (bias != nullptr ? bias[j] : 0.0f);
+      const float scale = x.scales[i] * w.scales[j];
+      o = base + static_cast<float>(sum) * scale;
+    }
+  }
+}
+
+}  // namespace
+
+const Int8MatmulKernels& ScalarInt8MatmulKernels() {
+  static constexpr Int8MatmulKernels kKernels{"scalar", false, &ScalarMatmul};
+  return kKernels;
+}
+
+}  // namespace latentbus::bridge
