@@ -3,6 +3,7 @@
 // between two registered models.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -64,8 +65,10 @@ std::string TempDir(const std::string& name) {
 }
 
 // Sends a latent from src to dst and checks the delivered packet is the artifact's map
-// applied to what was sent, in the receiver's space and encoding.
-void ExpectTranslated(TestBroker& broker) {
+// applied to what was sent, in the receiver's space and encoding: to float rounding, or
+// with `int8` to the rounding of each row to int8 (half a step of amax / 127 per value,
+// times the map's 2; the map's own values are exact in int8).
+void ExpectTranslated(TestBroker& broker, bool int8 = false) {
   TestAgent a(broker.Channel()), b(broker.Channel());
   ASSERT_TRUE(a.Register("a", kSrc).ok());
   ASSERT_TRUE(b.Register("b", kDst).ok());
@@ -87,15 +90,18 @@ void ExpectTranslated(TestBroker& broker) {
   absl::StatusOr<codec::Tensor> in = codec::Decode(*codec::FromProto(sent));
   ASSERT_TRUE(out.ok() && in.ok());
   for (uint32_t r = 0; r < 4; ++r) {
+    float amax = 0;
+    for (uint32_t c = 0; c < 64; ++c) amax = std::max(amax, std::fabs(in->data[r * 64 + c]));
+    const float tolerance = 1e-4f + (int8 ? 2.0f * 0.5f * amax / 127 : 0.0f);
     for (uint32_t j = 0; j < 32; ++j) {
-      ASSERT_NEAR(out->data[r * 32 + j], 2.0f * in->data[r * 64 + j] + 1.0f, 1e-4f)
+      ASSERT_NEAR(out->data[r * 32 + j], 2.0f * in->data[r * 64 + j] + 1.0f, tolerance)
           << "row " << r << " column " << j;
     }
   }
 }
 
 TEST(BrokerBridgeTest, LoadBridgeRpcThenTranslate) {
-  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader());
+  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader("blas"));
   const std::string path = WriteArtifact(TempDir("rpc"), kSrc, kDst, 0.95);
   auto stub = broker.Stub();
   grpc::ClientContext ctx;
@@ -138,7 +144,7 @@ TEST(BrokerBridgeTest, LoadingABridgeBelowThePolicyThresholdWarns) {
 }
 
 TEST(BrokerBridgeTest, UploadedArtifactBytesLoadToo) {
-  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader());
+  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader("blas"));
   const std::string path = WriteArtifact(TempDir("upload"), kSrc, kDst, 0.95);
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -157,13 +163,33 @@ TEST(BrokerBridgeTest, UploadedArtifactBytesLoadToo) {
 }
 
 TEST(BrokerBridgeTest, BridgeFolderLoadedAtStart) {
-  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader());
+  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader("blas"));
   const std::string dir = TempDir("folder");
   WriteArtifact(dir, kSrc, kDst, 0.95);
   absl::StatusOr<int> loaded = broker::LoadBridgeDirectory(dir, &broker.broker().bridges());
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   EXPECT_EQ(*loaded, 1);
   ExpectTranslated(broker);
+}
+
+// The same bridge on int8 products (the reference variant, which every CPU runs and
+// whose bits every variant gives).
+TEST(BrokerBridgeTest, Int8KernelsTranslateToTheRoundingOfTheirRows) {
+  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader("scalar"));
+  const std::string dir = TempDir("int8");
+  WriteArtifact(dir, kSrc, kDst, 0.95);
+  ASSERT_TRUE(broker::LoadBridgeDirectory(dir, &broker.broker().bridges()).ok());
+  ExpectTranslated(broker, /*int8=*/true);
+}
+
+// Kernels the CPU cannot run fail the load and say what it can.
+TEST(BrokerBridgeTest, UnknownKernelsFailTheLoad) {
+  TestBroker broker(TestConfig(), broker::ArtifactBridgeLoader("fastest"));
+  const std::string dir = TempDir("kernels");
+  WriteArtifact(dir, kSrc, kDst, 0.95);
+  absl::StatusOr<int> loaded = broker::LoadBridgeDirectory(dir, &broker.broker().bridges());
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_NE(loaded.status().message().find("choose one of"), std::string::npos) << loaded.status();
 }
 
 TEST(BrokerBridgeTest, WeakOrBrokenArtifactsDoNotCarryLatents) {
