@@ -60,7 +60,6 @@ absl::StatusOr<std::unique_ptr<Int8Bridge>> Int8Bridge::Create(const BridgeArtif
 }
 
 void Int8Bridge::Apply(const float* x, size_t rows, float* y) const {
-  const bool offset = kernels_->offset_activations;
   std::vector<float> z(rows * src_dim_);
   for (size_t i = 0; i < rows; ++i) {
     for (size_t c = 0; c < src_dim_; ++c) {
@@ -68,14 +67,14 @@ void Int8Bridge::Apply(const float* x, size_t rows, float* y) const {
     }
   }
   Int8Rows zq;
-  zq.Quantize(z.data(), rows, src_dim_, map_.k(), offset);
+  zq.Quantize(z.data(), rows, src_dim_, map_.k(), *kernels_);
   kernels_->matmul(map_.view(), zq.view(), bias_.data(), /*accumulate=*/false, y, dst_dim_);
   if (hidden_ == 0) return;
   std::vector<float> h(rows * hidden_);
   kernels_->matmul(up_.view(), zq.view(), up_bias_.data(), /*accumulate=*/false, h.data(), hidden_);
   for (float& v : h) v = GeluTanh(v);
   Int8Rows hq;
-  hq.Quantize(h.data(), rows, hidden_, down_.k(), offset);
+  hq.Quantize(h.data(), rows, hidden_, down_.k(), *kernels_);
   kernels_->matmul(down_.view(), hq.view(), nullptr, /*accumulate=*/true, y, dst_dim_);
 }
 

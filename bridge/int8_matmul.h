@@ -65,6 +65,10 @@ struct Int8MatmulKernels {
   // may be null (0), and is ignored when `accumulate`. x.k == w.k.
   void (*matmul)(const Int8MatrixView& w, const Int8RowsView& x, const float* bias, bool accumulate,
                  float* out, size_t out_stride);
+  // Rounds rows of floats for `matmul` (Int8Rows::Quantize, int8_matrix.h, says how): q gets
+  // k bytes a row (columns [cols, k) untouched), scales one float a row.
+  void (*quantize_rows)(const float* x, size_t rows, size_t cols, size_t k, uint8_t* q,
+                        float* scales);
 };
 
 const Int8MatmulKernels& ScalarInt8MatmulKernels();

@@ -8,7 +8,7 @@
 
 namespace latentbus::bridge {
 const Int8MatmulKernels* Avx2Int8MatmulKernelsIfBuilt() {
-  static constexpr Int8MatmulKernels kKernels{"avx2", false, &Matmul};
+  static constexpr Int8MatmulKernels kKernels{"avx2", false, &Matmul, &QuantizeRows<false>};
   return &kKernels;
 }
 }  // namespace latentbus::bridge

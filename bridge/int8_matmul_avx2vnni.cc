@@ -8,7 +8,7 @@
 
 namespace latentbus::bridge {
 const Int8MatmulKernels* Avx2VnniInt8MatmulKernelsIfBuilt() {
-  static constexpr Int8MatmulKernels kKernels{"avx2vnni", true, &Matmul};
+  static constexpr Int8MatmulKernels kKernels{"avx2vnni", true, &Matmul, &QuantizeRows<true>};
   return &kKernels;
 }
 }  // namespace latentbus::bridge

@@ -9,7 +9,7 @@
 
 namespace latentbus::bridge {
 const Int8MatmulKernels* Avx512VnniInt8MatmulKernelsIfBuilt() {
-  static constexpr Int8MatmulKernels kKernels{"avx512vnni", true, &Matmul};
+  static constexpr Int8MatmulKernels kKernels{"avx512vnni", true, &Matmul, &QuantizeRows<true>};
   return &kKernels;
 }
 }  // namespace latentbus::bridge

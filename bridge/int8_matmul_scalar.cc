@@ -5,6 +5,13 @@
 namespace latentbus::bridge {
 namespace {
 
+#include "bridge/int8_rounding.inc"
+
+void ScalarQuantizeRows(const float* x, size_t rows, size_t cols, size_t k, uint8_t* q,
+                        float* scales) {
+  QuantizeRowsInt8(x, rows, cols, k, /*offset=*/false, q, scales);
+}
+
 void ScalarMatmul(const Int8MatrixView& w, const Int8RowsView& x, const float* bias,
                   bool accumulate, float* out, size_t out_stride) {
   const size_t steps = w.k / 4;
@@ -27,7 +34,7 @@ void ScalarMatmul(const Int8MatrixView& w, const Int8RowsView& x, const float* b
 }  // namespace
 
 const Int8MatmulKernels& ScalarInt8MatmulKernels() {
-  static constexpr Int8MatmulKernels kKernels{"scalar", false, &ScalarMatmul};
+  static constexpr Int8MatmulKernels kKernels{"scalar", false, &ScalarMatmul, &ScalarQuantizeRows};
   return kKernels;
 }
 

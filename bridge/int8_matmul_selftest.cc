@@ -8,7 +8,8 @@
 // 16-column tile, depths from 4 to 576, each without bias, with bias and accumulating into
 // an output with a gap after every row (which must stay untouched); and the extremes of the
 // range (weights +-127 and activations 127 at the largest depth, where the VNNI variants' offset
-// sums come within 2% of int32's limit).
+// sums come within 2% of int32's limit); and each variant's rounding of activation rows
+// (its own vectorized copy) against the reference's bytes.
 //
 // Entry: latentbus_int8_matmul_selftest(input, input_bytes, report). It takes no input:
 // input_bytes != 0 is reported as "bad input" (the harness's check that failures reach
@@ -158,6 +159,39 @@ void CheckRandom(Checker& checker, const codec::CpuFeatures& cpu) {
   }
 }
 
+// Each variant's rounding of activation rows (its own copy, vectorized with its
+// instructions) gives the reference's bytes, plus 128 where it takes offset activations.
+void CheckRounding(const codec::CpuFeatures& cpu, SelftestReport* report) {
+  Random rng{0x9E3779B97F4A7C15ULL};
+  constexpr size_t kRows = 7, kCols = 133, kK = 136;
+  static float rows[kRows * kCols];
+  static uint8_t want[kRows * kK], got[kRows * kK];
+  static float want_scales[kRows], got_scales[kRows];
+  for (size_t i = 0; i < kRows * kCols; ++i) rows[i] = rng.Uniform(-4.0f, 4.0f);
+  rows[kCols + 3] = 3e38f;                  // huge
+  rows[2 * kCols + 5] = __builtin_nanf("");  // not finite
+  for (size_t c = 0; c < kCols; ++c) rows[3 * kCols + c] = 0;  // all zero
+  rows[4 * kCols + 1] = -__builtin_inff();
+  for (size_t c = 0; c < kCols; ++c) rows[5 * kCols + c] = static_cast<float>(c % 9) - 4.0f;
+  for (size_t i = 0; i < kRows * kK; ++i) want[i] = 0;
+  ScalarInt8MatmulKernels().quantize_rows(rows, kRows, kCols, kK, want, want_scales);
+  for (uint32_t v = 0; v < kVariantCount; ++v) {
+    const Int8MatmulKernels* k = Int8MatmulKernelsNamed(kVariantNames[v], cpu);
+    if (k == nullptr) continue;
+    ++report->cases;
+    const uint8_t offset = k->offset_activations ? 128 : 0;
+    for (size_t i = 0; i < kRows * kK; ++i) got[i] = offset;
+    k->quantize_rows(rows, kRows, kCols, kK, got, got_scales);
+    bool same = true;
+    for (size_t i = 0; i < kRows * kK; ++i) same = same && got[i] == uint8_t(want[i] + offset);
+    for (size_t i = 0; i < kRows; ++i) same = same && SameBits(got_scales[i], want_scales[i]);
+    if (!same && report->failures++ == 0) {
+      Text t{report->failure, sizeof(report->failure)};
+      t << k->name << " quantize_rows differs from the reference";
+    }
+  }
+}
+
 void CheckExtremes(Checker& checker, const codec::CpuFeatures& cpu) {
   // The largest sums of either sign; activation 127 is the VNNI variants' largest byte.
   const int8_t weights[] = {127, -127};
@@ -194,6 +228,7 @@ extern "C" uint32_t latentbus_int8_matmul_selftest(const uint8_t* /*input*/, uin
   Checker checker(report);
   CheckRandom(checker, cpu);
   CheckExtremes(checker, cpu);
+  CheckRounding(cpu, report);
   return report->failures;
 }
 

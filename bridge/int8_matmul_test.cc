@@ -36,7 +36,7 @@ std::vector<float> Product(const Int8MatmulKernels& kernels, const Int8Matrix& w
                            const std::vector<float>& x, size_t rows, size_t k,
                            const std::vector<float>* bias, const std::vector<float>* start) {
   Int8Rows xq;
-  xq.Quantize(x.data(), rows, k, w.k(), kernels.offset_activations);
+  xq.Quantize(x.data(), rows, k, w.k(), kernels);
   std::vector<float> out = start != nullptr ? *start : std::vector<float>(rows * w.n(), 0.0f);
   kernels.matmul(w.view(), xq.view(), bias != nullptr ? bias->data() : nullptr, start != nullptr,
                  out.data(), w.n());
@@ -52,7 +52,7 @@ TEST(Int8MatmulTest, ReferenceIsTheDefinition) {
   EXPECT_EQ(m.k(), 72u);
   const std::vector<float> got = Product(ScalarInt8MatmulKernels(), m, x, rows, k, &bias, nullptr);
   Int8Rows xq;
-  xq.Quantize(x.data(), rows, k, m.k(), false);
+  xq.Quantize(x.data(), rows, k, m.k(), ScalarInt8MatmulKernels());
   const Int8RowsView xv = xq.view();
   for (size_t i = 0; i < rows; ++i) {
     for (size_t j = 0; j < n; ++j) {
@@ -120,17 +120,17 @@ TEST(Int8MatrixTest, RoundsEachColumnToItsOwnScale) {
   EXPECT_EQ(m.view().offset_sums[3], 0);  // past n
 }
 
-TEST(Int8MatrixTest, RowsRoundPerRowOffsetForVnniAndNonFiniteRowsGetANanScale) {
+TEST(Int8MatrixTest, RowsRoundPerRowAndNonFiniteRowsGetANanScale) {
   const float inf = std::numeric_limits<float>::infinity();
   const std::vector<float> x = {127, -63.5f, 0, 0, 0, 0, 3, inf, 0};
   Int8Rows rows;
-  rows.Quantize(x.data(), 3, 3, 4, /*offset=*/true);
+  rows.Quantize(x.data(), 3, 3, 4, ScalarInt8MatmulKernels());
   const Int8RowsView v = rows.view();
   EXPECT_EQ(v.scales[0], 1.0f);
-  EXPECT_EQ(v.q[0], 127 + 128);
-  EXPECT_EQ(v.q[1], -64 + 128);  // -63.5 ties to even
-  EXPECT_EQ(v.q[3], 128);        // padding: zero
-  EXPECT_EQ(v.scales[1], 0.0f);  // all zero
+  EXPECT_EQ(static_cast<int8_t>(v.q[0]), 127);
+  EXPECT_EQ(static_cast<int8_t>(v.q[1]), -64);  // -63.5 ties to even
+  EXPECT_EQ(v.q[3], 0);                         // padding: zero
+  EXPECT_EQ(v.scales[1], 0.0f);                 // all zero
   EXPECT_TRUE(std::isnan(v.scales[2]));
   // 127 * 1 - 64 * 1 = 63; a NaN scale makes the row's products NaN.
   const std::vector<float> w = {1, 1, 1};
@@ -139,6 +139,39 @@ TEST(Int8MatrixTest, RowsRoundPerRowOffsetForVnniAndNonFiniteRowsGetANanScale) {
   EXPECT_NEAR(got[0], 63.0f, 1e-4);
   EXPECT_EQ(got[1], 0.0f);
   EXPECT_TRUE(std::isnan(got[2]));
+}
+
+// Each variant rounds with its own instructions: the same bytes as the reference (plus 128
+// where it takes offset activations), on rows with ties, zeros, huge and non-finite values.
+TEST(Int8MatrixTest, EveryVariantThisCpuRunsRoundsRowsLikeTheReference) {
+  const codec::CpuFeatures cpu = codec::DetectCpuFeatures();
+  std::mt19937 rng(17);
+  const size_t rows = 9, cols = 70, k = 72;
+  std::vector<float> x = Normal(rows * cols, &rng, 3);
+  x[5] = 0.5f;  // ties after scaling by 127 / amax are rare; these are exact
+  x[1 * cols + 3] = 1e30f;
+  x[2 * cols + 7] = std::numeric_limits<float>::quiet_NaN();
+  for (size_t c = 0; c < cols; ++c) x[3 * cols + c] = 0;
+  x[4 * cols + 2] = -std::numeric_limits<float>::infinity();
+  Int8Rows want;
+  want.Quantize(x.data(), rows, cols, k, ScalarInt8MatmulKernels());
+  int checked = 0;
+  for (const char* name : {"avx2", "avx2vnni", "avx512", "avx512vnni"}) {
+    const Int8MatmulKernels* kernels = Int8MatmulKernelsNamed(name, cpu);
+    if (kernels == nullptr) continue;
+    ++checked;
+    Int8Rows got;
+    got.Quantize(x.data(), rows, cols, k, *kernels);
+    const int offset = kernels->offset_activations ? 128 : 0;
+    for (size_t i = 0; i < rows * k; ++i) {
+      ASSERT_EQ(got.view().q[i], static_cast<uint8_t>(want.view().q[i] + offset))
+          << name << " at " << i;
+    }
+    for (size_t i = 0; i < rows; ++i) {
+      ASSERT_TRUE(SameBits(got.view().scales[i], want.view().scales[i])) << name << " row " << i;
+    }
+  }
+  if (checked == 0) GTEST_SKIP() << "no vector variant runs here (tests/emulated covers them)";
 }
 
 TEST(Int8MatmulChoiceTest, VariantsFollowTheCpu) {

@@ -41,9 +41,11 @@ class Int8Matrix {
 
 class Int8Rows {
  public:
-  // Rounds `rows` rows of `cols` floats (row-major) for a product of depth `k` (cols <= k,
-  // k % 4 == 0); with `offset`, stores q + 128 (Int8MatmulKernels::offset_activations).
-  void Quantize(const float* x, size_t rows, size_t cols, size_t k, bool offset);
+  // Rounds `rows` rows of `cols` floats (row-major) for `kernels`' product of depth `k`
+  // (cols <= k, k % 4 == 0; q + 128 where they take offset activations), with their
+  // instructions (every variant gives the same bytes).
+  void Quantize(const float* x, size_t rows, size_t cols, size_t k,
+                const Int8MatmulKernels& kernels);
   Int8RowsView view() const;
 
  private:

@@ -50,7 +50,8 @@ function(latentbus_expect_test name)
 endfunction()
 
 # The instructions of the kernels' AVX-512 variants (agent/llm/, bridge/): the Skylake-X set.
-# GCC 12's AVX-512 intrinsics start from _mm512_undefined_*, which -Wmaybe-uninitialized
-# reports in every caller (GCC bug 105593).
+# GCC 12's AVX-512 intrinsics start from _mm512_undefined_*, which -Wmaybe-uninitialized and
+# -Wuninitialized report in every caller (GCC bug 105593).
 set(LATENTBUS_AVX512_FLAGS -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma
-                           $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>)
+                           $<$<CXX_COMPILER_ID:GNU>:-Wno-maybe-uninitialized>
+                           $<$<CXX_COMPILER_ID:GNU>:-Wno-uninitialized>)
