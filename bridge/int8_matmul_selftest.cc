@@ -168,8 +168,8 @@ void CheckRounding(const codec::CpuFeatures& cpu, SelftestReport* report) {
   static uint8_t want[kRows * kK], got[kRows * kK];
   static float want_scales[kRows], got_scales[kRows];
   for (size_t i = 0; i < kRows * kCols; ++i) rows[i] = rng.Uniform(-4.0f, 4.0f);
-  rows[kCols + 3] = 3e38f;                  // huge
-  rows[2 * kCols + 5] = __builtin_nanf("");  // not finite
+  rows[kCols + 3] = 3e38f;                                     // huge
+  rows[2 * kCols + 5] = __builtin_nanf("");                    // not finite
   for (size_t c = 0; c < kCols; ++c) rows[3 * kCols + c] = 0;  // all zero
   rows[4 * kCols + 1] = -__builtin_inff();
   for (size_t c = 0; c < kCols; ++c) rows[5 * kCols + c] = static_cast<float>(c % 9) - 4.0f;
