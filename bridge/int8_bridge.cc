@@ -1,21 +1,10 @@
 #include "bridge/int8_bridge.h"
 
-#include <cmath>
-
 #include "absl/strings/str_cat.h"
 #include "bridge/bridge_kind.h"
+#include "bridge/gelu.h"
 
 namespace latentbus::bridge {
-namespace {
-
-// torch's gelu(x, "tanh").
-float GeluTanh(float x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-}
-
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<Int8Bridge>> Int8Bridge::Create(const BridgeArtifact& artifact,
                                                                const Int8MatmulKernels& kernels) {
   absl::StatusOr<BridgeKindSpec> kind = FindBridgeKind(artifact.metadata.kind);

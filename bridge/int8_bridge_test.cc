@@ -1,9 +1,11 @@
 // Int8Bridge against the float definition of each kind, computed here in double precision.
 #include "bridge/int8_bridge.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
+#include "bridge/gelu.h"
 #include "gtest/gtest.h"
 
 namespace latentbus::bridge {
@@ -93,6 +95,23 @@ TEST(Int8BridgeTest, EachKindFollowsItsFloatDefinitionWithinTheRounding) {
     EXPECT_LT(std::sqrt(err / norm), 0.03) << kind;
     EXPECT_GT(std::sqrt(err / norm), 1e-5) << kind << ": suspiciously exact";
   }
+}
+
+TEST(GeluTest, FollowsTorchsTanhFormAcrossTheRange) {
+  double worst = 0;
+  for (int i = -200000; i <= 200000; ++i) {
+    const double x = i * 1e-4;  // [-20, 20]
+    const double want = 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    worst = std::max(
+        worst, std::fabs(GeluTanh(static_cast<float>(x)) - want) / std::max(1.0, std::fabs(x)));
+  }
+  EXPECT_LT(worst, 1e-6);
+  for (float t : {-87.0f, -10.0f, -1.0f, 0.0f, 0.3466f, 1.0f, 20.0f, 88.0f}) {
+    EXPECT_NEAR(VectorizableExp(t) / std::exp(double{t}), 1.0, 3e-7) << t;
+  }
+  EXPECT_NEAR(GeluTanh(-1e30f), 0.0f, 1e-8);  // e^(-2u) saturates at e^88
+  EXPECT_EQ(GeluTanh(1e30f), 1e30f);
+  EXPECT_TRUE(std::isnan(GeluTanh(std::nanf(""))));
 }
 
 TEST(Int8BridgeTest, RefusesTheResampler) {
