@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <functional>
@@ -26,8 +27,10 @@
 #include "bench/otlp_sink.h"
 #include "bench/relay_server.h"
 #include "bench/relay_transport.h"
+#include "bridge/bridge_kernels.h"
 #include "broker/artifact_bridge.h"
 #include "broker/server.h"
+#include "codec/cpu_features.h"
 #include "codec/packet_proto.h"
 #include "grpcpp/grpcpp.h"
 #include "latentbus/v1/broker.grpc.pb.h"
@@ -89,6 +92,8 @@ class BrokerUnderTest {
     broker::BrokerOptions bo = BenchBrokerOptions();
     bo.config.translation.threads = options.translation_threads;
     bo.config.translation.compute_threads = options.translation_compute_threads;
+    bo.config.translation.kernels = options.translation_kernels;
+    bo.bridge_loader = broker::ArtifactBridgeLoader(options.translation_kernels);
     bo.tracer = std::move(tracer);
     absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
         broker::BrokerServer::Start(std::move(bo));
@@ -450,8 +455,16 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
       options.broker_address.empty() ? "in-process (loopback)" : options.broker_address;
   result["protocol"] = options.protocol;
   if (options.broker_address.empty()) {
-    result["broker_translation"] = {{"threads", options.translation_threads},
-                                    {"compute_threads", options.translation_compute_threads}};
+    // The kernels the broker's bridges resolve to (the environment variable included).
+    absl::StatusOr<const bridge::Int8MatmulKernels*> kernels = bridge::ResolveBridgeKernels(
+        options.translation_kernels, std::getenv(bridge::kBridgeKernelsEnv), true,
+        codec::DetectCpuFeatures());
+    result["broker_translation"] = {
+        {"threads", options.translation_threads},
+        {"compute_threads", options.translation_compute_threads},
+        {"kernels", !kernels.ok()         ? std::string("invalid")
+                    : *kernels == nullptr ? std::string("blas")
+                                          : std::string((*kernels)->name)}};
   }
 
   std::vector<std::string> systems;

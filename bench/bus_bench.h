@@ -66,6 +66,9 @@ struct BusBenchOptions {
   // use in libtorch/OpenBLAS (broker/config.h; 0 = the libraries' default, one per core).
   int translation_threads = 2;
   int translation_compute_threads = 1;
+  // In-process broker: the products bridges translate with (broker/config.h
+  // TranslationConfig::kernels): auto, blas, int8 or an int8 variant.
+  std::string translation_kernels = "auto";
   // `--cluster N` (N >= 1): also the cross-broker systems of bench/bus_cluster.h for the
   // request and direct modes: JetStream alone, one broker, and N brokers in cluster mode,
   // per sync policy; 0 = off. `cluster.nats_server`, `bridge_path`, token and protocol are

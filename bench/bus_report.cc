@@ -69,7 +69,11 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
   if (r.contains("protocol")) out << ", stream protocol " << r["protocol"].get<int>();
   if (r.contains("broker_translation")) {
     out << " (translation: " << r["broker_translation"]["threads"].get<int>() << " workers x "
-        << r["broker_translation"]["compute_threads"].get<int>() << " compute threads)";
+        << r["broker_translation"]["compute_threads"].get<int>() << " compute threads";
+    if (r["broker_translation"].contains("kernels")) {
+      out << ", kernels " << r["broker_translation"]["kernels"].get<std::string>();
+    }
+    out << ")";
   }
   out << "\n";
   for (const auto& mode_name : r["mode_order"]) {

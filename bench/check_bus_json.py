@@ -2,12 +2,15 @@
 """ctest helper: runs the `latentbus bench bus --json` command given after `--` and
 checks the output contract: it exits 0, the documented keys exist, the figures are
 positive, and no system lost a message or had one refused on the unloaded run.
-No timing thresholds: performance lives in the bench, not in tests."""
+`--kernels NAME` before `--`: the in-process broker must name NAME as its translation
+kernels. No timing thresholds: performance lives in the bench, not in tests."""
 import json
 import subprocess
 import sys
 
 cmd = sys.argv[sys.argv.index("--") + 1:]
+ours = sys.argv[1:sys.argv.index("--")]
+want_kernels = ours[ours.index("--kernels") + 1] if "--kernels" in ours else None
 out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE).stdout  # exit 0 or raise
 r = json.loads(out)
 positive = ["p50_us", "p99_us", "msgs_per_s", "floor_p50_us", "nats_p50_us",
@@ -46,6 +49,11 @@ for mode, m in r["modes"].items():
 for mode, m in r["modes"].items():
     server = m["systems"]["nats"].get("server", "")
     assert "v2.15.1" in server, f"{mode}: nats baseline ran {server!r}, not the pinned 2.15.1"
+# The in-process broker names the products its bridges translate with.
+if "broker_translation" in r:
+    kernels = r["broker_translation"]["kernels"]
+    assert kernels in ("blas", "scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"), kernels
+    assert want_kernels is None or kernels == want_kernels, f"kernels {kernels}, not {want_kernels}"
 if "compare_bridge" in r:
     assert all("latentbus_compare" in m["systems"] for m in r["modes"].values()), r["modes"]
 # --cluster: every policy asked for has its rows and its summary.

@@ -194,6 +194,13 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
                   "one per core)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  bus->add_option("--translation-kernels", bargs->options.translation_kernels,
+                  "In-process broker: products bridges translate with: auto (int8 where the CPU "
+                  "has VNNI), blas, int8, or an int8 variant (scalar, avx2, avx2vnni, avx512, "
+                  "avx512vnni)")
+      ->check(CLI::IsMember(
+          {"auto", "blas", "int8", "scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"}))
+      ->capture_default_str();
   bus->add_option("--cluster", bargs->options.cluster.brokers,
                   "Also the cross-broker path (request and direct modes): N brokers in cluster "
                   "mode over a JetStream cluster, next to one broker and JetStream alone "
