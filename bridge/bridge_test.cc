@@ -104,7 +104,10 @@ TEST(BridgeTest, RefusesBrokenArtifacts) {
   EXPECT_FALSE(Bridge::FromArtifact(a).ok());
 }
 
-TEST(BridgeTest, ConcurrentApplyBatchIsDeterministic) {
+// On float32 BLAS and on int8 products alike.
+class BridgeConcurrencyTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(BridgeConcurrencyTest, ConcurrentApplyBatchIsDeterministic) {
   std::mt19937 rng(3);
   std::normal_distribution<float> g;
   BridgeArtifact a;
@@ -121,7 +124,7 @@ TEST(BridgeTest, ConcurrentApplyBatchIsDeterministic) {
   a.tensors["map"] = random({48, 40}, 0);
   a.tensors["dst_mean"] = random({40}, 0);
   a.tensors["dst_std"] = random({40}, 1);
-  absl::StatusOr<std::unique_ptr<Bridge>> b = Bridge::FromArtifact(a);
+  absl::StatusOr<std::unique_ptr<Bridge>> b = Bridge::FromArtifact(a, {GetParam()});
   ASSERT_TRUE(b.ok());
   std::vector<codec::Tensor> inputs;
   for (uint32_t t = 1; t <= 12; ++t) inputs.push_back(random({t, 48}, 0));
@@ -219,6 +222,8 @@ TEST(BridgeTest, RefusesKernelsItCannotUse) {
   ASSERT_TRUE(fallback.ok()) << fallback.status();
   EXPECT_STREQ((*fallback)->kernels(), "blas");
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, BridgeConcurrencyTest, ::testing::Values("blas", "int8"));
 
 void ExpectNear(const std::vector<float>& got, const std::vector<float>& want) {
   ASSERT_EQ(got.size(), want.size());
