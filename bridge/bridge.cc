@@ -36,12 +36,12 @@ using torch_edge::FromTorch;
 using torch_edge::ToTorch;
 
 // Hands each input its rows of the [sum of rows, dst_dim] result `y`.
-void SplitRows(const float* y, absl::Span<const codec::Tensor> inputs, int64_t dst_dim,
+void SplitRows(const float* y, absl::Span<const codec::Tensor* const> inputs, int64_t dst_dim,
                std::vector<codec::Tensor>* outputs) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     codec::Tensor& out = (*outputs)[i];
-    out.shape = {inputs[i].shape[0], static_cast<uint32_t>(dst_dim)};
-    out.data.assign(y, y + inputs[i].shape[0] * dst_dim);
+    out.shape = {inputs[i]->shape[0], static_cast<uint32_t>(dst_dim)};
+    out.data.assign(y, y + inputs[i]->shape[0] * dst_dim);
     y += out.data.size();
   }
 }
@@ -136,13 +136,21 @@ absl::Status Bridge::CheckModels(const std::string& src_model_id,
 
 absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
     absl::Span<const codec::Tensor> inputs) const {
+  std::vector<const codec::Tensor*> pointers;
+  pointers.reserve(inputs.size());
+  for (const codec::Tensor& in : inputs) pointers.push_back(&in);
+  return ApplyBatch(absl::MakeConstSpan(pointers));
+}
+
+absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
+    absl::Span<const codec::Tensor* const> inputs) const {
   const BridgeMetadata& m = impl_->metadata;
-  for (const codec::Tensor& in : inputs) {
-    if (in.shape.size() != 2 || in.shape[1] != m.src_dim || in.shape[0] == 0 ||
-        in.data.size() != codec::NumElements(in.shape)) {
+  for (const codec::Tensor* in : inputs) {
+    if (in->shape.size() != 2 || in->shape[1] != m.src_dim || in->shape[0] == 0 ||
+        in->data.size() != codec::NumElements(in->shape)) {
       return absl::InvalidArgumentError(absl::StrCat("bridge input has shape ",
-                                                     codec::ShapeString(in.shape), ", expected [T,",
-                                                     m.src_dim, "] with T >= 1"));
+                                                     codec::ShapeString(in->shape),
+                                                     ", expected [T,", m.src_dim, "] with T >= 1"));
     }
   }
   std::vector<codec::Tensor> outputs(inputs.size());
@@ -150,18 +158,18 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
   if (impl_->int8 != nullptr) {
     // One product over every input's rows, as below.
     size_t rows = 0;
-    for (const codec::Tensor& in : inputs) rows += in.shape[0];
+    for (const codec::Tensor* in : inputs) rows += in->shape[0];
     std::vector<float> x;
-    const float* xs = inputs[0].data.data();
+    const float* xs = inputs[0]->data.data();
     if (inputs.size() > 1) {
       x.reserve(rows * static_cast<size_t>(m.src_dim));
-      for (const codec::Tensor& in : inputs) x.insert(x.end(), in.data.begin(), in.data.end());
+      for (const codec::Tensor* in : inputs) x.insert(x.end(), in->data.begin(), in->data.end());
       xs = x.data();
     }
     std::vector<float> y(rows * static_cast<size_t>(m.dst_dim));
     impl_->int8->Apply(xs, rows, y.data());
     if (inputs.size() == 1) {  // the common case in a broker: no copy
-      outputs[0].shape = {inputs[0].shape[0], static_cast<uint32_t>(m.dst_dim)};
+      outputs[0].shape = {inputs[0]->shape[0], static_cast<uint32_t>(m.dst_dim)};
       outputs[0].data = std::move(y);
       return outputs;
     }
@@ -172,12 +180,12 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
     torch::NoGradGuard no_grad;
     if (impl_->map_fused.defined()) {
       int64_t rows = 0;
-      for (const codec::Tensor& in : inputs) rows += in.shape[0];
+      for (const codec::Tensor* in : inputs) rows += in->shape[0];
       torch::Tensor x = torch::empty({rows, m.src_dim}, torch::kFloat32);
       float* dst = x.data_ptr<float>();
-      for (const codec::Tensor& in : inputs) {
-        std::memcpy(dst, in.data.data(), in.data.size() * sizeof(float));
-        dst += in.data.size();
+      for (const codec::Tensor* in : inputs) {
+        std::memcpy(dst, in->data.data(), in->data.size() * sizeof(float));
+        dst += in->data.size();
       }
       torch::Tensor y = torch::addmm(impl_->bias, x, impl_->map_fused);
       if (impl_->down.defined()) {
@@ -191,8 +199,8 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
     const int64_t inner = impl_->wq.size(1);
     const double scale = 1.0 / std::sqrt(static_cast<double>(inner / heads));
     for (size_t i = 0; i < inputs.size(); ++i) {
-      const int64_t t = inputs[i].shape[0];
-      torch::Tensor x = torch::from_blob(const_cast<float*>(inputs[i].data.data()), {t, m.src_dim},
+      const int64_t t = inputs[i]->shape[0];
+      torch::Tensor x = torch::from_blob(const_cast<float*>(inputs[i]->data.data()), {t, m.src_dim},
                                          torch::kFloat32);
       torch::Tensor k = torch::matmul(x, impl_->wk).view({t, heads, -1}).transpose(0, 1);
       torch::Tensor v = torch::matmul(x, impl_->wv).view({t, heads, -1}).transpose(0, 1);

@@ -58,6 +58,9 @@ class Bridge {
   // the resampler returns [num_queries, dst_dim] for every input. InvalidArgument on a bad shape.
   absl::StatusOr<std::vector<codec::Tensor>> ApplyBatch(
       absl::Span<const codec::Tensor> inputs) const;
+  // The same over borrowed inputs (the broker's decoded latents, not copied).
+  absl::StatusOr<std::vector<codec::Tensor>> ApplyBatch(
+      absl::Span<const codec::Tensor* const> inputs) const;
   absl::StatusOr<codec::Tensor> Apply(const codec::Tensor& input) const;
 
  private:

@@ -34,7 +34,7 @@ class ArtifactBridge final : public Bridge {
   const BridgeInfo& info() const override { return info_; }
 
   absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const override {
+      absl::Span<const codec::Tensor* const> batch) const override {
     return bridge_->ApplyBatch(batch);
   }
 

@@ -67,9 +67,10 @@ class Bridge {
 
   // Maps each [T_i, src_dim] tensor of `batch` to a [T'_i, dst_dim] tensor in the
   // destination's input-embedding space (T' may differ from T for resamplers). Returns
-  // one tensor per input, in order, or an error for the whole batch.
+  // one tensor per input, in order, or an error for the whole batch. Borrowed: the
+  // translator hands over the values validation decoded, without copying them.
   virtual absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const = 0;
+      absl::Span<const codec::Tensor* const> batch) const = 0;
 };
 
 }  // namespace latentbus::broker

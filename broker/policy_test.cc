@@ -16,7 +16,8 @@ class FixedBridge final : public Bridge {
     if (cosine >= 0) info_.fidelity[kFidelityCosine] = cosine;
   }
   const BridgeInfo& info() const override { return info_; }
-  absl::StatusOr<std::vector<codec::Tensor>> Apply(absl::Span<const codec::Tensor>) const override {
+  absl::StatusOr<std::vector<codec::Tensor>> Apply(
+      absl::Span<const codec::Tensor* const>) const override {
     return absl::UnimplementedError("not used");
   }
 

@@ -45,15 +45,15 @@ class TruncatingBridge final : public Bridge {
   }
   const BridgeInfo& info() const override { return info_; }
   absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const override {
+      absl::Span<const codec::Tensor* const> batch) const override {
     if (broken_) return absl::InternalError("the bridge broke");
     std::vector<codec::Tensor> out(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
-      const uint32_t rows = static_cast<uint32_t>(batch[i].rows());
+      const uint32_t rows = static_cast<uint32_t>(batch[i]->rows());
       out[i].shape = {rows, info_.dst_dim};
       for (size_t k = 0; k < size_t{rows} * info_.dst_dim; ++k) {
         out[i].data.push_back(
-            -batch[i].data[k / info_.dst_dim * info_.src_dim + k % info_.dst_dim]);
+            -batch[i]->data[k / info_.dst_dim * info_.src_dim + k % info_.dst_dim]);
       }
     }
     return out;

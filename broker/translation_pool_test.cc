@@ -11,7 +11,8 @@ class NamedBridge final : public Bridge {
  public:
   explicit NamedBridge(std::string id) { info_.id = std::move(id); }
   const BridgeInfo& info() const override { return info_; }
-  absl::StatusOr<std::vector<codec::Tensor>> Apply(absl::Span<const codec::Tensor>) const override {
+  absl::StatusOr<std::vector<codec::Tensor>> Apply(
+      absl::Span<const codec::Tensor* const>) const override {
     return absl::UnimplementedError("not used");
   }
 

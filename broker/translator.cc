@@ -12,9 +12,8 @@ absl::StatusOr<std::vector<codec::Packet>> BridgeTranslator::Translate(
     return absl::InvalidArgumentError(absl::StrCat(
         "bridge ", info.id, " maps to ", info.dst.ToString(), ", not ", target.model.ToString()));
   }
-  // Bridge::Apply takes a span of tensors: the values are copied into one vector for it
-  // (floats of [T, d], small next to the product that follows).
-  std::vector<codec::Tensor> inputs;
+  // The values validation decoded, borrowed (not copied) for the bridge.
+  std::vector<const codec::Tensor*> inputs;
   inputs.reserve(latents.size());
   for (const AcceptedLatent* latent : latents) {
     const codec::Packet& header = latent->header;
@@ -26,7 +25,7 @@ absl::StatusOr<std::vector<codec::Packet>> BridgeTranslator::Translate(
       return absl::InvalidArgumentError(absl::StrCat(
           "bridge ", info.id, " expects width ", info.src_dim, ", got ", latent->values.width()));
     }
-    inputs.push_back(latent->values);
+    inputs.push_back(&latent->values);
   }
   absl::StatusOr<std::vector<codec::Tensor>> outputs = bridge.Apply(inputs);
   if (!outputs.ok()) return outputs.status();

@@ -19,10 +19,11 @@ class DoublingBridge final : public Bridge {
   }
   const BridgeInfo& info() const override { return info_; }
   absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const override {
+      absl::Span<const codec::Tensor* const> batch) const override {
     ++calls;
     std::vector<codec::Tensor> out;
-    for (const codec::Tensor& in : batch) {
+    for (const codec::Tensor* input : batch) {
+      const codec::Tensor& in = *input;
       codec::Tensor t;
       t.shape = {static_cast<uint32_t>(in.rows()), info_.dst_dim};
       for (size_t r = 0; r < in.rows(); ++r) {

@@ -83,9 +83,10 @@ TestBridge::TestBridge(std::string id, const v1::ModelSpec& src, const v1::Model
 }
 
 absl::StatusOr<std::vector<codec::Tensor>> TestBridge::Apply(
-    absl::Span<const codec::Tensor> batch) const {
+    absl::Span<const codec::Tensor* const> batch) const {
   std::vector<codec::Tensor> out;
-  for (const codec::Tensor& in : batch) {
+  for (const codec::Tensor* input : batch) {
+    const codec::Tensor& in = *input;
     codec::Tensor t;
     const size_t rows = in.rows();
     t.shape = {static_cast<uint32_t>(rows), info_.dst_dim};
@@ -272,7 +273,7 @@ grpc::Status TestAgent::AwaitEnd(absl::Duration timeout) {
 }
 
 absl::StatusOr<std::vector<codec::Tensor>> SlowBridge::Apply(
-    absl::Span<const codec::Tensor> batch) const {
+    absl::Span<const codec::Tensor* const> batch) const {
   absl::SleepFor(delay_);
   return inner_.Apply(batch);
 }

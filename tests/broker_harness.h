@@ -53,7 +53,7 @@ class TestBridge final : public broker::Bridge {
   TestBridge(std::string id, const v1::ModelSpec& src, const v1::ModelSpec& dst, double cosine);
   const broker::BridgeInfo& info() const override { return info_; }
   absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const override;
+      absl::Span<const codec::Tensor* const> batch) const override;
 
  private:
   broker::BridgeInfo info_;
@@ -67,7 +67,7 @@ class SlowBridge final : public broker::Bridge {
       : inner_("slow", src, dst, 0.99), delay_(delay) {}
   const broker::BridgeInfo& info() const override { return inner_.info(); }
   absl::StatusOr<std::vector<codec::Tensor>> Apply(
-      absl::Span<const codec::Tensor> batch) const override;
+      absl::Span<const codec::Tensor* const> batch) const override;
 
  private:
   TestBridge inner_;
