@@ -46,16 +46,17 @@ int32_t sums[kMaxRows * kMaxN];
 float start[kMaxRows * (kMaxN + kGap)], want[kMaxRows * (kMaxN + kGap)],
     got[kMaxRows * (kMaxN + kGap)];
 
-// Packs dense [k][n] (or, when `fill` is not 0, every value `fill`) into the layout of
-// Int8MatrixView, with the scales and offset sums.
-Int8MatrixView Pack(size_t k, size_t n, int8_t fill) {
+// Packs the [k, n] matrix `value(r, j)` into the layout of Int8MatrixView, with the scales
+// and offset sums.
+template <typename Value>
+Int8MatrixView Pack(size_t k, size_t n, Value value) {
   const size_t tiles = (n + kInt8Tile - 1) / kInt8Tile, steps = k / 4;
   for (size_t i = 0; i < tiles * steps * 64; ++i) packed[i] = 0;
   for (size_t j = 0; j < tiles * kInt8Tile; ++j) offset_sums[j] = 0;
   for (size_t j = 0; j < n; ++j) {
     int32_t sum = 0;
     for (size_t r = 0; r < k; ++r) {
-      const int8_t v = fill != 0 ? fill : dense[r * n + j];
+      const int8_t v = value(r, j);
       packed[(j / kInt8Tile) * steps * 64 + (j % kInt8Tile) * 4 + 64 * (r / 4) + r % 4] = v;
       sum += v;
     }
@@ -150,9 +151,10 @@ void CheckRandom(Checker& checker, const codec::CpuFeatures& cpu) {
         RandomFloats(rng, xscales, rows, 0.001f, 0.1f);
         RandomFloats(rng, bias, n, -1.0f, 1.0f);
         RandomFloats(rng, start, rows * (n + kGap), -3.0f, 3.0f);
-        const Int8MatrixView w = Pack(k, n, 0);
+        const auto dense_value = [&](size_t r, size_t j) { return dense[r * n + j]; };
+        const Int8MatrixView w = Pack(k, n, dense_value);
         checker.CheckAll(
-            cpu, w, rows, xs, xs_offset, [&](size_t r, size_t j) { return dense[r * n + j]; },
+            cpu, w, rows, xs, xs_offset, dense_value,
             [&](size_t i, size_t c) { return static_cast<int8_t>(xs[i * k + c]); }, "random");
       }
     }
@@ -204,10 +206,11 @@ void CheckExtremes(Checker& checker, const codec::CpuFeatures& cpu) {
     for (size_t j = 0; j < kExtremeN; ++j) wscales[j] = 1e-9f;
     xscales[0] = 1;
     for (size_t i = 0; i < kExtremeN + kGap; ++i) start[i] = 0.5f;
-    const Int8MatrixView w = Pack(kExtremeK, kExtremeN, weight);
+    const auto fill = [&](size_t, size_t) { return weight; };
+    const Int8MatrixView w = Pack(kExtremeK, kExtremeN, fill);
     checker.CheckAll(
-        cpu, w, 1, x_extreme, x_extreme_offset, [&](size_t, size_t) { return weight; },
-        [&](size_t, size_t) { return activation; }, "extreme");
+        cpu, w, 1, x_extreme, x_extreme_offset, fill, [&](size_t, size_t) { return activation; },
+        "extreme");
   }
 }
 
