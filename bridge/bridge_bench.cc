@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "bridge/bridge.h"
 #include "bridge/bridge_artifact.h"
-#include "bridge/int8_matmul.h"
+#include "bridge/bridge_kernels.h"
 #include "codec/cpu_features.h"
 
 namespace latentbus::bridge {
@@ -51,9 +51,8 @@ double TimePerCall(Fn&& fn, double min_seconds) {
 std::vector<std::string> KernelList(const std::vector<std::string>& asked) {
   std::vector<std::string> kernels = {"blas"};
   if (asked.empty()) {
-    const codec::CpuFeatures cpu = codec::DetectCpuFeatures();
-    for (const char* v : {"scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"}) {
-      if (Int8MatmulKernelsNamed(v, cpu) != nullptr) kernels.push_back(v);
+    for (std::string& v : Int8VariantsThisCpuRuns(codec::DetectCpuFeatures())) {
+      kernels.push_back(std::move(v));
     }
     return kernels;
   }

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "codec/kernel_choice.h"
 
 namespace latentbus::bridge {
 namespace {
@@ -11,9 +12,7 @@ namespace {
 // What `cpu` can be asked for, in the words of the option.
 std::string Choices(const codec::CpuFeatures& cpu) {
   std::vector<std::string> names = {"auto", "blas", "int8"};
-  for (const char* v : {"scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"}) {
-    if (Int8MatmulKernelsNamed(v, cpu) != nullptr) names.push_back(v);
-  }
+  for (const std::string& v : Int8VariantsThisCpuRuns(cpu)) names.push_back(v);
   return absl::StrJoin(names, ", ");
 }
 
@@ -29,6 +28,14 @@ absl::StatusOr<const Int8MatmulKernels*> Named(const std::string& name,
 }
 
 }  // namespace
+
+std::vector<std::string> Int8VariantsThisCpuRuns(const codec::CpuFeatures& cpu) {
+  std::vector<std::string> names;
+  for (const char* v : codec::kKernelVariantNames) {
+    if (Int8MatmulKernelsNamed(v, cpu) != nullptr) names.push_back(v);
+  }
+  return names;
+}
 
 absl::StatusOr<const Int8MatmulKernels*> ResolveBridgeKernels(const std::string& requested,
                                                               const char* env, bool has_int8_form,

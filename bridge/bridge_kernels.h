@@ -17,6 +17,7 @@
 #define LATENTBUS_BRIDGE_BRIDGE_KERNELS_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "bridge/int8_matmul.h"
@@ -25,6 +26,9 @@
 namespace latentbus::bridge {
 
 inline constexpr char kBridgeKernelsEnv[] = "LATENTBUS_BRIDGE_KERNELS";
+
+// The names of the int8 variants `cpu` runs, slowest first.
+std::vector<std::string> Int8VariantsThisCpuRuns(const codec::CpuFeatures& cpu);
 
 // The int8 variant to use, or null for blas. `requested` as above; `env` the environment
 // variable's value (null when unset); `has_int8_form` whether the kind has one.

@@ -67,8 +67,4 @@ void Int8Bridge::Apply(const float* x, size_t rows, float* y) const {
   kernels_->matmul(down_.view(), hq.view(), nullptr, /*accumulate=*/true, y, dst_dim_);
 }
 
-size_t Int8Bridge::weight_bytes() const {
-  return map_.bytes() + (hidden_ != 0 ? up_.bytes() + down_.bytes() : 0);
-}
-
 }  // namespace latentbus::bridge

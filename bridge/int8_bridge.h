@@ -36,8 +36,6 @@ class Int8Bridge {
   void Apply(const float* x, size_t rows, float* y) const;
 
   const Int8MatmulKernels& kernels() const { return *kernels_; }
-  // Bytes of the prepared weights.
-  size_t weight_bytes() const;
 
  private:
   Int8Bridge() = default;

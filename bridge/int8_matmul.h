@@ -49,6 +49,13 @@ struct Int8MatrixView {
   const int32_t* offset_sums = nullptr;  // n: 128 * the sum of column j's q
 };
 
+// Where Int8MatrixView::q holds the value at (row, column) of a matrix of (padded) depth k.
+// It is the sum of a column's part and a row's part: Index(k, r, j) = Index(k, 0, j) +
+// Index(k, r, 0).
+inline size_t Int8PackedIndex(size_t k, size_t row, size_t column) {
+  return ((column / kInt8Tile) * (k / 4) + row / 4) * 64 + (column % kInt8Tile) * 4 + row % 4;
+}
+
 // Rows of activations rounded to int8: row i is q[i * k, (i + 1) * k), ~ scales[i] * q,
 // q in [-127, 127]; with offset_activations the bytes are q + 128.
 struct Int8RowsView {

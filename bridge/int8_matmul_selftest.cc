@@ -57,7 +57,7 @@ Int8MatrixView Pack(size_t k, size_t n, Value value) {
     int32_t sum = 0;
     for (size_t r = 0; r < k; ++r) {
       const int8_t v = value(r, j);
-      packed[(j / kInt8Tile) * steps * 64 + (j % kInt8Tile) * 4 + 64 * (r / 4) + r % 4] = v;
+      packed[Int8PackedIndex(k, r, j)] = v;
       sum += v;
     }
     offset_sums[j] = 128 * sum;

@@ -27,11 +27,10 @@ Int8Matrix Int8Matrix::FromFloat(const float* w, size_t k, size_t n) {
     for (size_t r = 0; r < k; ++r) amax = std::max(amax, std::fabs(w[r * n + j]));
     m.scales_[j] = amax / 127.0f;
     const float inverse = Int8Inverse(amax);
-    int8_t* column = m.q_.data() + (j / kInt8Tile) * steps * 64 + (j % kInt8Tile) * 4;
     int32_t sum = 0;
     for (size_t r = 0; r < k; ++r) {
       const int8_t q = static_cast<int8_t>(RoundInt8(w[r * n + j], inverse));
-      column[64 * (r / 4) + r % 4] = q;
+      m.q_[Int8PackedIndex(m.k_, r, j)] = q;
       sum += q;
     }
     m.offset_sums_[j] = 128 * sum;
@@ -43,15 +42,8 @@ Int8MatrixView Int8Matrix::view() const {
   return Int8MatrixView{k_, n_, q_.data(), scales_.data(), offset_sums_.data()};
 }
 
-size_t Int8Matrix::bytes() const {
-  return q_.size() + scales_.size() * sizeof(float) + offset_sums_.size() * sizeof(int32_t);
-}
-
 float Int8Matrix::Dequantized(size_t row, size_t column) const {
-  const size_t steps = k_ / 4;
-  const int8_t q =
-      q_[(column / kInt8Tile) * steps * 64 + (column % kInt8Tile) * 4 + 64 * (row / 4) + row % 4];
-  return scales_[column] * static_cast<float>(q);
+  return scales_[column] * static_cast<float>(q_[Int8PackedIndex(k_, row, column)]);
 }
 
 void Int8Rows::Quantize(const float* x, size_t rows, size_t cols, size_t k,

@@ -27,8 +27,6 @@ class Int8Matrix {
   Int8MatrixView view() const;
   size_t k() const { return k_; }  // padded
   size_t n() const { return n_; }
-  // Bytes held (values, scales, sums).
-  size_t bytes() const;
   // The value the kernels multiply by for (row, column): scale * q.
   float Dequantized(size_t row, size_t column) const;
 

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "codec/kernel_choice.h"
 #include "yaml-cpp/yaml.h"
 
 namespace latentbus::broker {
@@ -204,6 +205,15 @@ absl::StatusOr<BrokerConfig> LoadConfigFile(const std::string& path, BrokerConfi
   return ParseConfigYaml(*text, std::move(base));
 }
 
+const std::vector<std::string>& TranslationKernelNames() {
+  static const std::vector<std::string>* const names = [] {
+    auto* v = new std::vector<std::string>{"auto", "blas", "int8"};
+    for (const char* variant : codec::kKernelVariantNames) v->push_back(variant);
+    return v;
+  }();
+  return *names;
+}
+
 absl::Status ValidateConfig(const BrokerConfig& c) {
   if (c.listen_address.empty()) return Bad("listen", "empty");
   if (c.metrics_auth && c.tokens.empty()) {
@@ -265,8 +275,7 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
     return Bad("translation.compute_threads", "must be in [0, 256]");
   }
   {
-    const std::vector<std::string> kernels = {"auto", "blas",     "int8",   "scalar",
-                                              "avx2", "avx2vnni", "avx512", "avx512vnni"};
+    const std::vector<std::string>& kernels = TranslationKernelNames();
     if (std::find(kernels.begin(), kernels.end(), c.translation.kernels) == kernels.end()) {
       return Bad("translation.kernels",
                  absl::StrCat("must be one of ", absl::StrJoin(kernels, ", ")));

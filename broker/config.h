@@ -161,6 +161,9 @@ struct TranslationConfig {
   std::string kernels = "auto";
 };
 
+// What TranslationConfig::kernels may say: auto, blas, int8 and the int8 variants' names.
+const std::vector<std::string>& TranslationKernelNames();
+
 // Where the queues live when several brokers share them (broker/jetstream_delivery.h).
 struct ClusterConfig {
   std::string servers;  // comma-separated nats:// URLs; empty => in memory

@@ -9,6 +9,7 @@
 #include "bench/bus_bench.h"
 #include "bench/bus_plot.h"
 #include "bench/bus_report.h"
+#include "broker/config.h"
 #include "cli/commands.h"
 #include "codec/encoding.h"
 #include "nats/nats_server_binary.h"
@@ -198,8 +199,7 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
                   "In-process broker: products bridges translate with: auto (int8 where the CPU "
                   "has VNNI), blas, int8, or an int8 variant (scalar, avx2, avx2vnni, avx512, "
                   "avx512vnni)")
-      ->check(CLI::IsMember(
-          {"auto", "blas", "int8", "scalar", "avx2", "avx2vnni", "avx512", "avx512vnni"}))
+      ->check(CLI::IsMember(broker::TranslationKernelNames()))
       ->capture_default_str();
   bus->add_option("--cluster", bargs->options.cluster.brokers,
                   "Also the cross-broker path (request and direct modes): N brokers in cluster "

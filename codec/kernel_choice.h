@@ -9,6 +9,10 @@
 
 namespace latentbus::codec {
 
+// The variants' names, slowest instruction set first (both kernel families use them).
+inline constexpr const char* kKernelVariantNames[] = {"scalar", "avx2", "avx2vnni", "avx512",
+                                                      "avx512vnni"};
+
 template <typename Kernels>
 struct KernelCandidate {
   const Kernels* kernels;  // null when not built for this architecture

@@ -8,11 +8,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "codec/kernel_choice.h"
+
 namespace latentbus::emulated {
 
 // The kernel variants, in the order of SelftestReport::variants' bits.
-inline constexpr const char* kVariantNames[] = {"scalar", "avx2", "avx2vnni", "avx512",
-                                                "avx512vnni"};
+inline constexpr const auto& kVariantNames = codec::kKernelVariantNames;
 inline constexpr uint32_t kVariantCount = sizeof(kVariantNames) / sizeof(kVariantNames[0]);
 
 // Read by tests/emulated/kernels_test.py: keep the layout in step.
