@@ -1,9 +1,12 @@
 #include "codec/kernels.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 
 #include "codec/cpu_features.h"
+#include "codec/rotation_kernels.h"
 
 namespace latentbus::codec {
 #if defined(LATENTBUS_HAVE_AVX2)
@@ -20,12 +23,43 @@ const Kernels* Avx2Kernels() {
 #endif
 }
 
+const Kernels* Avx512Kernels() {
+#if defined(LATENTBUS_HAVE_AVX512)
+  static const Kernels* table = []() -> const Kernels* {
+    const CpuFeatures cpu = DetectCpuFeatures();
+    if (!cpu.avx2 || !cpu.avx512) return nullptr;
+    static Kernels kernels = internal::Avx2KernelTable();
+    kernels.name = "avx512";
+    kernels.rotate_rows = internal::RotateRowsAvx512;
+    return &kernels;
+  }();
+  return table;
+#else
+  return nullptr;
+#endif
+}
+
+const Kernels* KernelsNamed(const char* name) {
+  if (std::strcmp(name, "scalar") == 0) return &ScalarKernels();
+  if (std::strcmp(name, "avx2") == 0) return Avx2Kernels();
+  if (std::strcmp(name, "avx512") == 0) return Avx512Kernels();
+  return nullptr;
+}
+
 const Kernels& DefaultKernels() {
   static const Kernels* chosen = [] {
     const char* force = std::getenv("LATENTBUS_CODEC_KERNELS");
-    if (force != nullptr && std::strcmp(force, "scalar") == 0) return &ScalarKernels();
-    const Kernels* avx2 = Avx2Kernels();
-    return avx2 != nullptr ? avx2 : &ScalarKernels();
+    if (force != nullptr && *force != '\0') {
+      if (const Kernels* named = KernelsNamed(force)) return named;
+      std::fprintf(stderr,
+                   "latentbus: LATENTBUS_CODEC_KERNELS: this CPU or build cannot run codec kernels "
+                   "named '%.40s' (scalar, avx2, avx512); using the fastest it runs\n",
+                   force);
+    }
+    for (const Kernels* k : {Avx512Kernels(), Avx2Kernels()}) {
+      if (k != nullptr) return k;
+    }
+    return &ScalarKernels();
   }();
   return *chosen;
 }

@@ -1,7 +1,8 @@
 // Element kernels behind the codec: quantize/dequantize and float conversions over
-// flat arrays, and the rotation's row transform (codec/rotation.h). Two implementations exist,
-// scalar (portable) and AVX2 (x86-64 with AVX2+FMA+F16C); both produce bit-identical output for the
-// same input, which the tests check. The choice is made once at run time (DefaultKernels).
+// flat arrays, and the rotation's row transform (codec/rotation.h). Three implementations exist,
+// scalar (portable), AVX2 (x86-64 with AVX2+FMA+F16C) and AVX-512 (AVX2's element kernels with
+// an AVX-512 rotation); all produce bit-identical output for the same input, which the tests
+// check. The choice is made once at run time (DefaultKernels).
 //
 // Quantization contract (shared with the Python SDK; see codec/packet.h):
 //   groups of `group` consecutive elements (the last may be shorter);
@@ -38,6 +39,8 @@ struct Kernels {
   bool (*bf16_to_float)(const uint16_t* in, size_t n, float* out);
   // Copies n floats, failing on a non-finite one.
   bool (*copy_finite)(const float* in, size_t n, float* out);
+  // Whether all n floats are finite (reads only).
+  bool (*all_finite)(const float* x, size_t n);
   // Rotates (or with `inverse`, unrotates) `rows` rows of plan.width floats from `in`
   // into `out` (in == out allowed); see codec/rotation_kernels.h.
   void (*rotate_rows)(const RotationPlan& plan, const float* in, float* out, size_t rows,
@@ -49,8 +52,17 @@ const Kernels& ScalarKernels();
 // The AVX2 kernels, or nullptr when the build or the CPU lacks AVX2/FMA/F16C.
 const Kernels* Avx2Kernels();
 
-// AVX2 when available, else scalar. The environment variable
-// LATENTBUS_CODEC_KERNELS=scalar forces the scalar kernels (read once).
+// The AVX-512 kernels, or nullptr when the build or the CPU lacks AVX-512 F/BW/DQ/VL (or
+// what the AVX2 kernels need).
+const Kernels* Avx512Kernels();
+
+// The kernels called `name` ("scalar", "avx2", "avx512") if this build and CPU run them,
+// else nullptr.
+const Kernels* KernelsNamed(const char* name);
+
+// The fastest kernels this CPU runs: AVX-512, else AVX2, else scalar. The environment
+// variable LATENTBUS_CODEC_KERNELS=scalar|avx2|avx512 picks one instead (read once); a
+// name the CPU cannot run, or an unknown one, is reported on stderr once and ignored.
 const Kernels& DefaultKernels();
 
 }  // namespace latentbus::codec

@@ -270,12 +270,18 @@ bool CopyFinite(const float* in, size_t n, float* out) {
   return ScalarKernels().copy_finite(in + i, n - i, out + i);
 }
 
+bool AllFinite(const float* x, size_t n) {
+  const size_t body = n / 8 * 8;
+  if (body > 0 && MaxAbsBits(x, body) >= kNonFiniteAbsBits) return false;
+  return ScalarKernels().all_finite(x + body, n - body);
+}
+
 }  // namespace
 
 const Kernels& Avx2KernelTable() {
   static const Kernels kernels = {
       "avx2",      QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4, FloatToFp16,
-      Fp16ToFloat, FloatToBf16,  Bf16ToFloat,  CopyFinite,     RotateRowsAvx2,
+      Fp16ToFloat, FloatToBf16,  Bf16ToFloat,  CopyFinite,     AllFinite,      RotateRowsAvx2,
   };
   return kernels;
 }

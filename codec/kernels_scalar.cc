@@ -93,13 +93,19 @@ bool CopyFinite(const float* in, size_t n, float* out) {
   return max_abs < kNonFiniteAbsBits;
 }
 
+bool AllFinite(const float* x, size_t n) {
+  uint32_t max_abs = 0;
+  for (size_t i = 0; i < n; ++i) max_abs = std::max(max_abs, AbsBits(x[i]));
+  return max_abs < kNonFiniteAbsBits;
+}
+
 }  // namespace
 
 const Kernels& ScalarKernels() {
   using internal::RotateRowsScalar;
   static const Kernels kernels = {
-      "scalar",    QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4,   FloatToFp16,
-      Fp16ToFloat, FloatToBf16,  Bf16ToFloat,  CopyFinite,     RotateRowsScalar,
+      "scalar",    QuantizeInt8, QuantizeInt4, DequantizeInt8, DequantizeInt4, FloatToFp16,
+      Fp16ToFloat, FloatToBf16,  Bf16ToFloat,  CopyFinite,     AllFinite,      RotateRowsScalar,
   };
   return kernels;
 }

@@ -131,6 +131,7 @@ TEST_F(KernelsTest, BothDetectUnrepresentableValuesAnywhere) {
           EXPECT_FALSE(k->float_to_fp16(x.data(), n, h.data())) << k->name;
           EXPECT_FALSE(k->float_to_bf16(x.data(), n, h.data())) << k->name;
           EXPECT_FALSE(k->copy_finite(x.data(), n, out.data())) << k->name;
+          EXPECT_FALSE(k->all_finite(x.data(), n)) << k->name << " n=" << n << " pos=" << pos;
         }
         std::vector<float> x = TestInput(n, 4);
         x[pos] = 2e36f;  // finite, but >= 2^120: refused by the int quantizers only
@@ -141,6 +142,7 @@ TEST_F(KernelsTest, BothDetectUnrepresentableValuesAnywhere) {
           EXPECT_FALSE(k->quantize_int8(x.data(), n, 32, scales.data(), q.data())) << k->name;
           EXPECT_FALSE(k->quantize_int4(x.data(), n, 32, scales.data(), p.data())) << k->name;
           EXPECT_TRUE(k->copy_finite(x.data(), n, out.data())) << k->name;
+          EXPECT_TRUE(k->all_finite(x.data(), n)) << k->name;
         }
         x[pos] = 70000.0f;  // finite but beyond fp16
         std::vector<uint16_t> h(n);
@@ -158,12 +160,31 @@ TEST_F(KernelsTest, BothDetectUnrepresentableValuesAnywhere) {
 }
 
 TEST(KernelsDispatchTest, DefaultIsTheBestAvailable) {
-  const Kernels* avx2 = Avx2Kernels();
   const char* forced = std::getenv("LATENTBUS_CODEC_KERNELS");
-  if (forced != nullptr && std::string(forced) == "scalar") {
-    EXPECT_EQ(&DefaultKernels(), &ScalarKernels());
+  if (forced != nullptr && KernelsNamed(forced) != nullptr) {
+    EXPECT_EQ(&DefaultKernels(), KernelsNamed(forced));
+  } else if (Avx512Kernels() != nullptr) {
+    EXPECT_EQ(&DefaultKernels(), Avx512Kernels());
   } else {
-    EXPECT_EQ(&DefaultKernels(), avx2 != nullptr ? avx2 : &ScalarKernels());
+    EXPECT_EQ(&DefaultKernels(), Avx2Kernels() != nullptr ? Avx2Kernels() : &ScalarKernels());
+  }
+}
+
+TEST(KernelsDispatchTest, NamesFindTheTablesThisCpuRuns) {
+  EXPECT_EQ(KernelsNamed("scalar"), &ScalarKernels());
+  EXPECT_EQ(KernelsNamed("avx2"), Avx2Kernels());
+  EXPECT_EQ(KernelsNamed("avx512"), Avx512Kernels());
+  EXPECT_EQ(KernelsNamed("AVX2"), nullptr);
+  EXPECT_EQ(KernelsNamed("avx512vnni"), nullptr);
+  for (const Kernels* k : {Avx2Kernels(), Avx512Kernels()}) {
+    if (k != nullptr) {
+      EXPECT_STREQ(KernelsNamed(k->name)->name, k->name);
+    }
+  }
+  // The AVX-512 table differs from the AVX2 one in its rotation only.
+  if (const Kernels* k = Avx512Kernels()) {
+    EXPECT_NE(k->rotate_rows, Avx2Kernels()->rotate_rows);
+    EXPECT_EQ(k->quantize_int8, Avx2Kernels()->quantize_int8);
   }
 }
 

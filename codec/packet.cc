@@ -302,7 +302,7 @@ absl::Status DecodeValidated(const Packet& p, absl::Span<float> out, const Kerne
     if (!DecodeElements(k, p, r * width, count * width, x)) return non_finite();
     (*rot)->Inverse(x, x, count, k);
     // Finite payloads can still overflow inside the inverse transform.
-    if (!overflow && !k.copy_finite(x, count * width, x)) overflow = true;
+    if (!overflow && !k.all_finite(x, count * width)) overflow = true;
   }
   if (overflow) {
     return absl::InvalidArgumentError(

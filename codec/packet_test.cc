@@ -274,18 +274,20 @@ TEST(PacketTest, EncodeIntoReusesBuffersAcrossSizes) {
   EXPECT_LT(RelativeError(small, back->data), 0.15);
 }
 
-TEST(PacketTest, ScalarAndAvx2KernelsProduceTheSamePacket) {
-  const Kernels* avx2 = Avx2Kernels();
-  if (avx2 == nullptr) GTEST_SKIP() << "CPU or build without AVX2/FMA/F16C";
+TEST(PacketTest, ScalarAndVectorKernelsProduceTheSamePacket) {
+  if (Avx2Kernels() == nullptr) GTEST_SKIP() << "CPU or build without AVX2/FMA/F16C";
   const Tensor t = OutlierTensor(16, 640, 12);
-  for (const Encoding& e : {Enc(DType::kInt4, 32, true), Enc(DType::kInt8, 128), Enc(DType::kFp16),
-                            Enc(DType::kBf16)}) {
-    Packet a, b;
-    ASSERT_TRUE(EncodeInto(t.data, t.shape, e, &a, &ScalarKernels()).ok());
-    ASSERT_TRUE(EncodeInto(t.data, t.shape, e, &b, avx2).ok());
-    EXPECT_EQ(a.payload, b.payload) << EncodingName(e);
-    EXPECT_EQ(a.scales, b.scales) << EncodingName(e);
-    EXPECT_EQ(a.checksum, b.checksum) << EncodingName(e);
+  for (const Kernels* vec : {Avx2Kernels(), Avx512Kernels()}) {
+    if (vec == nullptr) continue;
+    for (const Encoding& e : {Enc(DType::kInt4, 32, true), Enc(DType::kInt8, 128),
+                              Enc(DType::kFp16), Enc(DType::kBf16)}) {
+      Packet a, b;
+      ASSERT_TRUE(EncodeInto(t.data, t.shape, e, &a, &ScalarKernels()).ok());
+      ASSERT_TRUE(EncodeInto(t.data, t.shape, e, &b, vec).ok());
+      EXPECT_EQ(a.payload, b.payload) << vec->name << " " << EncodingName(e);
+      EXPECT_EQ(a.scales, b.scales) << vec->name << " " << EncodingName(e);
+      EXPECT_EQ(a.checksum, b.checksum) << vec->name << " " << EncodingName(e);
+    }
   }
 }
 

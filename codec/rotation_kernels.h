@@ -1,7 +1,7 @@
-// The row transforms behind Rotation (codec/rotation.h): a portable reference and an
-// AVX2 build, reached through Kernels::rotate_rows. Not part of the codec's API.
+// The row transforms behind Rotation (codec/rotation.h): a portable reference, an AVX2
+// and an AVX-512 build, reached through Kernels::rotate_rows. Not part of the codec's API.
 //
-// Both perform the same fp32 operations on every element in the same order (butterflies
+// All perform the same fp32 operations on every element in the same order (butterflies
 // a + b and a - b in Sylvester stage order; the DCT as acc = 0, then acc = acc + c * x
 // for n = 0, 1, ..., multiply then add, never fused), so their results are identical bit
 // for bit. The shared test vectors and the Python SDK rely on that.
@@ -36,6 +36,13 @@ float* RotationScratch(size_t floats);
 // The same with AVX2 and FMA (rotation_avx2.cc); the caller has checked the CPU.
 void RotateRowsAvx2(const RotationPlan& plan, const float* in, float* out, size_t rows,
                     bool inverse);
+#endif
+
+#if defined(LATENTBUS_HAVE_AVX512)
+// The same with AVX-512 F (rotation_avx512.cc); the caller has checked the CPU for
+// AVX-512 F/BW/DQ/VL and AVX2.
+void RotateRowsAvx512(const RotationPlan& plan, const float* in, float* out, size_t rows,
+                      bool inverse);
 #endif
 
 }  // namespace internal

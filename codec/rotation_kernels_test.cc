@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "codec/kernels.h"
@@ -21,33 +22,42 @@ bool SameBits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-// Widths the AVX2 build handles differently: below 8 (reference), one register, the
-// model widths, odd factors up to the largest, and rows longer than its L1 block.
+// Widths the vector builds handle differently: below one register (the narrower build),
+// one register, the model widths, odd factors up to the largest, and rows longer than
+// their L1 block.
 std::vector<size_t> TestWidths() {
-  std::vector<size_t> widths = {1,   2,    4,    8,    16,    64,    576,    640,
-                                896, 2048, 4096, 8192, 36864, 65536, 1 << 20};
+  std::vector<size_t> widths = {1,   2,   4,    8,    16,   32,   64,    128,   256,   512,    576,
+                                640, 896, 1024, 2048, 4096, 8192, 16384, 36864, 65536, 1 << 20};
   for (size_t odd = 3; odd <= Rotation::kMaxOddFactor; odd += 2) {
-    for (size_t pow2 : {size_t{1}, size_t{4}, size_t{8}, size_t{32}}) widths.push_back(odd * pow2);
+    for (size_t pow2 : {size_t{1}, size_t{4}, size_t{8}, size_t{16}, size_t{32}}) {
+      widths.push_back(odd * pow2);
+    }
   }
   widths.push_back(63 * 16384);  // the widest with the largest odd factor within kMaxWidth
   widths.push_back(3 * 8192);    // odd factor with blocks longer than L1
   return widths;
 }
 
-class RotationKernelsTest : public ::testing::Test {
+// The vector builds, one test instance each; a build the CPU cannot run skips.
+class RotationKernelsTest : public ::testing::TestWithParam<const char*> {
  protected:
   void SetUp() override {
-    avx2_ = Avx2Kernels();
-    if (avx2_ == nullptr) GTEST_SKIP() << "CPU or build without AVX2/FMA/F16C";
+    kernels_ = KernelsNamed(GetParam());
+    if (kernels_ == nullptr) GTEST_SKIP() << "this CPU or build cannot run " << GetParam();
   }
-  const Kernels* avx2_ = nullptr;
+  const Kernels* kernels_ = nullptr;
   const Kernels& scalar_ = ScalarKernels();
 };
 
-// The AVX2 build reorders how the work is scheduled, never what each element computes:
+INSTANTIATE_TEST_SUITE_P(Builds, RotationKernelsTest, ::testing::Values("avx2", "avx512"),
+                         [](const ::testing::TestParamInfo<const char*>& param) {
+                           return std::string(param.param);
+                         });
+
+// A vector build reorders how the work is scheduled, never what each element computes:
 // both directions agree with the reference bit for bit (the shared test vectors and the
 // Python SDK need exactly that), in place and out of place.
-TEST_F(RotationKernelsTest, Avx2MatchesScalarBitForBit) {
+TEST_P(RotationKernelsTest, MatchesScalarBitForBit) {
   for (size_t width : TestWidths()) {
     const size_t rows = width <= 4096 ? 3 : 1;
     absl::StatusOr<Rotation> rot = Rotation::Create(width, width * 7 + 1);
@@ -56,22 +66,22 @@ TEST_F(RotationKernelsTest, Avx2MatchesScalarBitForBit) {
     for (bool inverse : {false, true}) {
       std::vector<float> want(x.size()), got(x.size()), in_place = x;
       scalar_.rotate_rows(rot->plan(), x.data(), want.data(), rows, inverse);
-      avx2_->rotate_rows(rot->plan(), x.data(), got.data(), rows, inverse);
-      avx2_->rotate_rows(rot->plan(), in_place.data(), in_place.data(), rows, inverse);
+      kernels_->rotate_rows(rot->plan(), x.data(), got.data(), rows, inverse);
+      kernels_->rotate_rows(rot->plan(), in_place.data(), in_place.data(), rows, inverse);
       EXPECT_TRUE(SameBits(want, got)) << "width " << width << (inverse ? " inverse" : " forward");
       EXPECT_TRUE(SameBits(want, in_place)) << "width " << width << " in place";
     }
   }
 }
 
-TEST_F(RotationKernelsTest, Avx2RoundTrips) {
+TEST_P(RotationKernelsTest, RoundTrips) {
   for (size_t width : TestWidths()) {
     absl::StatusOr<Rotation> rot = Rotation::Create(width, 5);
     ASSERT_TRUE(rot.ok()) << width;
     const std::vector<float> x = RandomFloats(width, 3);
     std::vector<float> y(width);
-    rot->Forward(x.data(), y.data(), 1, *avx2_);
-    rot->Inverse(y.data(), y.data(), 1, *avx2_);
+    rot->Forward(x.data(), y.data(), 1, *kernels_);
+    rot->Inverse(y.data(), y.data(), 1, *kernels_);
     double err = 0, norm = 0;
     for (size_t i = 0; i < width; ++i) {
       err += (static_cast<double>(y[i]) - x[i]) * (static_cast<double>(y[i]) - x[i]);
