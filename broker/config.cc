@@ -99,7 +99,8 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   }
   if (YAML::Node tr = root["translation"]) {
     if (auto s = CheckKeys(tr, "translation",
-                           {"threads", "max_batch", "max_pending", "compute_threads", "kernels"});
+                           {"threads", "max_batch", "max_pending", "compute_threads", "kernels",
+                            "inline_max_tokens"});
         !s.ok()) {
       return s;
     }
@@ -108,6 +109,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(tr, "max_pending", &c->translation.max_pending);
     Get(tr, "compute_threads", &c->translation.compute_threads);
     Get(tr, "kernels", &c->translation.kernels);
+    Get(tr, "inline_max_tokens", &c->translation.inline_max_tokens);
   }
   if (YAML::Node lim = root["limits"]) {
     if (auto s = CheckKeys(lim, "limits",
@@ -280,6 +282,9 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
       return Bad("translation.kernels",
                  absl::StrCat("must be one of ", absl::StrJoin(kernels, ", ")));
     }
+  }
+  if (c.translation.inline_max_tokens > (1u << 20)) {
+    return Bad("translation.inline_max_tokens", "must be in [0, 1048576] (0: never inline)");
   }
   if (c.drain_timeout_seconds < 0) return Bad("drain_timeout_seconds", "must be >= 0");
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {

@@ -159,6 +159,10 @@ struct TranslationConfig {
   // int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni). A variant the CPU cannot run
   // fails the bridge's load.
   std::string kernels = "auto";
+  // A latent for one receiver with at most this many tokens is translated on the thread
+  // that received it when nothing is queued and a translation slot is free, instead of
+  // being handed to a worker (broker/translation_pool.h); 0: always on the workers.
+  uint32_t inline_max_tokens = 128;
 };
 
 // What TranslationConfig::kernels may say: auto, blas, int8 and the int8 variants' names.

@@ -20,6 +20,7 @@ TEST(ConfigTest, DefaultsAreValid) {
   EXPECT_EQ(c.policy.rules[0].form, "text");
   EXPECT_EQ(c.translation.compute_threads, 1);
   EXPECT_EQ(c.translation.kernels, "auto");
+  EXPECT_EQ(c.translation.inline_max_tokens, 128u);
 }
 
 TEST(ConfigTest, ParsesEverySection) {
@@ -30,7 +31,8 @@ health_listen: 0.0.0.0:9001
 log_level: debug
 drain_timeout_seconds: 3.5
 keepalive: {time_ms: 1000, timeout_ms: 500}
-translation: {threads: 4, max_batch: 8, max_pending: 100, compute_threads: 3, kernels: blas}
+translation: {threads: 4, max_batch: 8, max_pending: 100, compute_threads: 3, kernels: blas,
+              inline_max_tokens: 0}
 limits:
   max_message_bytes: 65536
   max_queue_depth: 7
@@ -61,6 +63,7 @@ tokens:
   EXPECT_EQ(c->translation.threads, 4);
   EXPECT_EQ(c->translation.compute_threads, 3);
   EXPECT_EQ(c->translation.kernels, "blas");
+  EXPECT_EQ(c->translation.inline_max_tokens, 0u);
   EXPECT_EQ(c->limits.max_message_bytes, 65536u);
   EXPECT_EQ(c->limits.max_queue_depth, 7u);
   EXPECT_EQ(c->limits.dedup_window, 11u);
@@ -92,6 +95,9 @@ TEST(ConfigTest, RejectsTyposAndBadValues) {
   EXPECT_FALSE(ParseConfigYaml("translation: {compute_threads: -1}").ok());
   EXPECT_FALSE(ParseConfigYaml("translation: {kernels: fastest}").ok());
   EXPECT_TRUE(ParseConfigYaml("translation: {kernels: avx512vnni}").ok());
+  EXPECT_TRUE(ParseConfigYaml("translation: {inline_max_tokens: 1048576}").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {inline_max_tokens: 1048577}").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {inline_max_tokens: -1}").ok());
   EXPECT_FALSE(ParseConfigYaml("limits: {max_deadline_seconds: 0}").ok());
   EXPECT_FALSE(ParseConfigYaml("limits: {max_deadline_seconds: 40000000}").ok());
   EXPECT_TRUE(ParseConfigYaml("translation: {compute_threads: 0}").ok());

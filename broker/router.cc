@@ -283,6 +283,11 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   latent_base->clear_text();
   latent_base->set_delivered_form(v1::PAYLOAD_FORM_LATENT);
 
+  // One receiver's translation may run on this thread (TranslationPool::Submit); several
+  // go to the workers, which translate them in parallel.
+  const bool one_translation = std::count_if(targets.begin(), targets.end(), [](const Target& t) {
+                                 return t.decision.form != v1::PAYLOAD_FORM_TEXT;
+                               }) == 1;
   for (const Target& t : targets) {
     if (t.decision.form == v1::PAYLOAD_FORM_TEXT) {
       if (has_latent)
@@ -323,7 +328,8 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
           }
           Finish(tracker, agent_id, decision,
                  c_.delivery->Enqueue(agent_id, QueuedMessage{std::move(env), now, trace_context}));
-        });
+        },
+        one_translation);
     if (!submitted.ok()) {
       if (translate) translate->SetError(submitted.message());
       Finish(tracker, agent_id, decision,

@@ -8,23 +8,50 @@
 namespace latentbus::broker {
 
 TranslationPool::TranslationPool(const Translator* translator, Options options, Metrics* metrics)
-    : translator_(translator), options_(options), metrics_(metrics) {
-  int threads = options_.threads < 1 ? 1 : options_.threads;
-  workers_.reserve(threads);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+    : translator_(translator),
+      options_(options),
+      threads_(options.threads < 1 ? 1 : options.threads),
+      metrics_(metrics) {
+  workers_.reserve(threads_);
+  for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
+
+namespace {
+size_t Rows(const codec::Packet& header) {
+  size_t rows = 1;
+  for (size_t i = 0; i + 1 < header.shape.size(); ++i) rows *= header.shape[i];
+  return rows;
+}
+}  // namespace
 
 TranslationPool::~TranslationPool() { Shutdown(); }
 
 absl::Status TranslationPool::Submit(std::shared_ptr<const Bridge> bridge,
                                      std::shared_ptr<const AcceptedLatent> latent,
-                                     TranslationTarget target, Done done) {
-  absl::MutexLock lock(&mu_);
-  if (stop_) return absl::FailedPreconditionError("translation pool is shut down");
-  if (queue_.size() >= options_.max_pending) {
-    return absl::ResourceExhaustedError("translation backlog is full");
+                                     TranslationTarget target, Done done, bool may_run_inline) {
+  const bool small = may_run_inline && Rows(latent->header) <= options_.inline_max_tokens;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stop_) return absl::FailedPreconditionError("translation pool is shut down");
+    if (!small || !queue_.empty() || running_ >= threads_) {
+      if (queue_.size() >= options_.max_pending) {
+        return absl::ResourceExhaustedError("translation backlog is full");
+      }
+      queue_.push_back(
+          Job{std::move(bridge), std::move(latent), std::move(target), std::move(done)});
+      return absl::OkStatus();
+    }
+    ++running_;
+    ++inline_running_;
+    ++inline_count_;
   }
-  queue_.push_back(Job{std::move(bridge), std::move(latent), std::move(target), std::move(done)});
+  if (metrics_ != nullptr) metrics_->Increment("latentbus_translations_inline_total");
+  std::vector<Job> batch;
+  batch.push_back(Job{std::move(bridge), std::move(latent), std::move(target), std::move(done)});
+  RunBatch(batch);
+  absl::MutexLock lock(&mu_);
+  --running_;
+  --inline_running_;
   return absl::OkStatus();
 }
 
@@ -40,12 +67,21 @@ void TranslationPool::Shutdown() {
     if (t.joinable()) t.join();
   }
   workers_.clear();
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &TranslationPool::NoneInline));
+  }
   for (Job& job : cancelled) job.done(absl::CancelledError("broker shutting down"));
 }
 
 size_t TranslationPool::pending() const {
   absl::MutexLock lock(&mu_);
   return queue_.size();
+}
+
+uint64_t TranslationPool::inline_count() const {
+  absl::MutexLock lock(&mu_);
+  return inline_count_;
 }
 
 void TranslationPool::WorkerLoop() {
@@ -65,33 +101,38 @@ void TranslationPool::WorkerLoop() {
           ++it;
         }
       }
+      ++running_;
     }
-    std::vector<const AcceptedLatent*> latents;
-    latents.reserve(batch.size());
-    for (const Job& job : batch) latents.push_back(job.latent.get());
-    absl::Time start = absl::Now();
-    absl::StatusOr<std::vector<codec::Packet>> result =
-        translator_->Translate(*batch.front().bridge, latents, batch.front().target);
-    if (result.ok() && result->size() != batch.size()) {
-      result = absl::InternalError("translator returned a wrong number of packets");
-    }
-    if (metrics_ != nullptr) {
-      metrics_->Observe("latentbus_translation_seconds",
-                        absl::ToDoubleSeconds(absl::Now() - start));
-      metrics_->Increment("latentbus_translations_total",
-                          {{"result", result.ok() ? "ok" : "error"}},
-                          static_cast<double>(batch.size()));
-    }
-    if (!result.ok()) {
-      spdlog::warn("translation failed bridge={} batch={} error={}",
-                   batch.front().bridge->info().id, batch.size(), result.status().ToString());
-    }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (result.ok()) {
-        batch[i].done(std::move((*result)[i]));
-      } else {
-        batch[i].done(result.status());
-      }
+    RunBatch(batch);
+    absl::MutexLock lock(&mu_);
+    --running_;
+  }
+}
+
+void TranslationPool::RunBatch(std::vector<Job>& batch) {
+  std::vector<const AcceptedLatent*> latents;
+  latents.reserve(batch.size());
+  for (const Job& job : batch) latents.push_back(job.latent.get());
+  absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<codec::Packet>> result =
+      translator_->Translate(*batch.front().bridge, latents, batch.front().target);
+  if (result.ok() && result->size() != batch.size()) {
+    result = absl::InternalError("translator returned a wrong number of packets");
+  }
+  if (metrics_ != nullptr) {
+    metrics_->Observe("latentbus_translation_seconds", absl::ToDoubleSeconds(absl::Now() - start));
+    metrics_->Increment("latentbus_translations_total", {{"result", result.ok() ? "ok" : "error"}},
+                        static_cast<double>(batch.size()));
+  }
+  if (!result.ok()) {
+    spdlog::warn("translation failed bridge={} batch={} error={}", batch.front().bridge->info().id,
+                 batch.size(), result.status().ToString());
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (result.ok()) {
+      batch[i].done(std::move((*result)[i]));
+    } else {
+      batch[i].done(result.status());
     }
   }
 }

@@ -3,11 +3,20 @@
 // Submit queues one accepted latent for one receiver. A worker takes the oldest job plus every
 // other queued job with the same bridge and target (up to max_batch) and hands them to
 // the Translator as one batch, so packets sharing a bridge are translated together.
-// Each job's callback runs exactly once, on a worker thread, with the translated packet
-// or the batch's error; jobs still queued at Shutdown get CANCELLED.
+//
+// Inline translation: handing a job to a worker costs a wake-up and a thread switch, as
+// much as a small int8 translation itself on a busy machine. So when the caller allows it,
+// nothing is queued, a translation slot is free (at most `threads` translations run at
+// once, workers and inline ones together) and the packet has at most inline_max_tokens
+// rows, Submit translates on the calling thread and calls `done` before it returns. Under
+// load the queue is not empty and jobs batch on the workers as before.
+//
+// Each job's callback runs exactly once: on a worker thread, or on the submitting thread
+// inside Submit when run inline, with the translated packet or the batch's error; jobs
+// still queued at Shutdown get CANCELLED.
 //
 // Thread safety: Submit and Shutdown are safe for concurrent use. Callbacks must not
-// block for long (they run on the pool's threads).
+// block for long (they run on the pool's threads or the submitter's).
 #ifndef LATENTBUS_BROKER_TRANSLATION_POOL_H_
 #define LATENTBUS_BROKER_TRANSLATION_POOL_H_
 
@@ -35,6 +44,8 @@ class TranslationPool {
     int threads = 2;
     size_t max_batch = 32;
     size_t max_pending = 4096;
+    // Largest packet (rows = tokens) Submit may translate on the caller's thread; 0: never.
+    size_t inline_max_tokens = 0;
   };
   using Done = std::function<void(absl::StatusOr<codec::Packet>)>;
 
@@ -43,15 +54,19 @@ class TranslationPool {
   ~TranslationPool();  // Shutdown()
 
   // RESOURCE_EXHAUSTED when max_pending jobs are queued, FAILED_PRECONDITION after
-  // Shutdown; `done` is then not called.
+  // Shutdown; `done` is then not called. With `may_run_inline` the job may run on this
+  // thread (see above); `done` has then been called when Submit returns OK.
   absl::Status Submit(std::shared_ptr<const Bridge> bridge,
                       std::shared_ptr<const AcceptedLatent> latent, TranslationTarget target,
-                      Done done);
+                      Done done, bool may_run_inline = false);
 
-  // Stops the workers after their current batch; cancels queued jobs. Idempotent.
+  // Stops the workers after their current batch, waits for inline translations to end;
+  // cancels queued jobs. Idempotent.
   void Shutdown();
 
   size_t pending() const;
+  // Jobs translated on the submitting thread so far.
+  uint64_t inline_count() const;
 
  private:
   struct Job {
@@ -61,14 +76,24 @@ class TranslationPool {
     Done done;
   };
   void WorkerLoop();
-  bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); }
+  // Translates the batch (jobs sharing bridge and target), records metrics, calls every
+  // job's callback.
+  void RunBatch(std::vector<Job>& batch);
+  bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || (!queue_.empty() && running_ < threads_);
+  }
+  bool NoneInline() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inline_running_ == 0; }
 
   const Translator* const translator_;
   const Options options_;
+  const int threads_;
   Metrics* const metrics_;
   mutable absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;  // translations under way, workers' and inline
+  int inline_running_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t inline_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> workers_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "absl/synchronization/notification.h"
+#include "broker/metrics.h"
 
 namespace latentbus::broker {
 namespace {
@@ -56,10 +59,20 @@ class FakeTranslator final : public Translator {
   mutable std::vector<std::string> batches_ ABSL_GUARDED_BY(mu_);
 };
 
-std::shared_ptr<const AcceptedLatent> PacketWithLayer(uint32_t layer) {
+std::shared_ptr<const AcceptedLatent> PacketWithLayer(uint32_t layer, uint32_t tokens = 45) {
   auto p = std::make_shared<AcceptedLatent>();
   p->header.layer = layer;
+  p->header.shape = {tokens, 576};
   return p;
+}
+
+// Options: threads, max_batch, max_pending, inline_max_tokens.
+TranslationPool::Options InlineUpTo(size_t tokens, int threads = 1) {
+  TranslationPool::Options o;
+  o.threads = threads;
+  o.max_pending = 100;
+  o.inline_max_tokens = tokens;
+  return o;
 }
 
 struct Results {
@@ -139,6 +152,120 @@ TEST(TranslationPoolTest, BacklogLimitAndShutdownCancelsQueued) {
   EXPECT_TRUE(results.by_layer.at(0).ok());
   EXPECT_EQ(results.by_layer.at(1).status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(results.by_layer.at(2).status().code(), absl::StatusCode::kCancelled);
+}
+
+// An idle pool translates a small packet on the submitting thread: the callback has run
+// when Submit returns, on this thread.
+TEST(TranslationPoolTest, IdlePoolTranslatesSmallPacketsInline) {
+  FakeTranslator translator;
+  translator.release_.Notify();
+  Metrics metrics;
+  TranslationPool pool(&translator, InlineUpTo(64), &metrics);
+  auto a = std::make_shared<NamedBridge>("a");
+  std::thread::id ran_on;
+  absl::StatusOr<codec::Packet> got = absl::UnknownError("not called");
+  ASSERT_TRUE(pool.Submit(
+                      a, PacketWithLayer(5, 64), {},
+                      [&](absl::StatusOr<codec::Packet> p) {
+                        ran_on = std::this_thread::get_id();
+                        got = std::move(p);
+                      },
+                      /*may_run_inline=*/true)
+                  .ok());
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->layer, 1005u);
+  EXPECT_EQ(pool.inline_count(), 1u);
+  EXPECT_EQ(metrics.CounterValue("latentbus_translations_inline_total", {}), 1);
+  EXPECT_EQ(metrics.CounterValue("latentbus_translations_total", {{"result", "ok"}}), 1);
+}
+
+// Not inline: a packet over the limit, a caller that does not allow it, a pool with inline
+// off. Those go to the worker (another thread).
+TEST(TranslationPoolTest, LargePacketsAndUnallowedJobsGoToTheWorkers) {
+  FakeTranslator translator;
+  translator.release_.Notify();
+  struct Case {
+    size_t limit;
+    uint32_t tokens;
+    bool allowed;
+  };
+  for (const Case& c : {Case{64, 65, true}, Case{64, 8, false}, Case{0, 1, true}}) {
+    TranslationPool pool(&translator, InlineUpTo(c.limit), nullptr);
+    absl::Notification done;
+    std::thread::id ran_on;
+    ASSERT_TRUE(pool.Submit(
+                        std::make_shared<NamedBridge>("a"), PacketWithLayer(1, c.tokens), {},
+                        [&](absl::StatusOr<codec::Packet>) {
+                          ran_on = std::this_thread::get_id();
+                          done.Notify();
+                        },
+                        c.allowed)
+                    .ok());
+    ASSERT_TRUE(done.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    EXPECT_NE(ran_on, std::this_thread::get_id()) << c.limit << " " << c.tokens;
+    EXPECT_EQ(pool.inline_count(), 0u);
+  }
+}
+
+// At most `threads` translations run at once, inline ones included: with the only slot
+// taken by a worker, an inline-allowed job queues (and batches) instead; with the slot
+// taken by an inline translation, the worker waits for it.
+TEST(TranslationPoolTest, InlineAndWorkersShareTheSlots) {
+  {
+    FakeTranslator translator;
+    TranslationPool pool(&translator, InlineUpTo(64), nullptr);
+    auto a = std::make_shared<NamedBridge>("a");
+    Results results;
+    ASSERT_TRUE(pool.Submit(a, PacketWithLayer(0), {}, results.For(0)).ok());
+    ASSERT_TRUE(translator.entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    ASSERT_TRUE(pool.Submit(a, PacketWithLayer(1), {}, results.For(1), true).ok());
+    EXPECT_EQ(results.size(), 0u);  // queued, not run here (it would block on release_)
+    translator.release_.Notify();
+    for (int i = 0; i < 1000 && results.size() < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+    EXPECT_EQ(results.size(), 2u);
+    EXPECT_EQ(pool.inline_count(), 0u);
+  }
+  {
+    FakeTranslator translator;
+    TranslationPool pool(&translator, InlineUpTo(64), nullptr);
+    auto a = std::make_shared<NamedBridge>("a");
+    auto b = std::make_shared<NamedBridge>("b");
+    Results results;
+    std::thread submitter(
+        [&] { ASSERT_TRUE(pool.Submit(a, PacketWithLayer(0), {}, results.For(0), true).ok()); });
+    ASSERT_TRUE(translator.entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+    ASSERT_TRUE(pool.Submit(b, PacketWithLayer(1), {}, results.For(1)).ok());
+    absl::SleepFor(absl::Milliseconds(50));
+    EXPECT_EQ(translator.batches(), std::vector<std::string>{"a:1"});  // b waits for the slot
+    EXPECT_EQ(pool.pending(), 1u);
+    translator.release_.Notify();
+    submitter.join();
+    for (int i = 0; i < 1000 && results.size() < 2; ++i) absl::SleepFor(absl::Milliseconds(5));
+    EXPECT_EQ(translator.batches(), (std::vector<std::string>{"a:1", "b:1"}));
+    EXPECT_EQ(pool.inline_count(), 1u);
+  }
+}
+
+// Shutdown returns only after inline translations in flight have ended.
+TEST(TranslationPoolTest, ShutdownWaitsForInlineTranslations) {
+  FakeTranslator translator;
+  TranslationPool pool(&translator, InlineUpTo(64), nullptr);
+  Results results;
+  std::thread submitter([&] {
+    EXPECT_TRUE(pool.Submit(std::make_shared<NamedBridge>("a"), PacketWithLayer(0), {},
+                            results.For(0), true)
+                    .ok());
+  });
+  ASSERT_TRUE(translator.entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  std::thread releaser([&] {
+    absl::SleepFor(absl::Milliseconds(50));
+    translator.release_.Notify();
+  });
+  pool.Shutdown();
+  EXPECT_EQ(results.size(), 1u);
+  releaser.join();
+  submitter.join();
 }
 
 }  // namespace

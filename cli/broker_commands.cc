@@ -73,6 +73,9 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
     config.translation.compute_threads = f.translation.compute_threads;
   }
   if (given("--translation-kernels")) config.translation.kernels = f.translation.kernels;
+  if (given("--translation-inline-max-tokens")) {
+    config.translation.inline_max_tokens = f.translation.inline_max_tokens;
+  }
   if (given("--keepalive-ms")) config.keepalive_time_ms = f.keepalive_time_ms;
   if (absl::Status s = broker::ValidateConfig(config); !s.ok()) {
     spdlog::error("{}", wire::Describe(s));
@@ -247,6 +250,11 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--translation-kernels", c.translation.kernels,
                   "products bridges translate with: auto (int8 where the CPU has VNNI), blas, "
                   "int8, or an int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni)")
+      ->capture_default_str();
+  cmd->add_option("--translation-inline-max-tokens", c.translation.inline_max_tokens,
+                  "latents for one receiver with at most this many tokens are translated on the "
+                  "receiving thread when the translation workers are idle (0: always on the "
+                  "workers)")
       ->capture_default_str();
   cmd->add_option("--keepalive-ms", c.keepalive_time_ms, "gRPC keepalive ping interval")
       ->capture_default_str();

@@ -116,6 +116,27 @@ TEST(BrokerBridgeTest, LoadBridgeRpcThenTranslate) {
   ExpectTranslated(broker);
 }
 
+// A latent for one receiver is translated on the receiving gRPC thread when the workers
+// are idle (translation.inline_max_tokens), or on a worker when inline translation is off
+// or the packet is longer: the same delivery either way.
+TEST(BrokerBridgeTest, InlineAndWorkerTranslationsDeliverTheSame) {
+  for (uint32_t limit : {0u, 3u, 4u, 128u}) {
+    broker::BrokerConfig config = TestConfig();
+    config.translation.inline_max_tokens = limit;
+    TestBroker broker(config, broker::ArtifactBridgeLoader("blas"));
+    v1::LoadBridgeRequest req;
+    req.set_path(WriteArtifact(TempDir("inline"), kSrc, kDst, 0.95));
+    ASSERT_TRUE(broker.broker().bridges().Load(req).ok());
+    ExpectTranslated(broker);  // a 4-token latent
+    const double inline_count =
+        broker.broker().metrics().CounterValue("latentbus_translations_inline_total");
+    EXPECT_EQ(inline_count, limit >= 4 ? 1.0 : 0.0) << "inline_max_tokens " << limit;
+    EXPECT_EQ(
+        broker.broker().metrics().CounterValue("latentbus_translations_total", {{"result", "ok"}}),
+        1.0);
+  }
+}
+
 // A bridge below the policy's threshold loads (an operator may lower the threshold
 // later), but the broker warns that it will carry no latents, and says why.
 TEST(BrokerBridgeTest, LoadingABridgeBelowThePolicyThresholdWarns) {

@@ -237,6 +237,9 @@ TEST(BrokerHardeningTest, UnknownFieldsAndEnumValuesFromANewerPeerAreRelayed) {
 TEST(BrokerHardeningTest, SendsBeyondTheSendWindowGetNoCredit) {
   broker::BrokerConfig config = TestConfig();
   config.limits.send_credits = 2;
+  // On the workers: a translation run inline on the stream's thread finishes before the
+  // stream's next frame is read, so the window would never fill.
+  config.translation.inline_max_tokens = 0;
   TestBroker broker(config);
   const v1::ModelSpec gemma = MakeSpec("gemma3", 80, 40);
   ASSERT_TRUE(broker.broker()
