@@ -93,6 +93,7 @@ class BrokerUnderTest {
     bo.config.translation.threads = options.translation_threads;
     bo.config.translation.compute_threads = options.translation_compute_threads;
     bo.config.translation.kernels = options.translation_kernels;
+    bo.config.translation.inline_max_tokens = options.translation_inline_max_tokens;
     bo.bridge_loader = broker::ArtifactBridgeLoader(options.translation_kernels);
     bo.tracer = std::move(tracer);
     absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
@@ -125,6 +126,7 @@ class BrokerUnderTest {
     if (batches > 0) {
       j["translation_batch_mean_us"] = get("latentbus_translation_seconds_sum") / batches * 1e6;
       j["translation_packets_per_batch"] = packets / batches;
+      j["translation_inline_share"] = get("latentbus_translations_inline_total") / batches;
     }
     const double residences = get("latentbus_residence_seconds_count");
     if (residences > 0) {
@@ -462,9 +464,16 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
     result["broker_translation"] = {
         {"threads", options.translation_threads},
         {"compute_threads", options.translation_compute_threads},
+        {"inline_max_tokens", options.translation_inline_max_tokens},
         {"kernels", !kernels.ok()         ? std::string("invalid")
                     : *kernels == nullptr ? std::string("blas")
                                           : std::string((*kernels)->name)}};
+    if (setup->bridge != nullptr && options.payload.latent) {
+      absl::StatusOr<double> isolated = setup->bridge->IsolatedTranslationSeconds(
+          setup->payload.envelope.latent(), options.payload.encoding, options.translation_kernels);
+      if (!isolated.ok()) return isolated.status();
+      result["broker_translation"]["isolated_us"] = *isolated * 1e6;
+    }
   }
 
   std::vector<std::string> systems;
@@ -594,6 +603,26 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
   if (result.contains("vs_nats_p50"))
     goal["met_vs_nats"] = measured && result["vs_nats_p50"] <= 1.0;
   result["goal"] = std::move(goal);
+  // Translated latents at the speed of text: the latent's p50 within 3x the floor and
+  // within the text p50 plus 1.5x the packet's isolated translation; text within
+  // nats-server.
+  if (result.contains("broker_translation") &&
+      result["broker_translation"].contains("isolated_us") && result.contains("text_p50_us")) {
+    const double isolated = result["broker_translation"]["isolated_us"].get<double>();
+    const double text = result["text_p50_us"].get<double>();
+    nlohmann::json lg = {{"mode", first},
+                         {"max_vs_floor_p50", 3.0},
+                         {"text_plus_translations", 1.5},
+                         {"allowed_p50_us", text + 1.5 * isolated}};
+    if (result.contains("vs_floor_p50")) {
+      lg["met_vs_floor"] = measured && result["vs_floor_p50"] <= 3.0;
+    }
+    lg["met_vs_text"] = measured && result["p50_us"].get<double>() <= text + 1.5 * isolated;
+    if (result.contains("nats_p50_us")) {
+      lg["text_met_vs_nats"] = text > 0 && text <= result["nats_p50_us"].get<double>();
+    }
+    result["latent_goal"] = std::move(lg);
+  }
   if (options.tracing) result["tracing"] = SummarizeTracing(m);
   if (!cluster_systems.empty() && options.modes.front() != BusMode::kTopic) {
     SummarizeCluster(options.cluster, m, &result["cluster"]);

@@ -38,6 +38,7 @@
 #include "bench/bus_cluster.h"
 #include "bench/bus_driver.h"
 #include "bench/bus_payload.h"
+#include "broker/config.h"
 #include "nlohmann/json.hpp"
 
 namespace latentbus::bench {
@@ -69,6 +70,9 @@ struct BusBenchOptions {
   // In-process broker: the products bridges translate with (broker/config.h
   // TranslationConfig::kernels): auto, blas, int8 or an int8 variant.
   std::string translation_kernels = "auto";
+  // In-process broker: largest latent translated on the receiving thread when the workers
+  // are idle (TranslationConfig::inline_max_tokens; 0 = always on the workers).
+  uint32_t translation_inline_max_tokens = broker::TranslationConfig{}.inline_max_tokens;
   // `--cluster N` (N >= 1): also the cross-broker systems of bench/bus_cluster.h for the
   // request and direct modes: JetStream alone, one broker, and N brokers in cluster mode,
   // per sync policy; 0 = off. `cluster.nats_server`, `bridge_path`, token and protocol are

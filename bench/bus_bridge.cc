@@ -9,11 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/timing.h"
 #include "bridge/bridge.h"
 #include "bridge/bridge_artifact.h"
 #include "bridge/fit.h"
 #include "bridge/word_align.h"
 #include "broker/artifact_bridge.h"
+#include "broker/translator.h"
+#include "codec/packet_proto.h"
 #include "codec/synthetic.h"
 
 namespace latentbus::bench {
@@ -148,6 +151,34 @@ absl::StatusOr<std::unique_ptr<BenchBridge>> BenchBridge::Synthetic(const broker
 
 BenchBridge::~BenchBridge() {
   if (temporary_) std::remove(path_.c_str());
+}
+
+absl::StatusOr<double> BenchBridge::IsolatedTranslationSeconds(const v1::LatentPacket& packet,
+                                                               const codec::Encoding& target,
+                                                               const std::string& kernels) const {
+  v1::LoadBridgeRequest request;
+  request.set_path(path_);
+  absl::StatusOr<std::shared_ptr<const broker::Bridge>> bridge =
+      broker::ArtifactBridgeLoader(kernels)(request);
+  if (!bridge.ok()) return bridge.status();
+  absl::StatusOr<codec::Packet> header = codec::FromProto(packet);
+  if (!header.ok()) return header.status();
+  broker::AcceptedLatent latent;
+  absl::StatusOr<codec::Tensor> values = codec::Decode(*header);
+  if (!values.ok()) return values.status();
+  latent.values = *std::move(values);
+  latent.header = *std::move(header);
+  latent.header.payload.clear();
+  const broker::TranslationTarget to{info_.dst, info_.dst_dim, target};
+  const broker::BridgeTranslator translator;
+  const broker::AcceptedLatent* const one[] = {&latent};
+  absl::Status failed;
+  const double seconds = MedianSecondsPerCall([&] {
+    absl::StatusOr<std::vector<codec::Packet>> out = translator.Translate(**bridge, one, to);
+    if (!out.ok()) failed = out.status();
+  });
+  if (!failed.ok()) return failed;
+  return seconds;
 }
 
 }  // namespace latentbus::bench

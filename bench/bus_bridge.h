@@ -14,6 +14,8 @@
 
 #include "absl/status/statusor.h"
 #include "broker/bridge.h"
+#include "codec/encoding.h"
+#include "latentbus/v1/latent.pb.h"
 
 namespace latentbus::bench {
 
@@ -39,6 +41,14 @@ class BenchBridge {
   // "synthetic-fit affine 576->640" or "artifact <path> (affine 576->640)".
   const std::string& description() const { return description_; }
   bool synthetic() const { return temporary_; }
+
+  // What the broker spends translating `packet` alone, measured on this thread: the bridge
+  // loaded with `kernels` (broker::ArtifactBridgeLoader) and broker::BridgeTranslator
+  // turning the decoded values into `target`, as a broker does for one receiver; median
+  // seconds per call.
+  absl::StatusOr<double> IsolatedTranslationSeconds(const v1::LatentPacket& packet,
+                                                    const codec::Encoding& target,
+                                                    const std::string& kernels) const;
 
  private:
   BenchBridge() = default;

@@ -73,6 +73,14 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
     if (r["broker_translation"].contains("kernels")) {
       out << ", kernels " << r["broker_translation"]["kernels"].get<std::string>();
     }
+    if (r["broker_translation"].contains("inline_max_tokens")) {
+      out << ", inline up to " << r["broker_translation"]["inline_max_tokens"].get<int>()
+          << " tokens";
+    }
+    if (r["broker_translation"].contains("isolated_us")) {
+      out << "; this packet alone: " << std::fixed << std::setprecision(0)
+          << r["broker_translation"]["isolated_us"].get<double>() << " us";
+    }
     out << ")";
   }
   out << "\n";
@@ -141,7 +149,12 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
         out << "    broker: translation " << std::setprecision(0)
             << s["translation_batch_mean_us"].get<double>() << " us per batch (mean, "
             << std::setprecision(2) << s["translation_packets_per_batch"].get<double>()
-            << " packets/batch)";
+            << " packets/batch";
+        if (s.contains("translation_inline_share")) {
+          out << ", " << std::setprecision(0) << 100 * s["translation_inline_share"].get<double>()
+              << "% inline";
+        }
+        out << ")";
         if (s.contains("residence_mean_us")) {
           out << ", queue residence " << std::setprecision(0)
               << s["residence_mean_us"].get<double>() << " us (mean)";
@@ -162,6 +175,17 @@ void PrintBusBenchTable(const nlohmann::json& r, std::ostream& out) {
     out << "goal (" << g["mode"].get<std::string>()
         << ", latentbus p50): <= 2x floor: " << verdict("met_vs_floor")
         << "; <= nats-server: " << verdict("met_vs_nats") << "\n";
+  }
+  if (r.contains("latent_goal")) {
+    const nlohmann::json& g = r["latent_goal"];
+    auto verdict = [&g](const char* key) {
+      return g.contains(key) ? (g[key].get<bool>() ? "met" : "MISSED") : "n/a";
+    };
+    out << "goal (" << g["mode"].get<std::string>() << ", translated latents at text speed): p50 "
+        << "<= 3x floor: " << verdict("met_vs_floor") << "; <= text p50 + 1.5x isolated "
+        << "translation (" << std::fixed << std::setprecision(0)
+        << g["allowed_p50_us"].get<double>() << " us): " << verdict("met_vs_text")
+        << "; text p50 <= nats-server: " << verdict("text_met_vs_nats") << "\n";
   }
   if (r.contains("cluster") && r["cluster"].contains("goal")) {
     const nlohmann::json& c = r["cluster"];

@@ -201,6 +201,12 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
                   "avx512vnni)")
       ->check(CLI::IsMember(broker::TranslationKernelNames()))
       ->capture_default_str();
+  bus->add_option("--translation-inline-max-tokens", bargs->options.translation_inline_max_tokens,
+                  "In-process broker: latents for one receiver with at most this many tokens are "
+                  "translated on the receiving thread when the workers are idle (0: always on "
+                  "the workers)")
+      ->check(CLI::Range(0, 1 << 20))
+      ->capture_default_str();
   bus->add_option("--cluster", bargs->options.cluster.brokers,
                   "Also the cross-broker path (request and direct modes): N brokers in cluster "
                   "mode over a JetStream cluster, next to one broker and JetStream alone "
