@@ -114,6 +114,8 @@ absl::Status JetStreamDirectory::Impl::Open() {
 void JetStreamDirectory::Impl::Close() {
   if (registry_ != nullptr) registry_->SetListener(nullptr);
   stopping_ = true;
+  // With the servers gone, close now: the watcher's calls return at once.
+  if (link_ != nullptr) link_->CloseIfServersGone();
   if (watcher_.joinable()) watcher_.join();
   if (kv_ != nullptr) kvStore_Destroy(kv_);
   kv_ = nullptr;

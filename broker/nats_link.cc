@@ -58,8 +58,18 @@ absl::StatusOr<std::unique_ptr<NatsLink>> NatsLink::Connect(const std::string& s
   return link;
 }
 
+bool NatsLink::CloseIfServersGone() {
+  if (nc_ == nullptr) return false;
+  const natsConnStatus status = natsConnection_Status(nc_);
+  if (status == NATS_CONN_STATUS_CONNECTED) return false;
+  natsConnection_Close(nc_);
+  return true;
+}
+
 NatsLink::~NatsLink() {
-  if (nc_ != nullptr) natsConnection_FlushTimeout(nc_, 1000);
+  if (nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+    natsConnection_FlushTimeout(nc_, 1000);
+  }
   if (js_ != nullptr) jsCtx_Destroy(js_);
   if (nc_ != nullptr) {
     natsConnection_Close(nc_);

@@ -33,6 +33,13 @@ class NatsLink {
   NatsLink& operator=(const NatsLink&) = delete;
 
   natsConnection* connection() const { return nc_; }
+
+  // For shutting down: when the connection is not up (the servers died or went away and
+  // libnats is reconnecting), closes it at once so that calls blocked on it (JetStream
+  // requests, drains, watchers) return instead of waiting out their timeouts, and returns
+  // true; a live connection is left alone (false). The handles stay valid until the link
+  // is destroyed.
+  bool CloseIfServersGone();
   jsCtx* jetstream() const { return js_; }
   const std::string& servers() const { return servers_; }
 
