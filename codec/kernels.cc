@@ -26,8 +26,7 @@ const Kernels* Avx2Kernels() {
 const Kernels* Avx512Kernels() {
 #if defined(LATENTBUS_HAVE_AVX512)
   static const Kernels* table = []() -> const Kernels* {
-    const CpuFeatures cpu = DetectCpuFeatures();
-    if (!cpu.avx2 || !cpu.avx512) return nullptr;
+    if (std::strcmp(BestKernelsName(DetectCpuFeatures()), "avx512") != 0) return nullptr;
     static Kernels kernels = internal::Avx2KernelTable();
     kernels.name = "avx512";
     kernels.rotate_rows = internal::RotateRowsAvx512;
@@ -56,7 +55,9 @@ const Kernels& DefaultKernels() {
                    "named '%.40s' (scalar, avx2, avx512); using the fastest it runs\n",
                    force);
     }
-    for (const Kernels* k : {Avx512Kernels(), Avx2Kernels()}) {
+    // The best this CPU runs, or the next best where the build lacks it.
+    for (const Kernels* k :
+         {KernelsNamed(BestKernelsName(DetectCpuFeatures())), Avx512Kernels(), Avx2Kernels()}) {
       if (k != nullptr) return k;
     }
     return &ScalarKernels();

@@ -22,6 +22,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "codec/cpu_features.h"
+
 namespace latentbus::codec {
 
 struct RotationPlan;  // codec/rotation_kernels.h
@@ -55,6 +57,13 @@ const Kernels* Avx2Kernels();
 // The AVX-512 kernels, or nullptr when the build or the CPU lacks AVX-512 F/BW/DQ/VL (or
 // what the AVX2 kernels need).
 const Kernels* Avx512Kernels();
+
+// The vector table a CPU with these features runs best: "avx512" (AVX-512 F/BW/DQ/VL and
+// the AVX2 set), "avx2", or "scalar". Freestanding (the emulated self-test reports it).
+inline const char* BestKernelsName(const CpuFeatures& cpu) {
+  if (cpu.avx2 && cpu.avx512) return "avx512";
+  return cpu.avx2 ? "avx2" : "scalar";
+}
 
 // The kernels called `name` ("scalar", "avx2", "avx512") if this build and CPU run them,
 // else nullptr.

@@ -4,7 +4,6 @@
 // (rotation_scalar.cc) bit for bit.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "codec/rotation_kernels.h"

@@ -4,7 +4,6 @@
 // (kernels.cc); the results equal the reference's (rotation_scalar.cc) bit for bit.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <utility>
 
 #include "codec/rotation_kernels.h"

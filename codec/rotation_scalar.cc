@@ -1,8 +1,8 @@
 // The portable reference of the rotation's row transform, written as the definition in
 // codec/rotation.h reads. Compiled with -ffp-contract=off: a fused multiply-add in the
-// DCT would change the bits.
-#include <algorithm>
-#include <vector>
+// DCT would change the bits. Freestanding (no library calls; the emulated self-test,
+// codec/rotation_selftest.cc, links it): RotationScratch lives in rotation_scratch.cc.
+#include <cstddef>
 
 #include "codec/rotation_kernels.h"
 
@@ -28,7 +28,7 @@ void Fwht(float* v, size_t n) {
 void Mix(const float* in, float* out, size_t odd, size_t len, const float* c, bool transpose) {
   for (size_t k = 0; k < odd; ++k) {
     float* o = out + k * len;
-    std::fill(o, o + len, 0.0f);
+    for (size_t j = 0; j < len; ++j) o[j] = 0.0f;
     for (size_t n = 0; n < odd; ++n) {
       const float w = transpose ? c[n * odd + k] : c[k * odd + n];
       const float* x = in + n * len;
@@ -37,13 +37,11 @@ void Mix(const float* in, float* out, size_t odd, size_t len, const float* c, bo
   }
 }
 
-}  // namespace
-
-float* RotationScratch(size_t floats) {
-  thread_local std::vector<float> scratch;
-  if (scratch.size() < floats) scratch.resize(floats);
-  return scratch.data();
+void CopyFloats(const float* in, size_t n, float* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = in[i];
 }
+
+}  // namespace
 
 void RotateRowsScalar(const RotationPlan& plan, const float* in, float* out, size_t rows,
                       bool inverse) {
@@ -59,14 +57,14 @@ void RotateRowsScalar(const RotationPlan& plan, const float* in, float* out, siz
       for (size_t b = 0; b < odd; ++b) Fwht(y + b * pow2, pow2);
       if (odd > 1) {
         Mix(y, scratch, odd, pow2, plan.dct, /*transpose=*/false);
-        std::copy(scratch, scratch + width, y);
+        CopyFloats(scratch, width, y);
       }
     } else {
       if (odd > 1) {
         Mix(x, scratch, odd, pow2, plan.dct, /*transpose=*/true);
-        std::copy(scratch, scratch + width, y);
+        CopyFloats(scratch, width, y);
       } else if (x != y) {
-        std::copy(x, x + width, y);
+        CopyFloats(x, width, y);
       }
       for (size_t b = 0; b < odd; ++b) Fwht(y + b * pow2, pow2);
       for (size_t i = 0; i < width; ++i) y[i] *= plan.signs[i];

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Kernel variants on emulated CPUs: a freestanding self-test checks every variant against its
 reference, and reports the variant the run-time choice takes, on CPU models with and without
-AVX2, AVX-512 and VNNI. Two self-tests use it, with the same five variant names:
-agent/llm/packed_kernels_selftest.cc (the runtime's packed kernels, with the real matrices
-packed_selftest_input writes) and bridge/int8_matmul_selftest.cc (the bridges' int8 products).
-Each runs in Bochs' CPU emulator (emulated_cpu.py), once per model:
+AVX2, AVX-512 and VNNI. Three self-tests use it: agent/llm/packed_kernels_selftest.cc (the
+runtime's packed kernels, with the real matrices packed_selftest_input writes) and
+bridge/int8_matmul_selftest.cc (the bridges' int8 products), with the five variant names
+below, and codec/rotation_selftest.cc (the codec's rotation: scalar, avx2, avx512; pass
+--variants). Each runs in Bochs' CPU emulator (emulated_cpu.py), once per model:
 
   model                       has                         must choose   must check
   corei7_sandy_bridge_2600k   AVX, no AVX2                scalar        scalar
@@ -14,12 +15,15 @@ Each runs in Bochs' CPU emulator (emulated_cpu.py), once per model:
   corei7_icelake_u            AVX-512 + VNNI              avx512vnni    the same + avx512vnni
   sapphire_rapids             + BF16, FP16, AVX-VNNI      avx512vnni    all five
 
-and checks that the emulation enforces the model (the self-test's VNNI canary,
-latentbus_selftest_vnni_canary, faults on Skylake-X) and that the self-test's failures reach
-this script (a damaged input fails it).
+With --variants, a self-test that has fewer variants must choose the fastest of the model's
+column that it has, and check those of the column it has. It also checks that the emulation
+enforces the model (the self-test's canary, latentbus_selftest_<canary>_canary, runs on
+Sapphire Rapids and faults where the model lacks the instructions: VNNI on Skylake-X, AVX-512
+on Ryzen) and that the self-test's failures reach this script (a damaged input fails it).
 
 Usage: kernels_test.py --venv build/venv-emu --elf build/tests/packed_kernels_selftest.elf
            [--input-writer build/tests/packed_selftest_input] [--models m1,m2] [--json]
+           [--variants scalar,avx2,avx512] [--canary vnni|avx512]
 Exit 0 on success, 1 on a failure, 77 (skipped) when the venv is missing.
 """
 
@@ -42,6 +46,16 @@ MODELS = {
     "sapphire_rapids": ("avx512vnni", VARIANTS),
 }
 REPORT = struct.Struct("<16sIIIIf108s")  # SelftestReport in selftest.h
+# The canary's instructions, and a model that lacks them (where the canary must fault).
+CANARIES = {"vnni": "corei7_skylake_x", "avx512": "ryzen"}
+
+
+def expected(model, variants):
+    """The variant the model must choose and those it must check, for a self-test that has
+    `variants` (a subset of VARIANTS)."""
+    _, column = MODELS[model]
+    checked = [v for v in column if v in variants]
+    return checked[-1], checked
 
 
 def in_venv(venv):
@@ -88,8 +102,8 @@ def child(args):
         elif args.child == "damaged":  # a record cut short, or bytes where none are taken
             damaged = real[:20] if real else bytes(20)
             result = run_selftest(cpu, args.models, cpu.place(damaged), len(damaged))
-        else:  # the VNNI canary
-            canary = cpu.symbol("latentbus_selftest_vnni_canary")
+        else:  # the canary
+            canary = cpu.symbol(f"latentbus_selftest_{args.canary}_canary")
             result = {"returned": cpu.call(args.models, [], symbol_address=canary)}
     except emulated_cpu.EmulationError as e:
         result = {"error": str(e)}
@@ -104,10 +118,19 @@ def main():
     parser.add_argument("--input-writer", help="writes the self-test's input (when it takes one)")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated CPU models")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument("--variants", default=",".join(VARIANTS),
+                        help="the self-test's variants (default: all five)")
+    parser.add_argument("--canary", choices=sorted(CANARIES), default="vnni",
+                        help="the self-test's canary instructions")
     parser.add_argument("--child", choices=["selftest", "damaged", "canary"], help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    variants = args.variants.split(",")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown or "scalar" not in variants:
+        print(f"FAIL: --variants {args.variants}: must include scalar, from {', '.join(VARIANTS)}")
+        return 1
     python = os.path.join(args.venv, "bin", "python")
     if not in_venv(args.venv):
         if not os.path.exists(python):
@@ -130,7 +153,8 @@ def main():
 
         def run(check, model):
             out = subprocess.run([python, os.path.abspath(__file__), "--venv", args.venv, "--elf",
-                                  args.elf] + input_args + ["--child", check, "--models", model],
+                                  args.elf, "--canary", args.canary] + input_args +
+                                 ["--child", check, "--models", model],
                                  capture_output=True, text=True, check=False)
             try:
                 return json.loads(out.stdout.strip().splitlines()[-1])
@@ -141,7 +165,7 @@ def main():
             if model not in MODELS:
                 print(f"FAIL: unknown model {model!r}; known: {', '.join(MODELS)}")
                 return 1
-            want_chosen, want_checked = MODELS[model]
+            want_chosen, want_checked = expected(model, variants)
             result = run("selftest", model)
             results.append(result)
             if "error" in result:
@@ -167,21 +191,23 @@ def main():
         broken = run("damaged", "ryzen")
         if broken.get("failures", 0) == 0 or "bad input" not in broken.get("first_failure", ""):
             problems.append(f"a damaged input was not reported: {broken}")
-        # The emulation enforces the model: VNNI runs on Sapphire Rapids, faults on Skylake-X.
+        # The emulation enforces the model: the canary runs on Sapphire Rapids and faults on a
+        # model without its instructions (VNNI: Skylake-X; AVX-512: Ryzen).
         ran = run("canary", "sapphire_rapids")
         if ran.get("returned") != 0:
-            problems.append(f"the VNNI canary on Sapphire Rapids: {ran}")
-        faulted = run("canary", "corei7_skylake_x")
+            problems.append(f"the {args.canary} canary on Sapphire Rapids: {ran}")
+        lacking = CANARIES[args.canary]
+        faulted = run("canary", lacking)
         if "#UD" not in faulted.get("error", ""):
-            problems.append(f"the VNNI variant did not fault on Skylake-X (no VNNI there): {faulted}")
+            problems.append(f"the {args.canary} canary did not fault on {lacking}: {faulted}")
 
     if args.json:
         print(json.dumps({"results": results, "problems": problems}, indent=2))
     for p in problems:
         print(f"FAIL: {p}")
     if not problems and not args.json:
-        print("ok: every variant agrees with the reference on every emulated CPU; VNNI faults "
-              "where the model lacks it")
+        print(f"ok: every variant agrees with the reference on every emulated CPU; the "
+              f"{args.canary} canary faults where the model lacks it")
     return 1 if problems else 0
 
 
