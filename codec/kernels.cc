@@ -12,6 +12,9 @@ namespace latentbus::codec {
 #if defined(LATENTBUS_HAVE_AVX2)
 namespace internal {
 const Kernels& Avx2KernelTable();  // kernels_avx2.cc
+#if defined(LATENTBUS_HAVE_AVX512)
+void UseAvx512Kernels(Kernels* k);  // kernels_avx512.cc
+#endif
 }  // namespace internal
 #endif
 
@@ -27,9 +30,12 @@ const Kernels* Avx512Kernels() {
 #if defined(LATENTBUS_HAVE_AVX512)
   static const Kernels* table = []() -> const Kernels* {
     if (std::strcmp(BestKernelsName(DetectCpuFeatures()), "avx512") != 0) return nullptr;
-    static Kernels kernels = internal::Avx2KernelTable();
-    kernels.name = "avx512";
-    kernels.rotate_rows = internal::RotateRowsAvx512;
+    static Kernels kernels = [] {
+      Kernels k = internal::Avx2KernelTable();
+      k.name = "avx512";
+      internal::UseAvx512Kernels(&k);
+      return k;
+    }();
     return &kernels;
   }();
   return table;

@@ -1,8 +1,8 @@
 // Element kernels behind the codec: quantize/dequantize and float conversions over
 // flat arrays, and the rotation's row transform (codec/rotation.h). Three implementations exist,
-// scalar (portable), AVX2 (x86-64 with AVX2+FMA+F16C) and AVX-512 (AVX2's element kernels with
-// an AVX-512 rotation); all produce bit-identical output for the same input, which the tests
-// check. The choice is made once at run time (DefaultKernels).
+// scalar (portable), AVX2 (x86-64 with AVX2+FMA+F16C) and AVX-512 (AVX2's float conversions,
+// AVX-512 int8/int4 kernels and rotation); all produce bit-identical output for the same
+// input, which the tests check. The choice is made once at run time (DefaultKernels).
 //
 // Quantization contract (shared with the Python SDK; see codec/packet.h):
 //   groups of `group` consecutive elements (the last may be shorter);
@@ -55,7 +55,7 @@ const Kernels& ScalarKernels();
 const Kernels* Avx2Kernels();
 
 // The AVX-512 kernels, or nullptr when the build or the CPU lacks AVX-512 F/BW/DQ/VL (or
-// what the AVX2 kernels need).
+// what the AVX2 kernels need, whose float conversions it keeps).
 const Kernels* Avx512Kernels();
 
 // The vector table a CPU with these features runs best: "avx512" (AVX-512 F/BW/DQ/VL and
