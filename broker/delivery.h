@@ -133,6 +133,10 @@ class DeliveryLayer {
     return false;
   }
 
+  // The broker is draining or shutting down: a layer whose queues live on servers stops
+  // waiting on them once they are gone (they may stop with the broker). Idempotent.
+  virtual void ShuttingDown() {}
+
   // Hands `session` nothing more (its unacked deliveries may still be acked) while its
   // broker is about to end it, so that what waits goes to the recipient's next session,
   // on another broker. Layers whose queues die with the broker ignore it (they flush).

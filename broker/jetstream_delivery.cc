@@ -18,6 +18,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "broker/delivery_trace.h"
 #include "broker/errors.h"
@@ -94,6 +95,10 @@ class JetStreamDelivery::Impl {
     reply_delivered_ = std::move(callback);
   }
 
+  void ShuttingDown() {
+    if (link_ != nullptr) link_->CloseWhenServersGone();
+  }
+
  private:
   struct Delivered {
     uint64_t delivery_seq;
@@ -126,6 +131,8 @@ class JetStreamDelivery::Impl {
     static_cast<Impl*>(closure)->HandleMessage(msg);
     natsMsg_Destroy(msg);
   }
+  // libnats calls this once the closed inbox subscription's handler has returned for good.
+  static void OnInboxComplete(void* closure) { static_cast<Impl*>(closure)->inbox_done_.Notify(); }
   void HandleMessage(natsMsg* msg);
   void Deliver(const std::string& recipient, Recipient& r, natsMsg* msg)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -148,6 +155,7 @@ class JetStreamDelivery::Impl {
   natsConnection* nc_ = nullptr;  // link_'s
   jsCtx* js_ = nullptr;           // link_'s
   natsSubscription* inbox_sub_ = nullptr;
+  absl::Notification inbox_done_;  // OnInboxComplete ran
   std::string inbox_prefix_;
 
   mutable absl::Mutex mu_;
@@ -225,6 +233,7 @@ absl::Status JetStreamDelivery::Impl::Open() {
   s = natsConnection_Subscribe(&inbox_sub_, nc_, absl::StrCat(inbox_prefix_, ".*").c_str(),
                                &Impl::OnMessage, this);
   if (s == NATS_OK) s = natsSubscription_SetPendingLimits(inbox_sub_, -1, 256 << 20);
+  if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(inbox_sub_, &Impl::OnInboxComplete, this);
   if (s != NATS_OK) return NatsFailure("subscribing to the pull inbox", s);
   ticker_ = std::thread([this] { Tick(); });
   spdlog::info("delivery: JetStream stream {} (R{}, file storage) at {}", options_.stream,
@@ -251,8 +260,14 @@ void JetStreamDelivery::Impl::Close() {
   // Subscriptions go before the connection (destroying one while a message arrives could
   // crash libnats 3.4.1).
   if (inbox_sub_ != nullptr) {
-    if (!closed && natsSubscription_Drain(inbox_sub_) == NATS_OK) {
-      natsSubscription_WaitForDrainCompletion(inbox_sub_, 2000);
+    if (!closed) {
+      if (natsSubscription_Drain(inbox_sub_) == NATS_OK) {
+        natsSubscription_WaitForDrainCompletion(inbox_sub_, 2000);
+      }
+    } else {
+      // Closed with the connection: messages already received may still be in dispatch;
+      // wait until the handler has returned for good (it returns at once when stopping).
+      inbox_done_.WaitForNotificationWithTimeout(absl::Seconds(2));
     }
     natsSubscription_Destroy(inbox_sub_);
     inbox_sub_ = nullptr;
@@ -548,6 +563,7 @@ void JetStreamDelivery::Impl::Pump(const std::string& recipient, Recipient& r) {
 void JetStreamDelivery::Impl::HandleMessage(natsMsg* msg) {
   const absl::string_view subject = natsMsg_GetSubject(msg);
   absl::MutexLock lock(&mu_);
+  if (stopping_) return;  // Close: what is unacked went back to JetStream
   const char* status = nullptr;
   if (natsMsgHeader_Get(msg, "Status", &status) == NATS_OK && status != nullptr) {
     // A status answers the request on its own inbox: 408 the request expired, 409 the
@@ -896,6 +912,7 @@ uint32_t JetStreamDelivery::Pending(const std::string& recipient) const {
 std::vector<RecipientStats> JetStreamDelivery::Stats() const { return impl_->Stats(); }
 size_t JetStreamDelivery::ReleaseAbsent(absl::Time now) { return impl_->ReleaseAbsent(now); }
 bool JetStreamDelivery::AwaitEmpty(absl::Time deadline) { return impl_->AwaitEmpty(deadline); }
+void JetStreamDelivery::ShuttingDown() { impl_->ShuttingDown(); }
 void JetStreamDelivery::SetReplyDelivered(ReplyDelivered callback) {
   impl_->SetReplyDelivered(std::move(callback));
 }

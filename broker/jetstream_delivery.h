@@ -113,6 +113,9 @@ class JetStreamDelivery final : public DeliveryLayer {
   void Quiesce(const std::string& recipient, const AgentSession* session) override;
   bool Notify(const std::string& agent_id, const v1::BrokerFrame& frame) override;
   void SetReplyDelivered(ReplyDelivered callback) override;
+  // Closes the connection once the servers have been unreachable for 0.6 s
+  // (NatsLink::CloseWhenServersGone).
+  void ShuttingDown() override;
 
   // The subject a recipient's messages are published to.
   static std::string SubjectFor(const std::string& stream, const std::string& recipient);

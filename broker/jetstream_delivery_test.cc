@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>
@@ -308,6 +309,24 @@ TEST(JetStreamDeliveryErrorsTest, AServerWithoutJetStreamIsRefusedWithTheReason)
   ASSERT_FALSE(d.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(d.status())) << d.status();
   EXPECT_NE(d.status().message().find("JetStream"), std::string::npos) << d.status();
+}
+
+// A broker draining or shutting down (ShuttingDown) stops waiting on servers that went
+// away: a send fails as soon as the connection is closed (0.6 s after the server died),
+// not after the 5 s JetStream timeout, and the layer is destroyed as quickly. Without the
+// call the same send waits the full timeout (the servers may come back).
+TEST_F(JetStreamDeliveryTest, AShuttingDownLayerDoesNotWaitOnServersThatWentAway) {
+  auto d = Open();
+  ASSERT_NE(d, nullptr);
+  auto s = std::make_shared<Recorder>();
+  d->Attach("b", s, 4);
+  ASSERT_TRUE(d->Enqueue("b", Msg("a", "m1")).ok());
+  d->ShuttingDown();
+  ASSERT_TRUE(server_->Signal(SIGKILL).ok());
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(d->Enqueue("b", Msg("a", "m2")).ok());
+  d.reset();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
 }
 
 }  // namespace

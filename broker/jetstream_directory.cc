@@ -54,6 +54,9 @@ class JetStreamDirectory::Impl {
   void Close();
   // Publishes the local state of `agent_id` (the registry's listener).
   void Publish(const std::string& agent_id);
+  void ShuttingDown() {
+    if (link_ != nullptr) link_->CloseWhenServersGone();
+  }
   const std::string& name() const { return options_.broker_name; }
 
  private:
@@ -284,5 +287,7 @@ absl::StatusOr<std::unique_ptr<JetStreamDirectory>> JetStreamDirectory::Create(
 }
 
 const std::string& JetStreamDirectory::broker_name() const { return impl_->name(); }
+
+void JetStreamDirectory::ShuttingDown() { impl_->ShuttingDown(); }
 
 }  // namespace latentbus::broker

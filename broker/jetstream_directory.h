@@ -50,6 +50,12 @@ class JetStreamDirectory {
                                                                     Metrics* metrics = nullptr);
   ~JetStreamDirectory();
 
+  // The broker is draining or shutting down: the connection closes once the servers have
+  // been unreachable for 0.6 s (NatsLink::CloseWhenServersGone). With the servers gone (a
+  // whole fleet stopping), each agent's unregistration would otherwise wait out a 5 s
+  // JetStream timeout on a gRPC thread. Thread-safe, idempotent.
+  void ShuttingDown();
+
   const std::string& broker_name() const;
 
   class Impl;

@@ -4,6 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace latentbus::broker {
 
@@ -58,15 +60,47 @@ absl::StatusOr<std::unique_ptr<NatsLink>> NatsLink::Connect(const std::string& s
   return link;
 }
 
+void NatsLink::CloseWhenServersGone() {
+  std::lock_guard<std::mutex> lock(guard_mu_);
+  if (guard_.joinable() || nc_ == nullptr) return;
+  guard_ = std::thread([this] {
+    absl::Time down_since = absl::InfiniteFuture();
+    while (!guard_stop_ && !natsConnection_IsClosed(nc_)) {
+      const absl::Time now = absl::Now();
+      if (natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+        down_since = absl::InfiniteFuture();
+      } else if (down_since == absl::InfiniteFuture()) {
+        down_since = now;
+      } else if (now - down_since >= absl::Milliseconds(600)) {
+        natsConnection_Close(nc_);
+        return;
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+  });
+}
+
 bool NatsLink::CloseIfServersGone() {
   if (nc_ == nullptr) return false;
-  const natsConnStatus status = natsConnection_Status(nc_);
-  if (status == NATS_CONN_STATUS_CONNECTED) return false;
-  natsConnection_Close(nc_);
-  return true;
+  // A failover (a server restarting) reconnects within a few reconnect waits of 250 ms:
+  // give it that long before deciding the servers are gone.
+  const absl::Time give_up = absl::Now() + absl::Milliseconds(600);
+  while (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) {
+    if (natsConnection_IsClosed(nc_) || absl::Now() >= give_up) {
+      natsConnection_Close(nc_);
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
 }
 
 NatsLink::~NatsLink() {
+  guard_stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(guard_mu_);
+    if (guard_.joinable()) guard_.join();
+  }
   if (nc_ != nullptr && natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
     natsConnection_FlushTimeout(nc_, 1000);
   }

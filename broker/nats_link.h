@@ -10,9 +10,12 @@
 
 #include <nats/nats.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,11 +38,18 @@ class NatsLink {
   natsConnection* connection() const { return nc_; }
 
   // For shutting down: when the connection is not up (the servers died or went away and
-  // libnats is reconnecting), closes it at once so that calls blocked on it (JetStream
-  // requests, drains, watchers) return instead of waiting out their timeouts, and returns
-  // true; a live connection is left alone (false). The handles stay valid until the link
-  // is destroyed.
+  // libnats is reconnecting) and does not come back within 0.6 s, closes it so that calls
+  // blocked on it (JetStream requests, drains, watchers) return instead of waiting out
+  // their timeouts, and returns true; a live connection is left alone (false). The handles
+  // stay valid until the link is destroyed. A half-open TCP connection still counts as up
+  // until libnats' pings find it dead.
   bool CloseIfServersGone();
+
+  // For a broker draining or shutting down: from now on, once the connection has been
+  // down for 0.6 s, close it (as CloseIfServersGone), so that nothing waits out a 5 s
+  // timeout on servers that went away during the shutdown (a whole fleet stopping).
+  // Idempotent; a thread polls the connection until it closes or the link goes.
+  void CloseWhenServersGone();
   jsCtx* jetstream() const { return js_; }
   const std::string& servers() const { return servers_; }
 
@@ -52,6 +62,9 @@ class NatsLink {
   natsOptions* options_ = nullptr;
   natsConnection* nc_ = nullptr;
   jsCtx* js_ = nullptr;
+  std::mutex guard_mu_;  // starts the guard once
+  std::thread guard_;    // CloseWhenServersGone's
+  std::atomic<bool> guard_stop_{false};
 };
 
 // `what`: libnats' status text, the JetStream error code when there is one, and the

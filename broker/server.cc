@@ -207,6 +207,8 @@ void BrokerServer::Drain(absl::Duration timeout) {
   }
   spdlog::info("drain started timeout_s={}", absl::ToDoubleSeconds(timeout));
   SetServing(false);
+  if (directory_) directory_->ShuttingDown();
+  broker_->delivery().ShuttingDown();
   broker_->BeginDrain("broker is shutting down");
   const absl::Time deadline = absl::Now() + timeout;
   if (broker_->config().cluster.enabled()) {
@@ -229,6 +231,8 @@ void BrokerServer::Shutdown() {
     shutting_down_ = true;
   }
   SetServing(false);
+  if (directory_) directory_->ShuttingDown();
+  if (broker_) broker_->delivery().ShuttingDown();
   if (server_) {
     broker_->StopAccepting();
     // Streams still open after a short grace period are cancelled.
