@@ -126,7 +126,10 @@ class BrokerUnderTest {
     if (batches > 0) {
       j["translation_batch_mean_us"] = get("latentbus_translation_seconds_sum") / batches * 1e6;
       j["translation_packets_per_batch"] = packets / batches;
-      j["translation_inline_share"] = get("latentbus_translations_inline_total") / batches;
+      const double translated = packets + get("latentbus_translations_total{result=\"error\"}");
+      if (translated > 0) {
+        j["translation_inline_share"] = get("latentbus_translations_inline_total") / translated;
+      }
     }
     const double residences = get("latentbus_residence_seconds_count");
     if (residences > 0) {

@@ -12,6 +12,7 @@ TranslationPool::TranslationPool(const Translator* translator, Options options, 
       options_(options),
       threads_(options.threads < 1 ? 1 : options.threads),
       metrics_(metrics) {
+  absl::MutexLock lock(&shutdown_mu_);
   workers_.reserve(threads_);
   for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -56,6 +57,7 @@ absl::Status TranslationPool::Submit(std::shared_ptr<const Bridge> bridge,
 }
 
 void TranslationPool::Shutdown() {
+  absl::MutexLock shutting_down(&shutdown_mu_);
   std::deque<Job> cancelled;
   {
     absl::MutexLock lock(&mu_);

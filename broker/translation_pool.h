@@ -94,7 +94,8 @@ class TranslationPool {
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // translations under way, workers' and inline
   int inline_running_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t inline_count_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::thread> workers_;
+  absl::Mutex shutdown_mu_;  // one Shutdown at a time; a second waits for the first
+  std::vector<std::thread> workers_ ABSL_GUARDED_BY(shutdown_mu_);
 };
 
 }  // namespace latentbus::broker

@@ -203,7 +203,8 @@ void RegisterBenchBus(CLI::App* bench, RunFn* run) {
       ->capture_default_str();
   bus->add_option("--translation-inline-max-tokens", bargs->options.translation_inline_max_tokens,
                   "In-process broker: latents for one receiver with at most this many tokens are "
-                  "translated on the receiving thread when the workers are idle (0: always on "
+                  "translated on the receiving thread when nothing is queued and a slot is free "
+                  "(0: always on "
                   "the workers)")
       ->check(CLI::Range(0, 1 << 20))
       ->capture_default_str();

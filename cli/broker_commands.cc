@@ -251,10 +251,11 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
                   "products bridges translate with: auto (int8 where the CPU has VNNI), blas, "
                   "int8, or an int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni)")
       ->capture_default_str();
-  cmd->add_option("--translation-inline-max-tokens", c.translation.inline_max_tokens,
-                  "latents for one receiver with at most this many tokens are translated on the "
-                  "receiving thread when the translation workers are idle (0: always on the "
-                  "workers)")
+  cmd->add_option(
+         "--translation-inline-max-tokens", c.translation.inline_max_tokens,
+         "latents for one receiver with at most this many tokens are translated on the "
+         "receiving thread when nothing is queued and a translation slot is free (0: always on the "
+         "workers)")
       ->capture_default_str();
   cmd->add_option("--keepalive-ms", c.keepalive_time_ms, "gRPC keepalive ping interval")
       ->capture_default_str();

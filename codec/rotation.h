@@ -19,9 +19,10 @@
 // round trip exact only to about 1e-6 relative, and another implementation of this
 // definition agrees with this one to rounding, not bit for bit.
 //
-// Implementations: a portable reference and an AVX2 build (codec/rotation_kernels.h),
-// chosen like the other codec kernels (Kernels::rotate_rows, DefaultKernels, which
-// LATENTBUS_CODEC_KERNELS=scalar forces to the reference); the two agree bit for bit.
+// Implementations: a portable reference, an AVX2 and an AVX-512 build
+// (codec/rotation_kernels.h), chosen like the other codec kernels (Kernels::rotate_rows,
+// DefaultKernels, which LATENTBUS_CODEC_KERNELS=scalar forces to the reference); all agree
+// bit for bit.
 //
 // Thread safety: a Rotation is immutable after Create; Forward/Inverse are safe to
 // call concurrently.
