@@ -8,6 +8,7 @@
 #include "codec/half.h"
 #include "codec/kernels.h"
 #include "codec/kernels_internal.h"
+#include "codec/kernels_x86.h"
 #include "codec/rotation_kernels.h"
 
 namespace latentbus::codec::internal {
@@ -128,16 +129,12 @@ bool QuantizeInt4(const float* x, size_t n, size_t group, float* scales, uint8_t
   const __m256i lo = _mm256_set1_epi8(-7);
   const __m256i hi = _mm256_set1_epi8(7);
   const __m256i offset = _mm256_set1_epi8(8);
-  const __m256i low_byte = _mm256_set1_epi16(0x00ff);
-  const __m256i high_nibble = _mm256_set1_epi16(0x00f0);
   const size_t full = n / group * group;
   const bool ok = QuantizeGroups(x, full, group, 7, scales, [&](size_t off, __m256 vinv) {
     for (size_t j = off; j < off + group; j += 32) {
       __m256i v = Quantize32(x + j, vinv);
       v = _mm256_add_epi8(_mm256_max_epi8(_mm256_min_epi8(v, hi), lo), offset);  // 1..15
-      // Each 16-bit lane holds (odd << 8 | even); fold into (odd << 4 | even).
-      const __m256i w = _mm256_or_si256(_mm256_and_si256(v, low_byte),
-                                        _mm256_and_si256(_mm256_srli_epi16(v, 4), high_nibble));
+      const __m256i w = FoldNibblePairs(v);
       const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi16(w, w), 0x08);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(packed + j / 2), _mm256_castsi256_si128(p));
     }
@@ -169,17 +166,12 @@ void DequantizeInt8(const int8_t* q, const float* scales, size_t n, size_t group
 
 void DequantizeInt4(const uint8_t* packed, const float* scales, size_t n, size_t group,
                     float* out) {
-  const __m128i nibble = _mm_set1_epi8(0x0f);
-  const __m128i offset = _mm_set1_epi8(8);
   size_t start = 0, g = 0;
   for (; start + group <= n; start += group, ++g) {
     const __m256 s = _mm256_set1_ps(scales[g]);
     for (size_t j = start; j < start + group; j += 32) {
-      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(packed + j / 2));
-      const __m128i lo = _mm_and_si128(b, nibble);
-      const __m128i hi = _mm_and_si128(_mm_srli_epi16(b, 4), nibble);
-      const __m128i e0 = _mm_sub_epi8(_mm_unpacklo_epi8(lo, hi), offset);  // elements 0..15
-      const __m128i e1 = _mm_sub_epi8(_mm_unpackhi_epi8(lo, hi), offset);  // elements 16..31
+      __m128i e0, e1;  // elements 0..15, 16..31
+      UnpackNibbles32(packed + j / 2, &e0, &e1);
       _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(e0)), s));
       _mm256_storeu_ps(
           out + j + 8,
