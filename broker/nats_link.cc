@@ -60,39 +60,35 @@ absl::StatusOr<std::unique_ptr<NatsLink>> NatsLink::Connect(const std::string& s
   return link;
 }
 
+bool NatsLink::CloseOnceDown(const std::function<bool()>& keep_waiting) {
+  // A failover (a server restarting) reconnects within a few reconnect waits of 250 ms:
+  // give it that long before deciding the servers are gone.
+  absl::Time down_since = absl::InfiniteFuture();
+  for (;;) {
+    if (natsConnection_IsClosed(nc_)) return true;
+    const absl::Time now = absl::Now();
+    if (natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
+      down_since = absl::InfiniteFuture();
+    } else if (down_since == absl::InfiniteFuture()) {
+      down_since = now;
+    } else if (now - down_since >= absl::Milliseconds(600)) {
+      natsConnection_Close(nc_);
+      return true;
+    }
+    if (!keep_waiting()) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
 void NatsLink::CloseWhenServersGone() {
   std::lock_guard<std::mutex> lock(guard_mu_);
   if (guard_.joinable() || nc_ == nullptr) return;
-  guard_ = std::thread([this] {
-    absl::Time down_since = absl::InfiniteFuture();
-    while (!guard_stop_ && !natsConnection_IsClosed(nc_)) {
-      const absl::Time now = absl::Now();
-      if (natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED) {
-        down_since = absl::InfiniteFuture();
-      } else if (down_since == absl::InfiniteFuture()) {
-        down_since = now;
-      } else if (now - down_since >= absl::Milliseconds(600)) {
-        natsConnection_Close(nc_);
-        return;
-      }
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  });
+  guard_ = std::thread([this] { CloseOnceDown([this] { return !guard_stop_; }); });
 }
 
 bool NatsLink::CloseIfServersGone() {
   if (nc_ == nullptr) return false;
-  // A failover (a server restarting) reconnects within a few reconnect waits of 250 ms:
-  // give it that long before deciding the servers are gone.
-  const absl::Time give_up = absl::Now() + absl::Milliseconds(600);
-  while (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED) {
-    if (natsConnection_IsClosed(nc_) || absl::Now() >= give_up) {
-      natsConnection_Close(nc_);
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
+  return CloseOnceDown([this] { return natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED; });
 }
 
 NatsLink::~NatsLink() {

@@ -56,6 +56,9 @@ class NatsLink {
  private:
   NatsLink() = default;
   static void OnReconnected(natsConnection*, void* closure);
+  // Polls the connection until it is closed, or has been down for 0.6 s (closes it then),
+  // or `keep_waiting` says stop; returns whether the connection ended up closed.
+  bool CloseOnceDown(const std::function<bool()>& keep_waiting);
 
   std::string servers_;
   std::function<void()> on_reconnected_;

@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 
 #include "codec/cpu_features.h"
 #include "codec/rotation_kernels.h"
@@ -61,12 +60,9 @@ const Kernels& DefaultKernels() {
                    "named '%.40s' (scalar, avx2, avx512); using the fastest it runs\n",
                    force);
     }
-    // The best this CPU runs, or the next best where the build lacks it.
-    for (const Kernels* k :
-         {KernelsNamed(BestKernelsName(DetectCpuFeatures())), Avx512Kernels(), Avx2Kernels()}) {
-      if (k != nullptr) return k;
-    }
-    return &ScalarKernels();
+    // The best this CPU runs (a build for another architecture has only the scalar ones).
+    const Kernels* best = KernelsNamed(BestKernelsName(DetectCpuFeatures()));
+    return best != nullptr ? best : &ScalarKernels();
   }();
   return *chosen;
 }
