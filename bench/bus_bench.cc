@@ -473,7 +473,8 @@ absl::StatusOr<nlohmann::json> RunBusBench(const BusBenchOptions& options, std::
                                           : std::string((*kernels)->name)}};
     if (setup->bridge != nullptr && options.payload.latent) {
       absl::StatusOr<double> isolated = setup->bridge->IsolatedTranslationSeconds(
-          setup->payload.envelope.latent(), options.payload.encoding, options.translation_kernels);
+          setup->payload.envelope.latent(), setup->sender, options.payload.encoding,
+          options.translation_kernels);
       if (!isolated.ok()) return isolated.status();
       result["broker_translation"]["isolated_us"] = *isolated * 1e6;
     }

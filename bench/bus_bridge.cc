@@ -16,7 +16,7 @@
 #include "bridge/word_align.h"
 #include "broker/artifact_bridge.h"
 #include "broker/translator.h"
-#include "codec/packet_proto.h"
+#include "broker/validation.h"
 #include "codec/synthetic.h"
 
 namespace latentbus::bench {
@@ -154,6 +154,7 @@ BenchBridge::~BenchBridge() {
 }
 
 absl::StatusOr<double> BenchBridge::IsolatedTranslationSeconds(const v1::LatentPacket& packet,
+                                                               const v1::ModelSpec& sender,
                                                                const codec::Encoding& target,
                                                                const std::string& kernels) const {
   v1::LoadBridgeRequest request;
@@ -161,17 +162,12 @@ absl::StatusOr<double> BenchBridge::IsolatedTranslationSeconds(const v1::LatentP
   absl::StatusOr<std::shared_ptr<const broker::Bridge>> bridge =
       broker::ArtifactBridgeLoader(kernels)(request);
   if (!bridge.ok()) return bridge.status();
-  absl::StatusOr<codec::Packet> header = codec::FromProto(packet);
-  if (!header.ok()) return header.status();
-  broker::AcceptedLatent latent;
-  absl::StatusOr<codec::Tensor> values = codec::Decode(*header);
-  if (!values.ok()) return values.status();
-  latent.values = *std::move(values);
-  latent.header = *std::move(header);
-  latent.header.payload.clear();
+  // What the broker's validation hands its translator.
+  absl::StatusOr<broker::AcceptedLatent> latent = broker::ValidateLatent(packet, sender);
+  if (!latent.ok()) return latent.status();
   const broker::TranslationTarget to{info_.dst, info_.dst_dim, target};
   const broker::BridgeTranslator translator;
-  const broker::AcceptedLatent* const one[] = {&latent};
+  const broker::AcceptedLatent* const one[] = {&*latent};
   absl::Status failed;
   const double seconds = MedianSecondsPerCall([&] {
     absl::StatusOr<std::vector<codec::Packet>> out = translator.Translate(**bridge, one, to);

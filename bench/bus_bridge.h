@@ -16,6 +16,7 @@
 #include "broker/bridge.h"
 #include "codec/encoding.h"
 #include "latentbus/v1/latent.pb.h"
+#include "latentbus/v1/model.pb.h"
 
 namespace latentbus::bench {
 
@@ -42,11 +43,12 @@ class BenchBridge {
   const std::string& description() const { return description_; }
   bool synthetic() const { return temporary_; }
 
-  // What the broker spends translating `packet` alone, measured on this thread: the bridge
-  // loaded with `kernels` (broker::ArtifactBridgeLoader) and broker::BridgeTranslator
-  // turning the decoded values into `target`, as a broker does for one receiver; median
-  // seconds per call.
+  // What the broker spends translating `packet` (from `sender`) alone, measured on this
+  // thread: the bridge loaded with `kernels` (broker::ArtifactBridgeLoader) and
+  // broker::BridgeTranslator turning what broker::ValidateLatent decoded into `target`, as a
+  // broker does for one receiver; median seconds per call.
   absl::StatusOr<double> IsolatedTranslationSeconds(const v1::LatentPacket& packet,
+                                                    const v1::ModelSpec& sender,
                                                     const codec::Encoding& target,
                                                     const std::string& kernels) const;
 

@@ -17,20 +17,12 @@ TranslationPool::TranslationPool(const Translator* translator, Options options, 
   for (int i = 0; i < threads_; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
-namespace {
-size_t Rows(const codec::Packet& header) {
-  size_t rows = 1;
-  for (size_t i = 0; i + 1 < header.shape.size(); ++i) rows *= header.shape[i];
-  return rows;
-}
-}  // namespace
-
 TranslationPool::~TranslationPool() { Shutdown(); }
 
 absl::Status TranslationPool::Submit(std::shared_ptr<const Bridge> bridge,
                                      std::shared_ptr<const AcceptedLatent> latent,
                                      TranslationTarget target, Done done, bool may_run_inline) {
-  const bool small = may_run_inline && Rows(latent->header) <= options_.inline_max_tokens;
+  const bool small = may_run_inline && latent->values.rows() <= options_.inline_max_tokens;
   {
     absl::MutexLock lock(&mu_);
     if (stop_) return absl::FailedPreconditionError("translation pool is shut down");

@@ -63,6 +63,8 @@ std::shared_ptr<const AcceptedLatent> PacketWithLayer(uint32_t layer, uint32_t t
   auto p = std::make_shared<AcceptedLatent>();
   p->header.layer = layer;
   p->header.shape = {tokens, 576};
+  p->values.shape = {tokens, 576};
+  p->values.data.assign(size_t{tokens} * 576, 0.0f);
   return p;
 }
 
