@@ -26,10 +26,11 @@ std::vector<Encoding> DefaultEncodings() {
       {DType::kInt8, 128, RotationKind::kNone, 0}, {DType::kInt4, 32, RotationKind::kNone, 0},
       {DType::kInt4, 128, RotationKind::kNone, 0},
   };
-  for (bool rotate : {false, true}) {
+  for (RotationKind rotation :
+       {RotationKind::kNone, RotationKind::kHadamard, RotationKind::kHadamard64}) {
     for (Encoding e : base) {
-      if (rotate) {
-        e.rotation = RotationKind::kHadamard;
+      if (codec::IsRotated(rotation)) {
+        e.rotation = rotation;
         e.rotation_seed = codec::kDefaultRotationSeed;
       }
       out.push_back(e);

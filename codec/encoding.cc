@@ -33,7 +33,8 @@ absl::Status ValidateEncoding(const Encoding& encoding) {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown dtype ", static_cast<uint32_t>(encoding.dtype)));
   }
-  if (encoding.rotation != RotationKind::kNone && encoding.rotation != RotationKind::kHadamard) {
+  if (encoding.rotation != RotationKind::kNone && encoding.rotation != RotationKind::kHadamard &&
+      encoding.rotation != RotationKind::kHadamard64) {
     return absl::InvalidArgumentError(
         absl::StrCat("unknown rotation ", static_cast<uint32_t>(encoding.rotation)));
   }
@@ -79,8 +80,8 @@ const char* DTypeName(DType dtype) {
 std::string EncodingName(const Encoding& encoding) {
   std::string name = DTypeName(encoding.dtype);
   if (IsQuantized(encoding.dtype)) absl::StrAppend(&name, "/g", encoding.group_size);
-  if (encoding.rotation == RotationKind::kHadamard) {
-    absl::StrAppend(&name, "+rot");
+  if (IsRotated(encoding.rotation)) {
+    absl::StrAppend(&name, encoding.rotation == RotationKind::kHadamard64 ? "+rot64" : "+rot");
     if (encoding.rotation_seed != kDefaultRotationSeed) {
       absl::StrAppend(&name, ":", encoding.rotation_seed);
     }
@@ -96,15 +97,19 @@ absl::StatusOr<Encoding> ParseEncoding(absl::string_view text) {
   if (plus != absl::string_view::npos) {
     absl::string_view rot = text.substr(plus + 1);
     text = text.substr(0, plus);
-    encoding.rotation = RotationKind::kHadamard;
     encoding.rotation_seed = kDefaultRotationSeed;
-    if (absl::ConsumePrefix(&rot, "rot:")) {
-      if (!absl::SimpleAtoi(rot, &encoding.rotation_seed)) {
-        return absl::InvalidArgumentError(absl::StrCat("bad rotation seed in '", original, "'"));
-      }
-    } else if (rot != "rot") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad rotation in '", original, "': expected +rot or +rot:SEED"));
+    const absl::string_view kind = rot.substr(0, rot.find(':'));
+    if (kind == "rot") {
+      encoding.rotation = RotationKind::kHadamard;
+    } else if (kind == "rot64") {
+      encoding.rotation = RotationKind::kHadamard64;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bad rotation in '", original, "': expected +rot, +rot64, +rot:SEED or +rot64:SEED"));
+    }
+    rot.remove_prefix(kind.size());
+    if (absl::ConsumePrefix(&rot, ":") && !absl::SimpleAtoi(rot, &encoding.rotation_seed)) {
+      return absl::InvalidArgumentError(absl::StrCat("bad rotation seed in '", original, "'"));
     }
   }
   absl::string_view dtype = text;

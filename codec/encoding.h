@@ -26,8 +26,15 @@ enum class DType : uint32_t {
 // Numeric values match latentbus.v1.Rotation on the wire.
 enum class RotationKind : uint32_t {
   kNone = 0,
+  // One transform across the whole row ("+rot"; codec/rotation.h).
   kHadamard = 1,
+  // Independent transforms within blocks of 64 channels ("+rot64"; codec/rotation.h):
+  // any width, half the stages of a 4096-wide kHadamard and no DCT.
+  kHadamard64 = 2,
 };
+
+// True for the kinds that rotate (every kind but kNone).
+inline bool IsRotated(RotationKind kind) { return kind != RotationKind::kNone; }
 
 struct Encoding {
   DType dtype = DType::kInt4;
@@ -63,11 +70,13 @@ size_t PayloadBytes(const Encoding& encoding, size_t num_elements);
 // "fp32", "fp16", "bf16", "int8", "int4".
 const char* DTypeName(DType dtype);
 
-// Human-readable and parseable: "int4/g32", "int8/g128+rot", "fp16", "bf16+rot:42".
+// Human-readable and parseable: "int4/g32", "int8/g128+rot", "fp16", "bf16+rot:42",
+// "int4/g32+rot64".
 std::string EncodingName(const Encoding& encoding);
 
 // Inverse of EncodingName. Accepts "int4" (group 32 by default), "int8/g64",
-// "int4/g128+rot" (default seed) and "int4+rot:1234" (explicit seed).
+// "int4/g128+rot" (default seed), "int4+rot:1234" (explicit seed) and the same with
+// "+rot64" for the block rotation.
 absl::StatusOr<Encoding> ParseEncoding(absl::string_view text);
 
 }  // namespace latentbus::codec

@@ -6,8 +6,9 @@ namespace latentbus::codec {
 namespace {
 
 TEST(EncodingTest, NamesRoundTrip) {
-  for (const char* name : {"fp32", "fp16", "bf16", "int8/g32", "int8/g64", "int4/g128",
-                           "int4/g32+rot", "bf16+rot:42", "int8/g128+rot:7"}) {
+  for (const char* name :
+       {"fp32", "fp16", "bf16", "int8/g32", "int8/g64", "int4/g128", "int4/g32+rot", "bf16+rot:42",
+        "int8/g128+rot:7", "int4/g32+rot64", "fp16+rot64:9"}) {
     absl::StatusOr<Encoding> e = ParseEncoding(name);
     ASSERT_TRUE(e.ok()) << name << ": " << e.status();
     EXPECT_EQ(EncodingName(*e), name);
@@ -24,12 +25,21 @@ TEST(EncodingTest, ParseDefaults) {
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->rotation, RotationKind::kHadamard);
   EXPECT_EQ(e->rotation_seed, kDefaultRotationSeed);
+  e = ParseEncoding("int4/g128+rot64");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->rotation, RotationKind::kHadamard64);
+  EXPECT_EQ(e->rotation_seed, kDefaultRotationSeed);
+  e = ParseEncoding("int4+rot64:0");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->rotation, RotationKind::kHadamard64);
+  EXPECT_EQ(e->rotation_seed, 0u);
   EXPECT_EQ(DefaultEncoding(), *ParseEncoding("int4/g32"));
 }
 
 TEST(EncodingTest, ParseRejectsNonsense) {
   for (const char* bad : {"", "int3", "int4/g16", "int4/32", "int4/gx", "fp16/g32", "int4+rotx",
-                          "int4+rot:abc", "INT4"}) {
+                          "int4+rot:abc", "INT4", "int4+rot6", "int4+rot64x",
+                          "int4+rot64:", "int4+rot:", "int4+rot64:1:2", "int4+rot128"}) {
     absl::StatusOr<Encoding> e = ParseEncoding(bad);
     EXPECT_FALSE(e.ok()) << bad;
     if (!e.ok()) {

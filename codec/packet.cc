@@ -74,12 +74,13 @@ size_t SliceRows(size_t width, uint32_t group) {
   return (rows + unit - 1) / unit * unit;
 }
 
-// The rotation of this width and seed. Building one costs a SplitMix64 pass and odd^2
-// cosines, noticeable next to a small tensor, so each thread keeps the last one built.
-absl::StatusOr<const Rotation*> RotationFor(size_t width, uint64_t seed) {
+// The rotation of this kind, width and seed. Building one costs a SplitMix64 pass and
+// odd^2 cosines, noticeable next to a small tensor, so each thread keeps the last one built.
+absl::StatusOr<const Rotation*> RotationFor(const Encoding& e, size_t width) {
   thread_local std::optional<Rotation> last;
-  if (!last.has_value() || last->width() != width || last->seed() != seed) {
-    absl::StatusOr<Rotation> rot = Rotation::Create(width, seed);
+  if (!last.has_value() || last->width() != width || last->seed() != e.rotation_seed ||
+      last->kind() != e.rotation) {
+    absl::StatusOr<Rotation> rot = Rotation::Create(width, e.rotation_seed, e.rotation);
     if (!rot.ok()) return rot.status();
     last.emplace(*std::move(rot));
   }
@@ -167,8 +168,8 @@ absl::Status EncodeInto(absl::Span<const float> data, const std::vector<uint32_t
   }
 
   const Rotation* rotation = nullptr;
-  if (encoding.rotation == RotationKind::kHadamard) {
-    absl::StatusOr<const Rotation*> rot = RotationFor(shape.back(), encoding.rotation_seed);
+  if (IsRotated(encoding.rotation)) {
+    absl::StatusOr<const Rotation*> rot = RotationFor(encoding, shape.back());
     if (!rot.ok()) return rot.status();
     rotation = *rot;
   }
@@ -254,8 +255,8 @@ absl::Status ValidatePacket(const Packet& p, const DecodeLimits& limits) {
     return absl::InvalidArgumentError(absl::StrCat("latent packet: scales are ", p.scales.size(),
                                                    " bytes, expected ", want_scales));
   }
-  if (p.encoding.rotation == RotationKind::kHadamard) {
-    if (absl::Status s = Rotation::CheckWidth(p.shape.back()); !s.ok()) {
+  if (IsRotated(p.encoding.rotation)) {
+    if (absl::Status s = Rotation::CheckWidth(p.shape.back(), p.encoding.rotation); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("latent packet: ", s.message()));
     }
   }
@@ -286,10 +287,10 @@ absl::Status DecodeValidated(const Packet& p, absl::Span<float> out, const Kerne
     return absl::InvalidArgumentError(absl::StrCat("latent packet: payload holds a non-finite ",
                                                    DTypeName(p.encoding.dtype), " value"));
   };
-  if (p.encoding.rotation != RotationKind::kHadamard) {
+  if (!IsRotated(p.encoding.rotation)) {
     return DecodeElements(k, p, 0, n, out.data()) ? absl::OkStatus() : non_finite();
   }
-  absl::StatusOr<const Rotation*> rot = RotationFor(p.shape.back(), p.encoding.rotation_seed);
+  absl::StatusOr<const Rotation*> rot = RotationFor(p.encoding, p.shape.back());
   if (!rot.ok()) return rot.status();
   const size_t width = p.shape.back();
   const size_t rows = n / width;

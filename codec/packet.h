@@ -14,8 +14,9 @@
 //              the flattened tensor, so with d % g != 0 a group may span two rows). In
 //              [0, 2^120] (so q * scale is always finite; the encoder refuses |x| >= 2^120).
 //              Empty for the float types. Element value = q * scale.
-//   rotation   with ROTATION_HADAMARD every row of d values was rotated before encoding
-//              (codec/rotation.h); decoding applies the inverse after dequantizing.
+//   rotation   with ROTATION_HADAMARD (or ROTATION_HADAMARD_BLOCK64) every row of d values
+//              was rotated before encoding (codec/rotation.h); decoding applies the
+//              inverse after dequantizing.
 //   checksum   XXH3-64, seed 0, over the canonical header followed by the scales bytes and
 //              the payload bytes. Canonical header: u32 format_version, u32 dtype,
 //              u32 group_size, u32 rotation, u64 rotation_seed, u32 rank, u32 dims[rank],

@@ -47,6 +47,7 @@ absl::StatusOr<Encoding> EncodingFromProto(const v1::Encoding& proto) {
   switch (proto.rotation()) {
     case v1::ROTATION_NONE:
     case v1::ROTATION_HADAMARD:
+    case v1::ROTATION_HADAMARD_BLOCK64:
       encoding.rotation = static_cast<RotationKind>(proto.rotation());
       break;
     default:

@@ -38,6 +38,14 @@ TEST(PacketProtoTest, RoundTripThroughTheWire) {
   EXPECT_EQ(back->scales, p.scales);
   EXPECT_EQ(back->checksum, p.checksum);
   EXPECT_TRUE(ValidatePacket(*back).ok());
+  // The block rotation's kind crosses the wire too.
+  Packet blocks = *Encode(*Decode(p), Encoding{DType::kInt8, 64, RotationKind::kHadamard64, 5});
+  v1::LatentPacket blocks_proto = ToProto(blocks);
+  EXPECT_EQ(blocks_proto.encoding().rotation(), v1::ROTATION_HADAMARD_BLOCK64);
+  absl::StatusOr<Packet> blocks_back = FromProto(blocks_proto);
+  ASSERT_TRUE(blocks_back.ok()) << blocks_back.status();
+  EXPECT_EQ(blocks_back->encoding, blocks.encoding);
+  EXPECT_TRUE(ValidatePacket(*blocks_back).ok());
 }
 
 TEST(PacketProtoTest, UnknownEnumValuesFromNewerPeersAreRejected) {

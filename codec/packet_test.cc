@@ -21,6 +21,10 @@ Encoding Enc(DType dtype, uint32_t group = 0, bool rotate = false) {
                   kDefaultRotationSeed};
 }
 
+Encoding Blocks(DType dtype, uint32_t group = 0) {
+  return Encoding{dtype, group, RotationKind::kHadamard64, kDefaultRotationSeed};
+}
+
 struct Bound {
   Encoding encoding;
   double gaussian;  // max relative L2 error on N(0, 1) data
@@ -42,6 +46,9 @@ const Bound kBounds[] = {
     {Enc(DType::kInt4, 32, true), 0.122, 0.104},
     {Enc(DType::kInt4, 128, true), 0.146, 0.127},
     {Enc(DType::kInt8, 32, true), 0.0067, 0.0057},
+    {Blocks(DType::kInt4, 32), 0.121, 0.092},
+    {Blocks(DType::kInt4, 128), 0.146, 0.12},
+    {Blocks(DType::kInt8, 32), 0.0067, 0.0051},
 };
 
 TEST(PacketTest, RoundTripErrorBoundsPerEncoding) {
@@ -279,8 +286,9 @@ TEST(PacketTest, ScalarAndVectorKernelsProduceTheSamePacket) {
   const Tensor t = OutlierTensor(16, 640, 12);
   for (const Kernels* vec : {Avx2Kernels(), Avx512Kernels()}) {
     if (vec == nullptr) continue;
-    for (const Encoding& e : {Enc(DType::kInt4, 32, true), Enc(DType::kInt8, 128),
-                              Enc(DType::kFp16), Enc(DType::kBf16)}) {
+    for (const Encoding& e :
+         {Enc(DType::kInt4, 32, true), Enc(DType::kInt8, 128), Enc(DType::kFp16), Enc(DType::kBf16),
+          Blocks(DType::kInt4, 32), Blocks(DType::kFp32)}) {
       Packet a, b;
       ASSERT_TRUE(EncodeInto(t.data, t.shape, e, &a, &ScalarKernels()).ok());
       ASSERT_TRUE(EncodeInto(t.data, t.shape, e, &b, vec).ok());
@@ -303,10 +311,12 @@ TEST(PacketTest, RotatedSlicesEqualTheWholeTensorRotation) {
        {Case{100, 24, Enc(DType::kInt4, 128, true)}, Case{37, 576, Enc(DType::kInt8, 32, true)},
         Case{3, 4096, Enc(DType::kFp16, 0, true)}, Case{1000, 9, Enc(DType::kInt4, 32, true)},
         Case{5000, 8, Enc(DType::kInt8, 64, true)}, Case{1, 6, Enc(DType::kFp32, 0, true)},
-        Case{33, 640, Enc(DType::kBf16, 0, true)}}) {
+        Case{33, 640, Enc(DType::kBf16, 0, true)}, Case{50, 100, Blocks(DType::kInt4, 128)},
+        Case{37, 576, Blocks(DType::kInt8, 32)}, Case{3, 4096, Blocks(DType::kFp16)},
+        Case{700, 77, Blocks(DType::kInt4, 32)}, Case{1, 7, Blocks(DType::kFp32)}}) {
     const std::string name = absl::StrCat(c.rows, "x", c.width, " ", EncodingName(c.e));
     const Tensor t = OutlierTensor(c.rows, c.width, 3);
-    absl::StatusOr<Rotation> rot = Rotation::Create(c.width, c.e.rotation_seed);
+    absl::StatusOr<Rotation> rot = Rotation::Create(c.width, c.e.rotation_seed, c.e.rotation);
     ASSERT_TRUE(rot.ok()) << name;
     Tensor rotated = t;
     rot->Forward(rotated.data.data(), c.rows);

@@ -22,11 +22,16 @@ size_t PowerOfTwoFactor(size_t width) {
 }
 }  // namespace
 
-absl::Status Rotation::CheckWidth(size_t width) {
+absl::Status Rotation::CheckWidth(size_t width, RotationKind kind) {
+  if (kind != RotationKind::kHadamard && kind != RotationKind::kHadamard64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a rotation kind: ", static_cast<uint32_t>(kind)));
+  }
   if (width == 0 || width > kMaxWidth) {
     return absl::InvalidArgumentError(
         absl::StrCat("rotation width must be in [1, ", kMaxWidth, "], got ", width));
   }
+  if (kind == RotationKind::kHadamard64) return absl::OkStatus();
   const size_t odd = width / PowerOfTwoFactor(width);
   if (odd > kMaxOddFactor) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -36,18 +41,29 @@ absl::Status Rotation::CheckWidth(size_t width) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Rotation> Rotation::Create(size_t width, uint64_t seed) {
-  if (absl::Status s = CheckWidth(width); !s.ok()) return s;
-  const size_t pow2 = PowerOfTwoFactor(width);
-  const size_t odd = width / pow2;
-  // The signs carry the Hadamard normalisation 1/sqrt(p).
-  const float norm = static_cast<float>(1.0 / std::sqrt(static_cast<double>(pow2)));
+absl::StatusOr<Rotation> Rotation::Create(size_t width, uint64_t seed, RotationKind kind) {
+  if (absl::Status s = CheckWidth(width, kind); !s.ok()) return s;
+  const bool blocks = kind == RotationKind::kHadamard64;
+  const size_t pow2 = blocks ? 0 : PowerOfTwoFactor(width);
+  const size_t odd = blocks ? 0 : width / pow2;
+  // The signs carry the Hadamard normalisation 1/sqrt(size of the channel's block).
+  const auto norm = [](size_t block) {
+    return static_cast<float>(1.0 / std::sqrt(static_cast<double>(block)));
+  };
   std::vector<float> signs(width);
+  size_t begin = 0;  // of the current block
+  size_t block = blocks ? internal::BlockAt(width, 0, kBlock64) : pow2;
+  float scale = norm(block);
   uint64_t state = seed;
   uint64_t word = 0;
   for (size_t i = 0; i < width; ++i) {
     if (i % 64 == 0) word = SplitMix64(&state);
-    signs[i] = ((word >> (i % 64)) & 1) ? -norm : norm;
+    if (blocks && i == begin + block) {
+      begin = i;
+      block = internal::BlockAt(width, begin, kBlock64);
+      scale = norm(block);
+    }
+    signs[i] = ((word >> (i % 64)) & 1) ? -scale : scale;
   }
   std::vector<float> dct;
   if (odd > 1) {
@@ -62,20 +78,26 @@ absl::StatusOr<Rotation> Rotation::Create(size_t width, uint64_t seed) {
       }
     }
   }
-  return Rotation(width, seed, pow2, odd, std::move(signs), std::move(dct));
+  return Rotation(width, seed, kind, pow2, odd, std::move(signs), std::move(dct));
 }
 
-Rotation::Rotation(size_t width, uint64_t seed, size_t pow2, size_t odd, std::vector<float> signs,
-                   std::vector<float> dct)
+Rotation::Rotation(size_t width, uint64_t seed, RotationKind kind, size_t pow2, size_t odd,
+                   std::vector<float> signs, std::vector<float> dct)
     : width_(width),
       seed_(seed),
+      kind_(kind),
       pow2_(pow2),
       odd_(odd),
       signs_(std::move(signs)),
       dct_(std::move(dct)) {}
 
 RotationPlan Rotation::plan() const {
-  return RotationPlan{width_, pow2_, odd_, signs_.data(), dct_.empty() ? nullptr : dct_.data()};
+  return RotationPlan{width_,
+                      pow2_,
+                      odd_,
+                      signs_.data(),
+                      dct_.empty() ? nullptr : dct_.data(),
+                      kind_ == RotationKind::kHadamard64 ? kBlock64 : 0};
 }
 
 void Rotation::Forward(float* data, size_t rows) const {

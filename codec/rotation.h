@@ -5,8 +5,9 @@
 // fall in. An orthogonal rotation before quantization spreads their energy over all
 // channels; the receiver applies the inverse after dequantizing.
 //
-// Definition (the contract any other implementation follows). Width d = p * m with
-// p = 2^k the largest power of two dividing d and m odd, m <= kMaxOddFactor.
+// Definition of RotationKind::kHadamard, "+rot" (the contract any other implementation
+// follows). Width d = p * m with p = 2^k the largest power of two dividing d and m odd,
+// m <= kMaxOddFactor.
 //   1. Signs: s_i = -1 if bit (i mod 64) of w_(i / 64) is set, else +1, where w_j is the
 //      j-th output of SplitMix64 seeded with the rotation seed.
 //   2. y = x * s (elementwise); view y as an m x p row-major matrix Y.
@@ -18,6 +19,19 @@
 // applies C^T, the Hadamard again, then the signs. Floating-point rounding makes the
 // round trip exact only to about 1e-6 relative, and another implementation of this
 // definition agrees with this one to rounding, not bit for bit.
+//
+// Definition of RotationKind::kHadamard64, "+rot64": any width d >= 1.
+//   1. Blocks: channels [64 j, 64 j + 64) for j < d / 64; the last d mod 64 channels form
+//      blocks by the binary digits of d mod 64, largest first (d = 77: 64, 8, 4, 1).
+//   2. Signs s_i as above; c_i = s_i / sqrt(b), b the size of channel i's block, rounded
+//      to fp32 (exact for b = 64: +-0.125).
+//   3. Each block: y = x * c (elementwise), then the unnormalised Walsh-Hadamard
+//      transform of the block, stage by stage, h = 1, 2, 4, ...: v[j], v[j + h] <-
+//      v[j] + v[j + h], v[j] - v[j + h].
+// The inverse runs the same stages on each block, then multiplies by c. An outlier
+// channel spreads over its block only (two int4/g32 groups), not the whole row: on
+// Gaussian data with outlier channels the int4 error is lower than with "+rot", and a
+// 4096-wide row needs 6 stages instead of 12 (docs/CODEC.md).
 //
 // Implementations: a portable reference, an AVX2 and an AVX-512 build
 // (codec/rotation_kernels.h), chosen like the other codec kernels (Kernels::rotate_rows,
@@ -35,6 +49,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "codec/encoding.h"
 #include "codec/kernels.h"
 #include "codec/rotation_kernels.h"
 
@@ -46,15 +61,20 @@ class Rotation {
   static constexpr size_t kMaxOddFactor = 63;
   static constexpr size_t kMaxWidth = size_t{1} << 20;
 
-  // Fails with InvalidArgument when the width is 0, too large, or its odd factor
-  // exceeds kMaxOddFactor.
-  static absl::StatusOr<Rotation> Create(size_t width, uint64_t seed);
+  // Channels per block of kHadamard64.
+  static constexpr size_t kBlock64 = 64;
+
+  // Fails with InvalidArgument when the kind is kNone or unknown, the width is 0 or too
+  // large, or (kHadamard) its odd factor exceeds kMaxOddFactor.
+  static absl::StatusOr<Rotation> Create(size_t width, uint64_t seed,
+                                         RotationKind kind = RotationKind::kHadamard);
 
   // The check Create makes on the width, without building anything.
-  static absl::Status CheckWidth(size_t width);
+  static absl::Status CheckWidth(size_t width, RotationKind kind = RotationKind::kHadamard);
 
   size_t width() const { return width_; }
   uint64_t seed() const { return seed_; }
+  RotationKind kind() const { return kind_; }
 
   // Rotate / unrotate `rows` contiguous rows of width() floats in place, with
   // DefaultKernels().
@@ -70,14 +90,15 @@ class Rotation {
   RotationPlan plan() const;
 
  private:
-  Rotation(size_t width, uint64_t seed, size_t pow2, size_t odd, std::vector<float> signs,
-           std::vector<float> dct);
+  Rotation(size_t width, uint64_t seed, RotationKind kind, size_t pow2, size_t odd,
+           std::vector<float> signs, std::vector<float> dct);
 
   size_t width_;
   uint64_t seed_;
-  size_t pow2_;
-  size_t odd_;
-  std::vector<float> signs_;  // +-1/sqrt(pow2_) per channel
+  RotationKind kind_;
+  size_t pow2_;               // kHadamard only
+  size_t odd_;                // kHadamard only
+  std::vector<float> signs_;  // +-1/sqrt(size of the channel's Hadamard block)
   std::vector<float> dct_;    // odd_ x odd_, row-major
 };
 

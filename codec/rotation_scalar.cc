@@ -43,8 +43,29 @@ void CopyFloats(const float* in, size_t n, float* out) {
 
 }  // namespace
 
+void RotateBlockTailsScalar(const RotationPlan& plan, size_t begin, const float* in, float* out,
+                            size_t rows, bool inverse) {
+  const size_t width = plan.width;
+  for (size_t r = 0; r < rows; ++r) {
+    const float* x = in + r * width;
+    float* y = out + r * width;
+    for (size_t b = begin, len = 0; b < width; b += len) {
+      len = BlockAt(width, b, plan.block);
+      if (!inverse) {
+        for (size_t i = b; i < b + len; ++i) y[i] = x[i] * plan.signs[i];
+        Fwht(y + b, len);
+      } else {
+        if (x != y) CopyFloats(x + b, len, y + b);
+        Fwht(y + b, len);
+        for (size_t i = b; i < b + len; ++i) y[i] *= plan.signs[i];
+      }
+    }
+  }
+}
+
 void RotateRowsScalar(const RotationPlan& plan, const float* in, float* out, size_t rows,
                       bool inverse) {
+  if (plan.block != 0) return RotateBlockTailsScalar(plan, 0, in, out, rows, inverse);
   const size_t width = plan.width;
   const size_t pow2 = plan.pow2;
   const size_t odd = plan.odd;

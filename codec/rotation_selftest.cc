@@ -8,7 +8,8 @@
 // Cases: power-of-two widths from 1 to 8192 (below one register, one register, every
 // number of in-register and across-register stages, rows longer than the kernels' L1
 // block) and widths with an odd factor (3, 9, 63) times 1 to 8192; one to three rows;
-// forward and inverse; out of place and in place. Signs and DCT coefficients are random
+// forward and inverse; out of place and in place. Block plans (+rot64) of widths 1 to 8192
+// with every tail size. Signs and DCT coefficients are random
 // floats: the kernels must give the reference's bits whatever the plan holds.
 //
 // Entry: latentbus_codec_rotation_selftest(input, input_bytes, report). It takes no input:
@@ -67,7 +68,8 @@ void Check(const Build& build, const RotationPlan& plan, size_t rows, SelftestRe
           Text t{report->failure, sizeof(report->failure)};
           t << build.name << (inverse ? " inverse" : " forward") << (in_place ? " in place" : "")
             << " width " << uint64_t{plan.width} << " (" << uint64_t{plan.pow2} << " x "
-            << uint64_t{plan.odd} << ") rows " << uint64_t{rows} << " at " << uint64_t{i};
+            << uint64_t{plan.odd} << ", block " << uint64_t{plan.block} << ") rows "
+            << uint64_t{rows} << " at " << uint64_t{i};
         }
         break;
       }
@@ -75,14 +77,20 @@ void Check(const Build& build, const RotationPlan& plan, size_t rows, SelftestRe
   }
 }
 
+// A whole-row plan (block 0) of width pow2 * odd, or a block plan (block 64) of width
+// pow2 * odd (any odd: no DCT).
 void CheckAll(const Build (&builds)[3], size_t pow2, size_t odd, Random& rng,
-              SelftestReport* report) {
+              SelftestReport* report, size_t block = 0) {
   const size_t width = pow2 * odd;
   const size_t rows = width <= 4096 ? kMaxRows : 1;
   for (size_t i = 0; i < rows * width; ++i) x[i] = rng.Uniform(-4.0f, 4.0f);
   for (size_t i = 0; i < width; ++i) signs[i] = rng.Uniform(-1.0f, 1.0f);
-  for (size_t i = 0; i < odd * odd; ++i) dct[i] = rng.Uniform(-1.0f, 1.0f);
-  const RotationPlan plan{width, pow2, odd, signs, odd > 1 ? dct : nullptr};
+  if (block == 0) {
+    for (size_t i = 0; i < odd * odd; ++i) dct[i] = rng.Uniform(-1.0f, 1.0f);
+  }
+  const RotationPlan plan = block != 0
+                                ? RotationPlan{width, 0, 0, signs, nullptr, block}
+                                : RotationPlan{width, pow2, odd, signs, odd > 1 ? dct : nullptr};
   for (uint32_t v = 0; v < 3; ++v) {
     const Build& b = builds[v];
     if (b.rotate == nullptr || !b.runs) continue;
@@ -128,6 +136,11 @@ extern "C" uint32_t latentbus_codec_rotation_selftest(const uint8_t* /*input*/,
     }
   }
   CheckAll(builds, 8192, 3, rng, report);  // an odd factor with blocks longer than L1
+  for (size_t width :
+       {size_t{1}, size_t{7}, size_t{63}, size_t{64}, size_t{77}, size_t{100}, size_t{127},
+        size_t{576}, size_t{640}, size_t{4096}, size_t{4159}, size_t{8192}}) {
+    CheckAll(builds, 1, width, rng, report, /*block=*/64);
+  }
   return report->failures;
 }
 

@@ -37,14 +37,27 @@ struct Input {
   std::vector<std::string> encodings;
 };
 
-std::vector<std::string> AllEncodings(bool with_rotation) {
+// Every element type and group size, plain; with_rotation adds each with "+rot" and
+// with_blocks each with "+rot64".
+std::vector<std::string> AllEncodings(bool with_rotation, bool with_blocks = false) {
   std::vector<std::string> out;
   for (const char* base : {"fp32", "fp16", "bf16", "int8/g32", "int8/g64", "int8/g128", "int4/g32",
                            "int4/g64", "int4/g128"}) {
     out.push_back(base);
     if (with_rotation) out.push_back(absl::StrCat(base, "+rot"));
+    if (with_blocks) out.push_back(absl::StrCat(base, "+rot64"));
   }
   return out;
+}
+
+// The block rotation on every kind of element (widths need not be multiples of 64).
+const std::vector<std::string> kBlockRotationEncodings = {"fp32+rot64",     "bf16+rot64",
+                                                          "fp16+rot64:5",   "int8/g32+rot64",
+                                                          "int4/g32+rot64", "int4/g128+rot64:99"};
+
+std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
 }
 
 // A few encodings for the larger tensors shaped like the real models' hidden states.
@@ -112,22 +125,36 @@ std::vector<Input> Inputs() {
   std::vector<std::string> specials = AllEncodings(true);
   specials.push_back("int4/g32+rot:12345");
   specials.push_back("fp16+rot:7");
-  in.push_back({"specials", {4, 64}, SpecialsData(), specials});
-  // Rows of 100 (odd factor 25): groups straddle rows, the last group is ragged.
-  in.push_back({"ragged", {5, 100}, OutlierTensor(5, 100, 3).data, AllEncodings(true)});
+  in.push_back({"specials", {4, 64}, SpecialsData(), With(specials, kBlockRotationEncodings)});
+  // Rows of 100 (odd factor 25): groups straddle rows, the last group is ragged; +rot64
+  // blocks of 64, 32 and 4.
+  in.push_back({"ragged", {5, 100}, OutlierTensor(5, 100, 3).data, AllEncodings(true, true)});
   // 7 elements: int4 leaves a high nibble empty; width 7 is all odd factor.
-  in.push_back({"tiny", {1, 7}, GaussianTensor(1, 7, 4).data, AllEncodings(true)});
+  in.push_back({"tiny",
+                {1, 7},
+                GaussianTensor(1, 7, 4).data,
+                With(AllEncodings(true), kBlockRotationEncodings)});
   in.push_back({"rank3", {2, 3, 48}, OutlierTensor(6, 48, 5).data, AllEncodings(true)});
-  // Width 77 has odd factor 77 > 63: no rotation (see the encode_error case).
-  in.push_back({"rank1", {77}, GaussianTensor(1, 77, 6).data, AllEncodings(false)});
+  // Width 77 has odd factor 77 > 63: no +rot (see the encode_error case); +rot64 blocks
+  // of 64, 8, 4 and 1.
+  in.push_back({"rank1",
+                {77},
+                GaussianTensor(1, 77, 6).data,
+                With(AllEncodings(false), kBlockRotationEncodings)});
   in.push_back(
       {"wide",
        {2, 96},
        WideData(),
        {"fp32", "bf16", "int8/g32", "int8/g128", "int4/g32", "int4/g64", "fp32+rot", "bf16+rot"}});
   // The real models' widths: SmolLM2 (576 = 64 * 9) and Gemma 3 (640 = 128 * 5).
-  in.push_back({"smollm", {2, 576}, OutlierTensor(2, 576, 7).data, kModelWidthEncodings});
-  in.push_back({"gemma", {1, 640}, OutlierTensor(1, 640, 8).data, kModelWidthEncodings});
+  in.push_back({"smollm",
+                {2, 576},
+                OutlierTensor(2, 576, 7).data,
+                With(kModelWidthEncodings, kBlockRotationEncodings)});
+  in.push_back({"gemma",
+                {1, 640},
+                OutlierTensor(1, 640, 8).data,
+                With(kModelWidthEncodings, kBlockRotationEncodings)});
   return in;
 }
 

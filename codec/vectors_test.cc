@@ -62,6 +62,7 @@ TEST(CodecVectorsTest, ManifestCoversEveryEncodingAndEdge) {
   const std::vector<VectorCase> roundtrips = Cases("roundtrip");
   std::set<std::string> seen;
   bool odd_count = false, ragged = false, rank1 = false, rank3 = false, seeded = false;
+  bool block_tail = false;  // +rot64 on a width that is not a multiple of 64
   for (const VectorCase& c : roundtrips) {
     absl::StatusOr<Encoding> e = ParseEncoding(c.encoding);
     ASSERT_TRUE(e.ok()) << c.name;
@@ -76,19 +77,22 @@ TEST(CodecVectorsTest, ManifestCoversEveryEncodingAndEdge) {
     rank1 |= shape->size() == 1;
     rank3 |= shape->size() == 3;
     seeded |= e->rotation == RotationKind::kHadamard && e->rotation_seed != kDefaultRotationSeed;
+    block_tail |= e->rotation == RotationKind::kHadamard64 && shape->back() % 64 != 0;
   }
   for (const char* dtype : {"fp32", "fp16", "bf16"}) {
     EXPECT_TRUE(seen.count(dtype)) << dtype;
     EXPECT_TRUE(seen.count(absl::StrCat(dtype, "+rot:0"))) << dtype << "+rot";
+    EXPECT_TRUE(seen.count(absl::StrCat(dtype, "+rot64:0"))) << dtype << "+rot64";
   }
   for (const char* dtype : {"int8", "int4"}) {
     for (int g : {32, 64, 128}) {
       const std::string name = absl::StrCat(dtype, "/g", g);
       EXPECT_TRUE(seen.count(name)) << name;
       EXPECT_TRUE(seen.count(name + "+rot:0")) << name << "+rot";
+      EXPECT_TRUE(seen.count(name + "+rot64:0")) << name << "+rot64";
     }
   }
-  EXPECT_TRUE(odd_count && ragged && rank1 && rank3 && seeded);
+  EXPECT_TRUE(odd_count && ragged && rank1 && rank3 && seeded && block_tail);
   std::set<std::string> errors;
   for (const VectorCase& c : Cases("decode_error")) errors.insert(c.expect);
   EXPECT_EQ(errors, (std::set<std::string>{"DATA_LOSS", "INVALID_ARGUMENT"}));

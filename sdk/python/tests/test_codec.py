@@ -13,7 +13,8 @@ def hidden(rows=4, width=64, seed=0):
 
 
 @pytest.mark.parametrize("name", ["fp32", "fp16", "bf16", "int8/g32", "int8/g128", "int4/g64",
-                                  "int4/g32+rot", "int8/g64+rot:42", "bf16+rot:0"])
+                                  "int4/g32+rot", "int8/g64+rot:42", "bf16+rot:0",
+                                  "int4/g32+rot64", "fp16+rot64:7"])
 def test_encoding_names_round_trip(name):
     assert codec.encoding_name(codec.parse_encoding(name)) == name
 
@@ -23,6 +24,9 @@ def test_encoding_defaults_and_aliases():
     rot = codec.parse_encoding("int8/g64+rot")
     assert rot.rotation == codec.Rotation.HADAMARD
     assert rot.rotation_seed == codec.DEFAULT_ROTATION_SEED
+    blocks = codec.parse_encoding("int4+rot64:0")
+    assert blocks.rotation == codec.Rotation.HADAMARD_BLOCK64
+    assert blocks.rotation_seed == 0
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -31,6 +35,10 @@ def test_encoding_defaults_and_aliases():
     ("fp16/g32", "takes no group size"),
     ("int4+spin", "bad rotation"),
     ("int4+rot:x", "bad rotation seed"),
+    ("int4+rot64:", "bad rotation seed"),
+    ("int4+rot64:\u0661", "bad rotation seed"),
+    ("int4+rot6", "bad rotation"),
+    ("int4+rot128", "bad rotation"),
     ("int8/32", "bad group size"),
 ])
 def test_bad_encoding_names_are_value_errors(bad, message):
@@ -99,10 +107,30 @@ def test_rotation_spreads_outliers():
     x = hidden(32, 576, seed=3)
     x[:, [7, 100, 300, 501]] *= 20
     plain = codec.decode(codec.encode(x, "int4/g32"))
-    rotated = codec.decode(codec.encode(x, "int4/g32+rot"))
     err = lambda y: float(np.linalg.norm(x - y) / np.linalg.norm(x))  # noqa: E731
-    assert err(rotated) < 0.75 * err(plain)
-    assert err(rotated) < 0.13
+    for name in ("int4/g32+rot", "int4/g32+rot64"):
+        rotated = codec.decode(codec.encode(x, name))
+        assert err(rotated) < 0.75 * err(plain), name
+        assert err(rotated) < 0.13, name
+
+
+@pytest.mark.parametrize("width", [1, 7, 64, 77, 100, 576, 4096 + 77])
+def test_block_rotation_is_orthogonal_within_its_blocks(width):
+    # +rot64 takes any width; each block of b channels maps a one-hot to +-1/sqrt(b) on
+    # that block and nothing elsewhere, and the inverse restores the row.
+    rot = codec.BlockHadamardRotation(width, seed=9)
+    begin = 0
+    for size in rot.blocks:
+        one_hot = np.zeros((1, width), dtype=np.float32)
+        one_hot[0, begin] = 1
+        y = rot.forward(one_hot)[0]
+        want = np.zeros(width, dtype=np.float32)
+        want[begin:begin + size] = 1 / np.sqrt(size)
+        np.testing.assert_allclose(np.abs(y), want, atol=1e-7)
+        begin += size
+    assert begin == width
+    x = hidden(3, width, seed=width)
+    np.testing.assert_allclose(rot.inverse(rot.forward(x)), x, rtol=0, atol=2e-6)
 
 
 def test_metadata_travels_outside_the_checksum():

@@ -14,11 +14,11 @@ from latentbus.codec.errors import ChecksumError, PacketError
 from latentbus.codec.packet import (DEFAULT_MAX_ELEMENTS, FORMAT_VERSION, MAX_RANK, Packet, Space,
                                     compute_checksum, decode, encode, validate)
 from latentbus.codec.proto import encoding_from_proto, encoding_to_proto, from_proto, to_proto
-from latentbus.codec.rotation import HadamardRotation
+from latentbus.codec.rotation import BlockHadamardRotation, HadamardRotation
 
 __all__ = [
     "DEFAULT_MAX_ELEMENTS", "DEFAULT_ROTATION_SEED", "FORMAT_VERSION", "MAX_RANK",
-    "ChecksumError", "DType", "Encoding", "HadamardRotation", "Packet", "PacketError",
+    "BlockHadamardRotation", "ChecksumError", "DType", "Encoding", "HadamardRotation", "Packet", "PacketError",
     "Rotation", "Space", "compute_checksum", "decode", "dtype_name", "encode", "encoding_from_proto",
     "encoding_name", "encoding_to_proto", "from_proto", "num_groups", "parse_encoding",
     "payload_bytes", "to_proto", "validate",

@@ -22,7 +22,8 @@ class DType(enum.IntEnum):
 
 class Rotation(enum.IntEnum):
     NONE = 0
-    HADAMARD = 1
+    HADAMARD = 1  # "+rot": one transform across the row
+    HADAMARD_BLOCK64 = 2  # "+rot64": transforms within blocks of 64 channels, any width
 
 
 # Seed used when a rotation is requested without one ("latentbu" as a little-endian u64).
@@ -59,7 +60,7 @@ class Encoding:
                 raise PacketError(f"group size must be 32, 64 or 128, got {self.group_size}")
         else:
             raise PacketError(f"unknown dtype {self.dtype}")
-        if self.rotation not in (Rotation.NONE, Rotation.HADAMARD):
+        if self.rotation not in (Rotation.NONE, Rotation.HADAMARD, Rotation.HADAMARD_BLOCK64):
             raise PacketError(f"unknown rotation {self.rotation}")
         if not 0 <= self.rotation_seed < 1 << 64:
             raise PacketError(f"rotation seed {self.rotation_seed} is not a u64")
@@ -99,12 +100,13 @@ def dtype_name(dtype: int) -> str:
 
 
 def encoding_name(encoding: Encoding) -> str:
-    """"int4/g32", "int8/g128+rot", "fp16", "bf16+rot:42" (codec::EncodingName)."""
+    """"int4/g32", "int8/g128+rot", "fp16", "bf16+rot:42", "int4/g32+rot64"
+    (codec::EncodingName)."""
     name = dtype_name(encoding.dtype)
     if is_quantized(encoding.dtype):
         name += f"/g{encoding.group_size}"
-    if encoding.rotation == Rotation.HADAMARD:
-        name += "+rot"
+    if encoding.rotation != Rotation.NONE:
+        name += "+rot64" if encoding.rotation == Rotation.HADAMARD_BLOCK64 else "+rot"
         if encoding.rotation_seed != DEFAULT_ROTATION_SEED:
             name += f":{encoding.rotation_seed}"
     return name
@@ -112,7 +114,8 @@ def encoding_name(encoding: Encoding) -> str:
 
 def parse_encoding(text: str | Encoding) -> Encoding:
     """Inverse of encoding_name. Accepts "int4" (group 32 by default), "int8/g64",
-    "int4/g128+rot" (default seed) and "int4+rot:1234" (explicit seed). An Encoding
+    "int4/g128+rot" (default seed), "int4+rot:1234" (explicit seed) and the same with
+    "+rot64" for the block rotation. An Encoding
     passes through (validated). Raises PacketError (a ValueError) on anything else."""
     if isinstance(text, Encoding):
         text.validate()
@@ -121,14 +124,16 @@ def parse_encoding(text: str | Encoding) -> Encoding:
     rotation, seed = Rotation.NONE, 0
     if "+" in text:
         text, rot = text.split("+", 1)
-        rotation, seed = Rotation.HADAMARD, DEFAULT_ROTATION_SEED
-        if rot.startswith("rot:"):
-            digits = rot[4:]
-            if not digits.isdigit() or int(digits) >= 1 << 64:
+        kind, colon, digits = rot.partition(":")
+        kinds = {"rot": Rotation.HADAMARD, "rot64": Rotation.HADAMARD_BLOCK64}
+        if kind not in kinds:
+            raise PacketError(f"bad rotation in '{original}': expected +rot, +rot64, "
+                              "+rot:SEED or +rot64:SEED")
+        rotation, seed = kinds[kind], DEFAULT_ROTATION_SEED
+        if colon:
+            if not digits.isascii() or not digits.isdigit() or int(digits) >= 1 << 64:
                 raise PacketError(f"bad rotation seed in '{original}'")
             seed = int(digits)
-        elif rot != "rot":
-            raise PacketError(f"bad rotation in '{original}': expected +rot or +rot:SEED")
     dtype_name, _, group = text.partition("/")
     by_name = {v: k for k, v in _NAMES.items()}
     if dtype_name not in by_name:

@@ -25,7 +25,7 @@ from latentbus.codec import kernels
 from latentbus.codec.encoding import (DType, Encoding, Rotation, dtype_name, encoding_name,
                                       num_groups, parse_encoding, payload_bytes)
 from latentbus.codec.errors import ChecksumError, PacketError
-from latentbus.codec.rotation import HadamardRotation, check_width
+from latentbus.codec.rotation import BlockHadamardRotation, HadamardRotation, check_width
 
 FORMAT_VERSION = 1
 MAX_RANK = 4
@@ -95,7 +95,9 @@ def compute_checksum(packet: Packet) -> int:
 
 
 @functools.lru_cache(maxsize=32)
-def _rotation(width: int, seed: int) -> HadamardRotation:
+def _rotation(kind: int, width: int, seed: int) -> HadamardRotation | BlockHadamardRotation:
+    if kind == Rotation.HADAMARD_BLOCK64:
+        return BlockHadamardRotation(width, seed)
     return HadamardRotation(width, seed)
 
 
@@ -121,8 +123,8 @@ def encode(data, encoding: Encoding | str = "int4/g32", *, model_id: str = "",
     array = np.ascontiguousarray(array)  # after the check: it makes 0-d arrays 1-d
     flat = array.reshape(-1)
     src = flat
-    if encoding.rotation == Rotation.HADAMARD:
-        rot = _rotation(shape[-1], encoding.rotation_seed)
+    if encoding.rotation != Rotation.NONE:
+        rot = _rotation(encoding.rotation, shape[-1], encoding.rotation_seed)
         with np.errstate(over="ignore", invalid="ignore"):
             src = np.ascontiguousarray(rot.forward(flat.reshape(-1, shape[-1])).reshape(-1))
 
@@ -177,9 +179,9 @@ def validate(packet: Packet, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:
     if len(packet.scales) != want_scales:
         raise PacketError(f"latent packet: scales are {len(packet.scales)} bytes, expected "
                           f"{want_scales}")
-    if enc.rotation == Rotation.HADAMARD:
+    if enc.rotation != Rotation.NONE:
         try:
-            check_width(packet.shape[-1])
+            check_width(packet.shape[-1], enc.rotation)
         except PacketError as e:
             raise PacketError(f"latent packet: {e}") from None
     if want_scales:
@@ -219,10 +221,10 @@ def decode(packet: Packet, max_elements: int = DEFAULT_MAX_ELEMENTS) -> np.ndarr
                                           n, enc.group_size)
     if out is None:
         raise PacketError(f"latent packet: payload holds a non-finite {dtype_name(dtype)} value")
-    if enc.rotation == Rotation.HADAMARD:
+    if enc.rotation != Rotation.NONE:
         width = packet.shape[-1]
         with np.errstate(over="ignore", invalid="ignore"):
-            out = _rotation(width, enc.rotation_seed).inverse(out.reshape(-1, width)).reshape(-1)
+            out = _rotation(enc.rotation, width, enc.rotation_seed).inverse(out.reshape(-1, width)).reshape(-1)
         # Finite payloads can still overflow inside the inverse transform.
         if not kernels.all_finite(np.ascontiguousarray(out)):
             raise PacketError("latent packet: values overflow to infinity in the inverse rotation")

@@ -1,7 +1,7 @@
-"""The seeded randomized Hadamard rotation of codec/rotation.h, in numpy.
+"""The seeded randomized Hadamard rotations of codec/rotation.h, in numpy.
 
-Definition (shared with the C++ codec). Width d = p * m, p = 2^k the largest power of
-two dividing d, m odd, m <= 63.
+Definition of "+rot" (shared with the C++ codec). Width d = p * m, p = 2^k the largest
+power of two dividing d, m odd, m <= 63.
   1. Signs: s_i = -1 if bit (i mod 64) of w_(i / 64) is set, else +1, where w_j is the
      j-th output of SplitMix64 seeded with the rotation seed; the Hadamard's 1/sqrt(p)
      is folded into them (s_i / sqrt(p) rounded to fp32).
@@ -10,6 +10,12 @@ two dividing d, m odd, m <= 63.
   4. Y <- C Y, C the m x m orthonormal DCT-II matrix (computed in double, rounded to
      fp32), accumulated in fp32 as out_k = ((0 + C[k][0] Y_0) + C[k][1] Y_1) + ...
 The inverse applies C^T, the Hadamard, then the signs.
+
+Definition of "+rot64", any width d >= 1: blocks of 64 channels, then the last d mod 64
+channels in blocks by its binary digits, largest first (77 = 64 + 8 + 4 + 1). Each block
+of b channels: y = x * c with c_i = s_i / sqrt(b) rounded to fp32 (the signs as above),
+then the unnormalised Walsh-Hadamard transform of the block, stages h = 1, 2, 4, ...
+The inverse runs the stages, then multiplies by c.
 
 This implementation performs the same fp32 operations in the same order as the C++
 one (butterflies a + b / a - b; multiply then add, no fused multiply-add), so the
@@ -23,6 +29,7 @@ import math
 
 import numpy as np
 
+from latentbus.codec.encoding import Rotation
 from latentbus.codec.errors import PacketError
 
 MAX_ODD_FACTOR = 63
@@ -43,10 +50,13 @@ def _power_of_two_factor(width: int) -> int:
     return width & -width
 
 
-def check_width(width: int) -> None:
-    """Raises PacketError when a rotation of this width is unsupported."""
+def check_width(width: int, kind: int = Rotation.HADAMARD) -> None:
+    """Raises PacketError when a rotation of this kind and width is unsupported ("+rot64"
+    takes any width in range)."""
     if width == 0 or width > MAX_WIDTH:
         raise PacketError(f"rotation width must be in [1, {MAX_WIDTH}], got {width}")
+    if kind == Rotation.HADAMARD_BLOCK64:
+        return
     odd = width // _power_of_two_factor(width)
     if odd > MAX_ODD_FACTOR:
         raise PacketError(
@@ -63,13 +73,7 @@ class HadamardRotation:
         self.pow2 = _power_of_two_factor(width)
         self.odd = width // self.pow2
         norm = np.float32(1.0 / math.sqrt(float(self.pow2)))
-        signs = np.empty(width, dtype=np.float32)
-        state, word = seed & _MASK64, 0
-        for i in range(width):
-            if i % 64 == 0:
-                state, word = splitmix64(state)
-            signs[i] = -norm if (word >> (i % 64)) & 1 else norm
-        self.signs = signs
+        self.signs = _signs(width, seed, np.full(width, norm, dtype=np.float32))
         self.dct = _dct_matrix(self.odd) if self.odd > 1 else None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -90,6 +94,59 @@ class HadamardRotation:
 
 
 @functools.lru_cache(maxsize=64)
+def block_sizes(width: int) -> list[int]:
+    """The "+rot64" blocks of a row, in order: 64s, then the binary digits of the rest."""
+    sizes = [64] * (width // 64)
+    rest = width % 64
+    sizes += [b for b in (32, 16, 8, 4, 2, 1) if rest & b]
+    return sizes
+
+
+def _signs(width: int, seed: int, norms: np.ndarray) -> np.ndarray:
+    """s_i * norms[i] as fp32, s_i from SplitMix64 (bit i mod 64 of word i / 64)."""
+    signs = np.empty(width, dtype=np.float32)
+    state, word = seed & _MASK64, 0
+    for i in range(width):
+        if i % 64 == 0:
+            state, word = splitmix64(state)
+        signs[i] = -norms[i] if (word >> (i % 64)) & 1 else norms[i]
+    return signs
+
+
+class BlockHadamardRotation:
+    """"+rot64". Immutable after construction; forward/inverse are safe to call
+    concurrently."""
+
+    def __init__(self, width: int, seed: int):
+        check_width(width, Rotation.HADAMARD_BLOCK64)
+        self.width = width
+        self.blocks = block_sizes(width)
+        norms = np.concatenate([np.full(b, np.float32(1.0 / math.sqrt(float(b))),
+                                        dtype=np.float32) for b in self.blocks])
+        self.signs = _signs(width, seed, norms)
+        self.full = width // 64 * 64  # channels in blocks of 64
+
+    def _stages(self, y: np.ndarray) -> np.ndarray:
+        rows = y.shape[0]
+        out = np.empty_like(y)
+        if self.full:
+            out[:, :self.full] = _fwht(y[:, :self.full].reshape(rows, -1, 64)).reshape(rows, -1)
+        begin = self.full
+        for b in self.blocks[self.full // 64:]:
+            out[:, begin:begin + b] = _fwht(y[:, begin:begin + b])
+            begin += b
+        return out
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """Rotates every row of x ([rows, width] float32); returns a new array."""
+        y = x.reshape(-1, self.width) * self.signs
+        return self._stages(y).reshape(x.shape)
+
+    def inverse(self, x: np.ndarray) -> np.ndarray:
+        y = self._stages(x.reshape(-1, self.width))
+        return (y * self.signs).reshape(x.shape)
+
+
 def _dct_matrix(m: int) -> np.ndarray:
     c = np.empty((m, m), dtype=np.float32)
     for k in range(m):

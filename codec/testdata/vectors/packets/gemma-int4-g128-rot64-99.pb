@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2€:	€ cB€_?~9?H£Ñ>µ ¦> ­ÿ>JÀCgUˆDX4…†#gDgS˜4‡x2xD„EC‰R§E‰Fw»»»º»«š¬Ê­»»ÛºÌ4dWVe5VVT6U2‡Euuºš–†i·vhew«ˆi˜¥hÇ¸h‡›ˆˆgx‰™ˆf{‡·‡ˆ‰ª›x™¨šg†zˆ‰––‡“ö‡ª‰¸Vh„²˜†”‡˜Y‡i—·G¸ˆhŠ—«•jTgØ9wv¨¹Uu¹†¦s¸–Xª†µ©ZÖX§6:¥*‰›¨§%šl‰i{†‡š†{”Œ™xhþ}Œ™eo·Èª¬k‹©™lwC¦|˜ªU4XŒìúŒÄ[7<gu{D˜h•h¦Øä·ƒ•f©v6¨iyµ…èXV·JgÉyª™šŒZjx§¥v†•––u±Yd•‡–˜wW8hw©†–—wz˜HgÊ‰w—·«d˜Å—Š‰H—È§l‡–Xz…všh‡QŒ˜|ÞRÃ­

@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2€:  õÄÑóÖŒÝ°lBPÕC?¿ O?wâ%?ø'?›Sx>ÏÓ}>[<>;ÄÊ>Px¨>•øY>B >‚´>.>B½ò>rK~>é™>©¢¢>uk³>3”±>ój>JÀ‰Tw3WT–5#˜2xcggD”By"h%vw3h–2–4Ü»­Øî¿þ½šØ»Ý¼ÚÍÎDB#D#h6EdU5VQE##Eƒ©MŠ7ï»'Õã|¨ý9&[ØŠdxzê•¹7£§‡k¨¾¸|yŸ>y;YÍKxNƒ¬Y·ˆ™yˆÄ9Mh—¬vQö7Æ©‡2œµU––‹™EXÅ†S)Q§¯Téxk)bX³Ü9Äe•¸E©|8ÚE­‘™Ý{wXöIZw—u—•…ÃLÕ™“´HJifÛ™©gLg¤‘iš|5¨™šŠv§ºw‹ŠÌÍšz‚Lãeˆ¦Ö²N©Ú*¸}ÌiÖtû˜Wxªšˆ†ç«skˆf<‰78V'–Š—:D„³™õÉ†©¸¬nK%=™XzIjv˜µmWgéKWa«NUªÈ¹m©vµJ­’¦¥cá…ÄS…Q¼¥ÝùÉÀq

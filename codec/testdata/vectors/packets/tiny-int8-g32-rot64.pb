@@ -1,0 +1,2 @@
+vectors-model
+fp-vectors (2:  õÄÑóÖŒÝ°lBºU<JçŒD=1ZQ4é@Îð>®L
