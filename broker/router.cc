@@ -283,11 +283,20 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   latent_base->clear_text();
   latent_base->set_delivered_form(v1::PAYLOAD_FORM_LATENT);
 
-  // One receiver's translation may run on this thread (TranslationPool::Submit); several
-  // go to the workers, which translate them in parallel.
-  const bool one_translation = std::count_if(targets.begin(), targets.end(), [](const Target& t) {
-                                 return t.decision.form != v1::PAYLOAD_FORM_TEXT;
-                               }) == 1;
+  // Latent receivers that share a bridge, a model and an encoding get the same packet:
+  // one translation each group (a topic's subscribers on one model cost one). One group's
+  // translation may run on this thread (TranslationPool::Submit); several go to the
+  // workers, which translate them in parallel.
+  struct Recipient {
+    std::string agent_id;
+    Decision decision;
+  };
+  struct Group {
+    std::shared_ptr<const Bridge> bridge;
+    TranslationTarget target;
+    std::vector<Recipient> recipients;
+  };
+  std::vector<Group> groups;
   for (const Target& t : targets) {
     if (t.decision.form == v1::PAYLOAD_FORM_TEXT) {
       if (has_latent)
@@ -302,21 +311,34 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     absl::StatusOr<codec::Encoding> enc =
         codec::EncodingFromProto(t.agent.model->preferred_encoding());
     if (enc.ok()) target.encoding = *enc;  // validated at registration
-    std::string agent_id = t.agent.agent_id;
-    Decision decision = t.decision;
-    std::shared_ptr<telemetry::Span> translate =
-        trace ? trace->StartTranslate(agent_id, t.decision.bridge->info().id,
-                                      codec::EncodingName(target.encoding))
-              : nullptr;
+    auto same = std::find_if(groups.begin(), groups.end(), [&](const Group& g) {
+      return g.bridge == t.decision.bridge && g.target == target;
+    });
+    if (same == groups.end()) {
+      same = groups.insert(groups.end(), Group{t.decision.bridge, std::move(target), {}});
+    }
+    same->recipients.push_back(Recipient{t.agent.agent_id, t.decision});
+  }
+  for (Group& g : groups) {
+    std::shared_ptr<telemetry::Span> translate;
+    if (trace) {
+      std::vector<absl::string_view> ids;
+      for (const Recipient& r : g.recipients) ids.push_back(r.agent_id);
+      translate = trace->StartTranslate(absl::StrJoin(ids, ","), g.bridge->info().id,
+                                        codec::EncodingName(g.target.encoding));
+    }
+    auto recipients = std::make_shared<const std::vector<Recipient>>(std::move(g.recipients));
     absl::Status submitted = c_.pool->Submit(
-        t.decision.bridge, latent, target,
-        [this, tracker, agent_id, decision, latent_base, now, translate,
+        g.bridge, latent, g.target,
+        [this, tracker, recipients, latent_base, now, translate,
          trace_context](absl::StatusOr<codec::Packet> out) {
           if (!out.ok()) {
             if (translate) translate->SetError(out.status().message());
-            Finish(tracker, agent_id, decision,
-                   BrokerError(v1::INTERNAL,
-                               absl::StrCat("translation failed: ", out.status().message())));
+            for (const Recipient& r : *recipients) {
+              Finish(tracker, r.agent_id, r.decision,
+                     BrokerError(v1::INTERNAL,
+                                 absl::StrCat("translation failed: ", out.status().message())));
+            }
             return;
           }
           auto env = std::make_shared<v1::Envelope>(*latent_base);
@@ -326,14 +348,19 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                               static_cast<int64_t>(env->latent().ByteSizeLong()));
             translate->End();
           }
-          Finish(tracker, agent_id, decision,
-                 c_.delivery->Enqueue(agent_id, QueuedMessage{std::move(env), now, trace_context}));
+          std::shared_ptr<const v1::Envelope> shared = std::move(env);
+          for (const Recipient& r : *recipients) {
+            Finish(tracker, r.agent_id, r.decision,
+                   c_.delivery->Enqueue(r.agent_id, QueuedMessage{shared, now, trace_context}));
+          }
         },
-        one_translation);
+        /*may_run_inline=*/groups.size() == 1);
     if (!submitted.ok()) {
       if (translate) translate->SetError(submitted.message());
-      Finish(tracker, agent_id, decision,
-             BrokerError(v1::QUEUE_FULL, absl::StrCat("translation: ", submitted.message())));
+      for (const Recipient& r : *recipients) {
+        Finish(tracker, r.agent_id, r.decision,
+               BrokerError(v1::QUEUE_FULL, absl::StrCat("translation: ", submitted.message())));
+      }
     }
   }
 }

@@ -325,6 +325,47 @@ TEST(RouterTest, LatentsAreCheckedAgainstTheSendersRegistration) {
   EXPECT_EQ(bus.delivery().Pending("b"), 0u);
 }
 
+// Subscribers that share the receiving model and encoding share one translation (and one
+// envelope); another model or another encoding is a translation of its own.
+TEST(RouterTest, RecipientsOfOneModelAndEncodingShareATranslation) {
+  Bus bus;
+  bus.AddBridge(kSrc, kDst, 0.95);
+  bus.AddBridge(kSrc, kOther, 0.95);
+  v1::ModelSpec dst_int8 = kDst;
+  dst_int8.mutable_preferred_encoding()->set_dtype(v1::DTYPE_INT8);
+  dst_int8.mutable_preferred_encoding()->set_group_size(32);
+  auto a = bus.Connect("a", kSrc);
+  auto b1 = bus.Connect("b1", kDst, {"t"});
+  auto b2 = bus.Connect("b2", kDst, {"t"});
+  auto b3 = bus.Connect("b3", kDst, {"t"});
+  auto b8 = bus.Connect("b8", dst_int8, {"t"});
+  auto o = bus.Connect("o", kOther, {"t"});
+  SendOutcome out = bus.Send("a", WithLatent(ToTopic("m1", "t", "text"), kSrc, 3));
+  ASSERT_TRUE(out.refused.ok()) << out.refused;
+  EXPECT_EQ(AgentsOf(out.accepted), (Strings{"b1", "b2", "b3", "b8", "o"}));
+  for (const v1::RecipientOutcome& r : out.accepted) {
+    EXPECT_EQ(r.form(), v1::PAYLOAD_FORM_LATENT) << r.agent_id();
+  }
+  EXPECT_EQ(bus.metrics().CounterValue("latentbus_translations_total", {{"result", "ok"}}), 3);
+
+  std::string dst_bytes;
+  for (auto* b : {b1.get(), b2.get(), b3.get()}) {
+    std::vector<v1::Envelope> got = b->Delivered();
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(got[0].latent().model_id(), "dst");
+    EXPECT_EQ(got[0].latent().encoding().dtype(), v1::DTYPE_FP32);
+    if (dst_bytes.empty()) dst_bytes = got[0].latent().SerializeAsString();
+    EXPECT_EQ(got[0].latent().SerializeAsString(), dst_bytes);
+  }
+  std::vector<v1::Envelope> got8 = b8->Delivered();
+  ASSERT_EQ(got8.size(), 1u);
+  EXPECT_EQ(got8[0].latent().model_id(), "dst");
+  EXPECT_EQ(got8[0].latent().encoding().dtype(), v1::DTYPE_INT8);
+  std::vector<v1::Envelope> got_other = o->Delivered();
+  ASSERT_EQ(got_other.size(), 1u);
+  EXPECT_EQ(got_other[0].latent().model_id(), "other");
+}
+
 TEST(RouterTest, AFailedTranslationIsAnErrorForThatRecipientOnly) {
   Bus bus;
   bus.AddBridge(kSrc, kDst, 0.95, /*broken=*/true);
