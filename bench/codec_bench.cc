@@ -1,5 +1,7 @@
 #include "bench/codec_bench.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <iomanip>
@@ -60,6 +62,23 @@ struct AlignedFloats {
 
 double Gbps(size_t bytes, double seconds) { return static_cast<double>(bytes) / seconds / 1e9; }
 
+// The `count` channels of `t` ([rows, width]) with the largest absolute values, sorted.
+std::vector<uint32_t> TopChannels(const codec::Tensor& t, size_t count) {
+  const size_t width = t.shape.back();
+  std::vector<float> absmax(width, 0.0f);
+  for (size_t i = 0; i < t.data.size(); ++i) {
+    absmax[i % width] = std::max(absmax[i % width], std::fabs(t.data[i]));
+  }
+  std::vector<uint32_t> channels(width);
+  for (uint32_t c = 0; c < width; ++c) channels[c] = c;
+  count = std::min(count, width);
+  std::partial_sort(channels.begin(), channels.begin() + count, channels.end(),
+                    [&](uint32_t a, uint32_t b) { return absmax[a] > absmax[b]; });
+  channels.resize(count);
+  std::sort(channels.begin(), channels.end());
+  return channels;
+}
+
 }  // namespace
 
 absl::StatusOr<nlohmann::json> RunCodecBench(const CodecBenchOptions& options,
@@ -68,19 +87,26 @@ absl::StatusOr<nlohmann::json> RunCodecBench(const CodecBenchOptions& options,
       options.encodings.empty() ? DefaultEncodings() : options.encodings;
   nlohmann::json result;
   result["kernels"] = codec::DefaultKernels().name;
-  result["data"] = "synthetic hidden states: N(0,1) with 4 outlier channels x20";
+  result["data"] = options.data.has_value()
+                       ? options.data_name
+                       : std::string("synthetic hidden states: N(0,1) with 4 outlier channels x20");
   result["timing"] = {{"statistic", "median; x memcpy is the median ratio of paired samples"},
                       {"samples", options.timing.samples},
                       {"min_sample_seconds", options.timing.min_sample_seconds}};
   result["results"] = nlohmann::json::array();
   double largest_memcpy = 0;
   size_t largest_elements = 0;
-  for (const std::vector<uint32_t>& shape : options.shapes) {
+  const std::vector<std::vector<uint32_t>> shapes =
+      options.data.has_value() ? std::vector<std::vector<uint32_t>>{options.data->shape}
+                               : options.shapes;
+  for (const std::vector<uint32_t>& shape : shapes) {
     if (shape.size() != 2) {
       return absl::InvalidArgumentError(
           absl::StrCat("bench shapes are [rows, width], got ", codec::ShapeString(shape)));
     }
-    const codec::Tensor t = codec::OutlierTensor(shape[0], shape[1], 42);
+    const codec::Tensor t =
+        options.data.has_value() ? *options.data : codec::OutlierTensor(shape[0], shape[1], 42);
+    const std::vector<uint32_t> top = TopChannels(t, 4);
     const size_t n = t.data.size();
     const size_t float_bytes = n * sizeof(float);
     AlignedFloats src(n), dst(n);
@@ -93,6 +119,7 @@ absl::StatusOr<nlohmann::json> RunCodecBench(const CodecBenchOptions& options,
     std::vector<double> memcpy_samples;  // per encoding, from the paired timings
     nlohmann::json row;
     row["shape"] = shape;
+    row["top_channels"] = top;
     row["float_bytes"] = float_bytes;
     row["encodings"] = nlohmann::json::object();
     if (progress) *progress << "bench codec: shape " << codec::ShapeString(shape) << std::endl;
@@ -102,6 +129,7 @@ absl::StatusOr<nlohmann::json> RunCodecBench(const CodecBenchOptions& options,
       absl::Span<float> decoded = dst.span();
       if (absl::Status s = codec::DecodeInto(packet, decoded); !s.ok()) return s;
       const double rel_error = codec::RelativeError(t, decoded);
+      const double rel_error_rest = codec::RelativeError(t, decoded, top);
 
       absl::Status failure;
       const PairedTiming quant = MedianPaired(
@@ -133,6 +161,7 @@ absl::StatusOr<nlohmann::json> RunCodecBench(const CodecBenchOptions& options,
           {"wire_bytes", wire_bytes},
           {"compression", static_cast<double>(float_bytes) / static_cast<double>(wire_bytes)},
           {"rel_error", rel_error},
+          {"rel_error_rest", rel_error_rest},
       };
       if (progress) {
         *progress << "  " << std::left << std::setw(16) << codec::EncodingName(e) << std::right
@@ -166,6 +195,7 @@ void PrintCodecBenchTable(const nlohmann::json& result, std::ostream& out) {
     out << std::left << std::setw(18) << "encoding" << std::right << std::setw(10) << "quant"
         << std::setw(8) << "x mcpy" << std::setw(10) << "dequant" << std::setw(8) << "x mcpy"
         << std::setw(11) << "wire B" << std::setw(8) << "ratio" << std::setw(11) << "rel err"
+        << std::setw(11) << "rest err"
         << "\n";
     for (const auto& [name, e] : row["encodings"].items()) {
       out << std::left << std::setw(18) << name << std::right << std::setprecision(2)
@@ -173,9 +203,17 @@ void PrintCodecBenchTable(const nlohmann::json& result, std::ostream& out) {
           << e["quant_vs_memcpy"].get<double>() << std::setw(10) << e["dequant_gbps"].get<double>()
           << std::setw(8) << e["dequant_vs_memcpy"].get<double>() << std::setw(11)
           << e["wire_bytes"].get<size_t>() << std::setw(8) << e["compression"].get<double>()
-          << std::setw(11) << std::setprecision(5) << e["rel_error"].get<double>() << "\n";
+          << std::setw(11) << std::setprecision(5) << e["rel_error"].get<double>() << std::setw(11)
+          << e["rel_error_rest"].get<double>() << "\n";
     }
   }
+  out << "\nrest err: the relative error without the 4 channels of largest magnitude (";
+  bool first = true;
+  for (const auto& row : result["results"]) {
+    out << (first ? "" : "; ") << row["top_channels"].dump();
+    first = false;
+  }
+  out << ")\n";
 }
 
 }  // namespace latentbus::bench

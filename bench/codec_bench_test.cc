@@ -3,6 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iostream>
+
+#include "codec/synthetic.h"
+
 namespace latentbus::bench {
 namespace {
 
@@ -30,6 +35,39 @@ TEST(CodecBenchTest, JsonHasTheDocumentedKeys) {
   EXPECT_GE(wire, 160u);
   EXPECT_LT(wire, 200u);
   EXPECT_LT(row["encodings"]["fp16+rot"]["rel_error"].get<double>(), 1e-3);
+}
+
+// Given data replaces the synthetic shapes; the error without the largest channels is
+// measured on the ordinary ones: with one huge channel, int4/g32 zeroes the rest of its
+// group, and the rotation across the row spreads the huge value into every channel.
+TEST(CodecBenchTest, MeasuresGivenDataAndTheErrorOfTheOrdinaryChannels) {
+  CodecBenchOptions options;
+  codec::Tensor t = codec::GaussianTensor(8, 512, 3);
+  for (uint32_t r = 0; r < 8; ++r) t.data[r * 512 + 70] = 5000.0f;
+  options.data = t;
+  options.data_name = "one huge channel";
+  options.encodings = {*codec::ParseEncoding("int4/g32"), *codec::ParseEncoding("int4/g32+rot"),
+                       *codec::ParseEncoding("int4/g32+rot64")};
+  options.timing.samples = 1;
+  options.timing.min_sample_seconds = 0.001;
+  absl::StatusOr<nlohmann::json> r = RunCodecBench(options, nullptr);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)["data"], "one huge channel");
+  ASSERT_EQ((*r)["results"].size(), 1u);
+  const auto& row = (*r)["results"][0];
+  EXPECT_EQ(row["shape"], (std::vector<uint32_t>{8, 512}));
+  const auto top = row["top_channels"].get<std::vector<uint32_t>>();
+  ASSERT_EQ(top.size(), 4u);
+  EXPECT_NE(std::find(top.begin(), top.end(), 70u), top.end());
+  const auto rest = [&](const char* name) {
+    return row["encodings"][name]["rel_error_rest"].get<double>();
+  };
+  std::cout << "error of the ordinary channels next to one huge channel: int4/g32 "
+            << rest("int4/g32") << ", +rot " << rest("int4/g32+rot") << ", +rot64 "
+            << rest("int4/g32+rot64") << "\n";
+  EXPECT_LT(rest("int4/g32"), 0.4);
+  EXPECT_GT(rest("int4/g32+rot"), 2 * rest("int4/g32"));
+  EXPECT_LT(rest("int4/g32+rot64"), 0.5 * rest("int4/g32+rot"));
 }
 
 TEST(CodecBenchTest, RejectsBadShapes) {

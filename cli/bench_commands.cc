@@ -1,10 +1,14 @@
 // `latentbus bench ...`: performance figures next to their same-run baselines.
+#include <algorithm>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "bench/codec_bench.h"
 #include "bench/model_bench.h"
+#include "bridge/activation_file.h"
 #include "cli/commands.h"
 #include "cli/model_path.h"
 #include "codec/encoding.h"
@@ -18,10 +22,40 @@ struct CodecBenchArgs {
   std::vector<std::string> encodings;
   int samples = 7;
   double min_sample_seconds = 0.02;
+  std::string activations;
+  int layer = -1;
+  size_t max_rows = 4096;
 };
 
 int RunCodecBenchCommand(const CodecBenchArgs& args) {
   bench::CodecBenchOptions options;
+  if (!args.activations.empty()) {
+    if (!args.shapes.empty()) {
+      std::cerr << "error: --shape and --activations exclude each other (the activation "
+                   "file's hidden states have their own shape)\n";
+      return 2;
+    }
+    absl::StatusOr<bridge::ActivationFile> file = bridge::ReadActivationFile(args.activations);
+    if (!file.ok()) {
+      std::cerr << "error: " << file.status().message() << "\n";
+      return 1;
+    }
+    const int layer = args.layer >= 0 ? args.layer : file->layers.front();
+    const int index = file->LayerIndex(layer);
+    if (index < 0) {
+      std::cerr << "error: " << args.activations << " has no layer " << layer << " (it has "
+                << absl::StrJoin(file->layers, ", ") << ")\n";
+      return 2;
+    }
+    const size_t rows = std::min<size_t>(file->num_tokens(), args.max_rows);
+    codec::Tensor t;
+    t.shape = {static_cast<uint32_t>(rows), static_cast<uint32_t>(file->width)};
+    const std::vector<float>& hidden = file->hidden[static_cast<size_t>(index)];
+    t.data.assign(hidden.begin(), hidden.begin() + static_cast<ptrdiff_t>(rows * file->width));
+    options.data = std::move(t);
+    options.data_name = absl::StrCat(file->model_id, " hidden states at layer ", layer, ", ", rows,
+                                     " tokens of ", args.activations);
+  }
   if (!args.shapes.empty()) {
     options.shapes.clear();
     for (const std::string& s : args.shapes) {
@@ -112,10 +146,17 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
       "and reconstruction error");
   codec->add_flag("--json", args->json, "Print JSON instead of a table");
   codec->add_option("--shape", args->shapes,
-                    "Tensor shapes ROWSxWIDTH (default: 32x576 32x4096 512x4096)");
+                    "Synthetic tensor shapes ROWSxWIDTH (default: 32x576 32x4096 512x4096)");
   codec->add_option("--encoding", args->encodings,
-                    "Encodings, e.g. int4/g32, int8/g128+rot, fp16 (default: all, with and "
-                    "without rotation)");
+                    "Encodings, e.g. int4/g32, int8/g128+rot, fp16+rot64 (default: all, "
+                    "without rotation, with +rot and with +rot64)");
+  codec->add_option("--activations", args->activations,
+                    "Real hidden states instead of synthetic ones: an activation file written "
+                    "by `latentbus calibrate` (its first --max-rows tokens)");
+  codec->add_option("--layer", args->layer,
+                    "--activations: the tap layer to read (default: the file's first)");
+  codec->add_option("--max-rows", args->max_rows, "--activations: at most this many tokens")
+      ->check(CLI::Range(1, 1 << 20));
   codec->add_option("--samples", args->samples, "Timing samples per case (median is reported)")
       ->check(CLI::Range(1, 1000));
   codec
