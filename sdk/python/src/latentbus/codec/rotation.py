@@ -93,7 +93,6 @@ class HadamardRotation:
         return y.reshape(x.shape)
 
 
-@functools.lru_cache(maxsize=64)
 def block_sizes(width: int) -> list[int]:
     """The "+rot64" blocks of a row, in order: 64s, then the binary digits of the rest."""
     sizes = [64] * (width // 64)
@@ -147,6 +146,7 @@ class BlockHadamardRotation:
         return (y * self.signs).reshape(x.shape)
 
 
+@functools.lru_cache(maxsize=64)
 def _dct_matrix(m: int) -> np.ndarray:
     c = np.empty((m, m), dtype=np.float32)
     for k in range(m):
