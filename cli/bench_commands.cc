@@ -150,13 +150,17 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
   codec->add_option("--encoding", args->encodings,
                     "Encodings, e.g. int4/g32, int8/g128+rot, fp16+rot64 (default: all, "
                     "without rotation, with +rot and with +rot64)");
-  codec->add_option("--activations", args->activations,
-                    "Real hidden states instead of synthetic ones: an activation file written "
-                    "by `latentbus calibrate` (its first --max-rows tokens)");
-  codec->add_option("--layer", args->layer,
-                    "--activations: the tap layer to read (default: the file's first)");
+  CLI::Option* activations = codec->add_option(
+      "--activations", args->activations,
+      "Real hidden states instead of synthetic ones: an activation file written by `latentbus "
+      "calibrate` (its first --max-rows tokens)");
+  codec
+      ->add_option("--layer", args->layer,
+                   "--activations: the tap layer to read (default: the file's first)")
+      ->needs(activations);
   codec->add_option("--max-rows", args->max_rows, "--activations: at most this many tokens")
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(CLI::Range(1, 1 << 20))
+      ->needs(activations);
   codec->add_option("--samples", args->samples, "Timing samples per case (median is reported)")
       ->check(CLI::Range(1, 1000));
   codec
