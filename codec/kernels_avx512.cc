@@ -102,12 +102,7 @@ bool QuantizeInt8(const float* x, size_t n, size_t group, float* scales, int8_t*
       _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), Quantize16(x + j, vinv, lo, hi));
     }
   });
-  if (!ok) return false;
-  if (full < n) {
-    return ScalarKernels().quantize_int8(x + full, n - full, group, &scales[full / group],
-                                         q + full);
-  }
-  return true;
+  return ok && QuantizeInt8Rest(x, n, full, group, scales, q);
 }
 
 bool QuantizeInt4(const float* x, size_t n, size_t group, float* scales, uint8_t* packed) {
@@ -124,12 +119,7 @@ bool QuantizeInt4(const float* x, size_t n, size_t group, float* scales, uint8_t
                        _mm256_cvtepi16_epi8(FoldNibblePairs(v)));
     }
   });
-  if (!ok) return false;
-  if (full < n) {
-    return ScalarKernels().quantize_int4(x + full, n - full, group, &scales[full / group],
-                                         packed + full / 2);
-  }
-  return true;
+  return ok && QuantizeInt4Rest(x, n, full, group, scales, packed);
 }
 
 void DequantizeInt8(const int8_t* q, const float* scales, size_t n, size_t group, float* out) {

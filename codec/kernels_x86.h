@@ -1,14 +1,20 @@
-// Pieces of the int4 layout the x86 kernel tables share (kernels_avx2.cc,
-// kernels_avx512.cc): include only from files compiled with AVX2 or later. Not part of the
-// codec's API.
+// Pieces the x86 kernel tables share (kernels_avx2.cc, kernels_avx512.cc): the int4
+// layout and the scalar tail after a vector driver. Include only from files compiled with
+// AVX2 or later. Not part of the codec's API. Everything here has internal linkage, so each
+// file keeps the copy compiled with its own instruction set (an inline function the linker
+// merged could hand the AVX2 table a copy built with AVX-512).
 #ifndef LATENTBUS_CODEC_KERNELS_X86_H_
 #define LATENTBUS_CODEC_KERNELS_X86_H_
 
 #include <immintrin.h>
 
+#include <cstddef>
 #include <cstdint>
 
+#include "codec/kernels.h"
+
 namespace latentbus::codec::internal {
+namespace {
 
 // The 32 int4 values packed in 16 bytes at `packed` (element 2i in the low nibble of byte
 // i), as int8 values (nibble - 8): elements 0..15 in `first`, 16..31 in `second`.
@@ -29,6 +35,21 @@ inline __m256i FoldNibblePairs(__m256i v) {
                          _mm256_and_si256(_mm256_srli_epi16(v, 4), _mm256_set1_epi16(0x00f0)));
 }
 
+// The elements [full, n) a vector driver left (full: its whole groups), quantized by the
+// scalar kernel into their places; true when there are none.
+inline bool QuantizeInt8Rest(const float* x, size_t n, size_t full, size_t group, float* scales,
+                             int8_t* q) {
+  return full == n ||
+         ScalarKernels().quantize_int8(x + full, n - full, group, &scales[full / group], q + full);
+}
+
+inline bool QuantizeInt4Rest(const float* x, size_t n, size_t full, size_t group, float* scales,
+                             uint8_t* packed) {
+  return full == n || ScalarKernels().quantize_int4(x + full, n - full, group,
+                                                    &scales[full / group], packed + full / 2);
+}
+
+}  // namespace
 }  // namespace latentbus::codec::internal
 
 #endif  // LATENTBUS_CODEC_KERNELS_X86_H_
