@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -252,6 +253,30 @@ TEST_F(CorruptPacketTest, OverflowInInverseRotationIsRefused) {
   const float big = 3e38f;  // finite on its own; sums in the inverse transform overflow
   for (int i = 0; i < 64; ++i) std::memcpy(p->payload.data() + 4 * i, &big, 4);
   ExpectInvalid(Resealed(*p), "inverse rotation");
+}
+
+// Quantized payloads skip the overflow scan when their largest scale rules it out; at the
+// largest legal scale the scan runs and catches the overflow, whichever dtype and plan.
+TEST_F(CorruptPacketTest, OverflowFromLargeScalesIsRefused) {
+  const float huge = std::ldexp(1.0f, 120);  // the largest scale a packet may carry
+  for (const Encoding& e : {Enc(DType::kInt8, 32, true), Blocks(DType::kInt8, 32),
+                            Enc(DType::kInt4, 32, true), Blocks(DType::kInt4, 32)}) {
+    absl::StatusOr<Packet> p = Encode(GaussianTensor(2, 64, 9), e);
+    ASSERT_TRUE(p.ok());
+    // Every element at the most negative level: -128 (int8), nibble 0 = -8 (int4).
+    std::fill(p->payload.begin(), p->payload.end(), e.dtype == DType::kInt8 ? '\x80' : '\0');
+    for (size_t i = 0; i < p->scales.size(); i += 4) std::memcpy(p->scales.data() + i, &huge, 4);
+    ExpectInvalid(Resealed(*p), "inverse rotation");
+    // 2^100 leaves room: the same payload decodes, to finite values of the right size.
+    const float large = std::ldexp(1.0f, 100);
+    for (size_t i = 0; i < p->scales.size(); i += 4) std::memcpy(p->scales.data() + i, &large, 4);
+    absl::StatusOr<Tensor> back = Decode(Resealed(*p));
+    ASSERT_TRUE(back.ok()) << EncodingName(e) << ": " << back.status();
+    for (float v : back->data) {
+      ASSERT_TRUE(std::isfinite(v));
+      ASSERT_LE(std::abs(v), 8 * 128 * large);
+    }
+  }
 }
 
 TEST_F(CorruptPacketTest, LimitsAndBufferSize) {
