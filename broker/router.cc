@@ -327,14 +327,14 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
       translate = trace->StartTranslate(absl::StrJoin(ids, ","), g.bridge->info().id,
                                         codec::EncodingName(g.target.encoding));
     }
-    auto recipients = std::make_shared<const std::vector<Recipient>>(std::move(g.recipients));
+    auto group_recipients = std::make_shared<const std::vector<Recipient>>(std::move(g.recipients));
     absl::Status submitted = c_.pool->Submit(
         g.bridge, latent, g.target,
-        [this, tracker, recipients, latent_base, now, translate,
+        [this, tracker, group_recipients, latent_base, now, translate,
          trace_context](absl::StatusOr<codec::Packet> out) {
           if (!out.ok()) {
             if (translate) translate->SetError(out.status().message());
-            for (const Recipient& r : *recipients) {
+            for (const Recipient& r : *group_recipients) {
               Finish(tracker, r.agent_id, r.decision,
                      BrokerError(v1::INTERNAL,
                                  absl::StrCat("translation failed: ", out.status().message())));
@@ -349,7 +349,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
             translate->End();
           }
           std::shared_ptr<const v1::Envelope> shared = std::move(env);
-          for (const Recipient& r : *recipients) {
+          for (const Recipient& r : *group_recipients) {
             Finish(tracker, r.agent_id, r.decision,
                    c_.delivery->Enqueue(r.agent_id, QueuedMessage{shared, now, trace_context}));
           }
@@ -357,7 +357,7 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
         /*may_run_inline=*/groups.size() == 1);
     if (!submitted.ok()) {
       if (translate) translate->SetError(submitted.message());
-      for (const Recipient& r : *recipients) {
+      for (const Recipient& r : *group_recipients) {
         Finish(tracker, r.agent_id, r.decision,
                BrokerError(v1::QUEUE_FULL, absl::StrCat("translation: ", submitted.message())));
       }
