@@ -6,8 +6,9 @@
 //
 // Quantization contract (shared with the Python SDK; see codec/packet.h):
 //   groups of `group` consecutive elements (the last may be shorter);
-//   absmax = max |x| in the group; scale = absmax / Q; inv = (absmax > 0) ? Q / absmax : 0
-//   (both fp32 divisions); q = clamp(round_half_even(x * inv), -Q, Q), with Q = 127 for
+//   absmax = max |x| in the group; scale = absmax / Q; inv = Q / absmax, or 0 where that
+//   is not a finite float (absmax == 0, or below about Q / FLT_MAX: such groups quantize to
+//   zeros) (both fp32 divisions); q = clamp(round_half_even(x * inv), -Q, Q), with Q = 127 for
 //   int8 and Q = 7 for int4. int4 values are stored as q + 8 in a nibble, element 2i in the
 //   low nibble of byte i and element 2i+1 in the high nibble (0 when absent).
 //   Dequantization: x' = q * scale.

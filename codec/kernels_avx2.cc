@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "codec/half.h"
 #include "codec/kernels.h"
@@ -81,8 +82,11 @@ bool GroupScales8(const float* x, size_t group, int qmax, float* scales, float* 
   const __m256 absmax = _mm256_castsi256_ps(bits);
   const __m256 q = _mm256_set1_ps(static_cast<float>(qmax));
   _mm256_storeu_ps(scales, _mm256_div_ps(absmax, q));
-  const __m256 positive = _mm256_cmp_ps(absmax, _mm256_setzero_ps(), _CMP_GT_OQ);
-  _mm256_storeu_ps(invs, _mm256_and_ps(_mm256_div_ps(q, absmax), positive));
+  // Q / absmax where that is finite: 0 for zero groups (inf) and tiny ones (overflow).
+  const __m256 inv = _mm256_div_ps(q, absmax);
+  const __m256 finite = _mm256_cmp_ps(inv, _mm256_set1_ps(std::numeric_limits<float>::max()),
+                                      _CMP_LE_OQ);
+  _mm256_storeu_ps(invs, _mm256_and_ps(inv, finite));
   return true;
 }
 

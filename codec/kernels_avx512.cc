@@ -7,6 +7,9 @@
 // the default rounding mode, like nearbyint), the same clamps.
 #include <immintrin.h>
 
+#include <cstring>
+#include <limits>
+
 #include "codec/half.h"
 #include "codec/kernels.h"
 #include "codec/kernels_internal.h"
@@ -60,63 +63,105 @@ bool GroupScales16(const float* x, size_t group, int qmax, float* scales, float*
   const __m512 absmax = _mm512_castsi512_ps(bits);
   const __m512 q = _mm512_set1_ps(static_cast<float>(qmax));
   _mm512_storeu_ps(scales, _mm512_div_ps(absmax, q));
-  const __mmask16 positive = _mm512_cmp_ps_mask(absmax, _mm512_setzero_ps(), _CMP_GT_OQ);
-  _mm512_storeu_ps(invs, _mm512_maskz_div_ps(positive, q, absmax));
+  // Q / absmax where that is finite: 0 for zero groups (inf) and tiny ones (overflow).
+  const __m512 inv = _mm512_div_ps(q, absmax);
+  const __mmask16 finite =
+      _mm512_cmp_ps_mask(inv, _mm512_set1_ps(std::numeric_limits<float>::max()), _CMP_LE_OQ);
+  _mm512_storeu_ps(invs, _mm512_maskz_mov_ps(finite, inv));
   return true;
 }
 
-// Shared driver: scales for batches of 16 groups, then `body(offset, inv)` per group;
-// the remaining full groups with AVX2's own driver width, one by one.
-template <typename Body>
-bool QuantizeGroups(const float* x, size_t n, size_t group, int qmax, float* scales, Body body) {
-  size_t start = 0, g = 0;
-  alignas(64) float invs[16];
-  for (; start + 16 * group <= n; start += 16 * group, g += 16) {
-    if (!GroupScales16(x + start, group, qmax, scales + g, invs)) return false;
-    for (int k = 0; k < 16; ++k) body(start + k * group, _mm512_set1_ps(invs[k]));
-  }
-  for (; start + group <= n; start += group, ++g) {
-    __m512i m = AbsBits16(x + start);
-    for (size_t i = 16; i < group; i += 16) m = _mm512_max_epu32(m, AbsBits16(x + start + i));
-    const uint32_t max_abs = _mm512_reduce_max_epu32(m);
-    if (max_abs >= kQuantLimitAbsBits) return false;
-    float inv;
-    GroupScale(max_abs, qmax, &scales[g], &inv);
-    body(start, _mm512_set1_ps(inv));
-  }
-  return true;
+// 64 floats from x, register t (elements 16t .. 16t + 15) times inv[t], rounded half to
+// even (vcvtps2dq), as 64 int8 values in element order. With GroupScale's multiplier
+// |x * inv| <= Q (1 + 2^-23)^2 < Q + 1/2, so the result is already within [-Q, Q]: the
+// packs never saturate and the reference's clamp changes nothing.
+inline __m512i Round64(const float* x, const __m512 (&inv)[4]) {
+  __m512i r[4];
+  for (int t = 0; t < 4; ++t)
+    r[t] = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + 16 * t), inv[t]));
+  // Per 128-bit lane L the packs leave dword 4L + t = elements 4L .. 4L + 3 of register t;
+  // the permutation puts dword 4t + L there instead.
+  const __m512i packed =
+      _mm512_packs_epi16(_mm512_packs_epi32(r[0], r[1]), _mm512_packs_epi32(r[2], r[3]));
+  return _mm512_permutexvar_epi32(
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), packed);
 }
 
-// round_half_even(x[0..16) * inv), saturated to int8, clamped to [-qmax, qmax].
-inline __m128i Quantize16(const float* x, __m512 inv, __m128i lo, __m128i hi) {
-  const __m512i r = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x), inv));
-  return _mm_max_epi8(_mm_min_epi8(_mm512_cvtsepi32_epi8(r), hi), lo);
+// 64 int8 values in [-7, 7] as 32 bytes of the int4 layout: nibble q + 8 (= q xor 8 in
+// the low four bits), element 2i low, 2i + 1 high.
+inline __m256i PackNibbles64(__m512i v) {
+  const __m512i w = _mm512_xor_si512(v, _mm512_set1_epi8(8));
+  // Low byte of each 16-bit lane: bits 0-3 from w (element 2i), bits 4-7 from w >> 4
+  // (element 2i + 1); vpmovwb keeps that byte.
+  const __m512i folded = _mm512_ternarylogic_epi32(w, _mm512_srli_epi16(w, 4),
+                                                   _mm512_set1_epi8(0x0f), 0xe4);  // c ? a : b
+  return _mm512_cvtepi16_epi8(folded);
+}
+
+// Quantizes the whole groups of [x, x + n) (n a multiple of group, group 32, 64 or 128):
+// scales for batches of 16 groups with one vector division, the leftover groups' with the
+// scalar GroupScale; then emit(offset, v) for each 64 elements, v their int8 values
+// (a last 32 elements, group 32, padded with zeros).
+template <typename Emit>
+bool QuantizeGroups(const float* x, size_t n, size_t group, int qmax, float* scales, Emit emit) {
+  const int shift = group == 32 ? 5 : group == 64 ? 6 : 7;
+  alignas(64) float invs[16] = {};
+  for (size_t start = 0, g = 0; start < n; start += 16 * group, g += 16) {
+    const size_t len = n - start < 16 * group ? n - start : 16 * group;
+    if (len == 16 * group) {
+      if (!GroupScales16(x + start, group, qmax, scales + g, invs)) return false;
+    } else {
+      for (size_t k = 0; k * group < len; ++k) {
+        __m512i m = AbsBits16(x + start + k * group);
+        for (size_t i = 16; i < group; i += 16) {
+          m = _mm512_max_epu32(m, AbsBits16(x + start + k * group + i));
+        }
+        const uint32_t max_abs = _mm512_reduce_max_epu32(m);
+        if (max_abs >= kQuantLimitAbsBits) return false;
+        GroupScale(max_abs, qmax, &scales[g + k], &invs[k]);
+      }
+    }
+    for (size_t j = 0; j < len; j += 64) {
+      __m512 inv[4];
+      for (int t = 0; t < 4; ++t) inv[t] = _mm512_set1_ps(invs[(j + 16 * t) >> shift]);
+      if (j + 64 <= len) {
+        emit(start + j, Round64(x + start + j, inv));
+      } else {  // 32 elements left
+        alignas(64) float pad[64] = {};
+        std::memcpy(pad, x + start + j, 32 * sizeof(float));
+        emit(start + j, Round64(pad, inv));
+      }
+    }
+  }
+  return true;
 }
 
 bool QuantizeInt8(const float* x, size_t n, size_t group, float* scales, int8_t* q) {
-  const __m128i lo = _mm_set1_epi8(-127);
-  const __m128i hi = _mm_set1_epi8(127);
+  if (group != 32 && group != 64 && group != 128) {
+    return ScalarKernels().quantize_int8(x, n, group, scales, q);
+  }
   const size_t full = n / group * group;
-  const bool ok = QuantizeGroups(x, full, group, 127, scales, [&](size_t off, __m512 vinv) {
-    for (size_t j = off; j < off + group; j += 16) {
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(q + j), Quantize16(x + j, vinv, lo, hi));
+  const bool ok = QuantizeGroups(x, full, group, 127, scales, [q, full](size_t off, __m512i v) {
+    if (off + 64 <= full) {
+      _mm512_storeu_si512(q + off, v);
+    } else {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + off), _mm512_castsi512_si256(v));
     }
   });
   return ok && QuantizeInt8Rest(x, n, full, group, scales, q);
 }
 
 bool QuantizeInt4(const float* x, size_t n, size_t group, float* scales, uint8_t* packed) {
-  const __m128i lo = _mm_set1_epi8(-7);
-  const __m128i hi = _mm_set1_epi8(7);
-  const __m256i offset = _mm256_set1_epi8(8);
+  if (group != 32 && group != 64 && group != 128) {
+    return ScalarKernels().quantize_int4(x, n, group, scales, packed);
+  }
   const size_t full = n / group * group;
-  const bool ok = QuantizeGroups(x, full, group, 7, scales, [&](size_t off, __m512 vinv) {
-    for (size_t j = off; j < off + group; j += 32) {
-      const __m256i v = _mm256_add_epi8(
-          _mm256_set_m128i(Quantize16(x + j + 16, vinv, lo, hi), Quantize16(x + j, vinv, lo, hi)),
-          offset);  // 1..15, element order
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(packed + j / 2),
-                       _mm256_cvtepi16_epi8(FoldNibblePairs(v)));
+  const bool ok = QuantizeGroups(x, full, group, 7, scales, [packed, full](size_t off, __m512i v) {
+    const __m256i bytes = PackNibbles64(v);
+    if (off + 64 <= full) {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(packed + off / 2), bytes);
+    } else {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(packed + off / 2), _mm256_castsi256_si128(bytes));
     }
   });
   return ok && QuantizeInt4Rest(x, n, full, group, scales, packed);

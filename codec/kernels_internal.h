@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 
 #include "codec/half.h"
 
@@ -15,7 +16,9 @@ namespace latentbus::codec::internal {
 inline void GroupScale(uint32_t max_abs_bits, int qmax, float* scale, float* inv) {
   const float absmax = BitsToFloat(max_abs_bits);
   *scale = absmax / static_cast<float>(qmax);
-  *inv = absmax > 0.0f ? static_cast<float>(qmax) / absmax : 0.0f;
+  // Below about qmax / FLT_MAX the multiplier overflows; such a group quantizes to zeros.
+  const float q_over_max = absmax > 0.0f ? static_cast<float>(qmax) / absmax : 0.0f;
+  *inv = q_over_max <= std::numeric_limits<float>::max() ? q_over_max : 0.0f;
 }
 
 // Quantizes one group: computes its scale and calls emit(i, q) for every element.

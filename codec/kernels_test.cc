@@ -28,6 +28,14 @@ std::vector<float> TestInput(size_t n, uint64_t seed) {
   if (n > 3) x[3] = 127.0f;
   if (n > 40) x[40] = 0.0f;
   for (size_t i = 128; i < 256 && i < n; ++i) x[i] = 0.0f;  // whole groups of zeros
+  // Groups so small that Q / absmax overflows (subnormals, and normals below 2e-38), with
+  // zeros among them.
+  for (size_t i = 384; i < 512 && i < n; ++i) {
+    x[i] = i % 3 == 0 ? 0.0f : std::ldexp(i % 2 ? 1.0f : -1.0f, -130 - static_cast<int>(i % 20));
+  }
+  for (size_t i = 512; i < 640 && i < n; ++i) {
+    x[i] = i % 4 == 0 ? 0.0f : (i % 2 ? 1.5e-38f : -std::numeric_limits<float>::denorm_min());
+  }
   return x;
 }
 
@@ -86,6 +94,28 @@ TEST_P(KernelsTest, Int4MatchesScalar) {
       vec_->dequantize_int4(q1.data(), s1.data(), n, g, d2.data());
       ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), n * 4)) << "n=" << n << " g=" << g;
     }
+  }
+}
+
+// The contract: a group whose Q / absmax is not a finite float quantizes to zeros (its
+// scale is still absmax / Q). Every table, int8 and int4.
+TEST(KernelsContractTest, GroupsTooSmallForAFiniteMultiplierQuantizeToZero) {
+  std::vector<float> x(64);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = i % 3 == 0 ? 0.0f : (i % 2 ? 1.9e-38f : -std::numeric_limits<float>::denorm_min());
+  }
+  for (const char* name : {"scalar", "avx2", "avx512"}) {
+    const Kernels* k = KernelsNamed(name);
+    if (k == nullptr) continue;
+    float s8[2], s4[2];
+    std::vector<int8_t> q8(64, 1);
+    std::vector<uint8_t> q4(32, 1);
+    ASSERT_TRUE(k->quantize_int8(x.data(), 64, 32, s8, q8.data()));
+    ASSERT_TRUE(k->quantize_int4(x.data(), 64, 32, s4, q4.data()));
+    EXPECT_EQ(q8, std::vector<int8_t>(64, 0)) << name;
+    EXPECT_EQ(q4, std::vector<uint8_t>(32, 0x88)) << name;
+    EXPECT_EQ(s8[0], 1.9e-38f / 127.0f) << name;
+    EXPECT_EQ(s4[1], 1.9e-38f / 7.0f) << name;
   }
 }
 

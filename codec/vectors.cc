@@ -1,5 +1,6 @@
 #include "codec/vectors.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -120,6 +121,20 @@ std::vector<float> WideData() {
   return v;  // 2 x 96
 }
 
+// Groups too small for a finite Q / absmax (absmax below about Q / FLT_MAX: subnormals
+// and the smallest normals, zeros among them), which the int types quantize to zeros;
+// the second half of row 1 is ordinary, so the wider groups that take it in are not.
+std::vector<float> TinyGroupsData() {
+  const Tensor g = GaussianTensor(1, 32, 13);
+  std::vector<float> v(128);
+  for (size_t i = 0; i < 96; ++i) {
+    v[i] = i % 5 == 0 ? 0.0f : std::ldexp(i % 2 ? 1.5f : -1.25f, -126 - static_cast<int>(i % 24));
+  }
+  v[33] = 1.9e-38f;  // a normal: 127 / v and 7 / v still overflow
+  std::copy(g.data.begin(), g.data.end(), v.begin() + 96);
+  return v;  // 2 x 64
+}
+
 std::vector<Input> Inputs() {
   std::vector<Input> in;
   std::vector<std::string> specials = AllEncodings(true);
@@ -146,6 +161,10 @@ std::vector<Input> Inputs() {
        {2, 96},
        WideData(),
        {"fp32", "bf16", "int8/g32", "int8/g128", "int4/g32", "int4/g64", "fp32+rot", "bf16+rot"}});
+  in.push_back({"subnormal",
+                {2, 64},
+                TinyGroupsData(),
+                {"int8/g32", "int8/g64", "int8/g128", "int4/g32", "int4/g64", "int4/g128"}});
   // The real models' widths: SmolLM2 (576 = 64 * 9) and Gemma 3 (640 = 128 * 5).
   in.push_back({"smollm",
                 {2, 576},

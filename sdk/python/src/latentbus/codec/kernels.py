@@ -2,8 +2,9 @@
 
 They follow the quantization contract of codec/kernels.h bit for bit:
   groups of `group` consecutive elements (the last may be shorter);
-  absmax = max |x| in the group; scale = absmax / Q; inv = Q / absmax if absmax > 0 else 0
-  (both fp32 divisions); q = clamp(round_half_even(x * inv), -Q, Q), Q = 127 (int8) or
+  absmax = max |x| in the group; scale = absmax / Q; inv = Q / absmax, or 0 where that is
+  not a finite float (absmax == 0, or below about Q / FLT_MAX: such groups quantize to
+  zeros) (both fp32 divisions); q = clamp(round_half_even(x * inv), -Q, Q), Q = 127 (int8) or
   7 (int4); int4 stored as q + 8, element 2i in the low nibble of byte i, 2i+1 in the
   high nibble (0 when absent). Dequantization: x' = fp32(q) * scale.
 fp16 and bf16 round to nearest, ties to even. Every numpy operation here is one IEEE
@@ -48,8 +49,9 @@ def _quantize(x: np.ndarray, group: int, qmax: int):
     absmax = np.abs(grouped).max(axis=1)
     q = _F32(qmax)
     scales = (absmax / q).astype(_F32)
-    with np.errstate(divide="ignore"):
-        inv = np.where(absmax > 0, q / absmax, _F32(0)).astype(_F32)
+    with np.errstate(divide="ignore", over="ignore"):
+        quotient = (q / absmax).astype(_F32)
+    inv = np.where(np.isfinite(quotient), quotient, _F32(0)).astype(_F32)
     r = np.rint(grouped * inv[:, None])
     np.clip(r, -q, q, out=r)
     values = r.astype(np.int8).reshape(-1)
