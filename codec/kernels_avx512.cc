@@ -4,7 +4,8 @@
 // groups and tails go through the scalar routines, which compute the same bits. The
 // results equal the scalar kernels' bit for bit: the same fp32 divisions for the scales
 // (vectorized, IEEE-exact), the same product x * inv rounded half to even (vcvtps2dq in
-// the default rounding mode, like nearbyint), the same clamps.
+// the default rounding mode, like nearbyint); the reference's clamps never change such a
+// product (Round64), so the narrowing leaves them out.
 #include <immintrin.h>
 
 #include <cstring>
