@@ -119,6 +119,62 @@ TEST(KernelsContractTest, GroupsTooSmallForAFiniteMultiplierQuantizeToZero) {
   }
 }
 
+// Random inputs over the whole float range, groups of similar magnitude like real data:
+// every table returns what the scalar one returns and, when it accepts, the same bytes.
+// Each trial draws a length, a group size and per-group exponents from -150 (subnormals,
+// and the groups too small for a finite multiplier) to 125 (past the 2^120 limit and the
+// fp16/bf16 ranges), with zeros, negative zeros, exact ties and the odd non-finite value.
+TEST_P(KernelsTest, RandomMagnitudesMatchScalar) {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<size_t> length(1, 1500);
+  std::uniform_int_distribution<int> group_exp(-150, 125), spread(-12, 0), pick(0, 99);
+  std::normal_distribution<float> normal;
+  for (int trial = 0; trial < 300; ++trial) {
+    const size_t n = length(rng);
+    const size_t g = kGroups[trial % 3];
+    std::vector<float> x(n);
+    int e = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (i % g == 0) e = group_exp(rng);
+      const int p = pick(rng);
+      x[i] = p < 8    ? 0.0f
+             : p < 10 ? -0.0f
+             : p < 14 ? std::ldexp(static_cast<float>(static_cast<int>(i % 15) - 7) + 0.5f, e)
+                      : std::ldexp(normal(rng), e + spread(rng));
+    }
+    if (trial % 25 == 24) x[n / 2] = std::numeric_limits<float>::infinity();
+    const std::string what =
+        "trial " + std::to_string(trial) + " n=" + std::to_string(n) + " g=" + std::to_string(g);
+    const size_t groups = (n + g - 1) / g;
+    std::vector<float> s1(groups), s2(groups);
+    std::vector<int8_t> q1(n), q2(n);
+    const bool ok8 = scalar_.quantize_int8(x.data(), n, g, s1.data(), q1.data());
+    ASSERT_EQ(ok8, vec_->quantize_int8(x.data(), n, g, s2.data(), q2.data())) << what;
+    if (ok8) {
+      ASSERT_EQ(0, std::memcmp(s1.data(), s2.data(), groups * 4)) << what;
+      ASSERT_EQ(q1, q2) << what;
+    }
+    std::vector<uint8_t> p1((n + 1) / 2), p2((n + 1) / 2);
+    const bool ok4 = scalar_.quantize_int4(x.data(), n, g, s1.data(), p1.data());
+    ASSERT_EQ(ok4, vec_->quantize_int4(x.data(), n, g, s2.data(), p2.data())) << what;
+    if (ok4) {
+      ASSERT_EQ(0, std::memcmp(s1.data(), s2.data(), groups * 4)) << what;
+      ASSERT_EQ(p1, p2) << what;
+      std::vector<float> d1(n), d2(n);
+      scalar_.dequantize_int4(p1.data(), s1.data(), n, g, d1.data());
+      vec_->dequantize_int4(p1.data(), s1.data(), n, g, d2.data());
+      ASSERT_EQ(0, std::memcmp(d1.data(), d2.data(), n * 4)) << what;
+    }
+    std::vector<uint16_t> h1(n), h2(n);
+    const bool ok16 = scalar_.float_to_fp16(x.data(), n, h1.data());
+    ASSERT_EQ(ok16, vec_->float_to_fp16(x.data(), n, h2.data())) << what;
+    if (ok16) ASSERT_EQ(h1, h2) << what;
+    const bool okb = scalar_.float_to_bf16(x.data(), n, h1.data());
+    ASSERT_EQ(okb, vec_->float_to_bf16(x.data(), n, h2.data())) << what;
+    if (okb) ASSERT_EQ(h1, h2) << what;
+  }
+}
+
 TEST_P(KernelsTest, HalfFormatsMatchScalar) {
   std::mt19937 rng(7);
   for (size_t n : kLengths) {
