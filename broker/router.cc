@@ -246,6 +246,13 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                                                  : std::string("text")}});
   if (answers.has_value()) {
     absl::MutexLock lock(&mu_);
+    // With one responder the answer shows the request reached it, so its deadline has
+    // nothing left to do: cancelled, so that answered requests hold no memory until
+    // then (an hour by default). A topic request's other copies still expire then.
+    if (auto it = pending_.find(*answers);
+        it != pending_.end() && it->second.responders.size() == 1) {
+      c_.timer->Cancel(it->second.deadline);
+    }
     ErasePending(*answers);  // answered: retired (a second answer finds nothing pending)
   }
   if (envelope.expects_reply()) {
@@ -259,10 +266,17 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
   if (deadline != absl::InfiniteFuture()) {
     std::vector<std::string> ids;
     for (const Target& t : targets) ids.push_back(t.agent.agent_id);
-    c_.timer->Schedule(deadline, [this, sender_id = context.sender_id, message_id,
-                                  ids = std::move(ids), reply = envelope.expects_reply()] {
-      OnDeadline(sender_id, message_id, ids, reply);
-    });
+    const Timer::Handle handle = c_.timer->Schedule(
+        deadline,
+        [this, sender_id = context.sender_id, message_id, ids = std::move(ids),
+         reply = envelope.expects_reply()] { OnDeadline(sender_id, message_id, ids, reply); });
+    if (envelope.expects_reply()) {
+      // After the request went into pending_ (the deadline must find it there); an
+      // answer that came in between leaves the callback to find nothing.
+      absl::MutexLock lock(&mu_);
+      auto it = pending_.find(RequestKey{context.sender_id, message_id});
+      if (it != pending_.end()) it->second.deadline = handle;
+    }
   }
 
   auto tracker = std::make_shared<Tracker>();

@@ -113,6 +113,7 @@ class Router {
   struct PendingRequest {
     std::vector<std::string> responders;  // the agents it was sent to: the only ones that
                                           // may answer it
+    Timer::Handle deadline;               // its deadline's callback, once scheduled
   };
 
   // Recipients for `address` as seen from `sender_id`, or NO_ROUTE / PERMISSION_DENIED

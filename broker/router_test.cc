@@ -476,6 +476,28 @@ TEST(RouterTest, AnUnansweredRequestGetsADeadlineErrorAndAnAnsweredOneDoesNot) {
   EXPECT_EQ(ReasonOf(bus.Send("b", Reply("r2", "ignored", "")).refused), v1::NO_ROUTE);
 }
 
+// Requests without a deadline get the broker's longest (max_deadline_seconds, an hour by
+// default); answered ones must not hold timer state until then, or a steady load grows
+// the broker's memory for an hour. Topic requests keep theirs: other copies may still
+// wait in queues.
+TEST(RouterTest, AnsweredRequestsLeaveNoDeadlineBehind) {
+  Bus bus;
+  auto a = bus.Connect("a", kSrc, {}, /*credits=*/1000);
+  auto b = bus.Connect("b", kDst, {"questions"}, /*credits=*/1000);
+  auto c = bus.Connect("c", kDst, {"questions"}, /*credits=*/1000);
+  for (int i = 0; i < 200; ++i) {
+    const std::string id = "q" + std::to_string(i);
+    ASSERT_TRUE(bus.Send("a", Request(ToAgent(id, "b", "question"))).refused.ok());
+    ASSERT_TRUE(bus.Send("b", Reply("r" + std::to_string(i), id, "")).refused.ok());
+  }
+  EXPECT_EQ(bus.timers_pending(), 0u);
+  ASSERT_TRUE(bus.Send("a", Request(ToAgent("open", "b", "question"))).refused.ok());
+  EXPECT_EQ(bus.timers_pending(), 1u);  // unanswered: its deadline stays
+  ASSERT_TRUE(bus.Send("a", Request(ToTopic("all", "questions", "question"))).refused.ok());
+  ASSERT_TRUE(bus.Send("b", Reply("rb", "all", "")).refused.ok());
+  EXPECT_EQ(bus.timers_pending(), 2u);  // c's copy may still be queued
+}
+
 // A reply refused with NEEDS_TEXT is resent by the SDK with text and the same message
 // id (README: "Text needed but absent"); the resend must still find the request.
 TEST(RouterTest, AReplyRefusedForTextCanBeResentWithText) {

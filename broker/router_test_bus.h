@@ -220,6 +220,9 @@ class Bus {
     ASSERT_TRUE(reached->WaitForNotificationWithTimeout(absl::Seconds(30)));
   }
 
+  // Callbacks the timer holds (deadlines not yet passed nor cancelled).
+  size_t timers_pending() const { return timer_.pending(); }
+
   Router& router() { return router_; }
   InMemoryDelivery& delivery() { return delivery_; }
   Metrics& metrics() { return metrics_; }

@@ -8,10 +8,23 @@ Timer::Timer() : thread_([this] { Loop(); }) {}
 
 Timer::~Timer() { Shutdown(); }
 
-void Timer::Schedule(absl::Time when, std::function<void()> callback) {
+Timer::Handle Timer::Schedule(absl::Time when, std::function<void()> callback) {
   absl::MutexLock lock(&mu_);
-  if (stop_) return;
-  due_.emplace(when, std::move(callback));
+  if (stop_) return {};
+  const Handle handle{when, next_id_++};
+  due_.emplace(std::make_pair(when, handle.id), std::move(callback));
+  return handle;
+}
+
+bool Timer::Cancel(const Handle& handle) {
+  if (handle.id == 0) return false;
+  std::function<void()> dropped;  // destroyed after the lock is released
+  absl::MutexLock lock(&mu_);
+  auto it = due_.find(std::make_pair(handle.when, handle.id));
+  if (it == due_.end()) return false;
+  dropped = std::move(it->second);
+  due_.erase(it);
+  return true;
 }
 
 void Timer::Shutdown() {
@@ -33,7 +46,7 @@ void Timer::Loop() {
   for (;;) {
     if (stop_) return;
     absl::Time now = absl::Now();
-    if (!due_.empty() && due_.begin()->first <= now) {
+    if (!due_.empty() && due_.begin()->first.first <= now) {
       std::function<void()> callback = std::move(due_.begin()->second);
       due_.erase(due_.begin());
       mu_.Unlock();
@@ -41,10 +54,10 @@ void Timer::Loop() {
       mu_.Lock();
       continue;
     }
-    absl::Time wake = due_.empty() ? now + absl::Seconds(1) : due_.begin()->first;
+    absl::Time wake = due_.empty() ? now + absl::Seconds(1) : due_.begin()->first.first;
     // Wakes early when a new earlier deadline or stop arrives (the condition changes).
     auto changed = [this, wake]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || (!due_.empty() && due_.begin()->first < wake);
+      return stop_ || (!due_.empty() && due_.begin()->first.first < wake);
     };
     mu_.AwaitWithDeadline(absl::Condition(&changed), wake);
   }
