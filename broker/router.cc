@@ -102,6 +102,17 @@ void Router::ErasePending(const RequestKey& key) {
   if (requesters.empty()) requesters_by_id_.erase(it);
 }
 
+void Router::RetireAnswered(const RequestKey& key) {
+  absl::MutexLock lock(&mu_);
+  auto it = pending_.find(key);
+  if (it == pending_.end()) return;  // a second answer, or its deadline came first
+  // With one responder the answer shows the request reached it, so its deadline has
+  // nothing left to do: cancelled, so that answered requests hold no memory until then
+  // (an hour by default). A topic request's other copies still expire then.
+  if (it->second.responders.size() == 1) c_.timer->Cancel(it->second.deadline);
+  ErasePending(key);  // a second answer finds nothing pending
+}
+
 absl::Status Router::ResolveReply(const std::string& sender_id, v1::Envelope* envelope,
                                   std::optional<RequestKey>* answers) {
   const std::string& id = envelope->correlation_id();
@@ -245,22 +256,23 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                          {"encoding", has_latent ? codec::EncodingName(latent->header.encoding)
                                                  : std::string("text")}});
   if (answers.has_value()) {
-    absl::MutexLock lock(&mu_);
-    // With one responder the answer shows the request reached it, so its deadline has
-    // nothing left to do: cancelled, so that answered requests hold no memory until
-    // then (an hour by default). A topic request's other copies still expire then.
-    if (auto it = pending_.find(*answers);
-        it != pending_.end() && it->second.responders.size() == 1) {
-      c_.timer->Cancel(it->second.deadline);
-    }
-    ErasePending(*answers);  // answered: retired (a second answer finds nothing pending)
+    // Retired once the reply is queued for the requester: a reply refused on the way
+    // (QUEUE_FULL, a failed translation) leaves the request pending, so the responder
+    // can resend it and the deadline still tells the requester if none arrives.
+    done = [this, key = *answers, done = std::move(done)](SendOutcome outcome) {
+      if (!outcome.accepted.empty()) RetireAnswered(key);
+      done(std::move(outcome));
+    };
   }
   if (envelope.expects_reply()) {
     PendingRequest p;
     for (const Target& t : targets) p.responders.push_back(t.agent.agent_id);
     absl::MutexLock lock(&mu_);
-    auto [it, inserted] =
-        pending_.insert_or_assign(RequestKey{context.sender_id, message_id}, std::move(p));
+    auto [it, inserted] = pending_.try_emplace(RequestKey{context.sender_id, message_id});
+    // A resend of a pending request (an SDK writes unanswered requests again after a
+    // reconnect) replaces it, deadline included.
+    if (!inserted) c_.timer->Cancel(it->second.deadline);
+    it->second = std::move(p);
     if (inserted) requesters_by_id_[message_id].push_back(context.sender_id);
   }
   if (deadline != absl::InfiniteFuture()) {

@@ -135,6 +135,8 @@ class Router {
   absl::Status ResolveReply(const std::string& sender_id, v1::Envelope* envelope,
                             std::optional<RequestKey>* answers);
   void ErasePending(const RequestKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The request `key` answered by a reply that was queued: no longer pending.
+  void RetireAnswered(const RequestKey& key) ABSL_LOCKS_EXCLUDED(mu_);
   void OnDeadline(const std::string& sender_id, const std::string& message_id,
                   const std::vector<std::string>& recipients, bool expects_reply);
   void Finish(const std::shared_ptr<Tracker>& tracker, const std::string& agent_id,

@@ -498,6 +498,41 @@ TEST(RouterTest, AnsweredRequestsLeaveNoDeadlineBehind) {
   EXPECT_EQ(bus.timers_pending(), 2u);  // c's copy may still be queued
 }
 
+// An SDK writes unanswered requests again after a reconnect: the resend replaces the
+// pending request and its deadline, which the answer then cancels.
+TEST(RouterTest, AResentRequestReplacesItsDeadline) {
+  Bus bus;
+  auto a = bus.Connect("a", kSrc);
+  auto b = bus.Connect("b", kDst);
+  ASSERT_TRUE(bus.Send("a", Request(ToAgent("q", "b", "question"))).refused.ok());
+  ASSERT_TRUE(bus.Send("a", Request(ToAgent("q", "b", "question"))).refused.ok());
+  EXPECT_EQ(bus.timers_pending(), 1u);
+  ASSERT_TRUE(bus.Send("b", Reply("r", "q", "")).refused.ok());
+  EXPECT_EQ(bus.timers_pending(), 0u);
+}
+
+// A reply that could not be queued for the requester does not retire the request: the
+// responder can resend it and it is still the reply (not an ordinary message, which a
+// reply without a recipient cannot be).
+TEST(RouterTest, AReplyRefusedForAFullQueueCanBeResent) {
+  LimitsConfig limits;
+  limits.max_queue_depth = 1;
+  Bus bus(limits);
+  auto a = bus.Connect("a", kSrc, {}, /*credits=*/0);  // takes nothing for now
+  auto b = bus.Connect("b", kDst);
+  auto c = bus.Connect("c", kDst);
+  ASSERT_TRUE(bus.Send("a", Request(ToAgent("q", "b", "question"))).refused.ok());
+  ASSERT_TRUE(bus.Send("c", ToAgent("filler", "a", "fills a's queue")).refused.ok());
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    SendOutcome out = bus.Send("b", Reply("r", "q", ""));
+    ASSERT_TRUE(out.refused.ok()) << "attempt " << attempt << ": " << out.refused;
+    ASSERT_EQ(out.errors.size(), 1u) << "attempt " << attempt;
+    EXPECT_EQ(out.errors[0].reason(), v1::QUEUE_FULL);
+    EXPECT_TRUE(out.accepted.empty());
+  }
+  EXPECT_EQ(bus.timers_pending(), 1u);  // its deadline still watches for the reply
+}
+
 // A reply refused with NEEDS_TEXT is resent by the SDK with text and the same message
 // id (README: "Text needed but absent"); the resend must still find the request.
 TEST(RouterTest, AReplyRefusedForTextCanBeResentWithText) {
