@@ -296,11 +296,12 @@ bool InverseMayOverflow(const Packet& p, size_t width) {
       break;
     case DType::kInt8:
     case DType::kInt4: {
-      // Scales are non-negative floats, so their bit patterns order like their values.
+      // Scales were checked to be in [0, 2^120], -0 included: without the sign bit their
+      // bit patterns order like their magnitudes (with it, -0 would beat every scale).
       uint32_t max_bits = 0;
       const uint32_t* bits = BytesAs<uint32_t>(p.scales);
       const size_t count = p.scales.size() / sizeof(uint32_t);
-      for (size_t i = 0; i < count; ++i) max_bits = std::max(max_bits, bits[i]);
+      for (size_t i = 0; i < count; ++i) max_bits = std::max(max_bits, bits[i] & 0x7fffffffu);
       max_in = static_cast<double>(BitsToFloat(max_bits)) *
                (p.encoding.dtype == DType::kInt8 ? 128.0 : 8.0);
       break;

@@ -267,6 +267,10 @@ TEST_F(CorruptPacketTest, OverflowFromLargeScalesIsRefused) {
     std::fill(p->payload.begin(), p->payload.end(), e.dtype == DType::kInt8 ? '\x80' : '\0');
     for (size_t i = 0; i < p->scales.size(); i += 4) std::memcpy(p->scales.data() + i, &huge, 4);
     ExpectInvalid(Resealed(*p), "inverse rotation");
+    // A -0 scale (legal) beside them must not hide them from the check.
+    const float negative_zero = -0.0f;
+    std::memcpy(p->scales.data() + 4, &negative_zero, 4);
+    ExpectInvalid(Resealed(*p), "inverse rotation");
     // 2^100 leaves room: the same payload decodes, to finite values of the right size.
     const float large = std::ldexp(1.0f, 100);
     for (size_t i = 0; i < p->scales.size(); i += 4) std::memcpy(p->scales.data() + i, &large, 4);

@@ -418,6 +418,17 @@ absl::Status AddDecodeErrors(Writer& w) {
          p->encoding.rotation_seed = 1;
        },
        nullptr, kInvalid},
+      // -0 is a legal scale; it must not hide the huge one beside it from the overflow
+      // check (its bit pattern is the largest of all).
+      {"rotation-overflow-beside-negative-zero-scale", &int8, true,
+       [&](P p) {
+         p->encoding.rotation = RotationKind::kHadamard64;
+         p->encoding.rotation_seed = kDefaultRotationSeed;
+         for (size_t i = 0; i < 64; ++i) p->payload[i] = '\x7f';
+         set_float(&p->scales, 0, std::ldexp(1.0f, 120));
+         set_float(&p->scales, 1, -0.0f);
+       },
+       nullptr, kInvalid},
       {"rotation-overflow", &fp32, true,
        [&](P p) {
          p->encoding.rotation = RotationKind::kHadamard;
