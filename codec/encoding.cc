@@ -1,5 +1,6 @@
 #include "codec/encoding.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -89,6 +90,21 @@ std::string EncodingName(const Encoding& encoding) {
   return name;
 }
 
+namespace {
+
+// ASCII decimal digits only, as the Python SDK reads them (SimpleAtoi alone also takes
+// surrounding spaces and a sign).
+template <typename T>
+bool ParseDigits(absl::string_view text, T* out) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return absl::SimpleAtoi(text, out);
+}
+
+}  // namespace
+
 absl::StatusOr<Encoding> ParseEncoding(absl::string_view text) {
   const absl::string_view original = text;
   Encoding encoding;
@@ -108,7 +124,7 @@ absl::StatusOr<Encoding> ParseEncoding(absl::string_view text) {
           "bad rotation in '", original, "': expected +rot, +rot64, +rot:SEED or +rot64:SEED"));
     }
     rot.remove_prefix(kind.size());
-    if (absl::ConsumePrefix(&rot, ":") && !absl::SimpleAtoi(rot, &encoding.rotation_seed)) {
+    if (absl::ConsumePrefix(&rot, ":") && !ParseDigits(rot, &encoding.rotation_seed)) {
       return absl::InvalidArgumentError(absl::StrCat("bad rotation seed in '", original, "'"));
     }
   }
@@ -135,7 +151,7 @@ absl::StatusOr<Encoding> ParseEncoding(absl::string_view text) {
   }
   encoding.group_size = IsQuantized(encoding.dtype) ? 32 : 0;
   if (!group.empty()) {
-    if (!absl::ConsumePrefix(&group, "g") || !absl::SimpleAtoi(group, &encoding.group_size)) {
+    if (!absl::ConsumePrefix(&group, "g") || !ParseDigits(group, &encoding.group_size)) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad group size in '", original, "': expected /g32, /g64 or /g128"));
     }

@@ -39,7 +39,10 @@ TEST(EncodingTest, ParseDefaults) {
 TEST(EncodingTest, ParseRejectsNonsense) {
   for (const char* bad : {"", "int3", "int4/g16", "int4/32", "int4/gx", "fp16/g32", "int4+rotx",
                           "int4+rot:abc", "INT4", "int4+rot6", "int4+rot64x",
-                          "int4+rot64:", "int4+rot:", "int4+rot64:1:2", "int4+rot128"}) {
+                          "int4+rot64:", "int4+rot:", "int4+rot64:1:2", "int4+rot128",
+                          // ASCII digits only, as the Python SDK reads them.
+                          "int4/g 64", "int4/g+64", "int4/g32 ", "int4+rot: 5", "int4+rot:+5",
+                          "int4+rot:5 ", "int4/g\xef\xbc\x93\xef\xbc\x92"}) {
     absl::StatusOr<Encoding> e = ParseEncoding(bad);
     EXPECT_FALSE(e.ok()) << bad;
     if (!e.ok()) {

@@ -50,7 +50,7 @@ std::string DescribeBadValue(absl::Span<const float> data, uint32_t limit_bits, 
       return absl::StrCat("element ", i, " is ", data[i], ", ", what);
     }
   }
-  return absl::StrCat("a value became non-finite after rotation (", what, ")");
+  return absl::StrCat("a value went out of range in the rotation (", what, ")");
 }
 
 template <typename T>
@@ -64,7 +64,9 @@ const T* BytesAs(const std::string& s) {
 
 // Rotated tensors are encoded (and decoded) a slice of rows at a time, the rotation and
 // the element kernel back to back, so the slice is still in cache for the second step
-// and the rotated copy never grows beyond one slice. About 32 KiB of floats per slice.
+// and the rotated copy never grows beyond one slice. About 32 KiB of floats per slice, but
+// whole groups: a width sharing few factors of two with the group size needs up to g rows
+// (g128 and an odd width of 65535: 32 MiB), which the encoder does not keep afterwards.
 constexpr size_t kSliceFloats = 8192;
 
 // Rows per slice: about kSliceFloats floats and a whole number of groups, so that every
@@ -195,6 +197,7 @@ absl::Status EncodeInto(absl::Span<const float> data, const std::vector<uint32_t
       rotation->Forward(data.data() + r * width, rotated.data(), count, k);
       ok = EncodeElements(k, encoding, rotated.data(), count * width, r * width, out);
     }
+    if (rotated.capacity() > 16 * kSliceFloats) std::vector<float>().swap(rotated);
   }
   uint32_t limit = kNonFiniteAbsBits;
   const char* what = "not finite";

@@ -26,9 +26,12 @@
 //
 // Quantization rule: see codec/kernels.h. The encoder refuses non-finite input and,
 // for fp16/bf16, values beyond the format's range (never silently writes infinity).
-// The decoder validates everything above before touching the payload and refuses
-// non-finite decoded values; malformed input yields InvalidArgument (DataLoss for a
-// checksum mismatch) and never reads out of bounds.
+// The decoder validates the sizes, enums, scales and checksum above before touching the
+// payload and refuses non-finite decoded values; malformed input yields InvalidArgument
+// (DataLoss for a checksum mismatch) and never reads out of bounds. Values no encoder
+// writes but that decode to finite numbers are tolerated, as the Python SDK tolerates
+// them: int8 -128, int4 nibble 0 (-8), a non-zero padding nibble (ignored), a -0 scale,
+// and a rotation seed on an unrotated packet (checksummed, otherwise unused).
 //
 // Thread safety: free functions; distinct packets may be encoded/decoded concurrently.
 #ifndef LATENTBUS_CODEC_PACKET_H_

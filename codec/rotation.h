@@ -20,7 +20,7 @@
 // round trip exact only to about 1e-6 relative, and another implementation of this
 // definition agrees with this one to rounding, not bit for bit.
 //
-// Definition of RotationKind::kHadamard64, "+rot64": any width d >= 1.
+// Definition of RotationKind::kHadamard64, "+rot64": any width 1 <= d <= kMaxWidth.
 //   1. Blocks: channels [64 j, 64 j + 64) for j < d / 64; the last d mod 64 channels form
 //      blocks by the binary digits of d mod 64, largest first (d = 77: 64, 8, 4, 1).
 //   2. Signs s_i as above; c_i = s_i / sqrt(b), b the size of channel i's block, rounded

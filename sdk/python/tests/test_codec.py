@@ -40,6 +40,12 @@ def test_encoding_defaults_and_aliases():
     ("int4+rot6", "bad rotation"),
     ("int4+rot128", "bad rotation"),
     ("int8/32", "bad group size"),
+    # Only ASCII digits, as the C++ parser reads them: no spaces, signs, other scripts.
+    ("int4/g\uff13\uff12", "bad group size"),
+    ("int4/g\u00b2", "bad group size"),
+    ("int4/g 64", "bad group size"),
+    ("int4+rot:+5", "bad rotation seed"),
+    ("int4+rot: 5", "bad rotation seed"),
 ])
 def test_bad_encoding_names_are_value_errors(bad, message):
     with pytest.raises(ValueError, match=message):

@@ -142,7 +142,7 @@ def parse_encoding(text: str | Encoding) -> Encoding:
     dtype = by_name[dtype_name]
     group_size = 32 if is_quantized(dtype) else 0
     if group:
-        if not group.startswith("g") or not group[1:].isdigit():
+        if not group.startswith("g") or not group[1:].isascii() or not group[1:].isdigit():
             raise PacketError(f"bad group size in '{original}': expected /g32, /g64 or /g128")
         group_size = int(group[1:])
     encoding = Encoding(dtype, group_size, rotation, seed)

@@ -106,7 +106,7 @@ def _describe_bad_value(data: np.ndarray, limit_bits: int, what: str) -> str:
     if bad.size:
         i = int(bad[0])
         return f"element {i} is {float(data[i])!r}, {what}"
-    return f"a value became non-finite after rotation ({what})"
+    return f"a value went out of range in the rotation ({what})"
 
 
 def encode(data, encoding: Encoding | str = "int4/g32", *, model_id: str = "",

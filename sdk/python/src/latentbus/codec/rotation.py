@@ -11,7 +11,7 @@ power of two dividing d, m odd, m <= 63.
      fp32), accumulated in fp32 as out_k = ((0 + C[k][0] Y_0) + C[k][1] Y_1) + ...
 The inverse applies C^T, the Hadamard, then the signs.
 
-Definition of "+rot64", any width d >= 1: blocks of 64 channels, then the last d mod 64
+Definition of "+rot64", any width 1 <= d <= 2^20: blocks of 64 channels, then the last d mod 64
 channels in blocks by its binary digits, largest first (77 = 64 + 8 + 4 + 1). Each block
 of b channels: y = x * c with c_i = s_i / sqrt(b) rounded to fp32 (the signs as above),
 then the unnormalised Walsh-Hadamard transform of the block, stages h = 1, 2, 4, ...
