@@ -109,10 +109,15 @@ void ConnectReactor::OnWriteDone(bool ok) {
   bool finish = false;
   grpc::Status status;
   std::shared_ptr<const std::string> resume;
+  bool read_on = false;
   {
     absl::MutexLock lock(&mu_);
     outbox_bytes_ -= outbox_.front().Length();
     outbox_.pop_front();
+    if (read_paused_ && ok && outbox_bytes_ <= kOutboxBudget / 2 && !finishing_) {
+      read_paused_ = false;  // no read is outstanding: OnReadDone left it here
+      read_on = true;
+    }
     if (told_backlogged_ && outbox_bytes_ <= kOutboxBudget / 2 && !finishing_) {
       told_backlogged_ = false;
       resume = resume_id_;
@@ -141,6 +146,7 @@ void ConnectReactor::OnWriteDone(bool ok) {
   }
   if (next != nullptr) StartNextWrite(next, more);
   LATENTBUS_TSAN_RELEASE(this);
+  if (read_on) StartRead(&request_);
   if (finish) Finish(status);
   if (resume) broker_->delivery().Resume(*resume, this);  // caught up: deliver again
 }
@@ -168,11 +174,19 @@ void ConnectReactor::OnReadDone(bool ok) {
     return;
   }
   HandleFrame(std::move(frame));
+  bool paused;
   {
     absl::MutexLock lock(&mu_);
     if (finishing_) return;
+    // OnWriteDone reads on once the agent has taken half of the outbox (from here on it
+    // may, concurrently: this reaction no longer touches the read side).
+    paused = read_paused_ = outbox_bytes_ > kOutboxBudget;
   }
   LATENTBUS_TSAN_RELEASE(this);
+  if (paused) {
+    broker_->metrics().Increment("latentbus_read_pauses_total");
+    return;
+  }
   StartRead(&request_);
 }
 

@@ -67,7 +67,9 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   ConnectReactor(Broker* broker, absl::StatusOr<std::shared_ptr<const Principal>> principal,
                  std::string peer);
 
-  // Bytes of frames pushed but not yet written beyond which the stream is Backlogged.
+  // Bytes of frames pushed but not yet written beyond which the stream is Backlogged:
+  // deliveries wait, and so does the next read (answers to what the agent sends would
+  // pile up otherwise); both resume once half of it is written.
   static constexpr size_t kOutboxBudget = 1 << 20;
 
   bool Push(v1::BrokerFrame frame) override;
@@ -116,6 +118,9 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   mutable bool told_backlogged_ ABSL_GUARDED_BY(mu_) = false;  // Backlogged() said true since the
                                                                // last Resume
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  // OnReadDone left the next read to OnWriteDone: the outbox was over budget (an agent
+  // that sends without reading would otherwise grow it answer by answer).
+  bool read_paused_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_called_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;

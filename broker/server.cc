@@ -146,6 +146,13 @@ absl::StatusOr<std::unique_ptr<BrokerServer>> BrokerServer::Start(BrokerOptions 
   // Let clients ping as often as every 10 s without being disconnected.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  // What one stream may have in flight towards the broker stays fixed: with bandwidth
+  // probing gRPC grew the receive window to megabytes, which an agent filled with
+  // millions of 5-byte frames, each a buffer of its own in the transport (100 MB from
+  // one stream in 8 s, tests/broker_answer_flood_test.cc). 256 KiB a stream still moves
+  // a 4 MiB envelope at ~1 GB/s over a 0.25 ms round trip.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 256 << 10);
   server->server_ = builder.BuildAndStart();
   if (!server->server_ || server->port_ == 0) {
     return absl::UnavailableError(
