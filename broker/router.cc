@@ -1,6 +1,7 @@
 #include "broker/router.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -32,13 +33,16 @@ v1::RecipientOutcome MakeOutcome(const std::string& agent_id, const Decision& d)
 
 // Collects per-recipient outcomes; the last one calls `done`.
 struct Router::Tracker {
+  // The recipients that failed for one reason, and the last detail given.
+  struct Failures {
+    std::vector<std::string> agents;
+    std::string detail;
+  };
   absl::Mutex mu;
   size_t remaining ABSL_GUARDED_BY(mu) = 0;
   SendOutcome outcome ABSL_GUARDED_BY(mu);
-  std::vector<std::string> full ABSL_GUARDED_BY(mu);
-  std::vector<std::string> failed ABSL_GUARDED_BY(mu);
-  std::string full_detail ABSL_GUARDED_BY(mu);
-  std::string failed_detail ABSL_GUARDED_BY(mu);
+  // By reason: QUEUE_FULL, MESSAGE_TOO_LARGE, and INTERNAL for everything else.
+  std::map<v1::ErrorReason, Failures> failures ABSL_GUARDED_BY(mu);
   Done done;
 };
 
@@ -374,6 +378,21 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
                               static_cast<int64_t>(env->latent().ByteSizeLong()));
             translate->End();
           }
+          // The receiver's space and encoding can make a packet much larger than the one
+          // sent (int4 at 576 wide into fp16 at 4096: 18x); one over the limit would
+          // fail the recipient's stream on every delivery attempt.
+          if (const size_t bytes = env->ByteSizeLong(); bytes > limits_.max_message_bytes) {
+            for (const Recipient& r : *group_recipients) {
+              Finish(
+                  tracker, r.agent_id, r.decision,
+                  BrokerError(v1::MESSAGE_TOO_LARGE,
+                              absl::StrCat("translated into the receiver's space and encoding, the "
+                                           "envelope is ",
+                                           bytes, " bytes, over the ", limits_.max_message_bytes,
+                                           "-byte limit; send a smaller latent or text")));
+            }
+            return;
+          }
           std::shared_ptr<const v1::Envelope> shared = std::move(env);
           for (const Recipient& r : *group_recipients) {
             Finish(tracker, r.agent_id, r.decision,
@@ -405,28 +424,26 @@ void Router::Finish(const std::shared_ptr<Tracker>& tracker, const std::string& 
     absl::MutexLock lock(&tracker->mu);
     if (status.ok() || absl::IsAlreadyExists(status)) {
       tracker->outcome.accepted.push_back(MakeOutcome(agent_id, decision));
-    } else if (ReasonOf(status) == v1::QUEUE_FULL) {
-      tracker->full.push_back(agent_id);
-      tracker->full_detail = std::string(status.message());
     } else {
-      tracker->failed.push_back(agent_id);
-      tracker->failed_detail = std::string(status.message());
+      const v1::ErrorReason reason = ReasonOf(status);
+      Tracker::Failures& f =
+          tracker->failures[reason == v1::QUEUE_FULL || reason == v1::MESSAGE_TOO_LARGE
+                                ? reason
+                                : v1::INTERNAL];
+      f.agents.push_back(agent_id);
+      f.detail = std::string(status.message());
     }
     if (--tracker->remaining != 0) return;
     outcome = std::move(tracker->outcome);
-    auto add_error = [&](v1::ErrorReason reason, std::vector<std::string>& agents,
-                         const std::string& detail) {
-      if (agents.empty()) return;
-      std::sort(agents.begin(), agents.end());
+    for (auto& [reason, f] : tracker->failures) {  // in reason order
+      std::sort(f.agents.begin(), f.agents.end());
       v1::Error error;
       error.set_reason(reason);
-      error.set_detail(detail);
+      error.set_detail(f.detail);
       error.set_message_id(outcome.message_id);
-      for (const std::string& a : agents) error.add_agent_ids(a);
+      for (const std::string& a : f.agents) error.add_agent_ids(a);
       outcome.errors.push_back(std::move(error));
-    };
-    add_error(v1::QUEUE_FULL, tracker->full, tracker->full_detail);
-    add_error(v1::INTERNAL, tracker->failed, tracker->failed_detail);
+    }
   }
   std::sort(outcome.accepted.begin(), outcome.accepted.end(),
             [](const v1::RecipientOutcome& a, const v1::RecipientOutcome& b) {

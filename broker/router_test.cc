@@ -498,6 +498,30 @@ TEST(RouterTest, AnsweredRequestsLeaveNoDeadlineBehind) {
   EXPECT_EQ(bus.timers_pending(), 2u);  // c's copy may still be queued
 }
 
+// A translation can make a latent much larger (a wider receiver, a wider encoding); one
+// over the message limit is refused for that recipient, and the others still get theirs.
+TEST(RouterTest, ATranslationOverTheMessageLimitIsRefusedForThatRecipient) {
+  LimitsConfig limits;
+  limits.max_message_bytes = 2048;  // the src latent fits; 2 rows x 512 fp32 do not
+  Bus bus(limits);
+  bus.AddBridge(kSrc, kDst, 0.99);
+  bus.AddBridge(kSrc, kWide, 0.99);
+  auto a = bus.Connect("a", kSrc);
+  auto d = bus.Connect("d", kDst, {"t"});
+  auto w = bus.Connect("w", kWide, {"t"});
+  SendOutcome out = bus.Send("a", WithLatent(ToTopic("m", "t", "")));
+  ASSERT_TRUE(out.refused.ok()) << out.refused;
+  EXPECT_EQ(AgentsOf(out.accepted), Strings{"d"});
+  ASSERT_EQ(out.errors.size(), 1u);
+  EXPECT_EQ(out.errors[0].reason(), v1::MESSAGE_TOO_LARGE);
+  ASSERT_EQ(out.errors[0].agent_ids_size(), 1);
+  EXPECT_EQ(out.errors[0].agent_ids(0), "w");
+  EXPECT_NE(out.errors[0].detail().find("over the 2048-byte limit"), std::string::npos)
+      << out.errors[0].detail();
+  EXPECT_EQ(d->Delivered().size(), 1u);
+  EXPECT_EQ(bus.delivery().Pending("w"), 0u);
+}
+
 // An SDK writes unanswered requests again after a reconnect: the resend replaces the
 // pending request and its deadline, which the answer then cancels.
 TEST(RouterTest, AResentRequestReplacesItsDeadline) {

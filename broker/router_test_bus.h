@@ -28,8 +28,9 @@ namespace latentbus::broker::test_bus {
 
 using Strings = std::vector<std::string>;
 
-// Keeps the first dst_dim columns of every row, negated: exact in fp32, so a delivered
-// latent can be compared value by value. Fails every call when `broken`.
+// Keeps the first dst_dim columns of every row, negated (zeros past the source's width):
+// exact in fp32, so a delivered latent can be compared value by value. Fails every call
+// when `broken`.
 class TruncatingBridge final : public Bridge {
  public:
   TruncatingBridge(const v1::ModelSpec& src, const v1::ModelSpec& dst, double cosine,
@@ -52,8 +53,9 @@ class TruncatingBridge final : public Bridge {
       const uint32_t rows = static_cast<uint32_t>(batch[i]->rows());
       out[i].shape = {rows, info_.dst_dim};
       for (size_t k = 0; k < size_t{rows} * info_.dst_dim; ++k) {
+        const size_t col = k % info_.dst_dim;
         out[i].data.push_back(
-            -batch[i]->data[k / info_.dst_dim * info_.src_dim + k % info_.dst_dim]);
+            col < info_.src_dim ? -batch[i]->data[k / info_.dst_dim * info_.src_dim + col] : 0.0f);
       }
     }
     return out;
@@ -82,6 +84,7 @@ inline const v1::ModelSpec kSrc = Model("src", 8, 8);
 inline const v1::ModelSpec kDst = Model("dst", 6, 4);
 inline const v1::ModelSpec kWeak = Model("weak", 6, 4);    // a bridge below the threshold
 inline const v1::ModelSpec kOther = Model("other", 6, 4);  // no bridge from src
+inline const v1::ModelSpec kWide = Model("wide", 6, 512);  // its latents are 64x src's
 inline const v1::ModelSpec kTextOnly;                      // registered without a model
 
 // `e` with `rows` soft tokens in `spec`'s hidden space at its tap layer (fp32, so exact);
