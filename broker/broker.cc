@@ -56,6 +56,7 @@ Broker::Broker(BrokerOptions options)
   pool_options.threads = config_.translation.threads;
   pool_options.max_batch = config_.translation.max_batch;
   pool_options.max_pending = config_.translation.max_pending;
+  pool_options.max_pending_bytes = config_.translation.max_pending_bytes;
   pool_options.inline_max_tokens = config_.translation.inline_max_tokens;
   pool_ = std::make_unique<TranslationPool>(translator_.get(), pool_options, metrics_.get());
   timer_ = std::make_unique<Timer>();

@@ -99,14 +99,15 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   }
   if (YAML::Node tr = root["translation"]) {
     if (auto s = CheckKeys(tr, "translation",
-                           {"threads", "max_batch", "max_pending", "compute_threads", "kernels",
-                            "inline_max_tokens"});
+                           {"threads", "max_batch", "max_pending", "max_pending_bytes",
+                            "compute_threads", "kernels", "inline_max_tokens"});
         !s.ok()) {
       return s;
     }
     Get(tr, "threads", &c->translation.threads);
     Get(tr, "max_batch", &c->translation.max_batch);
     Get(tr, "max_pending", &c->translation.max_pending);
+    Get(tr, "max_pending_bytes", &c->translation.max_pending_bytes);
     Get(tr, "compute_threads", &c->translation.compute_threads);
     Get(tr, "kernels", &c->translation.kernels);
     Get(tr, "inline_max_tokens", &c->translation.inline_max_tokens);

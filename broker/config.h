@@ -15,8 +15,8 @@
 //   bridges: /var/lib/latentbus/bridges  # *.bridge artifacts loaded at start
 //   tls: {cert: server.pem, key: server.key, client_ca: ca.pem}  # client_ca => mTLS
 //   keepalive: {time_ms: 30000, timeout_ms: 10000}
-//   translation: {threads: 2, max_batch: 32, max_pending: 4096, compute_threads: 1,
-//                 kernels: auto}
+//   translation: {threads: 2, max_batch: 32, max_pending: 4096,
+//                 max_pending_bytes: 268435456, compute_threads: 1, kernels: auto}
 //   limits:
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
@@ -148,6 +148,8 @@ struct TranslationConfig {
   int threads = 2;  // translation pool workers: the broker's translation parallelism
   uint32_t max_batch = 32;
   uint32_t max_pending = 4096;
+  // Bytes of decoded latents (4 a value) the waiting jobs may hold together.
+  uint64_t max_pending_bytes = uint64_t{256} << 20;
   // Threads one bridge call may use inside libtorch and OpenBLAS, process-wide (applied
   // by broker/artifact_bridge.h ApplyComputeThreads); 0 leaves the libraries' default of
   // one per core. 1 by default: a batch of a few [T, d] packets is too small to gain from

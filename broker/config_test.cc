@@ -31,8 +31,8 @@ health_listen: 0.0.0.0:9001
 log_level: debug
 drain_timeout_seconds: 3.5
 keepalive: {time_ms: 1000, timeout_ms: 500}
-translation: {threads: 4, max_batch: 8, max_pending: 100, compute_threads: 3, kernels: blas,
-              inline_max_tokens: 0}
+translation: {threads: 4, max_batch: 8, max_pending: 100, max_pending_bytes: 5000000,
+              compute_threads: 3, kernels: blas, inline_max_tokens: 0}
 limits:
   max_message_bytes: 65536
   max_queue_depth: 7
@@ -62,6 +62,7 @@ tokens:
   EXPECT_EQ(c->keepalive_time_ms, 1000);
   EXPECT_EQ(c->translation.threads, 4);
   EXPECT_EQ(c->translation.compute_threads, 3);
+  EXPECT_EQ(c->translation.max_pending_bytes, 5000000u);
   EXPECT_EQ(c->translation.kernels, "blas");
   EXPECT_EQ(c->translation.inline_max_tokens, 0u);
   EXPECT_EQ(c->limits.max_message_bytes, 65536u);

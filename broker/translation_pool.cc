@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "spdlog/spdlog.h"
 
@@ -30,6 +31,12 @@ absl::Status TranslationPool::Submit(std::shared_ptr<const Bridge> bridge,
       if (queue_.size() >= options_.max_pending) {
         return absl::ResourceExhaustedError("translation backlog is full");
       }
+      const size_t bytes = latent->values.data.size() * sizeof(float);
+      if (!queue_.empty() && queue_bytes_ + bytes > options_.max_pending_bytes) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "translation backlog is full (", queue_bytes_, " bytes of latents waiting)"));
+      }
+      queue_bytes_ += bytes;
       queue_.push_back(
           Job{std::move(bridge), std::move(latent), std::move(target), std::move(done)});
       return absl::OkStatus();
@@ -56,6 +63,7 @@ void TranslationPool::Shutdown() {
     if (stop_ && workers_.empty()) return;
     stop_ = true;
     cancelled.swap(queue_);
+    queue_bytes_ = 0;
   }
   for (std::thread& t : workers_) {
     if (t.joinable()) t.join();
@@ -71,6 +79,11 @@ void TranslationPool::Shutdown() {
 size_t TranslationPool::pending() const {
   absl::MutexLock lock(&mu_);
   return queue_.size();
+}
+
+size_t TranslationPool::pending_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return queue_bytes_;
 }
 
 uint64_t TranslationPool::inline_count() const {
@@ -95,6 +108,7 @@ void TranslationPool::WorkerLoop() {
           ++it;
         }
       }
+      for (const Job& job : batch) queue_bytes_ -= job.bytes();
       ++running_;
     }
     RunBatch(batch);

@@ -46,6 +46,10 @@ class TranslationPool {
     size_t max_pending = 4096;
     // Largest packet (rows = tokens) Submit may translate on the caller's thread; 0: never.
     size_t inline_max_tokens = 0;
+    // Bytes of decoded latents (4 per value) the queued jobs may hold; a job that alone
+    // is larger still runs when nothing else waits. An int4 latent decodes to 8x its
+    // wire size, so the count alone let a backlog hold many GiB.
+    size_t max_pending_bytes = size_t{256} << 20;
   };
   using Done = std::function<void(absl::StatusOr<codec::Packet>)>;
 
@@ -53,7 +57,8 @@ class TranslationPool {
   TranslationPool(const Translator* translator, Options options, Metrics* metrics);
   ~TranslationPool();  // Shutdown()
 
-  // RESOURCE_EXHAUSTED when max_pending jobs are queued, FAILED_PRECONDITION after
+  // RESOURCE_EXHAUSTED when max_pending jobs, or max_pending_bytes of their latents, are
+  // queued, FAILED_PRECONDITION after
   // Shutdown; `done` is then not called. With `may_run_inline` the job may run on this
   // thread (see above); `done` has then been called when Submit returns OK.
   absl::Status Submit(std::shared_ptr<const Bridge> bridge,
@@ -65,6 +70,8 @@ class TranslationPool {
   void Shutdown();
 
   size_t pending() const;
+  // Bytes of decoded latents the queued jobs hold (each job counts its latent).
+  size_t pending_bytes() const;
   // Jobs translated on the submitting thread so far.
   uint64_t inline_count() const;
 
@@ -74,6 +81,7 @@ class TranslationPool {
     std::shared_ptr<const AcceptedLatent> latent;
     TranslationTarget target;
     Done done;
+    size_t bytes() const { return latent->values.data.size() * sizeof(float); }
   };
   void WorkerLoop();
   // Translates the batch (jobs sharing bridge and target), records metrics, calls every
@@ -90,6 +98,7 @@ class TranslationPool {
   Metrics* const metrics_;
   mutable absl::Mutex mu_;
   std::deque<Job> queue_ ABSL_GUARDED_BY(mu_);
+  size_t queue_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   int running_ ABSL_GUARDED_BY(mu_) = 0;  // translations under way, workers' and inline
   int inline_running_ ABSL_GUARDED_BY(mu_) = 0;

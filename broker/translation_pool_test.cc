@@ -156,6 +156,38 @@ TEST(TranslationPoolTest, BacklogLimitAndShutdownCancelsQueued) {
   EXPECT_EQ(results.by_layer.at(2).status().code(), absl::StatusCode::kCancelled);
 }
 
+// The backlog is bounded in bytes of decoded latents as well as in jobs; one latent over
+// the whole budget still goes through when nothing else waits, and the bytes come back
+// as the workers take the jobs.
+TEST(TranslationPoolTest, BacklogIsBoundedInBytes) {
+  FakeTranslator translator;
+  TranslationPool::Options options;
+  options.threads = 1;
+  options.max_batch = 32;
+  const size_t one = size_t{45} * 576 * sizeof(float);  // PacketWithLayer's latent
+  options.max_pending_bytes = 2 * one;
+  TranslationPool pool(&translator, options, nullptr);
+  auto a = std::make_shared<NamedBridge>("a");
+  Results results;
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(0), {}, results.For(0)).ok());
+  ASSERT_TRUE(translator.entered_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(1), {}, results.For(1)).ok());
+  ASSERT_TRUE(pool.Submit(a, PacketWithLayer(2), {}, results.For(2)).ok());
+  EXPECT_EQ(pool.pending_bytes(), 2 * one);
+  const absl::Status full = pool.Submit(a, PacketWithLayer(3), {}, results.For(3));
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(full.message().find("bytes of latents waiting"), std::string::npos) << full;
+  translator.release_.Notify();
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (results.size() < 3 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(pool.pending_bytes(), 0u);
+  // Alone in the queue, a latent three times the budget is taken.
+  options.max_pending_bytes = one / 3;
+  TranslationPool tight(&translator, options, nullptr);
+  ASSERT_TRUE(tight.Submit(a, PacketWithLayer(4), {}, results.For(4)).ok());
+}
+
 // An idle pool translates a small packet on the submitting thread: the callback has run
 // when Submit returns, on this thread.
 TEST(TranslationPoolTest, IdlePoolTranslatesSmallPacketsInline) {
