@@ -36,6 +36,10 @@ absl::Status ValidateName(absl::string_view what, absl::string_view name) {
 }
 
 absl::Status ValidateModelSpec(const v1::ModelSpec& spec) {
+  // Unknown fields count too: the registry keeps them with the rest.
+  if (const size_t bytes = spec.ByteSizeLong(); bytes > kMaxModelSpecBytes) {
+    return Invalid(absl::StrCat("model spec is ", bytes, " bytes; at most ", kMaxModelSpecBytes));
+  }
   if (absl::Status s = ValidateName("model.model_id", spec.model_id()); !s.ok()) return s;
   if (absl::Status s = ValidateName("model.fingerprint", spec.fingerprint()); !s.ok()) return s;
   if (spec.hidden_size() == 0 || spec.hidden_size() > kMaxWidth) {

@@ -35,6 +35,9 @@ namespace latentbus::broker {
 inline constexpr size_t kMaxNameBytes = 256;
 inline constexpr uint32_t kMaxWidth = 65536;
 inline constexpr uint32_t kMaxSoftTokens = 65536;
+// A registration's ModelSpec, serialized: the registry keeps one per agent id for as long
+// as it is retained (an hour after it leaves by default); real ones are ~100 bytes.
+inline constexpr size_t kMaxModelSpecBytes = 4096;
 
 // `what` names the field in the error ("agent_id", "topic", ...). The error quotes the
 // name only through Quoted.

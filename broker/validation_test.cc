@@ -55,6 +55,14 @@ TEST(ValidationTest, ModelSpec) {
   s = Spec();
   s.clear_fingerprint();
   EXPECT_FALSE(ValidateModelSpec(s).ok());
+  // The registry keeps the spec for an hour after the agent leaves: bounded in bytes.
+  s = Spec();
+  s.set_family(std::string(kMaxModelSpecBytes, 'f'));
+  const absl::Status big = ValidateModelSpec(s);
+  EXPECT_FALSE(big.ok());
+  EXPECT_NE(big.message().find("at most 4096"), std::string::npos) << big;
+  s.set_family("gemma3");
+  EXPECT_TRUE(ValidateModelSpec(s).ok());
 }
 
 TEST(ValidationTest, Envelope) {
