@@ -95,6 +95,7 @@ class BrokerTransport::Agent {
     if (unacked_ == 0) return;
     frame->add_acks()->set_through_delivery_seq(ack_through_);
     unacked_ = 0;
+    unacked_bytes_ = 0;
   }
 
   void OnFrame(v1::BrokerFrame& frame) {
@@ -108,12 +109,16 @@ class BrokerTransport::Agent {
         BusDelivery delivery{index_, &env, env.sender_id()};
         if (lean_) {
           // The handler answers a request at once (its reply acks it); everything else is
-          // acked cumulatively on the next Send, or alone when a quarter window waits.
+          // acked cumulatively on the next Send, or alone when a quarter window or 1 MiB
+          // waits (the broker's queue budget counts unacked bytes: a count alone stalled
+          // at 64 MiB with messages over 256 KiB).
           bool flush;
           {
             absl::MutexLock lock(&mu_);
             ack_through_ = frame.deliver().delivery_seq();
-            flush = !env.expects_reply() && ++unacked_ >= credit_batch_;
+            unacked_bytes_ += env.ByteSizeLong();
+            flush = !env.expects_reply() &&
+                    (++unacked_ >= credit_batch_ || unacked_bytes_ >= kAckBytes);
           }
           transport_->handlers_.deliver(delivery);
           if (flush) {
@@ -185,6 +190,8 @@ class BrokerTransport::Agent {
   uint32_t send_credits_ ABSL_GUARDED_BY(mu_) = 0;
   // Revision 2: deliveries not acked yet (requests excluded) and the last delivery_seq.
   uint32_t unacked_ ABSL_GUARDED_BY(mu_) = 0;
+  static constexpr size_t kAckBytes = size_t{1} << 20;
+  size_t unacked_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t ack_through_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
