@@ -118,8 +118,10 @@ class DeliveryLayer {
   // messages were dropped (the recipients released are counted in metrics).
   virtual size_t ReleaseAbsent(absl::Time now) = 0;
 
-  // Waits until nothing is queued or unacked anywhere, or until `deadline`; true when
-  // everything was delivered and acked. Used to drain.
+  // Waits until nothing is queued or unacked for a connected agent, or until `deadline`;
+  // true when every connected agent has taken and acked what was for it. Used to drain:
+  // agents without a stream cannot take theirs before the broker stops (registrations
+  // are refused while draining), so they are not waited for; Stats() tells what is left.
   virtual bool AwaitEmpty(absl::Time deadline) = 0;
 
   // A frame for `agent_id`, an agent connected to another broker that shares the queues

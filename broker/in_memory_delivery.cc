@@ -250,9 +250,17 @@ void InMemoryDelivery::Discharge(Recipient& r, const Entry& e) {
   total_bytes_ -= e.bytes;
 }
 
+bool InMemoryDelivery::ConnectedEmpty() const {
+  if (Empty()) return true;
+  for (const auto& [id, r] : recipients_) {
+    if (r.session && (!r.queue.empty() || !r.unacked.empty())) return false;
+  }
+  return true;
+}
+
 bool InMemoryDelivery::AwaitEmpty(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
-  return mu_.AwaitWithDeadline(absl::Condition(this, &InMemoryDelivery::Empty), deadline);
+  return mu_.AwaitWithDeadline(absl::Condition(this, &InMemoryDelivery::ConnectedEmpty), deadline);
 }
 
 void InMemoryDelivery::Pump(const std::string& id, Recipient& r) {

@@ -92,6 +92,8 @@ class InMemoryDelivery final : public DeliveryLayer {
   // Forgets `e` (acked, expired or released): budgets and counts.
   void Discharge(Recipient& r, const Entry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool Empty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return total_pending_ == 0; }
+  // Nothing queued or unacked for a recipient with a session (AwaitEmpty).
+  bool ConnectedEmpty() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   Metrics* const metrics_;

@@ -239,5 +239,22 @@ TEST(InMemoryDeliveryTest, AwaitEmptyWaitsForAcks) {
   EXPECT_TRUE(d.AwaitEmpty(absl::Now() + absl::Seconds(5)));
 }
 
+// A drain does not wait for agents without a stream: they cannot take their messages
+// before the broker stops. Those it waits for include one whose stream ends meanwhile.
+TEST(InMemoryDeliveryTest, AwaitEmptyDoesNotWaitForAbsentAgents) {
+  InMemoryDelivery d({10, 100}, nullptr);
+  ASSERT_TRUE(d.Enqueue("gone", Msg("a", "m1")).ok());  // never attached
+  EXPECT_TRUE(d.AwaitEmpty(absl::Now()));
+  auto s = std::make_shared<RecordingSession>();
+  d.Attach("b", s, 10);
+  ASSERT_TRUE(d.Enqueue("b", Msg("a", "m2")).ok());
+  EXPECT_FALSE(d.AwaitEmpty(absl::Now() + absl::Milliseconds(20)));
+  d.Detach("b", s.get());  // m2 goes back to b's queue, b absent
+  EXPECT_TRUE(d.AwaitEmpty(absl::Now() + absl::Seconds(5)));
+  size_t left = 0;
+  for (const RecipientStats& r : d.Stats()) left += r.queued + r.unacked;
+  EXPECT_EQ(left, 2u);  // kept, for Stats and the drain's log line
+}
+
 }  // namespace
 }  // namespace latentbus::broker

@@ -224,7 +224,17 @@ void BrokerServer::Drain(absl::Duration timeout) {
     broker_->ShedSessions(std::min(timeout / 2, absl::Seconds(5)));
   }
   bool flushed = broker_->delivery().AwaitEmpty(deadline);
-  spdlog::info("drain flushed={}", flushed);
+  // Absent agents are not waited for (they cannot come back while draining): say what
+  // is left for them, and for agents that did not take theirs in time.
+  size_t left = 0, left_absent = 0;
+  for (const RecipientStats& r : broker_->delivery().Stats()) {
+    left += r.queued + r.unacked;
+    if (!r.attached) left_absent += r.queued + r.unacked;
+  }
+  spdlog::info(
+      "drain flushed={} messages_left={} for_absent_agents={}{}", flushed, left, left_absent,
+      left > 0 && !broker_->config().cluster.enabled() ? " (in memory: dropped with the broker)"
+                                                       : "");
   Shutdown();
 }
 
