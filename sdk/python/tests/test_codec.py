@@ -52,6 +52,16 @@ def test_bad_encoding_names_are_value_errors(bad, message):
         codec.parse_encoding(bad)
 
 
+@pytest.mark.parametrize("data, message", [
+    (np.array([[1 + 5j, 2 - 3j]]), "complex"),
+    (np.array([["a", "b"]]), "values"),
+    ([[1.0, 2.0], [3.0]], "rectangular"),
+])
+def test_data_that_is_not_a_real_array_is_refused(data, message):
+    with pytest.raises(codec.PacketError, match=message):
+        codec.encode(data, "fp32")
+
+
 def test_wrong_payload_length_is_a_clear_value_error():
     packet = codec.encode(hidden(), "int4/g32")
     packet.payload = packet.payload[:-1]

@@ -117,7 +117,14 @@ def encode(data, encoding: Encoding | str = "int4/g32", *, model_id: str = "",
     codec takes float. Raises PacketError for a bad shape/encoding, a non-finite value,
     a value beyond the fp16/bf16 range or |x| >= 2^120 for the int types."""
     encoding = parse_encoding(encoding)
-    array = np.asarray(data, dtype=np.float32)
+    try:
+        given = np.asarray(data)
+    except ValueError as e:  # ragged nested lists
+        raise PacketError(f"cannot encode: not a rectangular array ({e})") from None
+    if given.dtype.kind not in "fiub":  # complex would lose its imaginary part
+        raise PacketError(f"cannot encode {given.dtype} values: give real numbers "
+                          "(float, int or bool)")
+    array = given.astype(np.float32, copy=False)
     shape = tuple(int(d) for d in array.shape)
     n = _checked_elements(shape, DEFAULT_MAX_ELEMENTS)
     array = np.ascontiguousarray(array)  # after the check: it makes 0-d arrays 1-d
