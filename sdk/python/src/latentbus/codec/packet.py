@@ -29,7 +29,9 @@ from latentbus.codec.rotation import BlockHadamardRotation, HadamardRotation, ch
 
 FORMAT_VERSION = 1
 MAX_RANK = 4
-# Largest tensor a decoder materialises by default: 64 Mi floats (256 MiB).
+# Largest tensor a decoder materialises by default: 64 Mi floats (256 MiB). numpy's
+# temporaries on the way take about 3.5x that at peak for int4 (~1 GiB at this limit);
+# pass a smaller max_elements where memory is tight.
 DEFAULT_MAX_ELEMENTS = 1 << 26
 _MAX_SCALE = np.uint32(kernels.QUANT_LIMIT_ABS_BITS).view(np.float32)
 
