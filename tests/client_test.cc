@@ -147,6 +147,32 @@ TEST_P(ClientTest, AReplyAndTheAckAfterItLeaveNothingPendingAndNoStrayAck) {
   EXPECT_EQ(broker.broker().metrics().CounterValue("latentbus_unknown_acks_total"), 0);
 }
 
+// A reply refused before it was written (too large) acked nothing: the Ack that follows
+// must be written, or the delivery credit never comes back and nothing more arrives.
+TEST_P(ClientTest, AReplyRefusedLocallyLeavesTheAckToBeWritten) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.max_message_bytes = 2048;
+  TestBroker broker(config);
+  auto client = MustConnect(Options(broker, "client"));
+  ClientOptions server_options = Options(broker, "server", kSmol);
+  server_options.delivery_credits = 1;
+  auto server = MustConnect(std::move(server_options));
+  ASSERT_TRUE(client && server);
+  std::thread asking([&] { (void)client->Request(Text("server", "ping"), absl::Seconds(2)); });
+  std::optional<v1::Envelope> req = server->Receive(kWait);
+  ASSERT_TRUE(req);
+  absl::StatusOr<v1::SendResult> r =
+      server->Reply(*req, Text("", std::string(100 << 10, 'x')), absl::Seconds(5));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(wire::ReasonOf(r.status()), v1::MESSAGE_TOO_LARGE) << r.status();
+  server->Ack(*req);
+  asking.join();
+  ASSERT_TRUE(client->Send(Text("server", "next"), absl::Seconds(5)).ok());
+  std::optional<v1::Envelope> next = server->Receive(kWait);
+  ASSERT_TRUE(next) << "the request's credit never came back";
+  EXPECT_EQ(next->text(), "next");
+}
+
 TEST_P(ClientTest, CloseWritesTheAcksStillWaiting) {
   TestBroker broker;
   auto alice = MustConnect(Options(broker, "alice", kSmol));

@@ -206,7 +206,15 @@ absl::StatusOr<v1::SendResult> Client::Reply(const v1::Envelope& request, v1::En
     absl::MutexLock lock(&state_->mu);
     if (state_->protocol >= 2) state_->NoteReplied(request.sender_id(), request.message_id());
   }
-  return Send(std::move(reply), timeout);
+  absl::StatusOr<v1::SendResult> sent = Send(std::move(reply), timeout);
+  if (!sent.ok()) {
+    // Refused before it was written (too large, no credit, no stream) it acked nothing:
+    // an Ack of the request must then be written, or its credit never comes back. (When
+    // it did reach the broker the Ack is one too many, which the broker ignores.)
+    absl::MutexLock lock(&state_->mu);
+    state_->ForgetReplied(request.sender_id(), request.message_id());
+  }
+  return sent;
 }
 
 std::optional<v1::Envelope> Client::Receive(absl::Duration timeout) {

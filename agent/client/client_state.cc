@@ -279,6 +279,11 @@ void Client::State::NoteReplied(const std::string& sender_id, const std::string&
   }
 }
 
+void Client::State::ForgetReplied(const std::string& sender_id, const std::string& message_id) {
+  // Its entry in replied_order stays until it ages out; erasing an absent key is harmless.
+  replied.erase(absl::StrCat(sender_id, absl::string_view("\0", 1), message_id));
+}
+
 bool Client::State::FlushAcks() {
   v1::AgentFrame frame;
   std::shared_ptr<BrokerConnection> c;

@@ -147,6 +147,9 @@ struct Client::State {
   // Revision 2: remembers that a reply acked (sender_id, message_id).
   void NoteReplied(const std::string& sender_id, const std::string& message_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The reply failed (it may never have left): an Ack of the request is written again.
+  void ForgetReplied(const std::string& sender_id, const std::string& message_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The ack_writer thread's loop, until closed.
   void AckWriterLoop();
   // Writes the waiting acks in a frame of their own (false: none were waiting).

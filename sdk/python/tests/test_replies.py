@@ -172,6 +172,30 @@ def test_request_to_a_topic_accepts_any_subscriber(connect):
     assert asker.ignored_replies == 0
 
 
+def test_a_reply_that_fails_before_it_is_sent_leaves_the_ack_to_ack(connect):
+    """On revision 2 a reply acks its request; one refused in the client (too large)
+    never left, so the application's ack() must still be written, or the delivery credit
+    never comes back and the agent receives nothing more."""
+    asker = connect("asker")
+    worker = connect("worker-1", credits=1)
+
+    def ask():
+        try:
+            asker.request("worker-1", text="question", timeout=2)
+        except (latentbus.BusError, TimeoutError):
+            pass  # no reply comes: the test is about the worker's credit
+
+    t = threading.Thread(target=ask)
+    t.start()
+    d = worker.receive(timeout=5)
+    with pytest.raises(latentbus.MessageTooLarge):
+        d.reply(text="x" * (5 << 20))  # over the broker's 4 MiB: refused before writing
+    d.ack()
+    t.join()
+    asker.send("worker-1", text="next")
+    assert worker.receive(timeout=5).text == "next"  # its one credit came back
+
+
 # -- asyncio client ------------------------------------------------------------------------
 
 

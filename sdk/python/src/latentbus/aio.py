@@ -115,8 +115,12 @@ class AsyncClient(_base.ClientBase):
     async def reply(self, delivery: Delivery, *, message_class="result", **kwargs) -> SendResult:
         """As Client.reply (on revision 2 the reply acks the request)."""
         self._core.replying(delivery)
-        return await self.send(delivery.sender_id, correlation_id=delivery.message_id,
-                               message_class=message_class, **kwargs)
+        try:
+            return await self.send(delivery.sender_id, correlation_id=delivery.message_id,
+                                   message_class=message_class, **kwargs)
+        except BaseException:
+            self._core.reply_failed(delivery)
+            raise
 
     async def receive(self, timeout: float | None = None) -> Delivery:
         """As Client.receive (TimeoutError after `timeout`, StreamClosed at the end)."""

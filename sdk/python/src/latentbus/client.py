@@ -169,8 +169,13 @@ class Client(_base.ClientBase):
         revision 2 the reply acks the request (a later ack() of it writes nothing)."""
         with self._lock:
             self._core.replying(delivery)
-        return self.send(delivery.sender_id, correlation_id=delivery.message_id,
-                         message_class=message_class, **kwargs)
+        try:
+            return self.send(delivery.sender_id, correlation_id=delivery.message_id,
+                             message_class=message_class, **kwargs)
+        except BaseException:
+            with self._lock:
+                self._core.reply_failed(delivery)
+            raise
 
     def receive(self, timeout: float | None = None) -> Delivery:
         """The next delivery. Raises TimeoutError after `timeout` seconds (None: wait

@@ -361,6 +361,13 @@ class Protocol:
         if self.lean:
             self._replied.add((delivery.sender_id, delivery.message_id))
 
+    def reply_failed(self, delivery: Delivery) -> None:
+        """The reply to `delivery` raised: it may never have left (too large, no credit,
+        no stream), so a later ack() of the request must be written, or its delivery
+        credit never comes back. (If it did reach the broker, that Ack is one too many,
+        which the broker ignores.)"""
+        self._replied.discard((delivery.sender_id, delivery.message_id))
+
     @staticmethod
     def send_result(frame: broker_pb2.BrokerFrame) -> SendResult:
         result = frame.send_result
