@@ -173,6 +173,48 @@ TEST_P(ClientTest, AReplyRefusedLocallyLeavesTheAckToBeWritten) {
   EXPECT_EQ(next->text(), "next");
 }
 
+// One subscriber's full queue does not end a request to a topic: its QUEUE_FULL goes to
+// on_error and the reply of a subscriber that got the request ends it.
+TEST_P(ClientTest, ATopicRequestSurvivesOneSubscribersFullQueue) {
+  broker::BrokerConfig config = TestConfig();
+  config.limits.max_queue_depth = 1;
+  TestBroker broker(config);
+  ClientOptions full_options = Options(broker, "full", kSmol);
+  full_options.topics = {"jobs"};
+  ClientOptions ok_options = Options(broker, "ok", kSmol);
+  ok_options.topics = {"jobs"};
+  absl::Mutex mu;
+  std::vector<v1::Error> errors;
+  ClientOptions asker_options = Options(broker, "asker");
+  asker_options.on_error = [&](const v1::Error& e) {
+    absl::MutexLock lock(&mu);
+    errors.push_back(e);
+  };
+  auto full = MustConnect(std::move(full_options));
+  auto ok = MustConnect(std::move(ok_options));
+  auto asker = MustConnect(std::move(asker_options));
+  ASSERT_TRUE(full && ok && asker);
+  ASSERT_TRUE(asker->Send(Text("full", "fills its queue"), absl::Seconds(5)).ok());
+  std::thread serving([&] {
+    std::optional<v1::Envelope> req = ok->Receive(kWait);
+    ASSERT_TRUE(req);
+    ASSERT_TRUE(ok->Reply(*req, Text("", "answer")).ok());
+    ok->Ack(*req);
+  });
+  v1::Envelope question;
+  question.mutable_recipient()->set_topic("jobs");
+  question.set_text("question");
+  absl::StatusOr<v1::Envelope> reply = asker->Request(question, absl::Seconds(10));
+  serving.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->sender_id(), "ok");
+  absl::MutexLock lock(&mu);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].reason(), v1::QUEUE_FULL);
+  ASSERT_EQ(errors[0].agent_ids_size(), 1);
+  EXPECT_EQ(errors[0].agent_ids(0), "full");
+}
+
 TEST_P(ClientTest, CloseWritesTheAcksStillWaiting) {
   TestBroker broker;
   auto alice = MustConnect(Options(broker, "alice", kSmol));

@@ -380,15 +380,24 @@ void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
       const v1::Error& error = frame.error();
       {
         absl::MutexLock lock(&mu);
+        // A topic request lives on when an error names some of its subscribers only
+        // (their queue was full, ...): the others may have it and answer; the error goes
+        // to on_error. Revision 1 settles its send first (SendResult, or this error when
+        // no subscriber took it); on revision 2 the send stays pending until the request
+        // ends, so a request none of whose subscribers took it ends at its deadline.
+        auto r = requests.find(error.message_id());
+        const bool some_subscribers =
+            r != requests.end() && r->second.addressee.empty() && error.agent_ids_size() > 0 &&
+            (error.reason() == v1::QUEUE_FULL || error.reason() == v1::MESSAGE_TOO_LARGE ||
+             error.reason() == v1::INTERNAL);
         if (!error.message_id().empty()) {
           auto s = sends.find(error.message_id());
-          if (s != sends.end() && !s->second.done) {
+          if (s != sends.end() && !s->second.done && !(some_subscribers && protocol >= 2)) {
             s->second.done = true;
             s->second.result = wire::FromErrorProto(error);
             return;
           }
-          auto r = requests.find(error.message_id());
-          if (r != requests.end() && !r->second.done) {
+          if (r != requests.end() && !r->second.done && !some_subscribers) {
             r->second.done = true;
             r->second.reply = wire::FromErrorProto(error);
             return;

@@ -196,6 +196,39 @@ def test_a_reply_that_fails_before_it_is_sent_leaves_the_ack_to_ack(connect):
     assert worker.receive(timeout=5).text == "next"  # its one credit came back
 
 
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_a_topic_request_survives_one_subscribers_full_queue(start_broker, clients, protocol):
+    """One subscriber's QUEUE_FULL goes to on_error; the request still takes the reply of
+    a subscriber that got it (revision 2 used to end the request on any error naming
+    it)."""
+    broker = start_broker("--max-queue-depth", "1")
+    errors = []
+
+    def connect(agent_id, **kwargs):
+        client = clients(latentbus.connect(broker.address, on_error=errors.append))
+        client.register(agent_id, protocol=protocol, **kwargs)
+        return client
+
+    full = connect("full", topics=["jobs"])
+    ok = connect("ok", topics=["jobs"])
+    asker = connect("asker")
+    asker.send("full", text="fills its queue")  # never received: depth 1 reached
+
+    def serve():
+        d = ok.receive(timeout=5)
+        d.reply(text="answer")
+        d.ack()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    reply = asker.request(topic="jobs", text="question", timeout=5)
+    server.join()
+    assert (reply.sender_id, reply.text) == ("ok", "answer")
+    assert [e.reason for e in errors] == ["QUEUE_FULL"]
+    assert errors[0].agent_ids == ("full",)
+    assert full is not None
+
+
 # -- asyncio client ------------------------------------------------------------------------
 
 

@@ -91,6 +91,10 @@ def settle(waiter, value) -> None:
         waiter.set_result(value)
 
 
+# Reasons the broker gives per recipient of an accepted send (the others got it).
+_PER_RECIPIENT_REASONS = frozenset({"QUEUE_FULL", "MESSAGE_TOO_LARGE", "INTERNAL"})
+
+
 @dataclasses.dataclass
 class _Request:
     """A request frame waiting for its answer: `waiter` gets it (None: a revision-2
@@ -646,8 +650,13 @@ class Protocol:
         return [(request.waiter, value)]
 
     def _unsolicited(self, error: BusError) -> Outcome:
-        # Revision 2: a request's send has no waiter of its own, so any refusal naming
-        # the request ends it.
+        # Revision 2: a request's send has no waiter of its own, so a refusal naming the
+        # request ends it; but not one that names some of a topic request's subscribers
+        # (their queue was full, ...): the others have it and may answer.
+        if self.lean and error.reason in _PER_RECIPIENT_REASONS and error.agent_ids:
+            pending = self.replies.get(error.message_id)
+            if pending is not None and pending.responder is None:
+                return Outcome(error=error)
         reply = (self.replies.pop(error.message_id, None)
                  if error.reason == "DEADLINE_EXCEEDED" or self.lean else None)
         if reply is not None and not reply.future.done():
