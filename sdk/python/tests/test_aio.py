@@ -125,3 +125,19 @@ def test_register_refused(broker):
             assert info.value.reason == "INVALID_ARGUMENT"
             assert "max_soft_tokens" in info.value.detail
     run(main())
+
+
+def test_receive_with_zero_timeout_takes_a_waiting_delivery(broker):
+    async def main():
+        async with aio.connect(broker.address) as a, aio.connect(broker.address) as b:
+            await a.register("zero-a")
+            await b.register("zero-b")
+            await a.send("zero-b", text="waiting")
+            for _ in range(100):  # until it has arrived
+                if b.pending_deliveries:
+                    break
+                await asyncio.sleep(0.02)
+            assert (await b.receive(timeout=0)).text == "waiting"
+            with pytest.raises(TimeoutError):
+                await b.receive(timeout=0)
+    run(main())

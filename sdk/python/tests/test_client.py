@@ -3,6 +3,7 @@ tests/broker_stream_test.cc pins the broker's semantics; these tests pin what th
 makes of them."""
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -417,3 +418,21 @@ def test_close_racing_register_answers_it_at_once(broker, clients):
     with pytest.raises(StreamClosed, match="the client was closed"):
         client.register("late", timeout=5)  # not a TimeoutError after 5 s
     assert time.monotonic() - started < 2
+
+
+def test_a_register_that_times_out_leaves_no_agent_behind(broker, clients):
+    """The Registered that comes after register() gave up must not leave a registered
+    agent with a live stream the application cannot use."""
+    client = clients(latentbus.connect(broker.address))
+    broker.process.send_signal(signal.SIGSTOP)  # the Registered comes after the timeout
+    try:
+        with pytest.raises(TimeoutError):
+            client.register("late", timeout=0.3)
+    finally:
+        broker.process.send_signal(signal.SIGCONT)
+    admin = clients(latentbus.connect(broker.address))
+    deadline = time.monotonic() + 5
+    while "late" in [a.agent_id for a in admin.list_agents() if a.connected]:
+        assert time.monotonic() < deadline, "the timed-out stream is still registered"
+        time.sleep(0.05)
+    assert not [t for t in threading.enumerate() if t.name == "latentbus-late"]

@@ -67,7 +67,12 @@ class AsyncClient(_base.ClientBase):
         self._closing = asyncio.Event()
         self._open()
         self._reader = loop.create_task(self._read_loop(frame))
-        return self._core.on_registered(await self._wait(frame, future, timeout))
+        try:
+            registered = await self._wait(frame, future, timeout)
+        except BaseException:
+            await self.close(timeout=1.0)  # as Client.register: no half-registered stream
+            raise
+        return self._core.on_registered(registered)
 
     async def subscribe(self, topic: str, timeout: float | None = None) -> None:
         await self._subscription(topic, True, timeout)
@@ -127,8 +132,12 @@ class AsyncClient(_base.ClientBase):
         if self._call is None:
             raise RuntimeError("register() first")
         try:
-            item = await asyncio.wait_for(self._inbox.get(), timeout)
-        except asyncio.TimeoutError:
+            if not self._inbox.empty() or (timeout is not None and timeout <= 0):
+                # wait_for(..., 0) times out even when an item waits (Python <= 3.11).
+                item = self._inbox.get_nowait()
+            else:
+                item = await asyncio.wait_for(self._inbox.get(), timeout)
+        except (asyncio.TimeoutError, asyncio.QueueEmpty):
             raise TimeoutError(f"no delivery within {timeout} s") from None
         if item is _END:
             self._inbox.put_nowait(_END)

@@ -105,7 +105,13 @@ class Client(_base.ClientBase):
             self._reader.start()
         else:  # close() came first: its end answers the Register
             self._finish(StreamClosed.closed_locally())
-        registered = self._wait(frame, future, timeout)
+        try:
+            registered = self._wait(frame, future, timeout)
+        except BaseException:
+            # Timed out or refused: end the stream, or a Registered coming late would
+            # leave a registered agent that can neither send nor register again.
+            self.close(timeout=1.0)
+            raise
         with self._lock:
             return self._core.on_registered(registered)
 
