@@ -34,7 +34,10 @@ absl::Status CheckKeys(const YAML::Node& node, absl::string_view where,
   if (!node.IsMap()) return Bad(where, "expected a mapping");
   for (const auto& item : node) {
     std::string key = item.first.as<std::string>();
-    if (known.count(key) == 0) return Bad(absl::StrCat(where, ".", key), "unknown key");
+    if (known.count(key) == 0) {
+      return Bad(absl::StrCat(where, ".", key),
+                 absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
+    }
   }
   return absl::OkStatus();
 }
@@ -231,10 +234,16 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
   }
   if (c.limits.max_queue_depth == 0) return Bad("limits.max_queue_depth", "must be >= 1");
   if (c.limits.max_queue_bytes < c.limits.max_message_bytes + 512) {
-    return Bad("limits.max_queue_bytes", "must hold one message (>= max_message_bytes + 512)");
+    return Bad("limits.max_queue_bytes",
+               absl::StrCat("is ", c.limits.max_queue_bytes, ": it must hold one message (>= ",
+                            "max_message_bytes + 512 = ", c.limits.max_message_bytes + 512,
+                            "); raise it too (--max-queue-bytes, or limits.max_queue_bytes in "
+                            "the config file)"));
   }
   if (c.limits.max_total_queue_bytes < c.limits.max_queue_bytes) {
-    return Bad("limits.max_total_queue_bytes", "must be >= max_queue_bytes");
+    return Bad("limits.max_total_queue_bytes",
+               absl::StrCat("is ", c.limits.max_total_queue_bytes, ": it must be >= max_queue_bytes (",
+                            c.limits.max_queue_bytes, "; --max-total-queue-bytes)"));
   }
   if (c.limits.absent_retention_seconds < 1) {
     return Bad("limits.absent_retention_seconds", "must be >= 1");

@@ -51,6 +51,10 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   if (given("--tls-client-ca")) config.tls.client_ca_file = f.tls.client_ca_file;
   if (given("--max-message-bytes")) config.limits.max_message_bytes = f.limits.max_message_bytes;
   if (given("--max-queue-depth")) config.limits.max_queue_depth = f.limits.max_queue_depth;
+  if (given("--max-queue-bytes")) config.limits.max_queue_bytes = f.limits.max_queue_bytes;
+  if (given("--max-total-queue-bytes")) {
+    config.limits.max_total_queue_bytes = f.limits.max_total_queue_bytes;
+  }
   if (given("--max-topics")) config.limits.max_topics_per_agent = f.limits.max_topics_per_agent;
   if (given("--rate")) config.limits.rate_per_second = f.limits.rate_per_second;
   if (given("--rate-burst")) config.limits.rate_burst = f.limits.rate_burst;
@@ -175,7 +179,7 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--health-listen", c.health_address,
                   "plaintext gRPC address serving only grpc.health.v1 (for Kubernetes grpc "
                   "probes when TLS is on); empty disables");
-  cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error")
+  cmd->add_option("--log-level", c.log_level, "trace, debug, info, warn, error, off")
       ->capture_default_str();
   cmd->add_option("--bridges", c.bridge_dir,
                   "folder of *.bridge artifacts (latentbus bridge fit) loaded at start");
@@ -192,13 +196,22 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--max-queue-depth", c.limits.max_queue_depth,
                   "queued + unacked messages per recipient (QUEUE_FULL beyond)")
       ->capture_default_str();
+  cmd->add_option("--max-queue-bytes", c.limits.max_queue_bytes,
+                  "queued + unacked bytes per recipient (QUEUE_FULL beyond); must hold one "
+                  "message of --max-message-bytes")
+      ->capture_default_str();
+  cmd->add_option("--max-total-queue-bytes", c.limits.max_total_queue_bytes,
+                  "queued + unacked bytes for all recipients together (QUEUE_FULL beyond)")
+      ->capture_default_str();
   cmd->add_option("--max-topics", c.limits.max_topics_per_agent,
                   "topic subscriptions per agent (TOO_MANY_TOPICS beyond)")
       ->capture_default_str();
   cmd->add_option("--rate", c.limits.rate_per_second,
-                  "messages per second per agent, token bucket; 0 = unlimited (RATE_LIMITED)")
+                  "messages per second per token (per agent id when authentication is off), "
+                  "token bucket; 0 = unlimited (RATE_LIMITED)")
       ->capture_default_str();
-  cmd->add_option("--rate-burst", c.limits.rate_burst, "token bucket size per agent")
+  cmd->add_option("--rate-burst", c.limits.rate_burst,
+                  "token bucket size per token (per agent id when authentication is off)")
       ->capture_default_str();
   cmd->add_option("--delivery-credits", c.limits.delivery_credits,
                   "delivery credits when Register.initial_credits is 0")
