@@ -1,15 +1,23 @@
 // build/bin/latentbus: one binary, one subcommand per job.
 #include <iostream>
+#include <memory>
 
 #include "CLI/CLI.hpp"
 #include "absl/synchronization/mutex.h"
 #include "cli/commands.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
 
 #ifndef LATENTBUS_VERSION
 #define LATENTBUS_VERSION "dev"
 #endif
 
 int main(int argc, char** argv) {
+  // Logs go to stderr (spdlog's default is stdout), as cli/README.md says: stdout is for
+  // what a command produces (tables, --json), and `latentbus broker 2>log` must catch why
+  // it stopped. Same format as the default logger (no name).
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "", std::make_shared<spdlog::sinks::stderr_color_sink_mt>()));
   CLI::App app{
       "latentbus: a message bus for LLM agents that talk in quantized latent packets.\n"
       "Run `latentbus SUBCOMMAND --help` for each command's options."};
