@@ -16,7 +16,8 @@
 //   tls: {cert: server.pem, key: server.key, client_ca: ca.pem}  # client_ca => mTLS
 //   keepalive: {time_ms: 30000, timeout_ms: 10000}
 //   translation: {threads: 2, max_batch: 32, max_pending: 4096,
-//                 max_pending_bytes: 268435456, compute_threads: 1, kernels: auto}
+//                 max_pending_bytes: 268435456, compute_threads: 1, kernels: auto,
+//                 inline_max_tokens: 128}
 //   limits:
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
@@ -41,11 +42,11 @@
 //                                   # bridges: share of held-out questions the receiver
 //                                   # answers as from the text), else cosine (held-out
 //                                   # embedding cosine); or name any recorded figure
-//     min_fidelity: 0.9             # threshold on it; default per metric: cosine 0.9,
-//                                   # ask_agreement 0.6, any other 0.9
+//     min_fidelity: -1              # threshold on it; < 0 = the default per metric:
+//                                   # cosine 0.9, ask_agreement 0.6, any other 0.9
 //     rules:                        # first match wins; default: [{class: reasoning, form: text}]
 //       - {class: reasoning, src: "*", dst: "*", form: text}
-//       - {class: context, src: "smollm2*", dst: "gemma3*", form: latent, min_fidelity: 0.8}
+//       - {class: context, src: "smollm2*", dst: "gemma-3*", form: latent, min_fidelity: 0.8}
 //   cluster:                        # none => queues in this process's memory (one broker)
 //     servers: nats://n1:4222,nats://n2:4222  # NATS JetStream keeps the queues: they
 //                                   # outlive the broker, and brokers share them

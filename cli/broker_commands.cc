@@ -167,7 +167,7 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
       "Run the broker: the gRPC server agents connect to (latentbus.v1.Broker, health, "
       "reflection) plus Prometheus metrics. SIGTERM/SIGINT drain it gracefully.");
   cmd->add_option("--config", flags->config_file,
-                  "YAML configuration file (layout in broker/config.h); flags override it")
+                  "YAML configuration file (every key: docs/CONFIG.md); flags override it")
       ->check(CLI::ExistingFile);
   cmd->add_option("--listen", c.listen_address, "gRPC listen address host:port (0 = any port)")
       ->capture_default_str();
