@@ -241,9 +241,10 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
                             "the config file)"));
   }
   if (c.limits.max_total_queue_bytes < c.limits.max_queue_bytes) {
-    return Bad("limits.max_total_queue_bytes",
-               absl::StrCat("is ", c.limits.max_total_queue_bytes, ": it must be >= max_queue_bytes (",
-                            c.limits.max_queue_bytes, "; --max-total-queue-bytes)"));
+    return Bad(
+        "limits.max_total_queue_bytes",
+        absl::StrCat("is ", c.limits.max_total_queue_bytes, ": it must be >= max_queue_bytes (",
+                     c.limits.max_queue_bytes, "; --max-total-queue-bytes)"));
   }
   if (c.limits.absent_retention_seconds < 1) {
     return Bad("limits.absent_retention_seconds", "must be >= 1");

@@ -84,8 +84,8 @@ bool GroupScales8(const float* x, size_t group, int qmax, float* scales, float* 
   _mm256_storeu_ps(scales, _mm256_div_ps(absmax, q));
   // Q / absmax where that is finite: 0 for zero groups (inf) and tiny ones (overflow).
   const __m256 inv = _mm256_div_ps(q, absmax);
-  const __m256 finite = _mm256_cmp_ps(inv, _mm256_set1_ps(std::numeric_limits<float>::max()),
-                                      _CMP_LE_OQ);
+  const __m256 finite =
+      _mm256_cmp_ps(inv, _mm256_set1_ps(std::numeric_limits<float>::max()), _CMP_LE_OQ);
   _mm256_storeu_ps(invs, _mm256_and_ps(inv, finite));
   return true;
 }
