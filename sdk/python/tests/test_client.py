@@ -436,3 +436,27 @@ def test_a_register_that_times_out_leaves_no_agent_behind(broker, clients):
         assert time.monotonic() < deadline, "the timed-out stream is still registered"
         time.sleep(0.05)
     assert not [t for t in threading.enumerate() if t.name == "latentbus-late"]
+
+
+def test_revision_1_window_stays_after_a_reconnect(start_broker, clients):
+    """Deliveries that came on a stream since lost are not counted against the next one:
+    the broker never spent that stream's credits on them, and returning credits for them
+    widened the window for good (4 asked, 8 outstanding)."""
+    first, second = start_broker(), start_broker()
+    receiver = clients(latentbus.connect(f"{first.address},{second.address}",
+                                         backoff_initial=0.05, backoff_max=0.2))
+    receiver.register("r", credits=4, protocol=1)
+    old = clients(latentbus.connect(first.address))
+    for i in range(4):
+        old.publish("r", sender_id="p", text=f"old{i}")
+    assert eventually(lambda: receiver.pending_deliveries == 4)
+    first.kill()
+    assert eventually(lambda: receiver.reconnects >= 1)
+    for _ in range(4):
+        assert receiver.receive(timeout=5).text.startswith("old")
+    new = clients(latentbus.connect(second.address))
+    for i in range(12):
+        new.publish("r", sender_id="p", text=f"new{i}")
+    assert eventually(lambda: receiver.pending_deliveries == 4)
+    time.sleep(0.5)  # room for deliveries beyond the window to arrive, if any would
+    assert receiver.pending_deliveries == 4

@@ -142,7 +142,7 @@ class AsyncClient(_base.ClientBase):
         if item is _END:
             self._inbox.put_nowait(_END)
             raise self._core.end
-        credit = self._core.consumed()
+        credit = self._core.consumed(item)
         if credit is not None:
             await self._write_quietly(credit)
         return item

@@ -196,7 +196,7 @@ class Client(_base.ClientBase):
             self._inbox.put(_END)
             raise self._core.end
         with self._lock:
-            credit = self._core.consumed()
+            credit = self._core.consumed(item)
         if credit is not None:
             self._write_quietly(credit)
         return item
@@ -379,6 +379,12 @@ class Client(_base.ClientBase):
             if self._core.end is None and not self._core.closed:
                 for write in outcome.writes:
                     self._outbox.put(write)
+            # Into the inbox under the lock that ack() holds while it takes the queued
+            # repeats of what it acks: a repeat fed before the ack is then in the inbox
+            # when ack() looks (the inbox is unbounded: put does not block).
+            if outcome.delivery is not None:
+                self._inbox.put(outcome.delivery)
+                outcome.delivery = None
         self._core.complete(outcome, self._inbox.put)
 
     def _write(self, frame) -> None:

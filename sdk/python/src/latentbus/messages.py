@@ -197,11 +197,12 @@ class Delivery:
     asyncio client `await ack()`), or it is redelivered to the next stream that
     registers this agent id. Reply to a request with `reply(...)`."""
 
-    __slots__ = ("envelope", "_client")
+    __slots__ = ("envelope", "_client", "_stream")
 
-    def __init__(self, envelope: envelope_pb2.Envelope, client: Any = None):
+    def __init__(self, envelope: envelope_pb2.Envelope, client: Any = None, stream: int = 0):
         self.envelope = envelope
         self._client = client
+        self._stream = stream  # the client's stream it came on (delivery credits are per stream)
 
     message_id = property(lambda self: self.envelope.message_id)
     sender_id = property(lambda self: self.envelope.sender_id)

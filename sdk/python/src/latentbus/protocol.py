@@ -467,11 +467,15 @@ class Protocol:
             log.warning("latentbus: broker going away: %s", self.go_away)
         return Outcome()
 
-    def consumed(self) -> broker_pb2.AgentFrame | None:
+    def consumed(self, delivery: Delivery | None = None) -> broker_pb2.AgentFrame | None:
         """Records one delivery taken by the application; returns the Credit frame to
         write when a batch of delivery credits is due (see _frames.DeliveryCredits).
-        None on revision 2, where every ack gives its delivery's credit back."""
+        None on revision 2, where every ack gives its delivery's credit back, and for a
+        delivery that came on a stream since lost: the broker never spent a credit of
+        this stream on it, and returning one would widen the window for good."""
         if self.lean:
+            return None
+        if delivery is not None and delivery._stream != self._stream:
             return None
         credits = self._delivery_credits.consumed()
         return _frames.credit(credits) if credits else None
@@ -670,7 +674,7 @@ class Protocol:
         if key in self._acked:  # acked already, the ack lost with a broker: ack it again
             self.repeats_dropped += 1
             return Outcome(writes=self._ack_writes(envelope))
-        delivery = Delivery(envelope, self._owner)
+        delivery = Delivery(envelope, self._owner, self._stream)
         reply = self.replies.get(envelope.correlation_id) if envelope.correlation_id else None
         if reply is None:
             return Outcome(delivery=delivery)
