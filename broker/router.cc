@@ -41,7 +41,7 @@ struct Router::Tracker {
   absl::Mutex mu;
   size_t remaining ABSL_GUARDED_BY(mu) = 0;
   SendOutcome outcome ABSL_GUARDED_BY(mu);
-  // By reason: QUEUE_FULL, MESSAGE_TOO_LARGE, and INTERNAL for everything else.
+  // By reason: wire::IsPerRecipientReason's, INTERNAL standing for every other.
   std::map<v1::ErrorReason, Failures> failures ABSL_GUARDED_BY(mu);
   Done done;
 };
@@ -427,9 +427,7 @@ void Router::Finish(const std::shared_ptr<Tracker>& tracker, const std::string& 
     } else {
       const v1::ErrorReason reason = ReasonOf(status);
       Tracker::Failures& f =
-          tracker->failures[reason == v1::QUEUE_FULL || reason == v1::MESSAGE_TOO_LARGE
-                                ? reason
-                                : v1::INTERNAL];
+          tracker->failures[wire::IsPerRecipientReason(reason) ? reason : v1::INTERNAL];
       f.agents.push_back(agent_id);
       f.detail = std::string(status.message());
     }

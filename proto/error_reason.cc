@@ -78,6 +78,10 @@ v1::ErrorReason ReasonOf(const absl::Status& status) {
 
 bool HasReason(const absl::Status& status) { return status.GetPayload(kReasonPayload).has_value(); }
 
+bool IsPerRecipientReason(v1::ErrorReason reason) {
+  return reason == v1::QUEUE_FULL || reason == v1::MESSAGE_TOO_LARGE || reason == v1::INTERNAL;
+}
+
 std::string ReasonName(v1::ErrorReason reason) {
   if (!v1::ErrorReason_IsValid(reason)) return "ERROR_REASON_UNSPECIFIED";
   return v1::ErrorReason_Name(reason);

@@ -33,6 +33,11 @@ v1::ErrorReason ReasonOf(const absl::Status& status);
 // True when `status` was built by ReasonError (carries a reason payload).
 bool HasReason(const absl::Status& status);
 
+// The reasons an Error frame gives for some recipients of a send the broker accepted
+// (the others got it): QUEUE_FULL, MESSAGE_TOO_LARGE, INTERNAL. The broker reports every
+// other per-recipient failure as INTERNAL; a client keeps a topic request alive past them.
+bool IsPerRecipientReason(v1::ErrorReason reason);
+
 // "QUEUE_FULL", ... ("ERROR_REASON_UNSPECIFIED" for unknown values).
 std::string ReasonName(v1::ErrorReason reason);
 

@@ -386,10 +386,9 @@ void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
         // no subscriber took it); on revision 2 the send stays pending until the request
         // ends, so a request none of whose subscribers took it ends at its deadline.
         auto r = requests.find(error.message_id());
-        const bool some_subscribers =
-            r != requests.end() && r->second.addressee.empty() && error.agent_ids_size() > 0 &&
-            (error.reason() == v1::QUEUE_FULL || error.reason() == v1::MESSAGE_TOO_LARGE ||
-             error.reason() == v1::INTERNAL);
+        const bool some_subscribers = r != requests.end() && r->second.addressee.empty() &&
+                                      error.agent_ids_size() > 0 &&
+                                      wire::IsPerRecipientReason(error.reason());
         if (!error.message_id().empty()) {
           auto s = sends.find(error.message_id());
           if (s != sends.end() && !s->second.done && !(some_subscribers && protocol >= 2)) {

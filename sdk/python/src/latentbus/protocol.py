@@ -91,7 +91,8 @@ def settle(waiter, value) -> None:
         waiter.set_result(value)
 
 
-# Reasons the broker gives per recipient of an accepted send (the others got it).
+# Reasons the broker gives per recipient of an accepted send (the others got it), as
+# wire::IsPerRecipientReason in proto/error_reason.h.
 _PER_RECIPIENT_REASONS = frozenset({"QUEUE_FULL", "MESSAGE_TOO_LARGE", "INTERNAL"})
 
 
