@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "bench/codec_bench.h"
+#include "bench/codec_device_bench.h"
 #include "bench/model_bench.h"
 #include "bridge/activation_file.h"
 #include "cli/commands.h"
@@ -25,7 +26,30 @@ struct CodecBenchArgs {
   std::string activations;
   int layer = -1;
   size_t max_rows = 4096;
+  std::string device = "cpu";
 };
+
+// `bench codec --device cuda`: the same cases through the device codec.
+int RunCodecDeviceBenchCommand(const CodecBenchArgs& args, bench::CodecBenchOptions options) {
+  bench::CodecDeviceBenchOptions device;
+  if (!args.shapes.empty() || options.data.has_value()) device.shapes = options.shapes;
+  device.data = std::move(options.data);
+  device.data_name = options.data_name;
+  device.encodings = options.encodings;
+  device.timing = options.timing;
+  absl::StatusOr<nlohmann::json> result = bench::RunCodecDeviceBench(device, &std::cerr);
+  if (!result.ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return 1;
+  }
+  (*result)["command"] = "latentbus bench codec --device cuda";
+  if (args.json) {
+    std::cout << result->dump(2) << std::endl;
+  } else {
+    bench::PrintCodecDeviceBenchTable(*result, std::cout);
+  }
+  return 0;
+}
 
 int RunCodecBenchCommand(const CodecBenchArgs& args) {
   bench::CodecBenchOptions options;
@@ -81,6 +105,7 @@ int RunCodecBenchCommand(const CodecBenchArgs& args) {
   }
   options.timing.samples = args.samples;
   options.timing.min_sample_seconds = args.min_sample_seconds;
+  if (args.device == "cuda") return RunCodecDeviceBenchCommand(args, std::move(options));
   absl::StatusOr<nlohmann::json> result = bench::RunCodecBench(options, &std::cerr);
   if (!result.ok()) {
     std::cerr << "error: " << result.status().message() << "\n";
@@ -167,6 +192,14 @@ void RegisterBenchCommands(CLI::App& app, RunFn* run) {
       ->add_option("--min-sample-seconds", args->min_sample_seconds,
                    "Minimum duration of one timing sample")
       ->check(CLI::Range(0.0001, 10.0));
+  codec
+      ->add_option(
+          "--device", args->device,
+          "cpu, or cuda: the device codec on GPU memory next to a device memcpy, a copy "
+          "to the host and the CPU codec (int8/int4 are quantized on the GPU, the float types "
+          "go through the host; needs a build with CUDA and a GPU)")
+      ->check(CLI::IsMember({"cpu", "cuda"}))
+      ->capture_default_str();
   codec->callback([args, run] { *run = [args] { return RunCodecBenchCommand(*args); }; });
 
   auto margs = std::make_shared<ModelBenchArgs>();

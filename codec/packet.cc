@@ -24,7 +24,8 @@ const Kernels& Pick(const Kernels* kernels) {
   return kernels != nullptr ? *kernels : DefaultKernels();
 }
 
-// Element count of a shape, or an error if it is malformed or above `max_elements`.
+}  // namespace
+
 absl::StatusOr<size_t> CheckedElements(const std::vector<uint32_t>& shape, size_t max_elements) {
   if (shape.empty() || shape.size() > kMaxRank) {
     return absl::InvalidArgumentError(
@@ -41,6 +42,8 @@ absl::StatusOr<size_t> CheckedElements(const std::vector<uint32_t>& shape, size_
   }
   return n;
 }
+
+namespace {
 
 // Position and value of the first element that is not finite or is beyond `limit_bits`,
 // for error messages (only called on the failure path).

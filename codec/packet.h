@@ -81,6 +81,10 @@ struct DecodeLimits {
   size_t max_elements = size_t{1} << 26;
 };
 
+// The number of elements of `shape`, or InvalidArgument when it has no dims, more than
+// kMaxRank, a zero dim, or more than `max_elements` elements.
+absl::StatusOr<size_t> CheckedElements(const std::vector<uint32_t>& shape, size_t max_elements);
+
 // Encodes `data` (row-major, `shape`) into `out`, reusing out's buffers. Leaves out's
 // model_id, model_fingerprint, space and layer untouched. `kernels` defaults to
 // DefaultKernels(). Errors: InvalidArgument for a bad shape/encoding, a size mismatch,

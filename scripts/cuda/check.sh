@@ -42,6 +42,10 @@ $PY -c 'import torch, transformers; print("torch", torch.__version__, "cuda", to
 "available", torch.cuda.is_available(), "transformers", transformers.__version__)'
 
 step "build"
+# nvcc for the device codec (codec/cuda), where the toolkit did not put it on PATH.
+if ! command -v nvcc >/dev/null && [ -x /usr/local/cuda/bin/nvcc ]; then
+  export PATH=$PATH:/usr/local/cuda/bin
+fi
 DEPS=""
 if [ -n "$LB_DEBS" ]; then
   DEPS=$WORK/deps
@@ -64,6 +68,33 @@ ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" cuda_check | grep -v '^\[' || true
 [ -x "$WORK/build/cuda_check" ] || { echo "!! build failed"; exit 1; }
 echo "built in $(($(date +%s) - start)) s"
 BIN=$WORK/build/cuda_check
+
+step "device codec (codec/cuda): bytes vs the CPU codec and the shared vectors, benchmark"
+if [ "${LB_CHECK_DEVICE:-cuda}" != cuda ]; then
+  echo "skipped: LB_CHECK_DEVICE=${LB_CHECK_DEVICE} (the device codec needs a GPU)"
+elif ! grep -q '^CMAKE_CUDA_COMPILER:[A-Z]*=/' "$WORK/build/CMakeCache.txt"; then
+  echo "FAIL device codec: nvcc was not found at configure time (PATH=$PATH)"
+  status=1
+elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" codec_cuda_test codec_device_bench | grep -v '^\['; \
+     [ -x "$WORK/build/codec/cuda/codec_cuda_test" ] && [ -x "$WORK/build/codec_device_bench" ]; then
+  # Without a usable device the tests fail here instead of skipping.
+  if LATENTBUS_REQUIRE_CUDA=1 "$WORK/build/codec/cuda/codec_cuda_test" \
+       --gtest_output="json:$WORK/codec_cuda_test.json"; then
+    echo "PASS device codec test"
+  else
+    echo "FAIL device codec test"
+    status=1
+  fi
+  if "$WORK/build/codec_device_bench" "$WORK/codec_device_bench.json"; then
+    echo "PASS device codec bench (every case byte-identical to the CPU codec)"
+  else
+    echo "FAIL device codec bench"
+    status=1
+  fi
+else
+  echo "FAIL device codec: build failed"
+  status=1
+fi
 
 step "tiny checkpoints: ${LB_CHECK_DEVICE:-cuda} vs cpu vs transformers references"
 run "$BIN" tiny "$SRC/agent/llm/testdata" tiny-llama tiny-gemma3
@@ -88,7 +119,8 @@ step "done: $([ $status = 0 ] && echo 'all passed' || echo 'FAILURES above')"
 grep -c '^PASS' "$LOG" | sed 's/^/passed checks: /'
 grep '^FAIL' "$LOG" || true
 if [ -n "${OUT:-}" ]; then
-  cp "$LOG" "$M/summary.json" "$OUT/" 2>/dev/null
+  cp "$LOG" "$M/summary.json" "$WORK/codec_cuda_test.json" "$WORK/codec_device_bench.json" \
+    "$OUT/" 2>/dev/null
   for name in smollm2-135m-rand gemma3-270m-rand; do
     cp "$M/$name.bench.json" "$OUT/" 2>/dev/null
   done

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Copies what scripts/cuda/check.sh needs into DEST, for a GPU machine that has PyTorch
 # but not the project's other dependencies: the runtime's source folders (with the tiny
-# test checkpoints), scripts/cuda, and the Debian packages of Abseil, nlohmann_json and
-# xxHash in DEST/debs (fetched with apt-get download). About 5 MB.
+# test checkpoints), the device codec's benchmark sources, scripts/cuda, and the Debian
+# packages of Abseil, nlohmann_json, xxHash and GoogleTest in DEST/debs (fetched with
+# apt-get download). About 6 MB.
 #   scripts/cuda/stage.sh DEST
 set -euo pipefail
 DEST=${1:?usage: stage.sh DEST}
 cd "$(dirname "$0")/../.."
-rm -rf "$DEST/agent" "$DEST/codec" "$DEST/scripts"
+rm -rf "$DEST/agent" "$DEST/codec" "$DEST/scripts" "$DEST/bench" "$DEST/cmake"
 mkdir -p "$DEST/debs"
-tar -c agent/llm agent/gguf agent/tokenizer codec scripts/cuda | tar -x -C "$DEST"
+tar -c agent/llm agent/gguf agent/tokenizer codec scripts/cuda cmake/Cuda.cmake \
+  bench/codec_device_bench.h bench/codec_device_bench.cc bench/timing.h bench/timing.cc |
+  tar -x -C "$DEST"
 if ! ls "$DEST"/debs/*.deb >/dev/null 2>&1; then
   (cd "$DEST/debs" && apt-get download -q libabsl-dev libabsl20220623 nlohmann-json3-dev \
-    libxxhash-dev libxxhash0 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    libxxhash-dev libxxhash0 libgtest-dev 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
 fi
 du -sh "$DEST"
