@@ -28,6 +28,8 @@ struct Bridge::Impl {
   torch::Tensor q_heads;  // [H, K, h]: the queries' projections, computed once
   // Set when the translation runs on int8 products instead (BridgeOptions::kernels).
   std::unique_ptr<Int8Bridge> int8;
+  // Where the torch products run (BridgeOptions::device).
+  torch::Device device = torch::kCPU;
 };
 
 namespace {
@@ -46,6 +48,32 @@ void SplitRows(const float* y, absl::Span<const codec::Tensor* const> inputs, in
   }
 }
 
+// The device of BridgeOptions::device, or why it cannot be used.
+absl::StatusOr<torch::Device> ParseDevice(const std::string& name) {
+  if (name.empty() || name == "cpu") return torch::Device(torch::kCPU);
+  if (name != "cuda" && name.rfind("cuda:", 0) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bridge device must be cpu, cuda or cuda:N, got '", name, "'"));
+  }
+  torch::Device device = torch::kCPU;
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bridge device must be cpu, cuda or cuda:N, got '", name, "'"));
+  }
+  if (!torch::cuda::is_available()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "bridge device ", name, ": this build's libtorch has no CUDA, or no GPU is visible"));
+  }
+  const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+  if (device.has_index() && device.index() >= count) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("bridge device ", name, ": there are ", count, " GPUs"));
+  }
+  return device;
+}
+
 }  // namespace
 
 Bridge::Bridge(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -54,6 +82,7 @@ Bridge::~Bridge() = default;
 const BridgeMetadata& Bridge::metadata() const { return impl_->metadata; }
 
 const char* Bridge::kernels() const {
+  if (impl_->device.is_cuda()) return "cuda";
   return impl_->int8 != nullptr ? impl_->int8->kernels().name : "blas";
 }
 
@@ -70,9 +99,20 @@ absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifac
   const BridgeKindSpec kind = *FindBridgeKind(artifact.metadata.kind);  // validated above
   auto impl = std::make_unique<Impl>();
   impl->metadata = artifact.metadata;
-  absl::StatusOr<const Int8MatmulKernels*> int8 = ResolveBridgeKernels(
-      options.kernels, std::getenv(kBridgeKernelsEnv),
-      kind.linear || kind.kind == BridgeKind::kAdapter, codec::DetectCpuFeatures());
+  absl::StatusOr<torch::Device> device = ParseDevice(options.device);
+  if (!device.ok()) return device.status();
+  impl->device = *device;
+  if (device->is_cuda() && !options.kernels.empty() && options.kernels != "auto" &&
+      options.kernels != "blas") {
+    return absl::InvalidArgumentError(absl::StrCat("bridge kernels '", options.kernels,
+                                                   "' run on the CPU; on ", options.device,
+                                                   " use auto or blas"));
+  }
+  absl::StatusOr<const Int8MatmulKernels*> int8 =
+      device->is_cuda() ? absl::StatusOr<const Int8MatmulKernels*>(nullptr)
+                        : ResolveBridgeKernels(options.kernels, std::getenv(kBridgeKernelsEnv),
+                                               kind.linear || kind.kind == BridgeKind::kAdapter,
+                                               codec::DetectCpuFeatures());
   if (!int8.ok()) return int8.status();
   if (*int8 != nullptr) {
     absl::StatusOr<std::unique_ptr<Int8Bridge>> b = Int8Bridge::Create(artifact, **int8);
@@ -109,6 +149,13 @@ absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifac
       const int64_t k = artifact.metadata.num_queries;
       impl->q_heads =
           torch::matmul(impl->queries, impl->wq).view({k, heads, -1}).transpose(0, 1).contiguous();
+    }
+    if (impl->device.is_cuda()) {
+      for (torch::Tensor* w : {&impl->map_fused, &impl->bias, &impl->up_fused, &impl->up_bias,
+                               &impl->down, &impl->queries, &impl->wq, &impl->wk, &impl->wv,
+                               &impl->wo, &impl->bo, &impl->q_heads}) {
+        if (w->defined()) *w = w->to(impl->device);
+      }
     }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
@@ -187,11 +234,13 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
         std::memcpy(dst, in->data.data(), in->data.size() * sizeof(float));
         dst += in->data.size();
       }
+      if (impl_->device.is_cuda()) x = x.to(impl_->device);
       torch::Tensor y = torch::addmm(impl_->bias, x, impl_->map_fused);
       if (impl_->down.defined()) {
         y.addmm_(torch::gelu(torch::addmm(impl_->up_bias, x, impl_->up_fused), "tanh"),
                  impl_->down);
       }
+      if (impl_->device.is_cuda()) y = y.to(torch::kCPU).contiguous();
       SplitRows(y.data_ptr<float>(), inputs, m.dst_dim, &outputs);
       return outputs;
     }
@@ -201,13 +250,15 @@ absl::StatusOr<std::vector<codec::Tensor>> Bridge::ApplyBatch(
     for (size_t i = 0; i < inputs.size(); ++i) {
       const int64_t t = inputs[i]->shape[0];
       torch::Tensor x = torch::from_blob(const_cast<float*>(inputs[i]->data.data()), {t, m.src_dim},
-                                         torch::kFloat32);
+                                         torch::kFloat32)
+                            .to(impl_->device);
       torch::Tensor k = torch::matmul(x, impl_->wk).view({t, heads, -1}).transpose(0, 1);
       torch::Tensor v = torch::matmul(x, impl_->wv).view({t, heads, -1}).transpose(0, 1);
       torch::Tensor attn =
           torch::softmax(torch::matmul(impl_->q_heads, k.transpose(1, 2)) * scale, -1);
       torch::Tensor o = torch::matmul(attn, v).transpose(0, 1).reshape({m.num_queries, inner});
-      outputs[i] = FromTorch(impl_->queries + torch::matmul(o, impl_->wo) + impl_->bo);
+      outputs[i] =
+          FromTorch((impl_->queries + torch::matmul(o, impl_->wo) + impl_->bo).to(torch::kCPU));
     }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));

@@ -25,6 +25,12 @@ struct BridgeOptions {
   // or float32 BLAS), "auto" (int8 where the CPU has VNNI), "blas", "int8" or an int8
   // variant's name ("scalar", "avx2", "avx2vnni", "avx512", "avx512vnni").
   std::string kernels;
+  // Where the products run: "cpu", or "cuda" / "cuda:N" (libtorch's CUDA, float32 with
+  // TF32 off: the CPU path's outputs to float rounding, docs/GPU.md). On a GPU the weights
+  // stay on the device and each batch makes one copy there and one back; `kernels` may
+  // then only be "", "auto" or "blas" (the int8 products are CPU kernels).
+  // FailedPrecondition when libtorch has no CUDA or there is no such GPU.
+  std::string device = "cpu";
 };
 
 class Bridge {
@@ -44,7 +50,7 @@ class Bridge {
   const std::string& kind() const { return metadata().kind; }
   int64_t src_dim() const { return metadata().src_dim; }
   int64_t dst_dim() const { return metadata().dst_dim; }
-  // "blas", or the int8 variant that translates ("avx2", ...).
+  // "blas", the int8 variant that translates ("avx2", ...), or "cuda" on a GPU.
   const char* kernels() const;
 
   // FailedPrecondition, naming what differs, unless the bridge was fitted for exactly

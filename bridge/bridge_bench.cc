@@ -103,15 +103,36 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
   const double rows = static_cast<double>(o.packets * o.tokens);
   const double flops = 2.0 * rows * static_cast<double>(ds) * static_cast<double>(dt);
   double matmul_seconds = 0;
+  double device_matmul_seconds = 0;
+  std::vector<std::string> kernels = KernelList(o.kernels);
   try {
     torch::NoGradGuard no_grad;
     torch::Tensor a = torch::randn({o.packets * o.tokens, o.src_dim});
     torch::Tensor b = torch::randn({o.src_dim, o.dst_dim});
     matmul_seconds = TimePerCall([&] { torch::Tensor c = torch::mm(a, b); }, o.min_seconds);
+    if (!o.device.empty() && o.device != "cpu") {
+      // The same product on the GPU, waited for (what a translation there waits for too).
+      if (o.device != "cuda" && o.device.rfind("cuda:", 0) != 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bench bridge: device must be cpu, cuda or cuda:N, got '", o.device, "'"));
+      }
+      if (!torch::cuda::is_available()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "bench bridge --device ", o.device, ": libtorch has no CUDA, or no GPU is visible"));
+      }
+      const torch::Device device(o.device);
+      torch::Tensor da = a.to(device), db = b.to(device);
+      device_matmul_seconds = TimePerCall(
+          [&] {
+            torch::Tensor c = torch::mm(da, db);
+            torch::cuda::synchronize(device.has_index() ? device.index() : -1);
+          },
+          o.min_seconds);
+      kernels.push_back("cuda");
+    }
   } catch (const c10::Error& e) {
     return absl::InternalError(absl::StrCat("libtorch: ", e.what_without_backtrace()));
   }
-  const std::vector<std::string> kernels = KernelList(o.kernels);
   std::vector<BridgeBenchRow> result;
   // One row per kernel for `artifact`, blas first.
   auto measure = [&](const std::string& kind, const BridgeArtifact& artifact) -> absl::Status {
@@ -119,7 +140,9 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
     std::vector<codec::Tensor> blas_out;
     double blas_seconds = 0;
     for (const std::string& k : kernels) {
-      absl::StatusOr<std::unique_ptr<Bridge>> bridge = Bridge::FromArtifact(artifact, {k});
+      BridgeOptions options{k};
+      if (k == "cuda") options = BridgeOptions{"blas", o.device};
+      absl::StatusOr<std::unique_ptr<Bridge>> bridge = Bridge::FromArtifact(artifact, options);
       if (!bridge.ok()) return bridge.status();
       absl::StatusOr<std::vector<codec::Tensor>> out = (*bridge)->ApplyBatch(inputs);
       if (!out.ok()) return out.status();
@@ -137,7 +160,7 @@ absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOpti
       row.translations_per_second = static_cast<double>(o.packets) / seconds;
       row.rows_per_second = rows / seconds;
       row.bridge_gflops = flops / seconds * 1e-9;
-      row.matmul_gflops = flops / matmul_seconds * 1e-9;
+      row.matmul_gflops = flops / (k == "cuda" ? device_matmul_seconds : matmul_seconds) * 1e-9;
       row.ratio = row.bridge_gflops / row.matmul_gflops;
       if (k == "blas") {
         blas_out = *std::move(out);

@@ -3,7 +3,8 @@
 // src_dim] x [src_dim, dst_dim]) in the same run, on each of the given kernels (float32
 // BLAS and the int8 variants this CPU runs: bridge/bridge_kernels.h). GFLOP/s counts that
 // product only, so the adapter's ratio also shows what its residual perceptron costs on
-// top. Each int8 row also gives its speed over the blas row of the same bridge and its
+// top (with BridgeBenchOptions::device, "cuda" rows against the product on the GPU). Each
+// int8 or cuda row also gives its speed over the blas row of the same bridge and its
 // error against it (root mean square over the outputs', relative). The kinds are
 // synthetic (random weights: speed does not depend on what was fitted); `artifacts` adds
 // real ones (whose inputs are then drawn around their source statistics).
@@ -31,18 +32,22 @@ struct BridgeBenchOptions {
   // "blas", "int8" or int8 variant names; empty: blas and every variant this CPU runs.
   std::vector<std::string> kernels;
   int threads = 1;  // compute threads (bridge::SetComputeThreads); the broker's default is 1
+  // "cuda" or "cuda:N": every bridge is also measured on that GPU (kernels "cuda"), next to
+  // a bare float32 product there (cuBLAS through libtorch) and with its error against the
+  // CPU's blas row. FailedPrecondition without CUDA.
+  std::string device;
 };
 
 struct BridgeBenchRow {
   std::string kind;
-  std::string kernels;                 // "blas" or the int8 variant
+  std::string kernels;                 // "blas", the int8 variant, or "cuda"
   double translations_per_second = 0;  // input tensors (packets) per second
   double rows_per_second = 0;
   double bridge_gflops = 0;
-  double matmul_gflops = 0;
-  double ratio = 0;      // bridge_gflops / matmul_gflops
-  double vs_blas = 1;    // this row's speed over the same bridge's blas row
-  double rel_error = 0;  // RMS(output - blas output) / RMS(blas output); 0 for blas
+  double matmul_gflops = 0;  // the bare product on the row's device (CPU, or the GPU)
+  double ratio = 0;          // bridge_gflops / matmul_gflops
+  double vs_blas = 1;        // this row's speed over the same bridge's blas row
+  double rel_error = 0;      // RMS(output - blas output) / RMS(blas output); 0 for blas
 };
 
 absl::StatusOr<std::vector<BridgeBenchRow>> RunBridgeBench(const BridgeBenchOptions& options);

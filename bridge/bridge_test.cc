@@ -1,6 +1,7 @@
 #include "bridge/bridge.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -221,6 +222,68 @@ TEST(BridgeTest, RefusesKernelsItCannotUse) {
   absl::StatusOr<std::unique_ptr<Bridge>> fallback = Bridge::FromArtifact(resampler, {"auto"});
   ASSERT_TRUE(fallback.ok()) << fallback.status();
   EXPECT_STREQ((*fallback)->kernels(), "blas");
+}
+
+// On a GPU (libtorch with CUDA) every kind translates as on the CPU, to float rounding;
+// without one the device is refused with the reason. Bad names are refused either way.
+TEST(BridgeTest, TranslatesOnAGpuAsOnTheCpuOrSaysWhyNot) {
+  for (const char* bad : {"gpu", "cuda:x", "cudaa", "cuda:-1"}) {
+    absl::StatusOr<std::unique_ptr<Bridge>> b = Bridge::FromArtifact(Linear2x2(), {"", bad});
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_EQ(b.status().code(), absl::StatusCode::kInvalidArgument) << bad << b.status();
+  }
+  const char* require = std::getenv("LATENTBUS_REQUIRE_CUDA");
+  absl::StatusOr<std::unique_ptr<Bridge>> probe = Bridge::FromArtifact(Linear2x2(), {"", "cuda"});
+  if (!probe.ok()) {
+    EXPECT_EQ(probe.status().code(), absl::StatusCode::kFailedPrecondition) << probe.status();
+    EXPECT_NE(probe.status().message().find("no GPU"), std::string::npos) << probe.status();
+    if (require != nullptr && std::string(require) == "1") FAIL() << probe.status();
+    GTEST_SKIP() << probe.status();
+  }
+  EXPECT_STREQ((*probe)->kernels(), "cuda");
+  EXPECT_EQ(Bridge::FromArtifact(Linear2x2(), {"int8", "cuda"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Bridge::FromArtifact(Linear2x2(), {"", "cuda:4096"}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g;
+  auto random = [&](std::vector<uint32_t> shape, float base, float spread) {
+    codec::Tensor t{shape, std::vector<float>(codec::NumElements(shape))};
+    for (float& v : t.data) v = base + spread * g(rng);
+    return t;
+  };
+  BridgeArtifact adapter;
+  adapter.metadata.kind = "adapter";
+  adapter.metadata.src_dim = 64;
+  adapter.metadata.dst_dim = 48;
+  adapter.tensors["src_mean"] = random({64}, 0, 1);
+  adapter.tensors["src_std"] = random({64}, 2, 0.2f);
+  adapter.tensors["map"] = random({64, 48}, 0, 0.125f);
+  adapter.tensors["bias"] = random({48}, 0, 1);
+  adapter.tensors["up"] = random({64, 16}, 0, 0.125f);
+  adapter.tensors["up_bias"] = random({16}, 0, 1);
+  adapter.tensors["down"] = random({16, 48}, 0, 0.25f);
+  BridgeArtifact resampler = Resampler(64, 48, 4, 2, 32);
+  for (auto& [name, t] : resampler.tensors) t = random(t.shape, 0, 0.2f);
+  for (const BridgeArtifact* a : {&adapter, &resampler}) {
+    absl::StatusOr<std::unique_ptr<Bridge>> cpu = Bridge::FromArtifact(*a, {"blas"});
+    absl::StatusOr<std::unique_ptr<Bridge>> gpu = Bridge::FromArtifact(*a, {"blas", "cuda"});
+    ASSERT_TRUE(cpu.ok() && gpu.ok()) << a->metadata.kind;
+    std::vector<codec::Tensor> inputs;
+    for (uint32_t t = 1; t <= 5; ++t) inputs.push_back(random({t, 64}, 0, 2));
+    absl::StatusOr<std::vector<codec::Tensor>> want = (*cpu)->ApplyBatch(inputs);
+    absl::StatusOr<std::vector<codec::Tensor>> got = (*gpu)->ApplyBatch(inputs);
+    ASSERT_TRUE(want.ok() && got.ok()) << a->metadata.kind;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ASSERT_EQ((*got)[i].shape, (*want)[i].shape);
+      for (size_t k = 0; k < (*got)[i].data.size(); ++k) {
+        // float32 products summed in another order: docs/GPU.md's tolerance.
+        EXPECT_NEAR((*got)[i].data[k], (*want)[i].data[k],
+                    1e-4 * (1 + std::fabs((*want)[i].data[k])))
+            << a->metadata.kind << " input " << i << " value " << k;
+      }
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, BridgeConcurrencyTest, ::testing::Values("blas", "int8"));

@@ -71,8 +71,8 @@ absl::StatusOr<std::unique_ptr<bridge::Bridge>> LoadUploaded(const std::string& 
 
 }  // namespace
 
-BridgeLoader ArtifactBridgeLoader(const std::string& kernels) {
-  const bridge::BridgeOptions options{kernels};
+BridgeLoader ArtifactBridgeLoader(const std::string& kernels, const std::string& device) {
+  const bridge::BridgeOptions options{kernels, device};
   return
       [options](
           const v1::LoadBridgeRequest& request) -> absl::StatusOr<std::shared_ptr<const Bridge>> {

@@ -18,9 +18,11 @@ namespace latentbus::broker {
 
 // Loads a LoadBridgeRequest's artifact: `path` on the broker's file system, or the
 // uploaded `artifact` bytes, to translate with `kernels` (TranslationConfig::kernels,
-// bridge/bridge_kernels.h). InvalidArgument for an empty request or kernels this CPU
-// cannot run; the artifact reader's error (naming the file) otherwise.
-BridgeLoader ArtifactBridgeLoader(const std::string& kernels = "auto");
+// bridge/bridge_kernels.h) on `device` (TranslationConfig::device). InvalidArgument for
+// an empty request or kernels this CPU cannot run; FailedPrecondition for a device this
+// build or machine lacks; the artifact reader's error (naming the file) otherwise.
+BridgeLoader ArtifactBridgeLoader(const std::string& kernels = "auto",
+                                  const std::string& device = "cpu");
 
 // Loads every "*.bridge" file of `dir` (sorted by name) into `registry`. Returns the
 // number loaded; the first error names the file.

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -103,7 +104,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
   if (YAML::Node tr = root["translation"]) {
     if (auto s = CheckKeys(tr, "translation",
                            {"threads", "max_batch", "max_pending", "max_pending_bytes",
-                            "compute_threads", "kernels", "inline_max_tokens"});
+                            "compute_threads", "kernels", "device", "inline_max_tokens"});
         !s.ok()) {
       return s;
     }
@@ -113,6 +114,7 @@ absl::Status ParseInto(const YAML::Node& root, BrokerConfig* c) {
     Get(tr, "max_pending_bytes", &c->translation.max_pending_bytes);
     Get(tr, "compute_threads", &c->translation.compute_threads);
     Get(tr, "kernels", &c->translation.kernels);
+    Get(tr, "device", &c->translation.device);
     Get(tr, "inline_max_tokens", &c->translation.inline_max_tokens);
   }
   if (YAML::Node lim = root["limits"]) {
@@ -292,6 +294,22 @@ absl::Status ValidateConfig(const BrokerConfig& c) {
     if (std::find(kernels.begin(), kernels.end(), c.translation.kernels) == kernels.end()) {
       return Bad("translation.kernels",
                  absl::StrCat("must be one of ", absl::StrJoin(kernels, ", ")));
+    }
+  }
+  {
+    const std::string& d = c.translation.device;
+    uint32_t index = 0;
+    const bool cuda_n = d.rfind("cuda:", 0) == 0 && d.size() > 5 &&
+                        d.find_first_not_of("0123456789", 5) == std::string::npos &&
+                        absl::SimpleAtoi(d.substr(5), &index);
+    if (d != "cpu" && d != "cuda" && !cuda_n) {
+      return Bad("translation.device",
+                 absl::StrCat("must be cpu, cuda or cuda:N, got \"", d, "\""));
+    }
+    if (d != "cpu" && c.translation.kernels != "auto" && c.translation.kernels != "blas") {
+      return Bad("translation.kernels", absl::StrCat("\"", c.translation.kernels,
+                                                     "\" runs on the CPU; with translation.device ",
+                                                     d, " use auto or blas"));
     }
   }
   if (c.translation.inline_max_tokens > (1u << 20)) {

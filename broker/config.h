@@ -17,7 +17,7 @@
 //   keepalive: {time_ms: 30000, timeout_ms: 10000}
 //   translation: {threads: 2, max_batch: 32, max_pending: 4096,
 //                 max_pending_bytes: 268435456, compute_threads: 1, kernels: auto,
-//                 inline_max_tokens: 128}
+//                 device: cpu, inline_max_tokens: 128}
 //   limits:
 //     max_message_bytes: 4194304    # largest envelope accepted (MESSAGE_TOO_LARGE)
 //     max_queue_depth: 1024         # queued + unacked per recipient (QUEUE_FULL)
@@ -162,6 +162,10 @@ struct TranslationConfig {
   // int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni). A variant the CPU cannot run
   // fails the bridge's load.
   std::string kernels = "auto";
+  // Where bridges translate: cpu, or cuda / cuda:N (libtorch on a GPU, float32; kernels
+  // must then be auto or blas). A broker whose libtorch has no CUDA, or that sees no such
+  // GPU, fails each bridge's load, naming why.
+  std::string device = "cpu";
   // A latent for one receiver with at most this many tokens is translated on the thread
   // that received it when nothing is queued and a translation slot is free, instead of
   // being handed to a worker (broker/translation_pool.h); 0: always on the workers.

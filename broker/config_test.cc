@@ -20,6 +20,7 @@ TEST(ConfigTest, DefaultsAreValid) {
   EXPECT_EQ(c.policy.rules[0].form, "text");
   EXPECT_EQ(c.translation.compute_threads, 1);
   EXPECT_EQ(c.translation.kernels, "auto");
+  EXPECT_EQ(c.translation.device, "cpu");
   EXPECT_EQ(c.translation.inline_max_tokens, 128u);
 }
 
@@ -96,6 +97,12 @@ TEST(ConfigTest, RejectsTyposAndBadValues) {
   EXPECT_FALSE(ParseConfigYaml("translation: {compute_threads: -1}").ok());
   EXPECT_FALSE(ParseConfigYaml("translation: {kernels: fastest}").ok());
   EXPECT_TRUE(ParseConfigYaml("translation: {kernels: avx512vnni}").ok());
+  EXPECT_TRUE(ParseConfigYaml("translation: {device: cuda}").ok());
+  EXPECT_TRUE(ParseConfigYaml("translation: {device: \"cuda:1\", kernels: blas}").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {device: gpu}").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {device: \"cuda:\"}").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {device: \"cuda:-1\"}").ok());
+  EXPECT_FALSE(ParseConfigYaml("translation: {device: cuda, kernels: int8}").ok());
   EXPECT_TRUE(ParseConfigYaml("translation: {inline_max_tokens: 1048576}").ok());
   EXPECT_FALSE(ParseConfigYaml("translation: {inline_max_tokens: 1048577}").ok());
   EXPECT_FALSE(ParseConfigYaml("translation: {inline_max_tokens: -1}").ok());

@@ -165,6 +165,7 @@ int RunBench(const BenchArgs& args) {
                    {"dst_dim", args.options.dst_dim},
                    {"packets", args.options.packets},
                    {"tokens", args.options.tokens},
+                   {"device", r.kernels == "cuda" ? args.options.device : std::string("cpu")},
                    {"translations_per_second", r.translations_per_second},
                    {"rows_per_second", r.rows_per_second},
                    {"bridge_gflops", r.bridge_gflops},
@@ -183,7 +184,8 @@ int RunBench(const BenchArgs& args) {
     std::cout << std::left << std::setw(11) << r.kind << std::setw(11) << r.kernels << std::fixed
               << std::setprecision(0) << r.translations_per_second << " translations/s, "
               << std::setprecision(1) << r.bridge_gflops << " GFLOP/s vs bare float32 matmul "
-              << r.matmul_gflops << " GFLOP/s (" << std::setprecision(0) << 100 * r.ratio << "%)";
+              << r.matmul_gflops << " GFLOP/s" << (r.kernels == "cuda" ? " on the GPU" : "") << " ("
+              << std::setprecision(0) << 100 * r.ratio << "%)";
     if (r.kernels != "blas") {
       std::cout << std::setprecision(2) << ", " << r.vs_blas << "x blas, error "
                 << std::setprecision(4) << r.rel_error;
@@ -282,6 +284,9 @@ void RegisterBridgeCommands(CLI::App& app, RunFn* run) {
                  "translation.compute_threads)")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  bb->add_option("--device", bench_args->options.device,
+                 "cuda or cuda:N: also translate on that GPU (rows 'cuda', next to the bare "
+                 "product on the GPU, error against the CPU's blas row); needs libtorch with CUDA");
   bb->add_option("--artifact", bench_args->options.artifacts,
                  "A bridge file to measure too (e.g. bridges/*.bridge); repeatable")
       ->check(CLI::ExistingFile);

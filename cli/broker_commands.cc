@@ -77,6 +77,7 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
     config.translation.compute_threads = f.translation.compute_threads;
   }
   if (given("--translation-kernels")) config.translation.kernels = f.translation.kernels;
+  if (given("--translation-device")) config.translation.device = f.translation.device;
   if (given("--translation-inline-max-tokens")) {
     config.translation.inline_max_tokens = f.translation.inline_max_tokens;
   }
@@ -110,7 +111,8 @@ int RunBroker(const BrokerFlags& flags, const CLI::App& cmd) {
   broker::BrokerOptions options;
   options.config = std::move(config);
   options.tracer = traces;
-  options.bridge_loader = broker::ArtifactBridgeLoader(options.config.translation.kernels);
+  options.bridge_loader = broker::ArtifactBridgeLoader(options.config.translation.kernels,
+                                                       options.config.translation.device);
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(options));
   if (!server.ok()) {
@@ -263,6 +265,10 @@ void RegisterBrokerCommands(CLI::App& app, RunFn* run) {
   cmd->add_option("--translation-kernels", c.translation.kernels,
                   "products bridges translate with: auto (int8 where the CPU has VNNI), blas, "
                   "int8, or an int8 variant (scalar, avx2, avx2vnni, avx512, avx512vnni)")
+      ->capture_default_str();
+  cmd->add_option("--translation-device", c.translation.device,
+                  "where bridges translate: cpu, cuda or cuda:N (libtorch with CUDA; kernels "
+                  "auto or blas)")
       ->capture_default_str();
   cmd->add_option(
          "--translation-inline-max-tokens", c.translation.inline_max_tokens,

@@ -4,6 +4,14 @@
 # CMAKE_CUDA_ARCHITECTURES to build for others.
 set(LATENTBUS_HAVE_CUDA OFF)
 string(TOUPPER "${LATENTBUS_CUDA}" _latentbus_cuda)
+# Sanitizer and fuzzing builds add host-compiler flags to every target, which nvcc does
+# not take: they leave the device codec out (its CPU stand-in is still built).
+if(LATENTBUS_ASAN OR LATENTBUS_TSAN OR LATENTBUS_FUZZ)
+  if(_latentbus_cuda STREQUAL "ON")
+    message(FATAL_ERROR "LATENTBUS_CUDA=ON cannot be combined with sanitizer or fuzzing builds")
+  endif()
+  set(_latentbus_cuda OFF)
+endif()
 if(_latentbus_cuda STREQUAL "AUTO" OR _latentbus_cuda STREQUAL "ON")
   include(CheckLanguage)
   check_language(CUDA)

@@ -14,7 +14,9 @@
 // when there is no usable device; Internal for a CUDA failure (with CUDA's text).
 //
 // Thread safety: functions are safe to call concurrently. Work is enqueued on the calling
-// thread's default stream of the current device, and each call returns when it is done.
+// thread's default stream (cudaStreamPerThread) of the current device, and each call
+// returns when it is done. Input written on another stream (a framework's) must be
+// complete before the call: synchronize that stream first.
 #ifndef LATENTBUS_CODEC_CUDA_DEVICE_CODEC_H_
 #define LATENTBUS_CODEC_CUDA_DEVICE_CODEC_H_
 

@@ -96,6 +96,30 @@ else
   status=1
 fi
 
+step "bridges on the GPU: tests against the CPU, benchmark"
+if [ "${LB_CHECK_DEVICE:-cuda}" != cuda ]; then
+  echo "skipped: LB_CHECK_DEVICE=${LB_CHECK_DEVICE}"
+elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" bridge_test bridge_device_bench | grep -v '^\['; \
+     [ -x "$WORK/build/bridge/bridge_test" ] && [ -x "$WORK/build/bridge_device_bench" ]; then
+  if LATENTBUS_REQUIRE_CUDA=1 "$WORK/build/bridge/bridge_test" \
+       --gtest_output="json:$WORK/bridge_test.json"; then
+    echo "PASS bridge tests (the GPU one against the CPU)"
+  else
+    echo "FAIL bridge tests"
+    status=1
+  fi
+  shipped=$(ls "$SRC"/bridges/smollm2-to-gemma3*.bridge 2>/dev/null | head -1)
+  if "$WORK/build/bridge_device_bench" "$WORK/bridge_device_bench.json" $shipped; then
+    echo "PASS bridge bench on the GPU (errors within 1e-4)"
+  else
+    echo "FAIL bridge bench on the GPU"
+    status=1
+  fi
+else
+  echo "FAIL bridges: build failed (bridge_test needs GoogleTest: LB_DEBS)"
+  status=1
+fi
+
 step "tiny checkpoints: ${LB_CHECK_DEVICE:-cuda} vs cpu vs transformers references"
 run "$BIN" tiny "$SRC/agent/llm/testdata" tiny-llama tiny-gemma3
 
@@ -119,8 +143,9 @@ step "done: $([ $status = 0 ] && echo 'all passed' || echo 'FAILURES above')"
 grep -c '^PASS' "$LOG" | sed 's/^/passed checks: /'
 grep '^FAIL' "$LOG" || true
 if [ -n "${OUT:-}" ]; then
+  # At most 8 files come back from a device machine: the log and seven results.
   cp "$LOG" "$M/summary.json" "$WORK/codec_cuda_test.json" "$WORK/codec_device_bench.json" \
-    "$OUT/" 2>/dev/null
+    "$WORK/bridge_test.json" "$WORK/bridge_device_bench.json" "$OUT/" 2>/dev/null
   for name in smollm2-135m-rand gemma3-270m-rand; do
     cp "$M/$name.bench.json" "$OUT/" 2>/dev/null
   done
