@@ -151,10 +151,16 @@ absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifac
           torch::matmul(impl->queries, impl->wq).view({k, heads, -1}).transpose(0, 1).contiguous();
     }
     if (impl->device.is_cuda()) {
+      // float32 products as on the CPU: no TF32 in cuBLAS (process-wide, and libtorch's
+      // default, set here so that nothing else in the process changes it for us).
+      at::globalContext().setAllowTF32CuBLAS(false);
       for (torch::Tensor* w : {&impl->map_fused, &impl->bias, &impl->up_fused, &impl->up_bias,
                                &impl->down, &impl->queries, &impl->wq, &impl->wk, &impl->wv,
                                &impl->wo, &impl->bo, &impl->q_heads}) {
-        if (w->defined()) *w = w->to(impl->device);
+        if (!w->defined()) continue;
+        *w = w->to(impl->device);
+        // "cuda" means the GPU current at load; batches go to that one from any thread.
+        impl->device = w->device();
       }
     }
   } catch (const c10::Error& e) {

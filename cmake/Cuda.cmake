@@ -1,7 +1,7 @@
 # Resolves LATENTBUS_CUDA (ON, OFF, AUTO) into LATENTBUS_HAVE_CUDA and, when set, enables
 # the CUDA language and finds the toolkit (CUDA::cudart_static). The default
-# architectures are Ampere (sm_80) and Hopper (sm_90, with PTX for later GPUs); set
-# CMAKE_CUDA_ARCHITECTURES to build for others.
+# architectures are Turing (sm_75), Ampere (sm_80) and Hopper (sm_90, with PTX for later
+# GPUs); set CMAKE_CUDA_ARCHITECTURES to build for others.
 set(LATENTBUS_HAVE_CUDA OFF)
 string(TOUPPER "${LATENTBUS_CUDA}" _latentbus_cuda)
 # Sanitizer and fuzzing builds add host-compiler flags to every target, which nvcc does
@@ -26,7 +26,7 @@ elseif(NOT _latentbus_cuda STREQUAL "OFF")
 endif()
 if(LATENTBUS_HAVE_CUDA)
   if(NOT CMAKE_CUDA_ARCHITECTURES)
-    set(CMAKE_CUDA_ARCHITECTURES 80-real 90)
+    set(CMAKE_CUDA_ARCHITECTURES 75-real 80-real 90)
   endif()
   enable_language(CUDA)
   set(CMAKE_CUDA_STANDARD 17)

@@ -19,6 +19,7 @@
 #include "agent/llm/transformer.h"
 #include "agent/tokenizer/chat_template.h"
 #include "agent/tokenizer/tokenizer.h"
+#include "codec/cuda/device_codec.h"
 #include "torch_edge/torch_edge.h"
 
 namespace latentbus::agent::llm {
@@ -57,6 +58,13 @@ PromptSegment PromptSegment::Embeddings(codec::Tensor rows) {
   return s;
 }
 
+PromptSegment PromptSegment::Latent(codec::Packet packet) {
+  PromptSegment s;
+  s.kind = Kind::kLatent;
+  s.latent = std::move(packet);
+  return s;
+}
+
 struct Model::Impl {
   std::unique_ptr<Transformer> transformer;
   std::unique_ptr<tokenizer::Tokenizer> tokenizer;
@@ -74,6 +82,12 @@ struct Model::Impl {
       const std::vector<PromptSegment>& prompt, bool add_bos,
       const std::vector<torch::Tensor>* soft = nullptr) const;
   std::vector<codec::Tensor> CheckedTaps(const std::vector<torch::Tensor>& tapped) const;
+  // A latent segment's rows on `device`: dequantized there by the device codec when the
+  // device is a GPU and the packet is int8/int4, else decoded on the host and copied.
+  absl::StatusOr<torch::Tensor> LatentRows(const codec::Packet& packet) const;
+  // Tokenizes and runs the prefill up to the last of `layers`; the taps stay on `device`.
+  absl::StatusOr<EncodeResult> Prefill(const std::string& text, const std::vector<int>& layers,
+                                       bool add_bos, std::vector<torch::Tensor>* tapped) const;
   absl::Status CheckLayers(const std::vector<int>& layers) const;
 };
 
@@ -168,6 +182,12 @@ absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
                 .to(device, /*non_blocking=*/false, /*copy=*/true));
         break;
       }
+      case PromptSegment::Kind::kLatent: {
+        absl::StatusOr<torch::Tensor> rows = LatentRows(seg.latent);
+        if (!rows.ok()) return rows.status();
+        parts.push_back(*std::move(rows));
+        break;
+      }
     }
   }
   if (soft != nullptr && soft_used != soft->size()) {
@@ -180,6 +200,52 @@ absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
         "prompt of ", x.size(0), " positions exceeds the context length ", info.context_length));
   }
   return x;
+}
+
+absl::StatusOr<torch::Tensor> Model::Impl::LatentRows(const codec::Packet& p) const {
+  if (absl::Status s = codec::ValidatePacket(p); !s.ok()) return s;
+  if (p.shape.size() != 2 || p.shape[1] != static_cast<uint32_t>(info.embedding_size)) {
+    return absl::InvalidArgumentError(absl::StrCat("latent segment has shape ",
+                                                   codec::ShapeString(p.shape), ", ", info.model_id,
+                                                   " needs [n, ", info.embedding_size, "]"));
+  }
+  const int64_t n = p.shape[0];
+  const int64_t d = p.shape[1];
+  if (device.is_cuda() && codec::IsQuantized(p.encoding.dtype)) {
+    torch::Tensor rows =
+        torch::empty({n, d}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
+    // The codec writes on its own stream: memory the allocator handed back must be idle.
+    const int index = rows.device().index();
+    torch::cuda::synchronize(index);
+    if (absl::Status s = codec::cuda::UseDevice(index); !s.ok()) return s;
+    if (absl::Status s = codec::cuda::DecodeToDevice(p, rows.data_ptr<float>(), n * d); !s.ok()) {
+      return s;
+    }
+    return rows;
+  }
+  absl::StatusOr<codec::Tensor> t = codec::Decode(p);
+  if (!t.ok()) return t.status();
+  return torch::from_blob(t->data.data(), {n, d}, torch::kFloat32)
+      .to(device, /*non_blocking=*/false, /*copy=*/true);
+}
+
+absl::StatusOr<EncodeResult> Model::Impl::Prefill(const std::string& text,
+                                                  const std::vector<int>& layers, bool add_bos,
+                                                  std::vector<torch::Tensor>* tapped) const {
+  if (absl::Status s = CheckLayers(layers); !s.ok()) return s;
+  absl::StatusOr<EncodeResult> r = Tokenize(text, add_bos, /*parse_special=*/false);
+  if (!r.ok()) return r.status();
+  if (r->token_ids.empty()) return absl::InvalidArgumentError("nothing to encode: empty text");
+  if (static_cast<int64_t>(r->token_ids.size()) > info.context_length) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        r->token_ids.size(), " tokens exceed the context length ", info.context_length));
+  }
+  const torch::Tensor ids =
+      torch::tensor(std::vector<int64_t>(r->token_ids.begin(), r->token_ids.end()), torch::kInt64);
+  KvCache cache(transformer->config(), ids.size(0), device);
+  transformer->Forward(transformer->Embed(ids), &cache, layers, tapped,
+                       /*all_logits=*/false, /*stop_at_last_tap=*/true);
+  return r;
 }
 
 std::vector<codec::Tensor> Model::Impl::CheckedTaps(
@@ -312,22 +378,57 @@ absl::StatusOr<ForwardResult> Model::Forward(const std::vector<PromptSegment>& p
 absl::StatusOr<EncodeResult> Model::Encode(const std::string& text, const std::vector<int>& layers,
                                            bool add_bos) const {
   return Guarded("encode", [&]() -> absl::StatusOr<EncodeResult> {
-    if (absl::Status s = impl_->CheckLayers(layers); !s.ok()) return s;
-    absl::StatusOr<EncodeResult> r = impl_->Tokenize(text, add_bos, /*parse_special=*/false);
-    if (!r.ok()) return r.status();
-    if (r->token_ids.empty()) return absl::InvalidArgumentError("nothing to encode: empty text");
-    if (static_cast<int64_t>(r->token_ids.size()) > impl_->info.context_length) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          r->token_ids.size(), " tokens exceed the context length ", impl_->info.context_length));
-    }
     torch::NoGradGuard no_grad;
-    const torch::Tensor ids = torch::tensor(
-        std::vector<int64_t>(r->token_ids.begin(), r->token_ids.end()), torch::kInt64);
-    KvCache cache(impl_->transformer->config(), ids.size(0), impl_->device);
     std::vector<torch::Tensor> tapped;
-    impl_->transformer->Forward(impl_->transformer->Embed(ids), &cache, layers, &tapped,
-                                /*all_logits=*/false, /*stop_at_last_tap=*/true);
+    absl::StatusOr<EncodeResult> r = impl_->Prefill(text, layers, add_bos, &tapped);
+    if (!r.ok()) return r.status();
     r->hidden = impl_->CheckedTaps(tapped);
+    return r;
+  });
+}
+
+absl::StatusOr<LatentResult> Model::EncodeLatent(const std::string& text, int layer,
+                                                 const codec::Encoding& encoding,
+                                                 bool drop_bos_row) const {
+  return Guarded("encode latent", [&]() -> absl::StatusOr<LatentResult> {
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> tapped;
+    absl::StatusOr<EncodeResult> encoded = impl_->Prefill(text, {layer}, /*add_bos=*/true, &tapped);
+    if (!encoded.ok()) return encoded.status();
+    LatentResult r;
+    r.token_ids = std::move(encoded->token_ids);
+    torch::Tensor h = tapped[0];
+    if (drop_bos_row && impl_->bos_id >= 0 && r.token_ids[0] == impl_->bos_id && h.size(0) > 1) {
+      h = h.slice(0, 1);
+    }
+    h = h.to(torch::kFloat32).contiguous();
+    const auto prefilled = Clock::now();
+    r.prefill_seconds = std::chrono::duration<double>(prefilled - start).count();
+    const std::vector<uint32_t> shape = {static_cast<uint32_t>(h.size(0)),
+                                         static_cast<uint32_t>(h.size(1))};
+    if (h.is_cuda() && codec::IsQuantized(encoding.dtype)) {
+      // The codec reads on its own stream: the prefill's kernels must be done.
+      const int index = h.device().index();
+      torch::cuda::synchronize(index);
+      if (absl::Status s = codec::cuda::UseDevice(index); !s.ok()) return s;
+      if (absl::Status s = codec::cuda::EncodeFromDevice(
+              h.data_ptr<float>(), static_cast<size_t>(h.numel()), shape, encoding, &r.packet);
+          !s.ok()) {
+        return s;
+      }
+      r.on_device = true;
+    } else {
+      const torch::Tensor host = h.to(torch::kCPU).contiguous();
+      if (absl::Status s = codec::EncodeInto(
+              absl::MakeConstSpan(host.data_ptr<float>(), static_cast<size_t>(host.numel())), shape,
+              encoding, &r.packet);
+          !s.ok()) {
+        return s;
+      }
+    }
+    r.codec_seconds = std::chrono::duration<double>(Clock::now() - prefilled).count();
     return r;
   });
 }

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "codec/packet.h"
 #include "codec/tensor.h"
 
 namespace latentbus::agent::llm {
@@ -67,15 +68,19 @@ struct ModelInfo {
 // One piece of a prompt: text (tokenized by the model), explicit token ids, or
 // embedding rows [n, d] fed to the first layer as they are (soft tokens).
 struct PromptSegment {
-  enum class Kind { kText, kTokens, kEmbeddings };
+  enum class Kind { kText, kTokens, kEmbeddings, kLatent };
   static PromptSegment Text(std::string text, bool parse_special = true);
   static PromptSegment Tokens(std::vector<int32_t> ids);
   static PromptSegment Embeddings(codec::Tensor rows);
+  // Soft tokens as a packet ([n, embedding_size]): on a GPU an int8/int4 packet is
+  // dequantized (and unrotated) there by the device codec, without a host float copy.
+  static PromptSegment Latent(codec::Packet packet);
   Kind kind = Kind::kText;
   std::string text;
   bool parse_special = true;  // recognise special-token strings in text
   std::vector<int32_t> ids;
   codec::Tensor embeddings;
+  codec::Packet latent;
 };
 
 struct GenerateOptions {
@@ -110,6 +115,17 @@ struct EncodeResult {
   std::vector<codec::Tensor> hidden;
 };
 
+// A message's hidden states as a latent packet (Model::EncodeLatent).
+struct LatentResult {
+  std::vector<int32_t> token_ids;
+  // Shape [T, hidden_size] (T without a dropped BOS row), model metadata unset.
+  codec::Packet packet;
+  // Whether the quantization ran on the GPU (codec/cuda): the hidden states never left it.
+  bool on_device = false;
+  double prefill_seconds = 0;
+  double codec_seconds = 0;
+};
+
 struct ForwardResult {
   codec::Tensor logits;               // [T, vocab] or [1, vocab] (last position)
   std::vector<codec::Tensor> hidden;  // as in EncodeResult
@@ -139,6 +155,15 @@ class Model {
   // Prefill only: tokenizes `text` and returns hidden states at `layers`.
   absl::StatusOr<EncodeResult> Encode(const std::string& text, const std::vector<int>& layers,
                                       bool add_bos = true) const;
+
+  // Prefill only, like Encode, then the hidden states at `layer` as a packet in `encoding`;
+  // `drop_bos_row` leaves out the first row when it is the BOS token's and more follow.
+  // On a GPU, int8/int4 encodings are quantized (and rotated) there by the device codec
+  // (codec/cuda), which writes the CPU codec's bytes: only payload and scales are copied
+  // back. Elsewhere, and for the float encodings, the CPU codec encodes the host copy.
+  absl::StatusOr<LatentResult> EncodeLatent(const std::string& text, int layer,
+                                            const codec::Encoding& encoding,
+                                            bool drop_bos_row = true) const;
 
   // One forward pass over a prompt of segments (no generation).
   absl::StatusOr<ForwardResult> Forward(const std::vector<PromptSegment>& prompt,

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "agent/llm/model.h"
+#include "codec/packet.h"
 #include "nlohmann/json.hpp"
 
 namespace latentbus::agent::llm {
@@ -107,6 +108,62 @@ TEST_P(TinyModelTest, SplicedEmbeddingsGiveTheSameLogits) {
       {PromptSegment::Tokens(head), PromptSegment::Embeddings(*tail_emb)}, {}, true);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->logits.data, b->logits.data);
+}
+
+// EncodeLatent is Encode then the codec (here on the CPU; on a GPU the device codec, whose
+// bytes scripts/cuda checks), and a latent segment splices what its decoded rows splice.
+TEST_P(TinyModelTest, LatentsEncodeAndSpliceAsTheirTensors) {
+  const std::string text = "latents carry the message";
+  for (const char* name : {"int4/g32", "int8/g64+rot64", "fp16"}) {
+    const codec::Encoding e = *codec::ParseEncoding(name);
+    absl::StatusOr<LatentResult> latent = model_->EncodeLatent(text, 1, e);
+    ASSERT_TRUE(latent.ok()) << name << ": " << latent.status();
+    EXPECT_FALSE(latent->on_device);
+    absl::StatusOr<EncodeResult> enc = model_->Encode(text, {1});
+    ASSERT_TRUE(enc.ok());
+    EXPECT_EQ(latent->token_ids, enc->token_ids);
+    codec::Tensor h = enc->hidden[0];
+    absl::StatusOr<EncodeResult> bos = model_->Tokenize("", true);
+    ASSERT_TRUE(bos.ok());
+    if (!bos->token_ids.empty() && enc->token_ids[0] == bos->token_ids[0]) {  // drop BOS's row
+      h.data.erase(h.data.begin(), h.data.begin() + h.shape[1]);
+      h.shape[0] -= 1;
+    }
+    absl::StatusOr<codec::Packet> want = codec::Encode(h, e);
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(latent->packet.shape, want->shape) << name;
+    EXPECT_TRUE(latent->packet.payload == want->payload) << name;
+    EXPECT_TRUE(latent->packet.scales == want->scales) << name;
+    EXPECT_EQ(latent->packet.checksum, want->checksum) << name;
+    absl::StatusOr<LatentResult> with_bos = model_->EncodeLatent(text, 1, e, false);
+    ASSERT_TRUE(with_bos.ok());
+    EXPECT_EQ(with_bos->packet.shape[0], enc->token_ids.size()) << name;
+
+    // As soft tokens (the width is the embedding size here): the same logits as the
+    // decoded rows spliced as embeddings.
+    absl::StatusOr<codec::Tensor> rows = codec::Decode(latent->packet);
+    ASSERT_TRUE(rows.ok());
+    absl::StatusOr<ForwardResult> a = model_->Forward(
+        {PromptSegment::Text("say: "), PromptSegment::Embeddings(*rows)}, {}, false);
+    absl::StatusOr<ForwardResult> b = model_->Forward(
+        {PromptSegment::Text("say: "), PromptSegment::Latent(latent->packet)}, {}, false);
+    ASSERT_TRUE(a.ok() && b.ok()) << a.status() << b.status();
+    EXPECT_EQ(a->logits.data, b->logits.data) << name;
+  }
+  // A damaged packet, or one of another width, is refused with the codec's reason.
+  absl::StatusOr<LatentResult> latent = model_->EncodeLatent(text, 1, codec::DefaultEncoding());
+  ASSERT_TRUE(latent.ok());
+  codec::Packet damaged = latent->packet;
+  damaged.payload[0] ^= 0x40;
+  absl::StatusOr<ForwardResult> bad = model_->Forward({PromptSegment::Latent(damaged)}, {}, false);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << bad.status();
+  absl::StatusOr<codec::Packet> narrow =
+      codec::Encode(codec::Tensor{{2, 8}, std::vector<float>(16, 1.0f)}, codec::DefaultEncoding());
+  ASSERT_TRUE(narrow.ok());
+  bad = model_->Forward({PromptSegment::Latent(*narrow)}, {}, false);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument) << bad.status();
+  EXPECT_FALSE(model_->EncodeLatent("", 1, codec::DefaultEncoding()).ok());
+  EXPECT_FALSE(model_->EncodeLatent(text, 99, codec::DefaultEncoding()).ok());
 }
 
 TEST_P(TinyModelTest, TextPromptsUseTheTokenizer) {

@@ -147,32 +147,27 @@ void Agent::ForgetRoute(const v1::Address& to, v1::MessageClass message_class) {
 
 absl::StatusOr<v1::LatentPacket> Agent::EncodeLatent(const std::string& content,
                                                      SendReport* report) const {
-  auto start = Clock::now();
-  absl::StatusOr<llm::EncodeResult> encoded = model_->Encode(content, {options_.tap_layer});
-  if (!encoded.ok()) return encoded.status();
-  report->encode_ms = MsSince(start);
-  start = Clock::now();
-  codec::Tensor hidden = std::move(encoded->hidden[0]);
-  // Drop the BOS row: an attention sink with outsized norms, not part of the content.
-  const size_t width = hidden.shape[1];
-  if (adds_bos_ && hidden.shape[0] > 1) {
-    hidden.data.erase(hidden.data.begin(), hidden.data.begin() + static_cast<ptrdiff_t>(width));
-    hidden.shape[0] -= 1;
-  }
-  if (hidden.shape[0] > options_.max_soft_tokens) {
-    return absl::InvalidArgumentError(absl::StrCat("content is ", hidden.shape[0],
-                                                   " tokens; at most ", options_.max_soft_tokens,
+  // Prefill and quantization in one call: on a GPU the hidden states are quantized there
+  // and only the packet's bytes come back (agent/llm/model.h EncodeLatent).
+  absl::StatusOr<llm::LatentResult> latent =
+      model_->EncodeLatent(content, options_.tap_layer, send_encoding_, /*drop_bos_row=*/adds_bos_);
+  if (!latent.ok()) return latent.status();
+  report->encode_ms = latent->prefill_seconds * 1e3;
+  const auto start = Clock::now();
+  const uint32_t soft_tokens = latent->packet.shape[0];
+  if (soft_tokens > options_.max_soft_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat("content is ", soft_tokens, " tokens; at most ",
+                                                   options_.max_soft_tokens,
                                                    " soft tokens per message"));
   }
-  absl::StatusOr<codec::Packet> packet = codec::Encode(hidden, send_encoding_);
-  if (!packet.ok()) return packet.status();
+  codec::Packet* packet = &latent->packet;
   packet->model_id = spec_.model_id();
   packet->model_fingerprint = spec_.fingerprint();
   packet->space = codec::Space::kHidden;
   packet->layer = static_cast<uint32_t>(options_.tap_layer);
-  v1::LatentPacket proto = codec::ToProto(*std::move(packet));
-  report->codec_ms = MsSince(start);
-  report->soft_tokens = hidden.shape[0];
+  v1::LatentPacket proto = codec::ToProto(std::move(*packet));
+  report->codec_ms = latent->codec_seconds * 1e3 + MsSince(start);
+  report->soft_tokens = soft_tokens;
   report->latent_bytes = codec::WireBytes(proto);
   return proto;
 }
@@ -362,12 +357,20 @@ absl::StatusOr<ReadReport> Agent::Read(const v1::Envelope& delivered) const {
           absl::StrCat("latent from ", delivered.sender_id(), " is not in ", spec_.model_id(),
                        "'s input-embedding space (model '", packet->model_id, "')"));
     }
-    absl::StatusOr<codec::Tensor> soft = codec::Decode(*packet);
-    if (!soft.ok()) return soft.status();
-    report.decode_ms = MsSince(start);
-    report.soft_tokens = soft->shape[0];
     report.form = v1::PAYLOAD_FORM_LATENT;
-    prompt.soft = *std::move(soft);
+    if (model_->info().device != "cpu" && codec::IsQuantized(packet->encoding.dtype)) {
+      // Checked here, dequantized on the GPU as the prompt is built (PromptSegment::Latent).
+      if (absl::Status s = codec::ValidatePacket(*packet); !s.ok()) return s;
+      report.decode_ms = MsSince(start);
+      report.soft_tokens = packet->shape.empty() ? 0 : packet->shape[0];
+      prompt.latent = *std::move(packet);
+    } else {
+      absl::StatusOr<codec::Tensor> soft = codec::Decode(*packet);
+      if (!soft.ok()) return soft.status();
+      report.decode_ms = MsSince(start);
+      report.soft_tokens = soft->shape[0];
+      prompt.soft = *std::move(soft);
+    }
   } else {
     report.form = v1::PAYLOAD_FORM_TEXT;
     prompt.text = delivered.text();

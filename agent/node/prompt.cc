@@ -12,12 +12,16 @@ constexpr absl::string_view kSlot = "\x01latentbus-message\x01";
 
 absl::StatusOr<std::vector<llm::PromptSegment>> BuildReadPrompt(const llm::Model& model,
                                                                 const ReadPrompt& prompt) {
-  if (prompt.text.has_value() && prompt.soft.has_value()) {
-    return absl::InvalidArgumentError("a read prompt takes text or soft tokens, not both");
+  if (prompt.text.has_value() + prompt.soft.has_value() + prompt.latent.has_value() > 1) {
+    return absl::InvalidArgumentError(
+        "a read prompt takes text, soft tokens or a latent packet, not several");
   }
-  if (prompt.soft.has_value() &&
-      (prompt.soft->shape.size() != 2 ||
-       prompt.soft->shape[1] != static_cast<uint32_t>(model.info().embedding_size))) {
+  const std::vector<uint32_t>* soft_shape =
+      prompt.soft.has_value() ? &prompt.soft->shape
+                              : (prompt.latent.has_value() ? &prompt.latent->shape : nullptr);
+  if (soft_shape != nullptr &&
+      (soft_shape->size() != 2 ||
+       (*soft_shape)[1] != static_cast<uint32_t>(model.info().embedding_size))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "soft tokens must be [T, ", model.info().embedding_size, "] for ", model.info().model_id));
   }
@@ -46,6 +50,8 @@ absl::StatusOr<std::vector<llm::PromptSegment>> BuildReadPrompt(const llm::Model
     segments.push_back(llm::PromptSegment::Text(*prompt.text, /*parse_special=*/false));
   } else if (prompt.soft.has_value()) {
     segments.push_back(llm::PromptSegment::Embeddings(*prompt.soft));
+  } else if (prompt.latent.has_value()) {
+    segments.push_back(llm::PromptSegment::Latent(*prompt.latent));
   }
   segments.push_back(llm::PromptSegment::Text(formatted.substr(at + kSlot.size()), prompt.chat));
   return segments;

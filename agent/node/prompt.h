@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "agent/llm/model.h"
+#include "codec/packet.h"
 #include "codec/tensor.h"
 
 namespace latentbus::agent::node {
@@ -30,7 +31,9 @@ struct ReadPrompt {
   std::string primer = kDefaultPrimer;  // before the message
   std::string instruction;              // after the message
   std::optional<std::string> text;      // the message as text, or
-  std::optional<codec::Tensor> soft;    // the message as soft tokens [T, d]
+  std::optional<codec::Tensor> soft;    // the message as soft tokens [T, d], or
+  std::optional<codec::Packet> latent;  // as a packet of them (decoded by the runtime:
+                                        // on a GPU, there)
   bool chat = true;                     // false: plain completion (no chat template)
 };
 

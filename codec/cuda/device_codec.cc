@@ -39,6 +39,8 @@ class Scratch {
   }
   absl::Status Allocate() {
     if (total_ == 0) return absl::OkStatus();
+    pooled_ = PoolsSupported();
+    if (!pooled_) return Check(cudaMalloc(&base_, total_), "allocation");
     return Check(cudaMallocAsync(&base_, total_, cudaStreamPerThread), "allocation");
   }
   template <typename T>
@@ -46,12 +48,45 @@ class Scratch {
     return reinterpret_cast<T*>(static_cast<char*>(base_) + offset);
   }
   ~Scratch() {
-    if (base_ != nullptr) cudaFreeAsync(base_, cudaStreamPerThread);
+    if (base_ == nullptr) return;
+    if (pooled_) {
+      cudaFreeAsync(base_, cudaStreamPerThread);
+    } else {
+      cudaFree(base_);
+    }
+    cudaGetLastError();  // a failure here must not be reported by the next call
   }
 
  private:
+  // Whether the current device has stream-ordered memory pools (not every virtualized GPU
+  // does); where it does, its default pool keeps freed memory for the next call instead
+  // of handing it back at every synchronization.
+  static bool PoolsSupported() {
+    int device = 0;
+    int supported = 0;
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device) !=
+            cudaSuccess ||
+        supported == 0) {
+      cudaGetLastError();
+      return false;
+    }
+    thread_local int configured = -1;
+    if (configured != device) {
+      cudaMemPool_t pool;
+      if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess) {
+        uint64_t keep = uint64_t{1} << 30;
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+      }
+      cudaGetLastError();
+      configured = device;
+    }
+    return true;
+  }
+
   void* base_ = nullptr;
   size_t total_ = 0;
+  bool pooled_ = true;
 };
 
 // A rotation's tables uploaded into `scratch` (offsets reserved by Reserve).
@@ -152,6 +187,17 @@ absl::Status CheckDevice() {
   }
   if (count == 0) return absl::FailedPreconditionError("no usable CUDA device: none found");
   return absl::OkStatus();
+}
+
+absl::Status UseDevice(int index) {
+  if (absl::Status s = CheckDevice(); !s.ok()) return s;
+  int count = 0;
+  cudaGetDeviceCount(&count);
+  if (index < 0 || index >= count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("CUDA device ", index, " does not exist (", count, " found)"));
+  }
+  return Check(cudaSetDevice(index), "device selection");
 }
 
 std::string DeviceDescription() {

@@ -38,6 +38,11 @@ bool Built();
 // FailedPrecondition saying why (not built, no driver, no device).
 absl::Status CheckDevice();
 
+// Makes GPU `index` the calling thread's current device for the device codec (its CUDA
+// runtime keeps its own current device: a framework's choice does not carry over).
+// InvalidArgument for an index outside [0, devices); FailedPrecondition without a device.
+absl::Status UseDevice(int index);
+
 // The device's name and compute capability ("NVIDIA H100 80GB HBM3, sm_90"), or the
 // reason there is none.
 std::string DeviceDescription();

@@ -14,6 +14,7 @@ absl::Status NotBuilt() {
 
 bool Built() { return false; }
 absl::Status CheckDevice() { return NotBuilt(); }
+absl::Status UseDevice(int) { return NotBuilt(); }
 std::string DeviceDescription() { return std::string(NotBuilt().message()); }
 
 absl::StatusOr<DeviceBuffer> DeviceBuffer::Allocate(size_t) { return NotBuilt(); }

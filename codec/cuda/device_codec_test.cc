@@ -160,6 +160,14 @@ DEVICE_TEST(WithoutADeviceEveryCallSaysWhy) {
             absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(DecodeToDevice(p, &fake, 1).code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(DeviceBuffer::Allocate(16).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(UseDevice(0).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+DEVICE_TEST(UseDeviceTakesOnlyDevicesThatExist) {
+  REQUIRE_DEVICE();
+  EXPECT_TRUE(UseDevice(0).ok());
+  EXPECT_EQ(UseDevice(-1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(UseDevice(4096).code(), absl::StatusCode::kInvalidArgument);
 }
 
 DEVICE_TEST(SharedVectorInputsGiveTheCpuPacketsAndFloats) {
@@ -287,6 +295,19 @@ DEVICE_TEST(RandomTensorsMatchTheCpuBitForBit) {
     if (HasFatalFailure()) return;
   }
 }
+
+// Tensors larger than one pass of the largest grid (8192 blocks of 256 threads): every
+// grid-stride loop goes round more than once.
+// (Not in the emulated build: its grid is 3 blocks, so every test there goes round.)
+#if !defined(LATENTBUS_CUDA_EMULATED)
+DEVICE_TEST(TensorsBeyondOneGridPassMatchTheCpu) {
+  REQUIRE_DEVICE();
+  const Tensor x = OutlierTensor(600, 4096, 5);
+  for (const char* name : {"int4/g128", "int8/g32+rot", "int4/g32+rot64"}) {
+    ExpectSameAsCpu(x.data, x.shape, *ParseEncoding(name), name);
+  }
+}
+#endif
 
 DEVICE_TEST(ThreadsEncodingAtOnceGetTheirOwnPackets) {
   REQUIRE_DEVICE();

@@ -231,6 +231,7 @@ int LastError() { return static_cast<int>(cudaGetLastError()); }
 
 int LaunchRotate(const DeviceRotationPlan& plan, const float* in, float* out, float* scratch,
                  size_t rows, bool inverse, void* stream) {
+  cudaGetLastError();  // an earlier call's error is not this launch's
   const cudaStream_t s = AsStream(stream);
   const size_t width = plan.width;
   const size_t n = rows * width;
@@ -290,6 +291,7 @@ int LaunchRotate(const DeviceRotationPlan& plan, const float* in, float* out, fl
 
 int LaunchQuantize(const float* x, size_t n, uint32_t group, int qmax, float* scales, void* q,
                    uint32_t* error, void* stream) {
+  cudaGetLastError();  // an earlier call's error is not this launch's
   if (n == 0) return 0;
   const size_t groups = (n + group - 1) / group;
   int8_t* q8 = qmax == 127 ? static_cast<int8_t*>(q) : nullptr;
@@ -301,6 +303,7 @@ int LaunchQuantize(const float* x, size_t n, uint32_t group, int qmax, float* sc
 
 int LaunchDequantize(const void* q, const float* scales, size_t n, uint32_t group, int qmax,
                      float* out, void* stream) {
+  cudaGetLastError();  // an earlier call's error is not this launch's
   if (n == 0) return 0;
   if (qmax == 127) {
     LATENTBUS_LAUNCH(DequantizeInt8Kernel, Blocks(n), kThreads, AsStream(stream),
@@ -313,6 +316,7 @@ int LaunchDequantize(const void* q, const float* scales, size_t n, uint32_t grou
 }
 
 int LaunchCheckFinite(const float* x, size_t n, uint32_t* error, void* stream) {
+  cudaGetLastError();  // an earlier call's error is not this launch's
   if (n == 0) return 0;
   LATENTBUS_LAUNCH(CheckFiniteKernel, Blocks(n), kThreads, AsStream(stream), x, n, error);
   return LastError();

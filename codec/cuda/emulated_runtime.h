@@ -13,6 +13,7 @@
 #ifndef LATENTBUS_CODEC_CUDA_EMULATED_RUNTIME_H_
 #define LATENTBUS_CODEC_CUDA_EMULATED_RUNTIME_H_
 
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <condition_variable>
@@ -185,6 +186,24 @@ inline cudaError_t cudaDriverGetVersion(int* version) {
 }
 inline cudaError_t cudaRuntimeGetVersion(int* version) {
   *version = 13000;
+  return cudaSuccess;
+}
+inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+enum cudaDeviceAttr { cudaDevAttrMemoryPoolsSupported = 115 };
+enum cudaMemPoolAttr { cudaMemPoolAttrReleaseThreshold = 4 };
+struct CUmemPoolHandle_st;
+using cudaMemPool_t = CUmemPoolHandle_st*;
+// Reports pools as supported on even calls only, so both allocation paths run.
+inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) {
+  static std::atomic<unsigned> calls{0};
+  *value = calls++ % 2 == 0 ? 1 : 0;
+  return cudaSuccess;
+}
+inline cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t* pool, int) {
+  *pool = nullptr;
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t, cudaMemPoolAttr, void*) {
   return cudaSuccess;
 }
 inline cudaError_t cudaGetDevice(int* device) {

@@ -64,8 +64,8 @@ start=$(date +%s)
 cmake -S "$SRC/scripts/cuda" -B "$WORK/build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DLB_SRC="$SRC" -DLB_DEPS="$DEPS" -DLB_TORCH_DIR="$TORCH_DIR" -DLB_TORCH_ABI="$ABI" \
   -DCMAKE_CXX_STANDARD=$STD -DCMAKE_POLICY_VERSION_MINIMUM=3.5 >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log"; exit 1; }
-ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" cuda_check | grep -v '^\[' || true
-[ -x "$WORK/build/cuda_check" ] || { echo "!! build failed"; exit 1; }
+ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" cuda_check >"$WORK/ninja.log" 2>&1 ||
+  { grep -v '^\[' "$WORK/ninja.log"; echo "!! build failed"; exit 1; }
 echo "built in $(($(date +%s) - start)) s"
 BIN=$WORK/build/cuda_check
 
@@ -75,8 +75,8 @@ if [ "${LB_CHECK_DEVICE:-cuda}" != cuda ]; then
 elif ! grep -q '^CMAKE_CUDA_COMPILER:[A-Z]*=/' "$WORK/build/CMakeCache.txt"; then
   echo "FAIL device codec: nvcc was not found at configure time (PATH=$PATH)"
   status=1
-elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" codec_cuda_test codec_device_bench | grep -v '^\['; \
-     [ -x "$WORK/build/codec/cuda/codec_cuda_test" ] && [ -x "$WORK/build/codec_device_bench" ]; then
+elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" codec_cuda_test codec_device_bench \
+     >"$WORK/ninja-codec.log" 2>&1 || { grep -v '^\[' "$WORK/ninja-codec.log"; false; }; then
   # Without a usable device the tests fail here instead of skipping.
   if LATENTBUS_REQUIRE_CUDA=1 "$WORK/build/codec/cuda/codec_cuda_test" \
        --gtest_output="json:$WORK/codec_cuda_test.json"; then
@@ -92,15 +92,15 @@ elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" codec_cuda_test codec_device_b
     status=1
   fi
 else
-  echo "FAIL device codec: build failed"
+  echo "FAIL device codec: build failed (codec_cuda_test needs GoogleTest: LB_DEBS)"
   status=1
 fi
 
 step "bridges on the GPU: tests against the CPU, benchmark"
 if [ "${LB_CHECK_DEVICE:-cuda}" != cuda ]; then
   echo "skipped: LB_CHECK_DEVICE=${LB_CHECK_DEVICE}"
-elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" bridge_test bridge_device_bench | grep -v '^\['; \
-     [ -x "$WORK/build/bridge/bridge_test" ] && [ -x "$WORK/build/bridge_device_bench" ]; then
+elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" bridge_test bridge_device_bench \
+     >"$WORK/ninja-bridge.log" 2>&1 || { grep -v '^\[' "$WORK/ninja-bridge.log"; false; }; then
   if LATENTBUS_REQUIRE_CUDA=1 "$WORK/build/bridge/bridge_test" \
        --gtest_output="json:$WORK/bridge_test.json"; then
     echo "PASS bridge tests (the GPU one against the CPU)"

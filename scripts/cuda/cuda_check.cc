@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "agent/llm/model.h"
+#include "codec/packet.h"
 #include "nlohmann/json.hpp"
 
 namespace latentbus::agent::llm {
@@ -173,6 +174,36 @@ void CheckTiny(const std::string& dir, const std::string& name, const std::strin
   const EncodeResult enc = OrDie(dev->Encode("soft tokens", {0, 1}, false));
   Check(enc.hidden.size() == 2 && enc.hidden[1].shape[0] == enc.token_ids.size(),
         name + " device Encode", std::to_string(enc.token_ids.size()) + " tokens");
+
+  // The sender's path on the device: quantized by the device codec from the tapped layer,
+  // byte for byte what the CPU codec makes of the same hidden states; and the receiver's:
+  // a latent segment dequantized on the device splices as its decoded rows.
+  for (const char* encoding : {"int4/g32", "int8/g64+rot", "int4/g32+rot64"}) {
+    const codec::Encoding e = OrDie(codec::ParseEncoding(encoding));
+    const LatentResult latent = OrDie(dev->EncodeLatent("soft tokens on the device", 1, e));
+    const EncodeResult hidden = OrDie(dev->Encode("soft tokens on the device", {1}));
+    codec::Tensor h = hidden.hidden[0];
+    if (h.shape[0] > 1 && latent.packet.shape[0] + 1 == h.shape[0]) {  // the BOS row dropped
+      h.data.erase(h.data.begin(), h.data.begin() + h.shape[1]);
+      h.shape[0] -= 1;
+    }
+    const codec::Packet want = OrDie(codec::Encode(h, e));
+    const bool want_on_device = device.rfind("cuda", 0) == 0;  // a dry run's device is cpu
+    Check(latent.on_device == want_on_device && latent.packet.payload == want.payload &&
+              latent.packet.scales == want.scales && latent.packet.checksum == want.checksum,
+          name + " device EncodeLatent " + encoding + " vs the CPU codec on its hidden states",
+          std::string(latent.on_device ? "on the device" : "NOT on the device") + ", " +
+              std::to_string(latent.packet.payload.size()) + " payload bytes");
+    const codec::Tensor rows = OrDie(codec::Decode(latent.packet));
+    const ForwardResult as_rows =
+        OrDie(dev->Forward({PromptSegment::Text("x"), PromptSegment::Embeddings(rows)}, {}, false));
+    const ForwardResult as_packet = OrDie(
+        dev->Forward({PromptSegment::Text("x"), PromptSegment::Latent(latent.packet)}, {}, false));
+    Check(as_rows.logits.data == as_packet.logits.data,
+          name + " device latent segment " + encoding + " vs its decoded rows",
+          "max abs " + Num(Compare(as_rows.logits.data, as_packet.logits.data).max_abs) +
+              " (must be 0)");
+  }
 
   // Model is documented as safe for concurrent calls: four threads on the device at once.
   std::vector<ForwardResult> results(4);

@@ -3,7 +3,7 @@
 # but not the project's other dependencies: the runtime's source folders (with the tiny
 # test checkpoints), torch_edge, bridge and one shipped bridge, the device codec's
 # benchmark sources, scripts/cuda, and the Debian packages of Abseil, nlohmann_json,
-# xxHash and GoogleTest in DEST/debs (fetched with apt-get download). About 9 MB.
+# xxHash and GoogleTest in DEST/debs (fetched with apt-get download). About 14 MB.
 #   scripts/cuda/stage.sh DEST
 set -euo pipefail
 DEST=${1:?usage: stage.sh DEST}
@@ -15,8 +15,10 @@ tar -c agent/llm agent/gguf agent/tokenizer codec torch_edge bridge scripts/cuda
   bridges/smollm2-to-gemma3.adapter.bridge \
   bench/codec_device_bench.h bench/codec_device_bench.cc bench/timing.h bench/timing.cc |
   tar -x -C "$DEST"
-if ! ls "$DEST"/debs/*.deb >/dev/null 2>&1; then
-  (cd "$DEST/debs" && apt-get download -q libabsl-dev libabsl20220623 nlohmann-json3-dev \
-    libxxhash-dev libxxhash0 libgtest-dev 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
-fi
+for pkg in libabsl-dev libabsl20220623 nlohmann-json3-dev libxxhash-dev libxxhash0 libgtest-dev; do
+  # Each package that an earlier staging did not fetch (a DEST may predate one).
+  ls "$DEST/debs/${pkg}_"*.deb >/dev/null 2>&1 && continue
+  (cd "$DEST/debs" && apt-get download -q "$pkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+  ls "$DEST/debs/${pkg}_"*.deb >/dev/null 2>&1 || { echo "stage.sh: could not fetch $pkg" >&2; exit 1; }
+done
 du -sh "$DEST"
