@@ -161,25 +161,37 @@ TEST_P(BridgeConcurrencyTest, ConcurrentApplyBatchIsDeterministic) {
   for (int w = 0; w < 6; ++w) EXPECT_EQ(mismatches[w], 0) << "thread " << w;
 }
 
-TEST(BridgeTest, Int8KernelsTranslateCloseToBlasAndEachRowAsInABatch) {
-  std::mt19937 rng(9);
+// Normal values around `base` with standard deviation `spread`.
+codec::Tensor RandomTensor(std::vector<uint32_t> shape, float base, float spread,
+                           std::mt19937* rng) {
   std::normal_distribution<float> g;
-  auto random = [&](std::vector<uint32_t> shape, float base, float spread) {
-    codec::Tensor t{shape, std::vector<float>(codec::NumElements(shape))};
-    for (float& v : t.data) v = base + spread * g(rng);
-    return t;
-  };
+  codec::Tensor t{shape, std::vector<float>(codec::NumElements(shape))};
+  for (float& v : t.data) v = base + spread * g(*rng);
+  return t;
+}
+
+// A 64 -> 48 adapter with random weights of realistic scale.
+BridgeArtifact RandomAdapter(std::mt19937* rng) {
   BridgeArtifact a;
   a.metadata.kind = "adapter";
   a.metadata.src_dim = 64;
   a.metadata.dst_dim = 48;
-  a.tensors["src_mean"] = random({64}, 0, 1);
-  a.tensors["src_std"] = random({64}, 2, 0.2f);
-  a.tensors["map"] = random({64, 48}, 0, 0.125f);
-  a.tensors["bias"] = random({48}, 0, 1);
-  a.tensors["up"] = random({64, 16}, 0, 0.125f);
-  a.tensors["up_bias"] = random({16}, 0, 1);
-  a.tensors["down"] = random({16, 48}, 0, 0.25f);
+  a.tensors["src_mean"] = RandomTensor({64}, 0, 1, rng);
+  a.tensors["src_std"] = RandomTensor({64}, 2, 0.2f, rng);
+  a.tensors["map"] = RandomTensor({64, 48}, 0, 0.125f, rng);
+  a.tensors["bias"] = RandomTensor({48}, 0, 1, rng);
+  a.tensors["up"] = RandomTensor({64, 16}, 0, 0.125f, rng);
+  a.tensors["up_bias"] = RandomTensor({16}, 0, 1, rng);
+  a.tensors["down"] = RandomTensor({16, 48}, 0, 0.25f, rng);
+  return a;
+}
+
+TEST(BridgeTest, Int8KernelsTranslateCloseToBlasAndEachRowAsInABatch) {
+  std::mt19937 rng(9);
+  auto random = [&](std::vector<uint32_t> shape, float base, float spread) {
+    return RandomTensor(std::move(shape), base, spread, &rng);
+  };
+  const BridgeArtifact a = RandomAdapter(&rng);
   absl::StatusOr<std::unique_ptr<Bridge>> blas = Bridge::FromArtifact(a, {"blas"});
   absl::StatusOr<std::unique_ptr<Bridge>> int8 = Bridge::FromArtifact(a, {"int8"});
   absl::StatusOr<std::unique_ptr<Bridge>> scalar = Bridge::FromArtifact(a, {"scalar"});
@@ -246,23 +258,10 @@ TEST(BridgeTest, TranslatesOnAGpuAsOnTheCpuOrSaysWhyNot) {
   EXPECT_EQ(Bridge::FromArtifact(Linear2x2(), {"", "cuda:4096"}).status().code(),
             absl::StatusCode::kFailedPrecondition);
   std::mt19937 rng(11);
-  std::normal_distribution<float> g;
   auto random = [&](std::vector<uint32_t> shape, float base, float spread) {
-    codec::Tensor t{shape, std::vector<float>(codec::NumElements(shape))};
-    for (float& v : t.data) v = base + spread * g(rng);
-    return t;
+    return RandomTensor(std::move(shape), base, spread, &rng);
   };
-  BridgeArtifact adapter;
-  adapter.metadata.kind = "adapter";
-  adapter.metadata.src_dim = 64;
-  adapter.metadata.dst_dim = 48;
-  adapter.tensors["src_mean"] = random({64}, 0, 1);
-  adapter.tensors["src_std"] = random({64}, 2, 0.2f);
-  adapter.tensors["map"] = random({64, 48}, 0, 0.125f);
-  adapter.tensors["bias"] = random({48}, 0, 1);
-  adapter.tensors["up"] = random({64, 16}, 0, 0.125f);
-  adapter.tensors["up_bias"] = random({16}, 0, 1);
-  adapter.tensors["down"] = random({16, 48}, 0, 0.25f);
+  BridgeArtifact adapter = RandomAdapter(&rng);
   BridgeArtifact resampler = Resampler(64, 48, 4, 2, 32);
   for (auto& [name, t] : resampler.tensors) t = random(t.shape, 0, 0.2f);
   for (const BridgeArtifact* a : {&adapter, &resampler}) {

@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "codec/half.h"
+
 #define __global__
 #define __device__
 #define __host__
@@ -144,16 +146,8 @@ inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fsub_rn(float a, float b) { return a - b; }
 inline float __fdiv_rn(float a, float b) { return a / b; }
-inline uint32_t __float_as_uint(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof(u));
-  return u;
-}
-inline float __uint_as_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, sizeof(f));
-  return f;
-}
+inline uint32_t __float_as_uint(float f) { return ::latentbus::codec::FloatBits(f); }
+inline float __uint_as_float(uint32_t u) { return ::latentbus::codec::BitsToFloat(u); }
 inline uint32_t max(uint32_t a, uint32_t b) { return a > b ? a : b; }
 inline unsigned atomicOr(uint32_t* address, uint32_t value) {
   return __atomic_fetch_or(address, value, __ATOMIC_RELAXED);
