@@ -39,6 +39,7 @@ absl::StatusOr<std::unique_ptr<Agent>> StartAgent(const std::string& id, const s
   a.client.agent_id = id;
   a.model_path = path;
   a.load.threads = o.threads;
+  a.load.device = o.device;
   a.tap_layer = layer;
   a.send_encoding = o.encoding;
   a.receive_encoding = o.receive_encoding;
@@ -170,7 +171,8 @@ absl::StatusOr<nlohmann::json> RunE2EBench(const E2EBenchOptions& o, std::ostrea
   bo.config.limits.rate_per_second = 0;
   bo.config.policy.min_fidelity = 0;  // timing: any fitted bridge carries latents
   bo.config.drain_timeout_seconds = 0;
-  bo.bridge_loader = broker::ArtifactBridgeLoader();
+  bo.config.translation.device = o.device;
+  bo.bridge_loader = broker::ArtifactBridgeLoader(bo.config.translation.kernels, o.device);
   absl::StatusOr<std::unique_ptr<broker::BrokerServer>> server =
       broker::BrokerServer::Start(std::move(bo));
   if (!server.ok()) return server.status();
@@ -212,6 +214,7 @@ absl::StatusOr<nlohmann::json> RunE2EBench(const E2EBenchOptions& o, std::ostrea
 
   nlohmann::json result;
   result["command"] = "latentbus bench e2e";
+  result["device"] = o.device;
   result["sender"] = {
       {"model", (*sender)->spec().model_id()}, {"layer", o.sender_layer}, {"encoding", o.encoding}};
   result["receiver"] = {{"model", (*receiver)->spec().model_id()},
@@ -268,7 +271,8 @@ absl::StatusOr<nlohmann::json> RunE2EBench(const E2EBenchOptions& o, std::ostrea
 void PrintE2EBenchTable(const nlohmann::json& r, std::ostream& out) {
   out << "latentbus bench e2e: " << r["sender"]["model"].get<std::string>() << " (layer "
       << r["sender"]["layer"] << ", " << r["sender"]["encoding"].get<std::string>() << ") -> "
-      << r["receiver"]["model"].get<std::string>() << " via bridge "
+      << r["receiver"]["model"].get<std::string>() << " on "
+      << r.value("device", std::string("cpu")) << " via bridge "
       << r["bridge"].value("id", std::string("?")) << " (cosine " << std::setprecision(3)
       << r["bridge"].value("cosine", 0.0) << "; " << r["bridge"]["source"].get<std::string>()
       << ")\n"

@@ -38,9 +38,12 @@ struct E2EBenchOptions {
   std::string corpus = "data/corpus/corpus.txt";
   int fit_items = 40;
   int threads = 1;  // libtorch threads (one: stable on a shared box; 0 = one per core)
+  // Where both models run and the broker's bridges translate: cpu, cuda or cuda:N
+  // (agent/llm LoadOptions::device, broker translation.device; docs/GPU.md).
+  std::string device = "cpu";
 };
 
-// JSON: "sender", "receiver", "bridge" {id, kind, cosine, source}, "threads", "reps",
+// JSON: "device", "sender", "receiver", "bridge" {id, kind, cosine, source}, "threads", "reps",
 // and "lengths": [{tokens, latent_ms, text_ms, speedup, bus_ms, bus_share, latent_bytes,
 // text_bytes, sender_prefill_ms, codec_ms, transport_ms, decode_ms, receiver_read_ms,
 // text_write_ms, text_transport_ms, text_read_ms}] (medians).

@@ -1,7 +1,10 @@
 #include "broker/in_memory_delivery.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <iterator>
+#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -10,19 +13,32 @@
 #include "broker/errors.h"
 
 namespace latentbus::broker {
-namespace {}  // namespace
+namespace {
+
+uint64_t RandomSeed() {
+  std::random_device device;
+  return (uint64_t{device()} << 32) ^ device();
+}
+
+}  // namespace
 
 InMemoryDelivery::InMemoryDelivery(Options options, Metrics* metrics, telemetry::Tracer* tracer)
-    : options_(options), metrics_(metrics), tracer_(tracer) {}
+    : options_(options), seed_(RandomSeed()), metrics_(metrics), tracer_(tracer) {}
+
+absl::uint128 InMemoryDelivery::Fingerprint(const std::string& key) const {
+  const XXH128_hash_t h = XXH3_128bits_withSeed(key.data(), key.size(), seed_);
+  return absl::MakeUint128(h.high64, h.low64);
+}
 
 absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessage message) {
   std::string key = DedupKey(message.envelope->sender_id(), message.envelope->message_id());
+  const absl::uint128 fingerprint = Fingerprint(key);
   const uint64_t bytes = message.envelope->ByteSizeLong() + kEntryOverhead;
   absl::MutexLock lock(&mu_);
   auto [slot, created] = recipients_.try_emplace(recipient);
   Recipient& r = slot->second;
   if (created) r.absent_since = absl::Now();  // retention counts from here until Attach
-  if (r.seen.contains(key)) {
+  if (r.seen.contains(fingerprint)) {
     return absl::AlreadyExistsError(absl::StrCat("duplicate message ",
                                                  message.envelope->message_id(), " from ",
                                                  message.envelope->sender_id()));
@@ -32,8 +48,8 @@ absl::Status InMemoryDelivery::Enqueue(const std::string& recipient, QueuedMessa
     return room;
   }
   if (options_.dedup_window > 0) {
-    r.seen.insert(key);
-    r.seen_order.push_back(key);
+    r.seen.insert(fingerprint);
+    r.seen_order.push_back(fingerprint);
     while (r.seen_order.size() > options_.dedup_window) {
       r.seen.erase(r.seen_order.front());
       r.seen_order.pop_front();
@@ -183,8 +199,9 @@ bool InMemoryDelivery::Expire(const std::string& recipient, const std::string& s
       r.queue.erase(e);
       // The sender may retry with the same id: forget the key in the window's order too,
       // or its stale entry would later evict the retried message's key early.
-      if (r.seen.erase(key) > 0) {
-        auto o = std::find(r.seen_order.rbegin(), r.seen_order.rend(), key);
+      const absl::uint128 fingerprint = Fingerprint(key);
+      if (r.seen.erase(fingerprint) > 0) {
+        auto o = std::find(r.seen_order.rbegin(), r.seen_order.rend(), fingerprint);
         if (o != r.seen_order.rend()) r.seen_order.erase(std::next(o).base());
       }
       MaybeErase(recipient);

@@ -1,6 +1,7 @@
 #include "broker/in_memory_delivery.h"
 
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include "absl/time/clock.h"
 #include "broker/errors.h"
@@ -154,6 +155,39 @@ TEST(InMemoryDeliveryTest, ExpiredThenRetriedMessageStaysInTheWindow) {
   auto s = std::make_shared<RecordingSession>();
   d.Attach("b", s, 10);
   EXPECT_EQ(s->Ids(), (Strings{"m1#1", "m2#1", "m3#1"}));
+}
+
+// The dedup window of a recipient holds 16 bytes a key whatever the ids' length: 40
+// recipients' full windows of 4096 keys of 513 bytes (the longest ids) take a few MiB of
+// heap, where keeping the keys (twice) took about 4.5 MiB a recipient.
+TEST(InMemoryDeliveryTest, DedupWindowsCostLittleWhateverTheIdsLength) {
+  InMemoryDelivery d({1024, 4096}, nullptr);
+  const std::string sender(256, 's');
+  const auto heap = [] { return mallinfo2().uordblks; };
+  const size_t before = heap();
+  for (int r = 0; r < 40; ++r) {
+    const std::string recipient = "recipient-" + std::to_string(r);
+    for (int i = 0; i < 4096; ++i) {
+      std::string id = std::to_string(i);
+      id.resize(256, '.');
+      ASSERT_TRUE(d.Enqueue(recipient, Msg(sender, id)).ok());
+      // Delivered and acked, so the queue stays short and only the window remembers it.
+      if (i % 512 == 511) {
+        auto s = std::make_shared<RecordingSession>();
+        d.Attach(recipient, s, 4096);
+        for (const auto& f : s->frames) {
+          ASSERT_TRUE(d.Ack(recipient, sender, f.deliver().envelope().message_id()).ok());
+        }
+        d.Detach(recipient, s.get());
+      }
+    }
+  }
+  const size_t grown = heap() - before;
+  EXPECT_LT(grown, size_t{24} << 20) << grown << " bytes for 40 x 4096 remembered keys";
+  // And they are remembered: a repeat of an early one is a duplicate.
+  std::string early = "5";
+  early.resize(256, '.');
+  EXPECT_TRUE(absl::IsAlreadyExists(d.Enqueue("recipient-7", Msg(sender, early))));
 }
 
 QueuedMessage Big(const std::string& sender, const std::string& id, size_t bytes) {

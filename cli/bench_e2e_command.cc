@@ -2,6 +2,7 @@
 // (bench/e2e_bench.h).
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "agent/model_cache/model_cache.h"
 #include "bench/e2e_bench.h"
@@ -44,9 +45,30 @@ int RunE2E(E2EArgs args) {
     std::cerr << "error: " << r.status().ToString() << "\n";
     return 1;
   }
+  // On a GPU, then the same on the CPU, in the same run: its figures go beside the device's.
+  std::optional<nlohmann::json> cpu;
+  if (args.o.device != "cpu") {
+    bench::E2EBenchOptions on_cpu = args.o;
+    on_cpu.device = "cpu";
+    std::cerr << "e2e: the same on the CPU\n";
+    absl::StatusOr<nlohmann::json> c = bench::RunE2EBench(on_cpu, &std::cerr);
+    if (!c.ok()) {
+      std::cerr << "error: on the CPU: " << c.status().ToString() << "\n";
+      return 1;
+    }
+    cpu = *std::move(c);
+  }
+  if (cpu.has_value()) {
+    (*r)["command"] = "latentbus bench e2e --device " + args.o.device;
+    (*r)["cpu"] = (*cpu)["lengths"];  // the same lengths on the CPU, this run
+  }
   if (args.json) {
     std::cout << r->dump(2) << std::endl;
   } else {
+    if (cpu.has_value()) {
+      bench::PrintE2EBenchTable(*cpu, std::cout);
+      std::cout << "\n";
+    }
     bench::PrintE2EBenchTable(*r, std::cout);
   }
   return 0;
@@ -83,6 +105,11 @@ void RegisterBenchE2E(CLI::App* bench, RunFn* run) {
       ->capture_default_str();
   cmd->add_option("--corpus", o.corpus, "calibration corpus")->capture_default_str();
   cmd->add_option("--threads", o.threads, "libtorch threads (0: one per core)")
+      ->capture_default_str();
+  cmd->add_option("--device", o.device,
+                  "cpu, cuda or cuda:N: both models and the broker's bridges on that GPU, then "
+                  "the same on the CPU (JSON: \"cpu\" holds its lengths); needs libtorch with "
+                  "CUDA")
       ->capture_default_str();
   cmd->add_flag("--json", args->json, "print JSON");
   cmd->callback([args, run] { *run = [args] { return RunE2E(*args); }; });

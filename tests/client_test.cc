@@ -2,6 +2,7 @@
 // ack, request/reply, topics, errors with their reasons, credits, reconnect with resend.
 #include "agent/client/client.h"
 
+#include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "agent/client/channel.h"
+#include "latentbus/v1/broker.grpc.pb.h"
 #include "proto/error_reason.h"
 #include "tests/broker_harness.h"
 #include "tests/tcp_proxy.h"
@@ -560,6 +562,62 @@ TEST_P(ClientTest, RefusedConnectionFailsAtOnceNotAfterTheTimeout) {
   EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
   EXPECT_NE(c.status().message().find("refused or unreachable"), std::string::npos) << c.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(30)) << "waited for the 60 s timeout";
+}
+
+// A gRPC server whose Connect takes the stream, reads what comes and never answers: a
+// hung or impostor broker.
+class SilentBroker final : public v1::Broker::CallbackService {
+  grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame>* Connect(
+      grpc::CallbackServerContext*) override {
+    class Reactor final : public grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame> {
+     public:
+      Reactor() { StartRead(&frame_); }
+      void OnReadDone(bool ok) override {
+        if (ok) StartRead(&frame_);
+      }
+      void OnCancel() override { Finish(grpc::Status::CANCELLED); }
+      void OnDone() override { delete this; }
+
+     private:
+      v1::AgentFrame frame_;
+    };
+    return new Reactor;
+  }
+};
+
+TEST_P(ClientTest, ABrokerThatNeverAnswersRegisterFailsConnectAndTheNextIsTried) {
+  SilentBroker silent;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&silent);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+  ClientOptions o;
+  o.protocol = g_protocol;
+  o.address = address;
+  o.agent_id = "patient";
+  o.connect_timeout = absl::Seconds(1);
+  absl::Time start = absl::Now();
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kUnavailable) << c.status();
+  EXPECT_NE(c.status().message().find("did not answer Register"), std::string::npos) << c.status();
+  EXPECT_NE(c.status().message().find(address), std::string::npos) << c.status();
+  // The wait is at least 5 s (a loaded broker may be slow to answer), and bounded.
+  EXPECT_GE(absl::Now() - start, absl::Seconds(4));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+
+  // With a list, the next broker is tried and answers.
+  TestBroker broker;
+  o.address = address + "," + broker.address();
+  start = absl::Now();
+  c = Client::Connect(o);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+  (*c)->Close();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 TEST_P(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {

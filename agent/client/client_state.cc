@@ -1,9 +1,12 @@
 #include "agent/client/client_state.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "agent/client/backoff.h"
 #include "agent/client/channel.h"
@@ -113,14 +116,43 @@ absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Cli
   reg->set_protocol(options.protocol);
   for (const std::string& t : topic_list) reg->add_topics(t);
   Write(c.get(), std::move(frame));
+  // A broker that takes the stream and never answers would hold this read until keepalive
+  // ends the stream: past the wait, the stream is cancelled and the broker counts as
+  // unavailable (Connect then tries the next address).
+  const absl::Duration wait = std::max(timeout, kMinRegisterWait);
+  absl::Notification answered;
+  std::atomic<bool> cancelled{false};
+  std::thread watchdog([&] {
+    if (answered.WaitForNotificationWithTimeout(wait)) return;
+    cancelled = true;
+    c->context.TryCancel();
+  });
   v1::BrokerFrame answer;
   absl::Status refused;
+  bool got_registered = false;
   while (c->stream->Read(&answer)) {
-    if (answer.has_registered()) return std::make_pair(c, answer.registered());
+    if (answer.has_registered()) {
+      got_registered = true;
+      break;
+    }
     if (answer.has_error()) refused = wire::FromErrorProto(answer.error());
   }
+  answered.Notify();
+  watchdog.join();
+  if (got_registered && !cancelled) return std::make_pair(c, answer.registered());
   absl::Status ended = FromGrpcStatus(c->stream->Finish());
   if (!refused.ok()) return absl::Status(refused.code(), refused.message());
+  if (cancelled) {
+    std::string where;
+    {
+      absl::MutexLock lock(&endpoint_mu);
+      where = addresses[address_index];
+    }
+    return absl::UnavailableError(absl::StrCat("the broker at ", where,
+                                               " took the stream but did not answer Register "
+                                               "within ",
+                                               absl::FormatDuration(wait)));
+  }
   if (!ended.ok()) return ended;
   return absl::UnavailableError("the broker ended the stream before Registered");
 }

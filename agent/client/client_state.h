@@ -128,7 +128,13 @@ struct Client::State {
   // until `timeout`.
   absl::Status AwaitConnected(absl::Duration timeout, bool fail_fast);
 
-  // Opens a stream and registers; returns the connection and the Registered answer.
+  // The least Open waits for Registered once the stream is open (also on a reconnect,
+  // whose `timeout` is the backoff): a loaded broker may take a while to answer.
+  static constexpr absl::Duration kMinRegisterWait = absl::Seconds(5);
+
+  // Opens a stream and registers; returns the connection and the Registered answer. A
+  // broker that does not answer Register within max(timeout, kMinRegisterWait) is
+  // Unavailable (the stream is cancelled).
   absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Open(
       absl::Duration timeout, const std::vector<std::string>& topic_list, bool fail_fast);
 
