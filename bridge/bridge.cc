@@ -151,8 +151,9 @@ absl::StatusOr<std::unique_ptr<Bridge>> Bridge::FromArtifact(const BridgeArtifac
           torch::matmul(impl->queries, impl->wq).view({k, heads, -1}).transpose(0, 1).contiguous();
     }
     if (impl->device.is_cuda()) {
-      // float32 products as on the CPU: no TF32 in cuBLAS (process-wide, and libtorch's
-      // default, set here so that nothing else in the process changes it for us).
+      // float32 products as on the CPU: no TF32 in cuBLAS. libtorch's default, set again
+      // here in case the environment turned it on; process-wide, so code that turns it
+      // on later in the same process changes these products too.
       at::globalContext().setAllowTF32CuBLAS(false);
       for (torch::Tensor* w : {&impl->map_fused, &impl->bias, &impl->up_fused, &impl->up_bias,
                                &impl->down, &impl->queries, &impl->wq, &impl->wk, &impl->wv,

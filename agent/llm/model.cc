@@ -211,7 +211,7 @@ absl::StatusOr<torch::Tensor> Model::Impl::LatentRows(const codec::Packet& p) co
   }
   const int64_t n = p.shape[0];
   const int64_t d = p.shape[1];
-  if (device.is_cuda() && codec::IsQuantized(p.encoding.dtype)) {
+  if (device.is_cuda() && codec::IsQuantized(p.encoding.dtype) && codec::cuda::Built()) {
     torch::Tensor rows =
         torch::empty({n, d}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
     // The codec writes on its own stream: memory the allocator handed back must be idle.
@@ -404,14 +404,16 @@ absl::StatusOr<LatentResult> Model::EncodeLatent(const std::string& text, int la
       h = h.slice(0, 1);
     }
     h = h.to(torch::kFloat32).contiguous();
+    // The prefill's kernels must be done: for its time, and because the device codec
+    // reads on its own stream.
+    if (h.is_cuda()) torch::cuda::synchronize(h.device().index());
     const auto prefilled = Clock::now();
     r.prefill_seconds = std::chrono::duration<double>(prefilled - start).count();
     const std::vector<uint32_t> shape = {static_cast<uint32_t>(h.size(0)),
                                          static_cast<uint32_t>(h.size(1))};
-    if (h.is_cuda() && codec::IsQuantized(encoding.dtype)) {
-      // The codec reads on its own stream: the prefill's kernels must be done.
+    // A build without the device codec (codec::cuda::Built) quantizes a host copy.
+    if (h.is_cuda() && codec::IsQuantized(encoding.dtype) && codec::cuda::Built()) {
       const int index = h.device().index();
-      torch::cuda::synchronize(index);
       if (absl::Status s = codec::cuda::UseDevice(index); !s.ok()) return s;
       if (absl::Status s = codec::cuda::EncodeFromDevice(
               h.data_ptr<float>(), static_cast<size_t>(h.numel()), shape, encoding, &r.packet);

@@ -160,7 +160,8 @@ class Model {
   // `drop_bos_row` leaves out the first row when it is the BOS token's and more follow.
   // On a GPU, int8/int4 encodings are quantized (and rotated) there by the device codec
   // (codec/cuda), which writes the CPU codec's bytes: only payload and scales are copied
-  // back. Elsewhere, and for the float encodings, the CPU codec encodes the host copy.
+  // back. Elsewhere, for the float encodings, and in a build without the device codec,
+  // the CPU codec encodes a host copy.
   absl::StatusOr<LatentResult> EncodeLatent(const std::string& text, int layer,
                                             const codec::Encoding& encoding,
                                             bool drop_bos_row = true) const;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/strip.h"
 #include "agent/node/prompt.h"
+#include "codec/cuda/device_codec.h"
 #include "codec/packet.h"
 #include "codec/packet_proto.h"
 #include "proto/error_reason.h"
@@ -358,8 +359,10 @@ absl::StatusOr<ReadReport> Agent::Read(const v1::Envelope& delivered) const {
                        "'s input-embedding space (model '", packet->model_id, "')"));
     }
     report.form = v1::PAYLOAD_FORM_LATENT;
-    if (model_->info().device != "cpu" && codec::IsQuantized(packet->encoding.dtype)) {
-      // Checked here, dequantized on the GPU as the prompt is built (PromptSegment::Latent).
+    if (model_->info().device != "cpu" && codec::IsQuantized(packet->encoding.dtype) &&
+        codec::cuda::Built()) {
+      // Checked here, dequantized on the GPU as the prompt is built (PromptSegment::Latent):
+      // decode_ms is the check, the dequantization counts in the read's generate time.
       if (absl::Status s = codec::ValidatePacket(*packet); !s.ok()) return s;
       report.decode_ms = MsSince(start);
       report.soft_tokens = packet->shape.empty() ? 0 : packet->shape[0];

@@ -38,8 +38,8 @@ bool Built();
 // FailedPrecondition saying why (not built, no driver, no device).
 absl::Status CheckDevice();
 
-// Makes GPU `index` the calling thread's current device for the device codec (its CUDA
-// runtime keeps its own current device: a framework's choice does not carry over).
+// Makes GPU `index` the calling thread's current device, which the device codec's calls
+// run on (callers with a framework's tensor pass that tensor's device).
 // InvalidArgument for an index outside [0, devices); FailedPrecondition without a device.
 absl::Status UseDevice(int index);
 
