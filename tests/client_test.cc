@@ -210,7 +210,13 @@ TEST_P(ClientTest, ATopicRequestSurvivesOneSubscribersFullQueue) {
   serving.join();
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->sender_id(), "ok");
+  // The refusal for "full" comes on the asker's stream too, but nothing orders it before
+  // the reply (on revision 1 the SendResult carrying it can follow the reply: 6 in 1000
+  // runs here): it must come, not come first.
   absl::MutexLock lock(&mu);
+  mu.AwaitWithTimeout(absl::Condition(
+                          +[](std::vector<v1::Error>* e) { return !e->empty(); }, &errors),
+                      absl::Seconds(10));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].reason(), v1::QUEUE_FULL);
   ASSERT_EQ(errors[0].agent_ids_size(), 1);
