@@ -203,7 +203,6 @@ absl::StatusOr<torch::Tensor> Model::Impl::PromptEmbeddings(
 }
 
 absl::StatusOr<torch::Tensor> Model::Impl::LatentRows(const codec::Packet& p) const {
-  if (absl::Status s = codec::ValidatePacket(p); !s.ok()) return s;
   if (p.shape.size() != 2 || p.shape[1] != static_cast<uint32_t>(info.embedding_size)) {
     return absl::InvalidArgumentError(absl::StrCat("latent segment has shape ",
                                                    codec::ShapeString(p.shape), ", ", info.model_id,
@@ -212,6 +211,9 @@ absl::StatusOr<torch::Tensor> Model::Impl::LatentRows(const codec::Packet& p) co
   const int64_t n = p.shape[0];
   const int64_t d = p.shape[1];
   if (device.is_cuda() && codec::IsQuantized(p.encoding.dtype) && codec::cuda::Built()) {
+    // Checked before the rows are allocated: the shape is the packet's claim, bounded only
+    // by validation (codec::Decode below validates on its own).
+    if (absl::Status s = codec::ValidatePacket(p); !s.ok()) return s;
     torch::Tensor rows =
         torch::empty({n, d}, torch::TensorOptions().dtype(torch::kFloat32).device(device));
     // The codec writes on its own stream: memory the allocator handed back must be idle.
