@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -141,3 +144,35 @@ def test_receive_with_zero_timeout_takes_a_waiting_delivery(broker):
             with pytest.raises(TimeoutError):
                 await b.receive(timeout=0)
     run(main())
+
+
+def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(broker):
+    """A broker that stops reading (here: stopped) leaves a large frame's write waiting on
+    flow control; it used to wait until keepalive gave the connection up (~40 s) whatever
+    the send's timeout. Now the send fails within its timeout, the stream is reset, and
+    the client reconnects once the broker reads again."""
+    async def main():
+        async with aio.connect(broker.address) as writer, \
+                aio.connect(broker.address) as reader:
+            await writer.register("writer")
+            await reader.register("reader")
+            os.kill(broker.process.pid, signal.SIGSTOP)
+            try:
+                start = time.monotonic()
+                with pytest.raises(TimeoutError) as info:
+                    await writer.send("reader", text="x" * (1 << 20), timeout=1)
+                took = time.monotonic() - start
+            finally:
+                os.kill(broker.process.pid, signal.SIGCONT)
+            assert "the broker read nothing within 1 s" in str(info.value)
+            assert took < 15, took  # keepalive alone: ~40 s
+            # The reset stream is lost like any other: the writer registers again and
+            # its next send goes through; the frame it gave up on is not sent later.
+            result = await writer.send("reader", text="after", timeout=20)
+            assert [r.agent_id for r in result.recipients] == ["reader"]
+            assert writer.reconnects >= 1
+            delivery = await reader.receive(timeout=10)
+            assert delivery.text == "after"
+            await delivery.ack()
+            assert reader.pending_deliveries == 0
+    asyncio.run(asyncio.wait_for(main(), 60))

@@ -53,6 +53,7 @@ class AsyncClient(_base.ClientBase):
         self._call = None
         self._reader: asyncio.Task | None = None
         self._closing: asyncio.Event | None = None  # ends a reconnect's wait
+        self._stuck = None  # the call _write_frames reset, if any
 
     # -- stream ----------------------------------------------------------------------
 
@@ -276,12 +277,18 @@ class AsyncClient(_base.ClientBase):
     async def _serve_stream(self, register) -> BaseException | None:
         """Writes `register` on the current stream, then handles its frames; what ended
         it (None: the broker, OK)."""
+        call = self._call
         try:
-            async with self._write_lock:
-                await self._call.write(register)
-            while (frame := await self._call.read()) is not grpc.aio.EOF:
+            try:
+                if not await self._write_frames(call, (register,), None):
+                    return self._stuck_error(call)
+            except asyncio.InvalidStateError:
+                pass  # the call ended before the write (refused): reading it says how
+            while (frame := await call.read()) is not grpc.aio.EOF:
                 await self._dispatch(frame)
         except asyncio.CancelledError:
+            if self._stuck is call and not self._core.closed:
+                return self._stuck_error(call)  # our reset of a stuck stream: reconnect
             raise
         except Exception as e:  # grpc.RpcError, or a bug (logged by the core)
             return e
@@ -309,42 +316,90 @@ class AsyncClient(_base.ClientBase):
             await self._credits_changed()
         self._core.complete(outcome, self._inbox.put_nowait)
 
-    async def _write(self, frame, call=None) -> None:
-        """Writes `frame` on `call` (default: the current stream). A stream that broke
-        under the write takes the frame with it: an ack is then answered by the broker's
-        redelivery (and dedup_window), a request is written again after the reconnect,
-        and a final end fails the pending calls; once that end is known it is raised."""
+    async def _write_frames(self, call, frames, limit: float | None) -> bool:
+        """Writes `frames` in order on `call`, holding the write lock for all of them,
+        within `limit` seconds (None: the client's timeout). A write that flow control
+        holds that long (a broker that stopped reading) would otherwise wait until
+        keepalive gives the connection up, tens of seconds later; gRPC cannot take back
+        one message, so the stream is cancelled instead (the reader task reconnects, as
+        after any lost stream) and False is returned. Waiting that long for the lock
+        (another write) raises TimeoutError and resets nothing. Raises what a write
+        raises."""
+        limit = self._core.wait_limit(limit)
+        deadline = time.monotonic() + limit
+        try:
+            if self._write_lock.locked():
+                await asyncio.wait_for(self._write_lock.acquire(), limit)
+            else:
+                await self._write_lock.acquire()  # at once, without yielding
+        except asyncio.TimeoutError:
+            raise TimeoutError(f"another write held the stream for {limit:.3g} s") from None
+        try:
+            for frame in frames:
+                # A floor: wait_for(..., 0) cancels even a write that would not wait.
+                remaining = max(deadline - time.monotonic(), 0.05)
+                try:
+                    await asyncio.wait_for(call.write(frame), remaining)
+                except asyncio.TimeoutError:
+                    if self._stuck is not call:
+                        protocol.log.warning("latentbus: %s: the broker took no data for "
+                                             "%.3g s; resetting the stream",
+                                             self._core.agent_id, limit)
+                    self._stuck = call
+                    call.cancel()
+                    return False
+        finally:
+            self._write_lock.release()
+        return True
+
+    def _stuck_error(self, call) -> grpc.aio.AioRpcError:
+        """The lost stream's cause after _write_frames reset `call`: UNAVAILABLE, which
+        the core reconnects after."""
+        return grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(),
+                                    grpc.aio.Metadata(),
+                                    details="the broker took no data within the client's "
+                                            "timeout (stream reset by the client)")
+
+    async def _write(self, frame, call=None, limit: float | None = None) -> bool:
+        """Writes `frame` on `call` (default: the current stream) within `limit`
+        seconds (_write_frames); False when the stream was reset for it. A stream that
+        broke under the write takes the frame with it: an ack is then answered by the
+        broker's redelivery (and dedup_window), a request is written again after the
+        reconnect, and a final end fails the pending calls; once that end is known it is
+        raised."""
         self._core.check_open()
         call = call or self._call
         try:
-            async with self._write_lock:
-                await call.write(frame)
+            return await self._write_frames(call, (frame,), limit)
+        except TimeoutError:
+            raise
         except Exception:
             if self._core.end is not None:
                 raise self._core.end from None
+        return True
 
-    async def _write_request(self, frame) -> None:
-        """Writes a request frame now, or leaves it to the next stream (Protocol.claim)."""
-        if self._core.claim(frame):
-            await self._write(frame, self._call)
+    async def _write_request(self, frame, timeout: float) -> None:
+        """Writes a request frame now, or leaves it to the next stream (Protocol.claim).
+        A write the broker does not take within `timeout` seconds forgets the request
+        and raises TimeoutError (the stream is reset: _write_frames)."""
+        if self._core.claim(frame) and not await self._write(frame, self._call, timeout):
+            raise self._core.write_timed_out(frame, timeout)
 
     async def _write_all_quietly(self, frames) -> None:
         """Writes `frames` in order on the current stream, holding the write lock for
-        all of them; a stream gone takes them with it, as in _write()."""
+        all of them; a stream gone takes them with it, as in _write(), and one that
+        takes nothing within the client's timeout is reset (_write_frames)."""
         if not frames or self._core.end is not None or self._core.closed:
             return
-        call = self._call
         try:
-            async with self._write_lock:
-                for frame in frames:
-                    await call.write(frame)
+            await self._write_frames(self._call, frames, None)
         except Exception:  # the stream broke: what it took is the next stream's
             pass
 
     async def _write_quietly(self, frame) -> None:
         try:
             await self._write(frame)
-        except (StreamClosed, grpc.RpcError):
+        except (StreamClosed, grpc.RpcError, TimeoutError):
             pass
 
     async def _wait(self, request, future, timeout: float | None):
@@ -358,7 +413,7 @@ class AsyncClient(_base.ClientBase):
     async def _subscription(self, topic: str, on: bool, timeout: float | None) -> None:
         future = asyncio.get_running_loop().create_future()
         frame = self._core.subscribe_frame(topic, on, future)
-        await self._write_request(frame)
+        await self._write_request(frame, self._core.wait_limit(timeout))
         await self._wait(frame, future, timeout)
 
     async def _send_frame(self, envelope, waiter, deadline: float) -> broker_pb2.AgentFrame:
@@ -386,14 +441,14 @@ class AsyncClient(_base.ClientBase):
         timeout = self._core.wait_limit(timeout)
         future = asyncio.get_running_loop().create_future()
         frame = await self._send_frame(envelope, future, time.monotonic() + timeout)
-        await self._write_request(frame)
+        await self._write_request(frame, timeout)
         return self._core.send_result(await self._wait(frame, future, timeout))
 
     async def _send_unanswered(self, envelope, timeout: float) -> None:
         """Writes a revision-2 request's send, which asks for no SendResult."""
         self._core.check_size(envelope)
         await self._write_request(await self._send_frame(envelope, None,
-                                                         time.monotonic() + timeout))
+                                                         time.monotonic() + timeout), timeout)
 
     async def _unary(self, method: str, request, timeout: float | None):
         """As Client._unary."""

@@ -393,6 +393,15 @@ class Protocol:
         what = _ANSWER_NAMES[request.WhichOneof("frame")]
         return TimeoutError(f"no {what} from the broker within {timeout} s")
 
+    def write_timed_out(self, request: broker_pb2.AgentFrame, timeout: float) -> TimeoutError:
+        """Forgets `request`, whose frame the broker took none of within `timeout` seconds
+        (it stopped reading; the transport reset the stream, so nothing of it counts), and
+        returns the error to raise."""
+        self._pending.pop(request.seq, None)
+        what = _ANSWER_NAMES[request.WhichOneof("frame")]
+        return TimeoutError(f"the broker read nothing within {timeout} s, so the frame asking "
+                            f"for a {what} was not sent; the stream was reset (reconnecting)")
+
     def _request(self, waiter, build: Callable[[int], broker_pb2.AgentFrame]
                  ) -> broker_pb2.AgentFrame:
         """The frame build(seq) makes, numbered and kept until its answer."""
