@@ -574,8 +574,13 @@ TEST_P(ClientTest, RefusedConnectionFailsAtOnceNotAfterTheTimeout) {
 // impostor broker. (The Register frame fits the stream's flow-control window, so the
 // client's write completes.)
 class SilentBroker final : public v1::Broker::CallbackService {
+ public:
+  std::atomic<int> streams{0};  // Connect calls taken
+
+ private:
   grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame>* Connect(
       grpc::CallbackServerContext*) override {
+    ++streams;
     class Reactor final : public grpc::ServerBidiReactor<v1::AgentFrame, v1::BrokerFrame> {
      public:
       void OnCancel() override { Finish(grpc::Status::CANCELLED); }
@@ -617,6 +622,36 @@ TEST_P(ClientTest, ABrokerThatNeverAnswersRegisterFailsConnectAndTheNextIsTried)
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
   (*c)->Close();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+}
+
+// Close() while the reader reconnects to a broker that takes the stream and never answers
+// Register: it cancels that stream instead of waiting out the Register wait (5 s).
+TEST_P(ClientTest, CloseDuringAReconnectThatWaitsForRegisteredReturnsAtOnce) {
+  SilentBroker silent;
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&silent);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  broker::BrokerConfig config = TestConfig();
+  config.drain_timeout_seconds = 0;
+  auto first = std::make_unique<TestBroker>(config);
+  ClientOptions o = Options(*first, "leaving", kSmol);
+  o.address = first->address() + ",127.0.0.1:" + std::to_string(port);
+  auto client = MustConnect(o);
+  ASSERT_TRUE(client);
+  first.reset();  // the client moves on to the silent broker
+  for (int i = 0; i < 400 && silent.streams.load() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  ASSERT_GT(silent.streams.load(), 0) << "the client never tried the second broker";
+  absl::SleepFor(absl::Milliseconds(100));  // its Register is written and waiting
+  const absl::Time start = absl::Now();
+  client->Close();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // the Register wait alone: 5 s
+  EXPECT_EQ(client->reconnects(), 0);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 

@@ -296,11 +296,13 @@ void Client::Close() {
   State& s = *state_;
   s.FlushAcks();  // what was processed is not delivered again
   std::shared_ptr<BrokerConnection> c;
+  std::shared_ptr<BrokerConnection> opening;  // a reconnect's stream, not registered yet
   {
     absl::MutexLock lock(&s.mu);
     if (s.closed) return;
     s.closed = true;
     c = s.connection;
+    opening = s.opening;
   }
   if (c) {
     {
@@ -309,6 +311,7 @@ void Client::Close() {
     }
     c->context.TryCancel();
   }
+  if (opening) opening->context.TryCancel();
   if (s.reader.joinable() && s.reader.get_id() != std::this_thread::get_id()) s.reader.join();
   if (s.ack_writer.joinable() && s.ack_writer.get_id() != std::this_thread::get_id()) {
     s.ack_writer.join();

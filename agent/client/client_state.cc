@@ -84,6 +84,10 @@ absl::Status Client::State::AwaitConnected(absl::Duration timeout, bool fail_fas
   const std::shared_ptr<grpc::Channel> current = Channel();
   grpc_connectivity_state state = current->GetState(/*try_to_connect=*/true);
   while (state != GRPC_CHANNEL_READY) {
+    {
+      absl::MutexLock lock(&mu);
+      if (closed) return absl::CancelledError("the client was closed");
+    }
     if (fail_fast && state == GRPC_CHANNEL_TRANSIENT_FAILURE) {
       return absl::UnavailableError(absl::StrCat(
           "cannot connect to the broker at ", options.address,
@@ -95,8 +99,9 @@ absl::Status Client::State::AwaitConnected(absl::Duration timeout, bool fail_fas
       return absl::UnavailableError(absl::StrCat("cannot reach the broker at ", options.address,
                                                  " within ", absl::FormatDuration(timeout)));
     }
-    current->WaitForStateChange(state,
-                                absl::ToChronoTime(std::min(deadline, now + absl::Seconds(1))));
+    // Short slices: Close() does not wait for a broker that cannot be reached.
+    current->WaitForStateChange(
+        state, absl::ToChronoTime(std::min(deadline, now + absl::Milliseconds(100))));
     state = current->GetState(/*try_to_connect=*/true);
   }
   return absl::OkStatus();
@@ -107,6 +112,13 @@ absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Cli
   if (absl::Status s = AwaitConnected(timeout, fail_fast); !s.ok()) return s;
   auto c = std::make_shared<BrokerConnection>();
   AddToken(&c->context, options.token);
+  {
+    // From here Close() cancels this stream too: it does not wait for a Registered that a
+    // broker may never send (the wait below).
+    absl::MutexLock lock(&mu);
+    if (closed) return absl::CancelledError("the client was closed");
+    opening = c;
+  }
   c->stream = Stub()->Connect(&c->context);
   v1::AgentFrame frame;
   v1::Register* reg = frame.mutable_register_();
@@ -139,6 +151,10 @@ absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> Cli
   }
   answered.Notify();
   watchdog.join();
+  {
+    absl::MutexLock lock(&mu);
+    opening.reset();
+  }
   if (got_registered && !cancelled) return std::make_pair(c, answer.registered());
   absl::Status ended = FromGrpcStatus(c->stream->Finish());
   if (!refused.ok()) return absl::Status(refused.code(), refused.message());
@@ -514,6 +530,23 @@ void Client::State::ReadLoop() {
       }
       absl::StatusOr<std::pair<std::shared_ptr<BrokerConnection>, v1::Registered>> opened =
           Open(std::max(backoff, absl::Milliseconds(200)), topic_list, /*fail_fast=*/false);
+      bool closing;
+      {
+        absl::MutexLock lock(&mu);
+        closing = closed;
+      }
+      if (closing) {
+        // Close() ran while this stream registered (or cancelled it): end it unused.
+        if (opened.ok()) {
+          BrokerConnection& unused = *opened->first;
+          unused.context.TryCancel();
+          v1::BrokerFrame ignored;
+          while (unused.stream->Read(&ignored)) {
+          }
+          (void)unused.stream->Finish();
+        }
+        return;
+      }
       if (opened.ok()) {
         c = opened->first;
         Install(c, opened->second, /*reconnect=*/true);

@@ -83,6 +83,8 @@ struct Client::State {
 
   mutable absl::Mutex mu;
   std::shared_ptr<BrokerConnection> connection ABSL_GUARDED_BY(mu);
+  // The stream Open is registering on (a reconnect's), so that Close can cancel it.
+  std::shared_ptr<BrokerConnection> opening ABSL_GUARDED_BY(mu);
   bool connected ABSL_GUARDED_BY(mu) = false;
   bool closed ABSL_GUARDED_BY(mu) = false;
   absl::Status fatal ABSL_GUARDED_BY(mu);
