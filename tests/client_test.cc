@@ -491,6 +491,37 @@ TEST_P(ClientTest, BrokerKeepaliveDetectsADeadPeerAndUnregistersIt) {
   EXPECT_TRUE(gone) << "the broker still lists an agent whose peer is dead";
 }
 
+// A broker that stops reading (here: a network that holds every byte) leaves a large
+// frame's write waiting on flow control; the Send used to wait until keepalive gave the
+// connection up (~40 s) whatever its timeout. Now it fails at its deadline, the stream is
+// reset, and the client reconnects once the network carries bytes again.
+TEST_P(ClientTest, ASendTheBrokerTakesNothingOfEndsAtItsDeadlineAndTheClientReconnects) {
+  TestBroker broker;
+  TcpProxy proxy(broker.server().port());
+  ClientOptions o = Options(broker, "writer");
+  o.address = proxy.address();
+  auto writer = MustConnect(o);
+  auto reader = MustConnect(Options(broker, "reader"));
+  ASSERT_TRUE(writer && reader);
+  proxy.Freeze();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<v1::SendResult> stuck =
+      writer->Send(Text("reader", std::string(3 << 20, 'x')), absl::Seconds(1));
+  const absl::Duration took = absl::Now() - start;
+  ASSERT_FALSE(stuck.ok());
+  EXPECT_EQ(stuck.status().code(), absl::StatusCode::kDeadlineExceeded) << stuck.status();
+  EXPECT_LT(took, absl::Seconds(10));  // keepalive alone: ~40 s
+  proxy.Thaw();
+  absl::StatusOr<v1::SendResult> after = writer->Send(Text("reader", "after"), absl::Seconds(20));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_GE(writer->reconnects(), 1);
+  std::optional<v1::Envelope> got = reader->Receive(kWait);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->text(), "after");  // the frame given up on was not sent later
+  reader->Ack(*got);
+  EXPECT_FALSE(reader->Receive(absl::Milliseconds(300)));
+}
+
 TEST_P(ClientTest, ReplacedStreamIsFatalAndNotReconnected) {
   TestBroker broker;
   auto first = MustConnect(Options(broker, "same", kSmol));

@@ -30,6 +30,8 @@ class TcpProxy {
   // Stops forwarding in both directions while keeping every connection open: a peer that
   // died without closing its sockets (only keepalive can tell).
   void Freeze() { frozen_ = true; }
+  // Forwards again what Freeze held, and everything after.
+  void Thaw() { frozen_ = false; }
   int connections_accepted() const { return accepted_.load(); }
 
  private:

@@ -68,6 +68,11 @@ struct ClientOptions {
   std::string tls_key_file;         // client private key (mTLS)
   uint32_t delivery_credits = 32;   // unacked deliveries the broker may have in flight
   absl::Duration connect_timeout = absl::Seconds(10);
+  // A write the broker takes nothing of (it stopped reading, so flow control holds the
+  // frame) waits this long, or until its Send's, Request's or Subscribe's deadline;
+  // then the stream is reset and reconnected (without it, the write would wait until
+  // keepalive gives the connection up, tens of seconds later).
+  absl::Duration write_timeout = absl::Seconds(10);
   bool reconnect = true;
   // Stream protocol revision offered at registration (broker.proto): 2 asks for the lean
   // frames (no SendResult for requests, replies ack their requests, acks ride on sends

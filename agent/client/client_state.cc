@@ -35,10 +35,30 @@ bool IsFinal(absl::StatusCode code) {
 
 }  // namespace
 
-bool Client::State::Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq) {
+namespace {
+constexpr absl::Duration kMinWriteWait = absl::Milliseconds(200);
+}  // namespace
+
+bool Client::State::Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq,
+                          absl::Time deadline) {
   frame.set_seq(seq != 0 ? seq : next_seq.fetch_add(1));
   absl::MutexLock lock(&c->write_mu);
-  return c->stream->Write(frame);
+  // Counted from when the lock is held: waiting behind another write is not this one's.
+  // A floor: a frame that flow control would let go at once is not cancelled for a
+  // deadline that is all but spent.
+  const absl::Time now = absl::Now();
+  deadline = deadline == absl::InfiniteFuture() ? now + options.write_timeout
+                                                : std::max(deadline, now + kMinWriteWait);
+  const uint64_t watch = write_watchdog.Begin(&c->context, deadline);
+  const bool written = c->stream->Write(frame);
+  if (write_watchdog.End(watch)) {
+    spdlog::warn(
+        "client {}: the broker took no data until the write's deadline (it stopped "
+        "reading); the stream is reset and reconnects",
+        options.agent_id);
+    return false;
+  }
+  return written;
 }
 
 absl::Status Client::State::UseAddress(size_t index) {
@@ -242,7 +262,8 @@ absl::Status Client::State::Submit(v1::Envelope envelope, absl::Time deadline, b
     }
   }
   *frame.mutable_send()->mutable_envelope() = std::move(envelope);
-  s.Write(c.get(), std::move(frame));  // a broken stream is resent after reconnect
+  // A broken stream is resent after reconnect; one stuck past the deadline is reset.
+  s.Write(c.get(), std::move(frame), 0, deadline);
   return absl::OkStatus();
 }
 
@@ -591,7 +612,7 @@ absl::Status Client::State::ChangeSubscription(const std::string& topic, bool su
   } else {
     frame.mutable_unsubscribe()->set_topic(topic);
   }
-  s.Write(c.get(), std::move(frame), seq);
+  s.Write(c.get(), std::move(frame), seq, deadline);
   absl::MutexLock lock(&s.mu);
   auto done = [&s, seq]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return s.subscriptions[seq].done; };
   absl::Status result = s.AwaitReady(done, deadline, "the broker's subscription answer");

@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "agent/client/client.h"
+#include "agent/client/write_watchdog.h"
 #include "grpcpp/grpcpp.h"
 #include "latentbus/v1/broker.grpc.pb.h"
 
@@ -62,6 +63,8 @@ struct Client::State {
     absl::Status status;
   };
 
+  // First member, so destroyed last: every thread that writes is joined by then.
+  WriteWatchdog write_watchdog;
   ClientOptions options;
   std::vector<std::string> addresses;  // options.address, split at commas
 
@@ -120,8 +123,11 @@ struct Client::State {
   std::thread ack_writer;  // revision 2: writes acks that found nothing to ride on
 
   // Writes `frame` with `seq` (a fresh one when 0) on `c`; false when the stream is
-  // broken (the reader notices and reconnects).
-  bool Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq = 0);
+  // broken (the reader notices and reconnects). A write flow control still holds at
+  // `deadline` (InfiniteFuture: options.write_timeout from now) cancels the stream
+  // (WriteWatchdog), which the reader reconnects like any lost stream.
+  bool Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq = 0,
+             absl::Time deadline = absl::InfiniteFuture());
 
   std::shared_ptr<BrokerConnection> Current();
 

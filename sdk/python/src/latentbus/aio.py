@@ -336,8 +336,9 @@ class AsyncClient(_base.ClientBase):
             raise TimeoutError(f"another write held the stream for {limit:.3g} s") from None
         try:
             for frame in frames:
-                # A floor: wait_for(..., 0) cancels even a write that would not wait.
-                remaining = max(deadline - time.monotonic(), 0.05)
+                # A floor, as the C++ client's: a frame flow control would let go at once
+                # is not cancelled for a deadline that is all but spent.
+                remaining = max(deadline - time.monotonic(), 0.2)
                 try:
                     await asyncio.wait_for(call.write(frame), remaining)
                 except asyncio.TimeoutError:
