@@ -256,12 +256,15 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
   for (const v1::Ack& ack : frame.acks()) HandleAck(ack);
   switch (frame.frame_case()) {
     case v1::AgentFrame::kRegister:
+      if (!TakeRateToken(seq)) return;
       PushError(BrokerError(v1::NOT_REGISTERED, "this stream is already registered"), seq);
       return;
     case v1::AgentFrame::kSubscribe:
+      if (!TakeRateToken(seq)) return;
       HandleSubscribe(seq, frame.subscribe().topic(), true);
       return;
     case v1::AgentFrame::kUnsubscribe:
+      if (!TakeRateToken(seq)) return;
       HandleSubscribe(seq, frame.unsubscribe().topic(), false);
       return;
     case v1::AgentFrame::kSend:
@@ -277,9 +280,18 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
       if (frame.frame_case() == v1::AgentFrame::FRAME_NOT_SET && frame.acks_size() > 0) {
         return;  // acks alone
       }
+      if (!TakeRateToken(seq)) return;
       PushError(BrokerError(v1::INVALID_ARGUMENT, "empty or unknown frame"), seq);
       return;
   }
+}
+
+bool ConnectReactor::TakeRateToken(uint64_t seq) {
+  const std::string key = SendContext{agent_id_, principal_}.RateKey();
+  if (broker_->rate_limiter().Allow(key, absl::Now())) return true;
+  const LimitsConfig& limits = broker_->config().limits;
+  PushError(RateLimitedError(key, limits.rate_per_second, limits.rate_burst), seq);
+  return false;
 }
 
 void ConnectReactor::HandleAck(const v1::Ack& ack) {

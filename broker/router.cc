@@ -15,6 +15,11 @@
 #include "spdlog/spdlog.h"
 
 namespace latentbus::broker {
+
+absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst) {
+  return BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds ", rate_per_second,
+                                                    " messages/s (burst ", burst, ")"));
+}
 namespace {
 
 absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
@@ -178,11 +183,9 @@ void Router::Send(const SendContext& context, v1::Envelope envelope, Done done) 
     return Refuse(message_id, s, {}, done);
   }
   if (const std::string rate_key = context.RateKey(); !c_.rate_limiter->Allow(rate_key, now)) {
-    return Refuse(
-        message_id,
-        BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds ", limits_.rate_per_second,
-                                                   " messages/s (burst ", limits_.rate_burst, ")")),
-        {}, done);
+    return Refuse(message_id,
+                  RateLimitedError(rate_key, limits_.rate_per_second, limits_.rate_burst), {},
+                  done);
   }
   absl::Time deadline = absl::InfiniteFuture();
   const absl::Time furthest = now + absl::Seconds(limits_.max_deadline_seconds);

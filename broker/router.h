@@ -56,6 +56,9 @@ struct SendContext {
   }
 };
 
+// The refusal of a sender (`rate_key`, SendContext::RateKey) over its message rate.
+absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst);
+
 struct SendOutcome {
   std::string message_id;
   // Not OK: the envelope was refused and nothing was delivered; `refused_agents` names

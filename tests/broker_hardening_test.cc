@@ -188,6 +188,35 @@ TEST(BrokerHardeningTest, RateLimitIsThePrincipalsAndSurvivesReconnects) {
   ASSERT_TRUE(bob.NextOf(BrokerFrame::kSendResult));
 }
 
+// A client repeating frames that earn an answer but carry no message (subscription
+// changes, which in a cluster rewrite the agent's directory record in JetStream; empty
+// frames) used to be answered at line rate: each takes a token like a message now.
+TEST(BrokerHardeningTest, FramesAnsweredWithoutAMessageDrawOnTheSendersBucket) {
+  broker::BrokerConfig config = TokensConfig();  // 3 at once, then one a minute
+  config.tokens[0].subscribe = {"news"};
+  TestBroker broker(config);
+  TestAgent alice(broker.Channel(), kAliceToken);
+  ASSERT_TRUE(alice.Register("alice", kSpec).ok());
+  for (int i = 0; i < 3; ++i) {
+    alice.Subscribe("news");
+    ASSERT_TRUE(alice.NextOf(BrokerFrame::kSubscribeResult)) << i;
+  }
+  const uint64_t seq = alice.Subscribe("news");
+  v1::Error e = ExpectError(alice, v1::RATE_LIMITED);
+  EXPECT_EQ(e.seq(), seq);
+  EXPECT_NE(e.detail().find("token:alice exceeds"), std::string::npos) << e.detail();
+  v1::AgentFrame empty;
+  empty.set_seq(99);
+  ASSERT_TRUE(alice.Write(empty));
+  EXPECT_EQ(ExpectError(alice, v1::RATE_LIMITED).seq(), 99u);  // was INVALID_ARGUMENT
+  // The bucket is the one messages draw on.
+  alice.Send(ToAgent("m1", "bob", "hi"));
+  ExpectError(alice, v1::RATE_LIMITED);
+  // Acks take no token and earn no answer.
+  alice.Ack("bob", "never-delivered");
+  EXPECT_TRUE(alice.NothingWithin(absl::Milliseconds(200)));
+}
+
 TEST(BrokerHardeningTest, DirectMessagesFollowTheTokensSendToList) {
   broker::BrokerConfig config = TokensConfig();
   config.limits.rate_per_second = 0;
