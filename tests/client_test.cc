@@ -418,6 +418,47 @@ TEST(ClientDedupTest, ARepeatQueuedBeforeTheAckIsNotHandedOverEither) {
   EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
 }
 
+// Revision 2: a Reply acks its request, so it also keeps a repeat of the request from the
+// application, as an Ack does. Here the reply is lost with the stream: after the
+// reconnect the broker delivers the request again while the client writes the reply
+// again; the repeat is acked, not handed over (before: the application got the request a
+// second time, without having acked it, and answered it twice).
+TEST(ClientDedupTest, ARepeatOfARequestAlreadyRepliedToIsNotHandedOver) {
+  g_protocol = 2;
+  TestBroker broker;
+  TcpProxy proxy(broker.server().port());
+  auto alice = MustConnect(Options(broker, "alice"));
+  ClientOptions g_options = Options(broker, "g");
+  g_options.address = proxy.address();
+  auto g = MustConnect(g_options);
+  ASSERT_TRUE(alice && g);
+  absl::StatusOr<v1::Envelope> answer = absl::UnknownError("not run");
+  std::thread asking([&] { answer = alice->Request(Text("g", "q?"), absl::Seconds(20)); });
+  std::optional<v1::Envelope> request = g->Receive(kWait);
+  ASSERT_TRUE(request);
+  proxy.Freeze();  // the reply goes nowhere...
+  absl::StatusOr<v1::SendResult> replied = absl::UnknownError("not run");
+  std::thread replying([&] {
+    v1::Envelope reply;
+    reply.set_text("a!");
+    replied = g->Reply(*request, reply, absl::Seconds(20));
+  });
+  absl::SleepFor(absl::Milliseconds(200));
+  proxy.Cut();  // ...and is lost with the stream
+  proxy.Thaw();
+  replying.join();
+  asking.join();
+  ASSERT_TRUE(replied.ok()) << replied.status();
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(answer->text(), "a!");
+  EXPECT_GE(g->reconnects(), 1);
+  EXPECT_FALSE(g->Receive(absl::Milliseconds(500)).has_value());
+  for (int i = 0; i < 200 && broker.broker().delivery().Pending("g") > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
+}
+
 TEST_P(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
   TestBroker broker;
   ASSERT_TRUE(broker.broker()

@@ -213,6 +213,15 @@ absl::StatusOr<v1::SendResult> Client::Reply(const v1::Envelope& request, v1::En
     // it did reach the broker the Ack is one too many, which the broker ignores.)
     absl::MutexLock lock(&state_->mu);
     state_->ForgetReplied(request.sender_id(), request.message_id());
+  } else if (protocol() >= 2) {
+    // The reply acked the request: a repeat already waiting (a redelivery after a lost
+    // stream) is acked and never handed over, as by Ack.
+    std::shared_ptr<BrokerConnection> c = state_->Current();
+    if (c) {
+      for (const v1::Envelope& repeat : state_->TakeQueuedRepeats(request)) {
+        state_->AckFrames(c.get(), repeat);
+      }
+    }
   }
   return sent;
 }

@@ -124,7 +124,8 @@ class Client {
   absl::StatusOr<v1::Envelope> Request(v1::Envelope envelope, absl::Duration timeout);
 
   // Sends `reply` to the sender of `request` with correlation_id = request.message_id.
-  // With revision 2 this also acks `request` (a later Ack of it writes nothing).
+  // With revision 2 this also acks `request` (a later Ack of it writes nothing), and a
+  // repeat of `request` (redelivered after a lost stream) is not handed over, as after Ack.
   absl::StatusOr<v1::SendResult> Reply(const v1::Envelope& request, v1::Envelope reply,
                                        absl::Duration timeout = absl::Seconds(30));
 

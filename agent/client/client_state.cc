@@ -267,10 +267,8 @@ absl::Status Client::State::Submit(v1::Envelope envelope, absl::Time deadline, b
   return absl::OkStatus();
 }
 
-void Client::State::NoteAcked(const v1::Envelope& delivered) {
+void Client::State::NoteAcked(std::string key) {
   if (options.dedup_window == 0) return;
-  std::string key =
-      absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1), delivered.message_id());
   if (!acked.insert(key).second) return;
   acked_order.push_back(std::move(key));
   while (acked_order.size() > options.dedup_window) {
@@ -297,13 +295,12 @@ std::vector<v1::Envelope> Client::State::TakeQueuedRepeats(const v1::Envelope& f
 void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered) {
   {
     absl::MutexLock lock(&mu);
-    NoteAcked(delivered);
+    std::string key =
+        absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1), delivered.message_id());
+    acked_by_reply.erase(key);  // the application's ack owns the dedup entry now
+    NoteAcked(key);
     if (protocol >= 2) {
-      if (!replied.empty() &&
-          replied.erase(absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1),
-                                     delivered.message_id())) > 0) {
-        return;  // our Reply acked it
-      }
+      if (!replied.empty() && replied.erase(key) > 0) return;  // our Reply acked it
       if (pending_acks.empty()) acks_waiting_since = absl::Now();
       v1::Ack& ack = pending_acks.emplace_back();
       ack.set_message_id(delivered.message_id());
@@ -340,17 +337,26 @@ void Client::State::TakePendingAcks(v1::AgentFrame* frame) {
 void Client::State::NoteReplied(const std::string& sender_id, const std::string& message_id) {
   constexpr size_t kRememberReplies = 4096;
   std::string key = absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
+  // The reply acks the request: a repeat of it is not handed over either (as after Ack).
+  if (options.dedup_window > 0 && !acked.contains(key)) {
+    NoteAcked(key);
+    acked_by_reply.insert(key);
+  }
   if (!replied.insert(key).second) return;
   replied_order.push_back(std::move(key));
   while (replied_order.size() > kRememberReplies) {
     replied.erase(replied_order.front());
+    acked_by_reply.erase(replied_order.front());
     replied_order.pop_front();
   }
 }
 
 void Client::State::ForgetReplied(const std::string& sender_id, const std::string& message_id) {
-  // Its entry in replied_order stays until it ages out; erasing an absent key is harmless.
-  replied.erase(absl::StrCat(sender_id, absl::string_view("\0", 1), message_id));
+  // Its entries in replied_order and acked_order stay until they age out; erasing an
+  // absent key is harmless.
+  const std::string key = absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
+  replied.erase(key);
+  if (acked_by_reply.erase(key) > 0) acked.erase(key);  // nothing acked it: hand repeats over
 }
 
 bool Client::State::FlushAcks() {

@@ -111,10 +111,12 @@ struct Client::State {
   std::deque<std::string> replied_order ABSL_GUARDED_BY(mu);
   // Deliveries acked (sender '\0' message_id), for dropping their repeats (a redelivery
   // whose ack was lost with a broker); bounded by options.dedup_window, oldest forgotten
-  // first.
+  // first. A Reply (revision 2) acks too; the keys only a Reply put there, in
+  // acked_by_reply (a subset of `replied`), leave again when that Reply fails.
   absl::flat_hash_set<std::string> acked ABSL_GUARDED_BY(mu);
   std::deque<std::string> acked_order ABSL_GUARDED_BY(mu);
-  void NoteAcked(const v1::Envelope& delivered) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::flat_hash_set<std::string> acked_by_reply ABSL_GUARDED_BY(mu);
+  void NoteAcked(std::string key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Removes from the inbox the deliveries of the same (sender, message id) as `first` and
   // returns them (with dedup on: they are repeats of a message the application acked).
   std::vector<v1::Envelope> TakeQueuedRepeats(const v1::Envelope& first);

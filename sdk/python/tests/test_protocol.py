@@ -799,6 +799,40 @@ def test_acking_a_delivery_takes_its_repeats_waiting_in_the_inbox():
     assert core.take_queued_repeats(first, inbox) == [] and list(inbox) == [repeat]
 
 
+def test_a_reply_keeps_repeats_of_its_request_from_the_application_as_an_ack_does():
+    core, _ = make_core()
+    register_lean(core)
+    request = core.feed(deliver_frame("you", message_id="q1")).delivery
+    core.replying(request)  # revision 2: the reply acks the request
+    # A redelivery (the reply lost with a stream) is acked again, not handed over...
+    repeat = core.feed(deliver_frame("you", message_id="q1"))
+    assert repeat.delivery is None and core.repeats_dropped == 1
+    # ...as is a copy that was already waiting in the inbox when the reply went.
+    queued = core.feed(deliver_frame("you", message_id="q2")).delivery
+    waiting = core.feed(deliver_frame("you", message_id="q2")).delivery
+    inbox = collections.deque([waiting])
+    core.replying(queued)
+    assert core.take_queued_repeats(queued, inbox) and not inbox
+    assert core.repeats_dropped == 2
+    # A reply that failed acked nothing: repeats are handed over, and ack() writes its Ack.
+    failed = core.feed(deliver_frame("you", message_id="q3")).delivery
+    core.replying(failed)
+    core.reply_failed(failed)
+    assert core.feed(deliver_frame("you", message_id="q3")).delivery is not None
+    # ...but not when the application had acked the request before the reply failed.
+    acked = core.feed(deliver_frame("you", message_id="q4")).delivery
+    core.ack_frame(acked)
+    core.replying(acked)
+    core.reply_failed(acked)
+    assert core.feed(deliver_frame("you", message_id="q4")).delivery is None
+    # Revision 1: a reply acks nothing; the request's ack() does.
+    core, _ = make_core()
+    register(core)
+    request = core.feed(deliver_frame("you", message_id="q1")).delivery
+    core.replying(request)
+    assert core.feed(deliver_frame("you", message_id="q1")).delivery is not None
+
+
 def test_the_dedup_window_forgets_the_oldest_and_0_turns_it_off():
     core, _ = make_core(dedup_window=2)
     register(core)

@@ -122,11 +122,15 @@ class AsyncClient(_base.ClientBase):
         """As Client.reply (on revision 2 the reply acks the request)."""
         self._core.replying(delivery)
         try:
-            return await self.send(delivery.sender_id, correlation_id=delivery.message_id,
-                                   message_class=message_class, **kwargs)
+            result = await self.send(delivery.sender_id, correlation_id=delivery.message_id,
+                                     message_class=message_class, **kwargs)
         except BaseException:
             self._core.reply_failed(delivery)
             raise
+        if self._core.lean:  # the reply acked it: its repeats waiting are acked, as by ack()
+            for write in self._core.take_queued_repeats(delivery, self._inbox._queue):
+                await self._write(write)
+        return result
 
     async def receive(self, timeout: float | None = None) -> Delivery:
         """As Client.receive (TimeoutError after `timeout`, StreamClosed at the end)."""

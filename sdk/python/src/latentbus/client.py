@@ -172,16 +172,24 @@ class Client(_base.ClientBase):
 
     def reply(self, delivery: Delivery, *, message_class="result", **kwargs) -> SendResult:
         """Answers `delivery` (a request): addressed to its sender, correlated to it. On
-        revision 2 the reply acks the request (a later ack() of it writes nothing)."""
+        revision 2 the reply acks the request (a later ack() of it writes nothing), and a
+        repeat of the request (redelivered after a lost stream) is not handed over, as
+        after ack()."""
         with self._lock:
             self._core.replying(delivery)
         try:
-            return self.send(delivery.sender_id, correlation_id=delivery.message_id,
-                             message_class=message_class, **kwargs)
+            result = self.send(delivery.sender_id, correlation_id=delivery.message_id,
+                               message_class=message_class, **kwargs)
         except BaseException:
             with self._lock:
                 self._core.reply_failed(delivery)
             raise
+        if self._core.lean:  # the reply acked it: its repeats waiting are acked, as by ack()
+            with self._lock, self._inbox.mutex:
+                repeats = self._core.take_queued_repeats(delivery, self._inbox.queue)
+            for write in repeats:
+                self._write(write)
+        return result
 
     def receive(self, timeout: float | None = None) -> Delivery:
         """The next delivery. Raises TimeoutError after `timeout` seconds (None: wait

@@ -170,6 +170,8 @@ class Protocol:
         self.ignored_replies = 0
         self.protocol = 1  # the stream's revision, from Registered
         self._replied = _failover.KeyWindow(REMEMBERED_REPLIES)
+        # The keys in _acked that only a reply put there (reply_failed takes them out).
+        self._acked_by_reply = _failover.KeyWindow(REMEMBERED_REPLIES)
 
     # -- state --------------------------------------------------------------------------
 
@@ -330,6 +332,7 @@ class Protocol:
         """The Ack for `delivery`; None when our reply acked it (revision 2). A repeat
         of `delivery` will not be handed over (dedup_window)."""
         key = (delivery.sender_id, delivery.message_id)
+        self._acked_by_reply.discard(key)  # the ack owns the dedup entry now
         self._acked.add(key)
         if self._replied.discard(key):
             return None
@@ -362,16 +365,24 @@ class Protocol:
         return writes
 
     def replying(self, delivery: Delivery) -> None:
-        """Records that a reply to `delivery` is being sent: on revision 2 it acks it."""
+        """Records that a reply to `delivery` is being sent: on revision 2 it acks it, so
+        a repeat of `delivery` is not handed over either (dedup_window), as after ack()."""
         if self.lean:
-            self._replied.add((delivery.sender_id, delivery.message_id))
+            key = (delivery.sender_id, delivery.message_id)
+            self._replied.add(key)
+            if self._acked.size > 0 and key not in self._acked:
+                self._acked.add(key)
+                self._acked_by_reply.add(key)
 
     def reply_failed(self, delivery: Delivery) -> None:
         """The reply to `delivery` raised: it may never have left (too large, no credit,
         no stream), so a later ack() of the request must be written, or its delivery
         credit never comes back. (If it did reach the broker, that Ack is one too many,
-        which the broker ignores.)"""
-        self._replied.discard((delivery.sender_id, delivery.message_id))
+        which the broker ignores.) Nothing acked it: its repeats are handed over again."""
+        key = (delivery.sender_id, delivery.message_id)
+        self._replied.discard(key)
+        if self._acked_by_reply.discard(key):
+            self._acked.discard(key)
 
     @staticmethod
     def send_result(frame: broker_pb2.BrokerFrame) -> SendResult:
