@@ -8,6 +8,7 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "agent/client/channel.h"
 #include "latentbus/v1/broker.grpc.pb.h"
@@ -351,18 +352,38 @@ TEST_P(ClientTest, ReconnectsAfterBrokerRestart) {
   EXPECT_GE(alice->reconnects(), 1);
 }
 
+// The dedup tests' cast on revision 2: a broker, alice connected to it directly, and g
+// through a proxy that can lose, hold or cut g's stream.
+struct ProxiedPair {
+  explicit ProxiedPair(absl::Duration g_ack_delay = absl::Milliseconds(2))
+      : proxy(broker.server().port()) {
+    g_protocol = 2;
+    alice = MustConnect(Options(broker, "alice"));
+    ClientOptions g_options = Options(broker, "g");
+    g_options.address = proxy.address();
+    g_options.ack_delay = g_ack_delay;
+    g = MustConnect(g_options);
+  }
+  // Waits (up to 5 s) for the broker to hold nothing unacked for g, and checks it.
+  void ExpectNothingPendingForG() {
+    for (int i = 0; i < 200 && broker.broker().delivery().Pending("g") > 0; ++i) {
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+    EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
+  }
+
+  TestBroker broker;
+  TcpProxy proxy;
+  std::unique_ptr<Client> alice;
+  std::unique_ptr<Client> g;
+};
+
 // An ack lost with the stream: the broker delivers the message again, and the client acks
 // the repeat without handing it to the application twice (revision 2, where an ack may wait
 // for a frame to ride on).
 TEST(ClientDedupTest, ARepeatOfAnAckedDeliveryIsAckedAndNotHandedOver) {
-  g_protocol = 2;
-  TestBroker broker;
-  TcpProxy proxy(broker.server().port());
-  auto alice = MustConnect(Options(broker, "alice"));
-  ClientOptions g_options = Options(broker, "g");
-  g_options.address = proxy.address();
-  g_options.ack_delay = absl::Milliseconds(1500);  // the ack waits, and is lost with the stream
-  auto g = MustConnect(g_options);
+  ProxiedPair cast(/*g_ack_delay=*/absl::Milliseconds(1500));         // the ack waits, is lost
+  auto [alice, g, proxy] = std::tie(cast.alice, cast.g, cast.proxy);  // references
   ASSERT_TRUE(alice && g);
   ASSERT_TRUE(alice->Send(Text("g", "once")).ok());
   std::optional<v1::Envelope> first = g->Receive(kWait);
@@ -379,21 +400,12 @@ TEST(ClientDedupTest, ARepeatOfAnAckedDeliveryIsAckedAndNotHandedOver) {
   EXPECT_EQ(second->text(), "next");
   g->Ack(*second);
   EXPECT_FALSE(g->Receive(absl::Milliseconds(300)).has_value());
-  // The repeat was acked: nothing stays pending for g at the broker.
-  for (int i = 0; i < 200 && broker.broker().delivery().Pending("g") > 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(25));
-  }
-  EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
+  cast.ExpectNothingPendingForG();  // the repeat was acked
 }
 
 TEST(ClientDedupTest, ARepeatQueuedBeforeTheAckIsNotHandedOverEither) {
-  g_protocol = 2;
-  TestBroker broker;
-  TcpProxy proxy(broker.server().port());
-  auto alice = MustConnect(Options(broker, "alice"));
-  ClientOptions g_options = Options(broker, "g");
-  g_options.address = proxy.address();
-  auto g = MustConnect(g_options);
+  ProxiedPair cast;
+  auto [alice, g, proxy] = std::tie(cast.alice, cast.g, cast.proxy);  // references
   ASSERT_TRUE(alice && g);
   ASSERT_TRUE(alice->Send(Text("g", "once")).ok());
   absl::SleepFor(absl::Milliseconds(300));  // "once" waits in g's client, not yet received
@@ -412,10 +424,7 @@ TEST(ClientDedupTest, ARepeatQueuedBeforeTheAckIsNotHandedOverEither) {
   ASSERT_TRUE(second);
   EXPECT_EQ(second->text(), "next");
   g->Ack(*second);
-  for (int i = 0; i < 200 && broker.broker().delivery().Pending("g") > 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(25));
-  }
-  EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
+  cast.ExpectNothingPendingForG();
 }
 
 // Revision 2: a Reply acks its request, so it also keeps a repeat of the request from the
@@ -424,13 +433,8 @@ TEST(ClientDedupTest, ARepeatQueuedBeforeTheAckIsNotHandedOverEither) {
 // again; the repeat is acked, not handed over (before: the application got the request a
 // second time, without having acked it, and answered it twice).
 TEST(ClientDedupTest, ARepeatOfARequestAlreadyRepliedToIsNotHandedOver) {
-  g_protocol = 2;
-  TestBroker broker;
-  TcpProxy proxy(broker.server().port());
-  auto alice = MustConnect(Options(broker, "alice"));
-  ClientOptions g_options = Options(broker, "g");
-  g_options.address = proxy.address();
-  auto g = MustConnect(g_options);
+  ProxiedPair cast;
+  auto [alice, g, proxy] = std::tie(cast.alice, cast.g, cast.proxy);  // references
   ASSERT_TRUE(alice && g);
   absl::StatusOr<v1::Envelope> answer = absl::UnknownError("not run");
   std::thread asking([&] { answer = alice->Request(Text("g", "q?"), absl::Seconds(20)); });
@@ -453,10 +457,7 @@ TEST(ClientDedupTest, ARepeatOfARequestAlreadyRepliedToIsNotHandedOver) {
   EXPECT_EQ(answer->text(), "a!");
   EXPECT_GE(g->reconnects(), 1);
   EXPECT_FALSE(g->Receive(absl::Milliseconds(500)).has_value());
-  for (int i = 0; i < 200 && broker.broker().delivery().Pending("g") > 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(25));
-  }
-  EXPECT_EQ(broker.broker().delivery().Pending("g"), 0u);
+  cast.ExpectNothingPendingForG();
 }
 
 TEST_P(ClientTest, BrokenNetworkResendsUnansweredAndRedeliversUnacked) {
@@ -662,15 +663,28 @@ class SilentBroker final : public v1::Broker::CallbackService {
   }
 };
 
-TEST_P(ClientTest, ABrokerThatNeverAnswersRegisterFailsConnectAndTheNextIsTried) {
-  SilentBroker silent;
+// A SilentBroker listening on a free loopback port.
+struct SilentServer {
+  SilentServer() {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+  }
+  ~SilentServer() {
+    if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+
+  SilentBroker service;
   int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&silent);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
-  const std::string address = "127.0.0.1:" + std::to_string(port);
+  std::unique_ptr<grpc::Server> server;
+};
+
+TEST_P(ClientTest, ABrokerThatNeverAnswersRegisterFailsConnectAndTheNextIsTried) {
+  SilentServer silent;
+  ASSERT_NE(silent.server, nullptr);
+  const std::string address = silent.address();
   ClientOptions o;
   o.protocol = g_protocol;
   o.address = address;
@@ -694,37 +708,30 @@ TEST_P(ClientTest, ABrokerThatNeverAnswersRegisterFailsConnectAndTheNextIsTried)
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_LT(absl::Now() - start, absl::Seconds(30));
   (*c)->Close();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 // Close() while the reader reconnects to a broker that takes the stream and never answers
 // Register: it cancels that stream instead of waiting out the Register wait (5 s).
 TEST_P(ClientTest, CloseDuringAReconnectThatWaitsForRegisteredReturnsAtOnce) {
-  SilentBroker silent;
-  int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&silent);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  ASSERT_NE(server, nullptr);
+  SilentServer silent;
+  ASSERT_NE(silent.server, nullptr);
   broker::BrokerConfig config = TestConfig();
   config.drain_timeout_seconds = 0;
   auto first = std::make_unique<TestBroker>(config);
   ClientOptions o = Options(*first, "leaving", kSmol);
-  o.address = first->address() + ",127.0.0.1:" + std::to_string(port);
+  o.address = first->address() + "," + silent.address();
   auto client = MustConnect(o);
   ASSERT_TRUE(client);
   first.reset();  // the client moves on to the silent broker
-  for (int i = 0; i < 400 && silent.streams.load() == 0; ++i) {
+  for (int i = 0; i < 400 && silent.service.streams.load() == 0; ++i) {
     absl::SleepFor(absl::Milliseconds(25));
   }
-  ASSERT_GT(silent.streams.load(), 0) << "the client never tried the second broker";
+  ASSERT_GT(silent.service.streams.load(), 0) << "the client never tried the second broker";
   absl::SleepFor(absl::Milliseconds(100));  // its Register is written and waiting
   const absl::Time start = absl::Now();
   client->Close();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // the Register wait alone: 5 s
   EXPECT_EQ(client->reconnects(), 0);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
 }
 
 TEST_P(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {
