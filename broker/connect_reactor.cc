@@ -287,10 +287,14 @@ void ConnectReactor::HandleFrame(v1::AgentFrame frame) {
 }
 
 bool ConnectReactor::TakeRateToken(uint64_t seq) {
+  // A bucket of their own, of the messages' size: a sender busy at its message rate can
+  // still subscribe, and a burst of subscriptions costs no messages.
   const std::string key = SendContext{agent_id_, principal_}.RateKey();
-  if (broker_->rate_limiter().Allow(key, absl::Now())) return true;
+  if (broker_->rate_limiter().Allow("frames/" + key, absl::Now())) return true;
   const LimitsConfig& limits = broker_->config().limits;
-  PushError(RateLimitedError(key, limits.rate_per_second, limits.rate_burst), seq);
+  PushError(RateLimitedError(key, limits.rate_per_second, limits.rate_burst,
+                             "answered frames without a message"),
+            seq);
   return false;
 }
 

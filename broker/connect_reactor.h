@@ -92,10 +92,10 @@ class ConnectReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void HandleSend(uint64_t seq, v1::Send* send);
   void HandleAck(const v1::Ack& ack);
   // Frames that earn an answer without carrying a message (a subscription change, a
-  // second Register, an empty or unknown frame) take a token from the sender's message
-  // bucket too: repeated at line rate they would keep the broker busy, and in a cluster
-  // JetStream (a subscription change rewrites the agent's record in the directory).
-  // False (and a RATE_LIMITED answer for `seq`) when the bucket is empty.
+  // second Register, an empty or unknown frame) take a token from a second bucket of the
+  // sender's, as large as its message bucket: repeated at line rate they would keep the
+  // broker busy, and in a cluster JetStream (a subscription change rewrites the agent's
+  // record in the directory). False (and a RATE_LIMITED answer for `seq`) when empty.
   bool TakeRateToken(uint64_t seq);
   void HandleSubscribe(uint64_t seq, const std::string& topic, bool subscribe);
   void PushError(const absl::Status& status, uint64_t seq, absl::string_view message_id = "");

@@ -3,10 +3,11 @@
 // and Publish call of a token shares its bucket, and by agent id when it is off.
 //
 // A bucket holds up to `burst` tokens and refills at `rate` tokens per second; each
-// message takes one. rate <= 0 disables limiting. A bucket outlives the stream that used
-// it (reconnecting does not refill it); buckets that have refilled completely are
-// swept, since a full bucket is the same as none, so memory follows the senders active
-// in the last burst/rate seconds.
+// message takes one (and each answered stream frame without a message takes one from a
+// second bucket of the same sender, keyed "frames/<key>": ConnectReactor). rate <= 0 disables
+// limiting. A bucket outlives the stream that used it (reconnecting does not refill it); buckets
+// that have refilled completely are swept, since a full bucket is the same as none, so memory
+// follows the senders active in the last burst/rate seconds.
 //
 // Thread safety: safe for concurrent use (internal mutex).
 #ifndef LATENTBUS_BROKER_RATE_LIMITER_H_

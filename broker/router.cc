@@ -16,9 +16,10 @@
 
 namespace latentbus::broker {
 
-absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst) {
-  return BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds ", rate_per_second,
-                                                    " messages/s (burst ", burst, ")"));
+absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst,
+                              absl::string_view what) {
+  return BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds ", rate_per_second, " ",
+                                                    what, "/s (burst ", burst, ")"));
 }
 namespace {
 

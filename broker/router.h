@@ -56,8 +56,10 @@ struct SendContext {
   }
 };
 
-// The refusal of a sender (`rate_key`, SendContext::RateKey) over its message rate.
-absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst);
+// The refusal of a sender (`rate_key`, SendContext::RateKey) over its rate of `what`
+// ("messages", ...).
+absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst,
+                              absl::string_view what = "messages");
 
 struct SendOutcome {
   std::string message_id;

@@ -456,6 +456,8 @@ TEST(ClientDedupTest, ARepeatOfARequestAlreadyRepliedToIsNotHandedOver) {
   ASSERT_TRUE(answer.ok()) << answer.status();
   EXPECT_EQ(answer->text(), "a!");
   EXPECT_GE(g->reconnects(), 1);
+  // The case this test is about happened: the broker delivered the request again.
+  EXPECT_GE(cast.broker.broker().metrics().CounterValue("latentbus_redeliveries_total"), 1);
   EXPECT_FALSE(g->Receive(absl::Milliseconds(500)).has_value());
   cast.ExpectNothingPendingForG();
 }
@@ -732,6 +734,22 @@ TEST_P(ClientTest, CloseDuringAReconnectThatWaitsForRegisteredReturnsAtOnce) {
   client->Close();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // the Register wait alone: 5 s
   EXPECT_EQ(client->reconnects(), 0);
+}
+
+TEST_P(ClientTest, OptionsThatCannotWorkAreRefusedBeforeConnecting) {
+  TestBroker broker;
+  ClientOptions o = Options(broker, "careful");
+  o.write_timeout = absl::ZeroDuration();  // would cancel every write
+  absl::StatusOr<std::unique_ptr<Client>> c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("write_timeout must be positive"), std::string::npos)
+      << c.status();
+  o = Options(broker, "careful");
+  o.delivery_credits = 0;
+  c = Client::Connect(o);
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << c.status();
+  EXPECT_EQ(broker.broker().registry().size(), 0u);
 }
 
 TEST_P(ClientTest, OversizeSendIsRefusedLocallyAndTheStreamStays) {

@@ -96,6 +96,7 @@ void TcpProxy::Pump(int client_fd, int server_fd) {
       continue;
     }
     if (poll(fds, 2, 100) < 0) break;
+    if (frozen_) continue;  // frozen while poll waited: what it saw stays unread
     bool done = false;
     for (int i = 0; i < 2 && !done; ++i) {
       if (fds[i].revents == 0) continue;

@@ -14,6 +14,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 
 namespace latentbus::testing {
 
@@ -29,7 +30,12 @@ class TcpProxy {
   void Cut();
   // Stops forwarding in both directions while keeping every connection open: a peer that
   // died without closing its sockets (only keepalive can tell).
-  void Freeze() { frozen_ = true; }
+  // Returns once every pump has seen it (a pump checks before and after each wait of at
+  // most 100 ms): nothing written after Freeze returns is forwarded.
+  void Freeze() {
+    frozen_ = true;
+    absl::SleepFor(absl::Milliseconds(150));
+  }
   // Forwards again what Freeze held, and everything after.
   void Thaw() { frozen_ = false; }
   int connections_accepted() const { return accepted_.load(); }

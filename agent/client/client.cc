@@ -1,5 +1,6 @@
 #include "agent/client/client.h"
 
+#include <algorithm>
 #include <random>
 #include <utility>
 
@@ -40,6 +41,10 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(ClientOptions options) {
   if (options.agent_id.empty()) return absl::InvalidArgumentError("no agent id given");
   if (options.delivery_credits == 0) {
     return absl::InvalidArgumentError("delivery_credits must be at least 1");
+  }
+  if (options.write_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("write_timeout must be positive, got ",
+                                                   absl::FormatDuration(options.write_timeout)));
   }
   auto state = std::make_unique<State>();
   for (absl::string_view a : absl::StrSplit(options.address, ',', absl::SkipWhitespace())) {
@@ -219,7 +224,7 @@ absl::StatusOr<v1::SendResult> Client::Reply(const v1::Envelope& request, v1::En
     std::shared_ptr<BrokerConnection> c = state_->Current();
     if (c) {
       for (const v1::Envelope& repeat : state_->TakeQueuedRepeats(request)) {
-        state_->AckFrames(c.get(), repeat);
+        state_->WriteAck(c.get(), repeat);
       }
     }
   }
@@ -245,7 +250,7 @@ void Client::Ack(const v1::Envelope& delivered) {
   // A repeat that came while this one waited to be acked (a redelivery after a lost ack)
   // is acked too and never handed over.
   for (const v1::Envelope& repeat : state_->TakeQueuedRepeats(delivered)) {
-    state_->AckFrames(c.get(), repeat);
+    state_->WriteAck(c.get(), repeat);
   }
 }
 
@@ -301,9 +306,17 @@ uint32_t Client::protocol() const {
   return state_->protocol;
 }
 
+namespace {
+// How long Close gives the half-close once it holds the stream.
+constexpr absl::Duration kCloseWait = absl::Milliseconds(200);
+}  // namespace
+
 void Client::Close() {
   State& s = *state_;
-  s.FlushAcks();  // what was processed is not delivered again
+  // What was processed is not delivered again: the acks still waiting are written, given
+  // a second (a broker that stopped reading does not hold Close up).
+  const absl::Time flush_by = absl::Now() + absl::Seconds(1);
+  s.FlushAcks(flush_by);
   std::shared_ptr<BrokerConnection> c;
   std::shared_ptr<BrokerConnection> opening;  // a reconnect's stream, not registered yet
   {
@@ -316,7 +329,10 @@ void Client::Close() {
   if (c) {
     {
       absl::MutexLock lock(&c->write_mu);
+      const uint64_t watch =
+          s.write_watchdog.Begin(&c->context, std::max(flush_by, absl::Now() + kCloseWait));
       c->stream->WritesDone();
+      s.write_watchdog.End(watch);
     }
     c->context.TryCancel();
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -36,7 +37,10 @@ bool IsFinal(absl::StatusCode code) {
 }  // namespace
 
 namespace {
-constexpr absl::Duration kMinWriteWait = absl::Milliseconds(200);
+// A write is given at least this long once it holds the stream: a frame flow control is
+// letting through is not cancelled, with its stream, for a deadline all but spent (a
+// send that waited for a credit).
+constexpr absl::Duration kMinWriteWait = absl::Seconds(1);
 }  // namespace
 
 bool Client::State::Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t seq,
@@ -299,8 +303,15 @@ void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered
         absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1), delivered.message_id());
     acked_by_reply.erase(key);  // the application's ack owns the dedup entry now
     NoteAcked(key);
+    if (protocol >= 2 && !replied.empty() && replied.erase(key) > 0) return;  // our Reply acked it
+  }
+  WriteAck(c, delivered);
+}
+
+void Client::State::WriteAck(BrokerConnection* c, const v1::Envelope& delivered) {
+  {
+    absl::MutexLock lock(&mu);
     if (protocol >= 2) {
-      if (!replied.empty() && replied.erase(key) > 0) return;  // our Reply acked it
       if (pending_acks.empty()) acks_waiting_since = absl::Now();
       v1::Ack& ack = pending_acks.emplace_back();
       ack.set_message_id(delivered.message_id());
@@ -352,14 +363,19 @@ void Client::State::NoteReplied(const std::string& sender_id, const std::string&
 }
 
 void Client::State::ForgetReplied(const std::string& sender_id, const std::string& message_id) {
-  // Its entries in replied_order and acked_order stay until they age out; erasing an
-  // absent key is harmless.
+  // Its entry in replied_order stays until it ages out; erasing an absent key is harmless.
   const std::string key = absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
   replied.erase(key);
-  if (acked_by_reply.erase(key) > 0) acked.erase(key);  // nothing acked it: hand repeats over
+  if (acked_by_reply.erase(key) > 0) {  // nothing acked it: its repeats are handed over
+    acked.erase(key);
+    // Its place in the order goes too: a stale one would forget the key early if it
+    // were acked again later.
+    auto at = std::find(acked_order.rbegin(), acked_order.rend(), key);
+    if (at != acked_order.rend()) acked_order.erase(std::next(at).base());
+  }
 }
 
-bool Client::State::FlushAcks() {
+bool Client::State::FlushAcks(absl::Time deadline) {
   v1::AgentFrame frame;
   std::shared_ptr<BrokerConnection> c;
   {
@@ -371,7 +387,7 @@ bool Client::State::FlushAcks() {
     pending_acks.erase(pending_acks.begin());
     TakePendingAcks(&frame);
   }
-  Write(c.get(), std::move(frame));
+  Write(c.get(), std::move(frame), 0, deadline);
   return true;
 }
 
@@ -412,7 +428,7 @@ void Client::State::Handle(BrokerConnection* c, const v1::BrokerFrame& frame) {
             acked.contains(absl::StrCat(e.sender_id(), absl::string_view("\0", 1), e.message_id()));
       }
       if (repeat) {  // the application acked it already: ack the repeat, hand nothing over
-        AckFrames(c, e);
+        WriteAck(c, e);
         return;
       }
       {

@@ -168,8 +168,12 @@ struct Client::State {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The ack_writer thread's loop, until closed.
   void AckWriterLoop();
-  // Writes the waiting acks in a frame of their own (false: none were waiting).
-  bool FlushAcks();
+  // Writes the waiting acks in a frame of their own (false: none were waiting), the
+  // write given until `deadline` (Write).
+  bool FlushAcks(absl::Time deadline = absl::InfiniteFuture());
+  // Writes the ack of `delivered` (revision 2: queued to ride on the next frame; 1: an
+  // Ack frame now, and the delivery credits due), with no dedup bookkeeping: a repeat's.
+  void WriteAck(BrokerConnection* c, const v1::Envelope& delivered);
 
   void Handle(BrokerConnection* c, const v1::BrokerFrame& frame);
 

@@ -160,12 +160,12 @@ def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(b
             try:
                 start = time.monotonic()
                 with pytest.raises(TimeoutError) as info:
-                    await writer.send("reader", text="x" * (1 << 20), timeout=1)
+                    await writer.send("reader", text="x" * (3 << 20), timeout=1)
                 took = time.monotonic() - start
             finally:
                 os.kill(broker.process.pid, signal.SIGCONT)
             assert "the broker read nothing within 1 s" in str(info.value)
-            assert took < 15, took  # keepalive alone: ~40 s
+            assert took < 15, took  # keepalive alone: ~40 s (the write gets >= 1 s)
             # The reset stream is lost like any other: the writer registers again and
             # its next send goes through; the frame it gave up on is not sent later.
             result = await writer.send("reader", text="after", timeout=20)
@@ -175,4 +175,32 @@ def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(b
             assert delivery.text == "after"
             await delivery.ack()
             assert reader.pending_deliveries == 0
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_a_task_cancelled_inside_a_write_leaves_a_client_that_reconnects(broker):
+    """grpc.aio cancels the whole call when a task is cancelled inside its write (an
+    application's asyncio.timeout around send(), say): that used to read as the client's
+    own close, and the client ended for good; the stream is reconnected now."""
+    async def main():
+        async with aio.connect(broker.address) as writer, \
+                aio.connect(broker.address) as reader:
+            await writer.register("writer")
+            await reader.register("reader")
+            os.kill(broker.process.pid, signal.SIGSTOP)
+            try:
+                task = asyncio.create_task(
+                    writer.send("reader", text="x" * (3 << 20), timeout=30))
+                await asyncio.sleep(0.5)  # its write waits on flow control
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+            finally:
+                os.kill(broker.process.pid, signal.SIGCONT)
+            result = await writer.send("reader", text="after", timeout=20)
+            assert [r.agent_id for r in result.recipients] == ["reader"]
+            assert writer.reconnects >= 1
+            delivery = await reader.receive(timeout=10)
+            assert delivery.text == "after"
+            await delivery.ack()
     asyncio.run(asyncio.wait_for(main(), 60))

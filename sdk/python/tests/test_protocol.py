@@ -799,6 +799,21 @@ def test_acking_a_delivery_takes_its_repeats_waiting_in_the_inbox():
     assert core.take_queued_repeats(first, inbox) == [] and list(inbox) == [repeat]
 
 
+def test_a_send_never_written_is_forgotten_and_gives_its_credit_back():
+    core, _ = make_core()
+    register(core, send_credits=2)
+    assert core.take_send_credit(deadline=1.0, now=0.0) is None
+    frame = core.send_frame(text_envelope(core, "you"), waiter())
+    assert core.claim(frame) and core.send_credits == 1
+    error = core.unsent(frame, 2.0)
+    assert isinstance(error, TimeoutError) and "was not sent" in str(error)
+    assert core.send_credits == 2
+    # Forgotten: a reconnect does not write it again.
+    core.lost(Unavailable())
+    again = core.reopen_frame()
+    assert core.feed(registered_frame(again.seq, send_credits=8)).writes == []
+
+
 def test_a_reply_keeps_repeats_of_its_request_from_the_application_as_an_ack_does():
     core, _ = make_core()
     register_lean(core)

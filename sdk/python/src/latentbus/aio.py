@@ -30,6 +30,15 @@ from latentbus.v1 import broker_pb2
 
 _END = object()
 
+# A write is given at least this long once it holds the write lock (as the C++ client's
+# kMinWriteWait): a frame that flow control is letting through is not cancelled, with
+# its stream, for a caller's deadline that is all but spent.
+MIN_WRITE_WAIT = 1.0
+
+
+class _LockWaitTimeout(Exception):
+    """A request's write found no turn: other writes held the stream that long."""
+
 
 class AsyncClient(_base.ClientBase):
     """Create with latentbus.aio.connect(); close with `await close()` or `async with`."""
@@ -129,7 +138,7 @@ class AsyncClient(_base.ClientBase):
             raise
         if self._core.lean:  # the reply acked it: its repeats waiting are acked, as by ack()
             for write in self._core.take_queued_repeats(delivery, self._inbox._queue):
-                await self._write(write)
+                await self._write_quietly(write)  # the reply went: nothing to raise now
         return result
 
     async def receive(self, timeout: float | None = None) -> Delivery:
@@ -223,10 +232,13 @@ class AsyncClient(_base.ClientBase):
             self._closing.set()
         if self._call is not None:
             if self._core.end is None:
-                try:
-                    async with self._write_lock:
-                        await self._call.done_writing()
-                except Exception:  # the stream already ended
+                try:  # behind a stuck write: give up on the half-close, the cancel follows
+                    await asyncio.wait_for(self._write_lock.acquire(), timeout)
+                    try:
+                        await asyncio.wait_for(self._call.done_writing(), timeout)
+                    finally:
+                        self._write_lock.release()
+                except Exception:  # the stream already ended, or the wait ran out
                     pass
             try:
                 await asyncio.wait_for(asyncio.shield(self._reader), timeout)
@@ -320,39 +332,44 @@ class AsyncClient(_base.ClientBase):
             await self._credits_changed()
         self._core.complete(outcome, self._inbox.put_nowait)
 
-    async def _write_frames(self, call, frames, limit: float | None) -> bool:
+    async def _write_frames(self, call, frames, limit: float | None, *,
+                            bound_lock_wait: bool = False) -> bool:
         """Writes `frames` in order on `call`, holding the write lock for all of them,
-        within `limit` seconds (None: the client's timeout). A write that flow control
-        holds that long (a broker that stopped reading) would otherwise wait until
-        keepalive gives the connection up, tens of seconds later; gRPC cannot take back
-        one message, so the stream is cancelled instead (the reader task reconnects, as
-        after any lost stream) and False is returned. Waiting that long for the lock
-        (another write) raises TimeoutError and resets nothing. Raises what a write
-        raises."""
+        within `limit` seconds (None: the client's timeout; at least MIN_WRITE_WAIT once
+        the lock is held). A write that flow control holds that long (a broker that
+        stopped reading) would otherwise wait until keepalive gives the connection up,
+        tens of seconds later; gRPC cannot take back one message, so the stream is
+        cancelled instead (the reader task reconnects, as after any lost stream) and
+        False is returned. The wait for the lock counts against `limit` only with
+        `bound_lock_wait` (a request's write: _LockWaitTimeout when it runs out, nothing
+        written); other writes wait for it, every holder being bounded by its own limit.
+        A task cancelled inside a write leaves the call cancelled (grpc.aio does that):
+        it counts as reset too, so the reader reconnects. Raises what a write raises."""
         limit = self._core.wait_limit(limit)
-        deadline = time.monotonic() + limit
-        try:
-            if self._write_lock.locked():
+        start = time.monotonic()
+        if bound_lock_wait:
+            try:
                 await asyncio.wait_for(self._write_lock.acquire(), limit)
-            else:
-                await self._write_lock.acquire()  # at once, without yielding
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"another write held the stream for {limit:.3g} s") from None
+            except asyncio.TimeoutError:
+                raise _LockWaitTimeout(limit) from None
+        else:
+            await self._write_lock.acquire()
         try:
             for frame in frames:
-                # A floor, as the C++ client's: a frame flow control would let go at once
-                # is not cancelled for a deadline that is all but spent.
-                remaining = max(deadline - time.monotonic(), 0.2)
+                remaining = max(start + limit - time.monotonic(), MIN_WRITE_WAIT)
                 try:
                     await asyncio.wait_for(call.write(frame), remaining)
                 except asyncio.TimeoutError:
                     if self._stuck is not call:
                         protocol.log.warning("latentbus: %s: the broker took no data for "
                                              "%.3g s; resetting the stream",
-                                             self._core.agent_id, limit)
+                                             self._core.agent_id, remaining)
                     self._stuck = call
                     call.cancel()
                     return False
+                except asyncio.CancelledError:
+                    self._stuck = call  # grpc.aio cancelled the call with the write
+                    raise
         finally:
             self._write_lock.release()
         return True
@@ -362,10 +379,12 @@ class AsyncClient(_base.ClientBase):
         the core reconnects after."""
         return grpc.aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, grpc.aio.Metadata(),
                                     grpc.aio.Metadata(),
-                                    details="the broker took no data within the client's "
-                                            "timeout (stream reset by the client)")
+                                    details="a write did not complete (the broker took no "
+                                            "data within its time limit, or its task was "
+                                            "cancelled): stream reset by the client")
 
-    async def _write(self, frame, call=None, limit: float | None = None) -> bool:
+    async def _write(self, frame, call=None, limit: float | None = None, *,
+                     bound_lock_wait: bool = False) -> bool:
         """Writes `frame` on `call` (default: the current stream) within `limit`
         seconds (_write_frames); False when the stream was reset for it. A stream that
         broke under the write takes the frame with it: an ack is then answered by the
@@ -375,8 +394,9 @@ class AsyncClient(_base.ClientBase):
         self._core.check_open()
         call = call or self._call
         try:
-            return await self._write_frames(call, (frame,), limit)
-        except TimeoutError:
+            return await self._write_frames(call, (frame,), limit,
+                                            bound_lock_wait=bound_lock_wait)
+        except _LockWaitTimeout:
             raise
         except Exception:
             if self._core.end is not None:
@@ -385,9 +405,22 @@ class AsyncClient(_base.ClientBase):
 
     async def _write_request(self, frame, timeout: float) -> None:
         """Writes a request frame now, or leaves it to the next stream (Protocol.claim).
-        A write the broker does not take within `timeout` seconds forgets the request
-        and raises TimeoutError (the stream is reset: _write_frames)."""
-        if self._core.claim(frame) and not await self._write(frame, self._call, timeout):
+        A request that found no turn to be written within `timeout` seconds, or whose
+        write the broker did not take in that time (the stream is then reset:
+        _write_frames), is forgotten (never written again; a send's credit comes back)
+        and TimeoutError raised."""
+        if not self._core.claim(frame):
+            return
+        try:
+            written = await self._write(frame, self._call, timeout, bound_lock_wait=True)
+        except _LockWaitTimeout:
+            error = self._core.unsent(frame, timeout)
+            await self._credits_changed()
+            raise error from None
+        except asyncio.CancelledError:
+            self._core.abandon(frame)
+            raise
+        if not written:
             raise self._core.write_timed_out(frame, timeout)
 
     async def _write_all_quietly(self, frames) -> None:
@@ -414,6 +447,9 @@ class AsyncClient(_base.ClientBase):
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
             raise self._core.timed_out(request, timeout) from None
+        except asyncio.CancelledError:
+            self._core.abandon(request)
+            raise
 
     async def _subscription(self, topic: str, on: bool, timeout: float | None) -> None:
         future = asyncio.get_running_loop().create_future()

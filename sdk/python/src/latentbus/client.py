@@ -188,7 +188,7 @@ class Client(_base.ClientBase):
             with self._lock, self._inbox.mutex:
                 repeats = self._core.take_queued_repeats(delivery, self._inbox.queue)
             for write in repeats:
-                self._write(write)
+                self._write_quietly(write)  # the reply went: nothing to raise now
         return result
 
     def receive(self, timeout: float | None = None) -> Delivery:

@@ -404,6 +404,23 @@ class Protocol:
         what = _ANSWER_NAMES[request.WhichOneof("frame")]
         return TimeoutError(f"no {what} from the broker within {timeout} s")
 
+    def abandon(self, request: broker_pb2.AgentFrame) -> None:
+        """Forgets `request`, whose caller went away (its task was cancelled): a late
+        answer is dropped, and it is not written again after a reconnect."""
+        self._pending.pop(request.seq, None)
+
+    def unsent(self, frame: broker_pb2.AgentFrame, waited: float) -> TimeoutError:
+        """Forgets `frame`, claimed but never written: other writes held the stream for
+        `waited` seconds. A send gives its credit back when the stream it was taken on
+        is still the current one. Returns the error to raise."""
+        request = self._pending.pop(frame.seq, None)
+        if (request is not None and frame.WhichOneof("frame") == "send" and
+                request.written_on == self._stream and self.connected):
+            self.send_credits += 1
+        what = _ANSWER_NAMES[frame.WhichOneof("frame")]
+        return TimeoutError(f"other writes held the stream for {waited} s, so the frame "
+                            f"asking for a {what} was not sent")
+
     def write_timed_out(self, request: broker_pb2.AgentFrame, timeout: float) -> TimeoutError:
         """Forgets `request`, whose frame the broker took none of within `timeout` seconds
         (it stopped reading; the transport reset the stream, so nothing of it counts), and
