@@ -293,7 +293,7 @@ bool ConnectReactor::TakeRateToken(uint64_t seq) {
   if (broker_->rate_limiter().Allow("frames/" + key, absl::Now())) return true;
   const LimitsConfig& limits = broker_->config().limits;
   PushError(RateLimitedError(key, limits.rate_per_second, limits.rate_burst,
-                             "answered frames without a message"),
+                             "control frames (subscription changes, empty frames)"),
             seq);
   return false;
 }

@@ -18,8 +18,8 @@ namespace latentbus::broker {
 
 absl::Status RateLimitedError(const std::string& rate_key, double rate_per_second, double burst,
                               absl::string_view what) {
-  return BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds ", rate_per_second, " ",
-                                                    what, "/s (burst ", burst, ")"));
+  return BrokerError(v1::RATE_LIMITED, absl::StrCat(rate_key, " exceeds its rate of ", what, ": ",
+                                                    rate_per_second, "/s (burst ", burst, ")"));
 }
 namespace {
 

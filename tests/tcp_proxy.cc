@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace latentbus::testing {
 namespace {
@@ -56,6 +57,11 @@ TcpProxy::~TcpProxy() {
 
 std::string TcpProxy::address() const { return absl::StrCat("127.0.0.1:", port_); }
 
+void TcpProxy::Freeze() {
+  frozen_ = true;
+  while (forwarding_.load() > 0) absl::SleepFor(absl::Milliseconds(1));
+}
+
 void TcpProxy::Cut() {
   absl::MutexLock lock(&mu_);
   for (int fd : fds_) {
@@ -96,7 +102,13 @@ void TcpProxy::Pump(int client_fd, int server_fd) {
       continue;
     }
     if (poll(fds, 2, 100) < 0) break;
-    if (frozen_) continue;  // frozen while poll waited: what it saw stays unread
+    // Counted before the check, so that Freeze, which sets frozen_ and then waits for
+    // forwarding_ to drop to 0, either sees this pump or this pump sees frozen_.
+    ++forwarding_;
+    if (frozen_) {  // frozen while poll waited: what it saw stays unread
+      --forwarding_;
+      continue;
+    }
     bool done = false;
     for (int i = 0; i < 2 && !done; ++i) {
       if (fds[i].revents == 0) continue;
@@ -116,6 +128,7 @@ void TcpProxy::Pump(int client_fd, int server_fd) {
         off += w;
       }
     }
+    --forwarding_;
     if (done) break;
   }
   absl::MutexLock lock(&mu_);

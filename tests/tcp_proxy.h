@@ -14,7 +14,6 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
 
 namespace latentbus::testing {
 
@@ -30,12 +29,9 @@ class TcpProxy {
   void Cut();
   // Stops forwarding in both directions while keeping every connection open: a peer that
   // died without closing its sockets (only keepalive can tell).
-  // Returns once every pump has seen it (a pump checks before and after each wait of at
-  // most 100 ms): nothing written after Freeze returns is forwarded.
-  void Freeze() {
-    frozen_ = true;
-    absl::SleepFor(absl::Milliseconds(150));
-  }
+  // Returns once no pump is forwarding what it read before: nothing written after Freeze
+  // returns is forwarded.
+  void Freeze();
   // Forwards again what Freeze held, and everything after.
   void Thaw() { frozen_ = false; }
   int connections_accepted() const { return accepted_.load(); }
@@ -49,6 +45,7 @@ class TcpProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> frozen_{false};
+  std::atomic<int> forwarding_{0};  // pumps between their frozen_ check and the send
   std::atomic<int> accepted_{0};
   std::thread acceptor_;
   absl::Mutex mu_;

@@ -306,36 +306,34 @@ uint32_t Client::protocol() const {
   return state_->protocol;
 }
 
-namespace {
-// How long Close gives the half-close once it holds the stream.
-constexpr absl::Duration kCloseWait = absl::Milliseconds(200);
-}  // namespace
-
 void Client::Close() {
   State& s = *state_;
-  // What was processed is not delivered again: the acks still waiting are written, given
-  // a second (a broker that stopped reading does not hold Close up).
+  // What was processed is not delivered again: the acks still waiting are written, and
+  // the stream half-closed, within about a second. A writer that holds the stream (a
+  // broker that stopped reading) is cancelled then too, so Close waits no longer.
   const absl::Time flush_by = absl::Now() + absl::Seconds(1);
+  std::shared_ptr<BrokerConnection> current = s.Current();
+  const uint64_t watch = current ? s.write_watchdog.Begin(&current->context, flush_by) : 0;
   s.FlushAcks(flush_by);
   std::shared_ptr<BrokerConnection> c;
   std::shared_ptr<BrokerConnection> opening;  // a reconnect's stream, not registered yet
+  bool already = false;
   {
     absl::MutexLock lock(&s.mu);
-    if (s.closed) return;
+    already = s.closed;
     s.closed = true;
     c = s.connection;
     opening = s.opening;
   }
-  if (c) {
+  if (!already && c) {
     {
       absl::MutexLock lock(&c->write_mu);
-      const uint64_t watch =
-          s.write_watchdog.Begin(&c->context, std::max(flush_by, absl::Now() + kCloseWait));
       c->stream->WritesDone();
-      s.write_watchdog.End(watch);
     }
     c->context.TryCancel();
   }
+  if (current) s.write_watchdog.End(watch);
+  if (already) return;
   if (opening) opening->context.TryCancel();
   if (s.reader.joinable() && s.reader.get_id() != std::this_thread::get_id()) s.reader.join();
   if (s.ack_writer.joinable() && s.ack_writer.get_id() != std::this_thread::get_id()) {

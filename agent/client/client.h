@@ -71,8 +71,8 @@ struct ClientOptions {
   // A write the broker takes nothing of (it stopped reading, so flow control holds the
   // frame) waits this long, or until its Send's, Request's or Subscribe's deadline;
   // then the stream is reset and reconnected (without it, the write would wait until
-  // keepalive gives the connection up, tens of seconds later). At least 1 s once the
-  // write's turn has come; must be positive.
+  // keepalive gives the connection up, tens of seconds later). Must be positive; a
+  // write is given at least 1 s once its turn has come.
   absl::Duration write_timeout = absl::Seconds(10);
   bool reconnect = true;
   // Stream protocol revision offered at registration (broker.proto): 2 asks for the lean

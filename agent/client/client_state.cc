@@ -51,8 +51,9 @@ bool Client::State::Write(BrokerConnection* c, v1::AgentFrame frame, uint64_t se
   // A floor: a frame that flow control would let go at once is not cancelled for a
   // deadline that is all but spent.
   const absl::Time now = absl::Now();
-  deadline = deadline == absl::InfiniteFuture() ? now + options.write_timeout
-                                                : std::max(deadline, now + kMinWriteWait);
+  deadline = deadline == absl::InfiniteFuture()
+                 ? now + std::max(options.write_timeout, kMinWriteWait)
+                 : std::max(deadline, now + kMinWriteWait);
   const uint64_t watch = write_watchdog.Begin(&c->context, deadline);
   const bool written = c->stream->Write(frame);
   if (write_watchdog.End(watch)) {

@@ -336,7 +336,7 @@ class AsyncClient(_base.ClientBase):
                             bound_lock_wait: bool = False) -> bool:
         """Writes `frames` in order on `call`, holding the write lock for all of them,
         within `limit` seconds (None: the client's timeout; at least MIN_WRITE_WAIT once
-        the lock is held). A write that flow control holds that long (a broker that
+        the lock is held; counted from then unless `bound_lock_wait`). A write that flow control holds that long (a broker that
         stopped reading) would otherwise wait until keepalive gives the connection up,
         tens of seconds later; gRPC cannot take back one message, so the stream is
         cancelled instead (the reader task reconnects, as after any lost stream) and
@@ -347,18 +347,26 @@ class AsyncClient(_base.ClientBase):
         it counts as reset too, so the reader reconnects. Raises what a write raises."""
         limit = self._core.wait_limit(limit)
         start = time.monotonic()
-        if bound_lock_wait:
+        if not self._write_lock.locked():
+            await self._write_lock.acquire()  # free: at once, no task, no timer
+        elif bound_lock_wait:
             try:
                 await asyncio.wait_for(self._write_lock.acquire(), limit)
             except asyncio.TimeoutError:
                 raise _LockWaitTimeout(limit) from None
         else:
             await self._write_lock.acquire()
+        if not bound_lock_wait:
+            start = time.monotonic()  # the limit counts from the write's turn
+        # The reader task's own cancellation (asyncio.run ending) ends the client; any
+        # other task's, inside a write, leaves the call cancelled: a reset to reconnect.
+        reset_on_cancel = asyncio.current_task() is not self._reader
         try:
             for frame in frames:
                 remaining = max(start + limit - time.monotonic(), MIN_WRITE_WAIT)
                 try:
-                    await asyncio.wait_for(call.write(frame), remaining)
+                    await asyncio.wait_for(self._guarded_write(call, frame, reset_on_cancel),
+                                           remaining)
                 except asyncio.TimeoutError:
                     if self._stuck is not call:
                         protocol.log.warning("latentbus: %s: the broker took no data for "
@@ -367,12 +375,20 @@ class AsyncClient(_base.ClientBase):
                     self._stuck = call
                     call.cancel()
                     return False
-                except asyncio.CancelledError:
-                    self._stuck = call  # grpc.aio cancelled the call with the write
-                    raise
         finally:
             self._write_lock.release()
         return True
+
+    async def _guarded_write(self, call, frame, reset_on_cancel: bool) -> None:
+        """call.write(frame); cancelled inside it, grpc.aio cancels the whole call, and
+        with `reset_on_cancel` the call is marked as reset in the same step, before the
+        reader can see it end and take it for a close."""
+        try:
+            await call.write(frame)
+        except asyncio.CancelledError:
+            if reset_on_cancel:
+                self._stuck = call
+            raise
 
     def _stuck_error(self, call) -> grpc.aio.AioRpcError:
         """The lost stream's cause after _write_frames reset `call`: UNAVAILABLE, which
@@ -418,7 +434,9 @@ class AsyncClient(_base.ClientBase):
             await self._credits_changed()
             raise error from None
         except asyncio.CancelledError:
-            self._core.abandon(frame)
+            # Never written, or reset with its stream: forgotten, and a send's credit back.
+            self._core.unsent(frame, 0)
+            asyncio.get_running_loop().create_task(self._credits_changed())
             raise
         if not written:
             raise self._core.write_timed_out(frame, timeout)
