@@ -146,11 +146,11 @@ def test_receive_with_zero_timeout_takes_a_waiting_delivery(broker):
     run(main())
 
 
-def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(broker):
-    """A broker that stops reading (here: stopped) leaves a large frame's write waiting on
-    flow control; it used to wait until keepalive gave the connection up (~40 s) whatever
-    the send's timeout. Now the send fails within its timeout, the stream is reset, and
-    the client reconnects once the broker reads again."""
+def with_a_broker_that_stops_reading(broker, while_stopped):
+    """Runs `await while_stopped(writer)` with a writer and a reader registered and the
+    broker stopped (SIGSTOP: it reads nothing, answers nothing, keeps its sockets), then
+    lets the broker go on and checks that the writer came back on a new stream and that
+    only what it sends then arrives: whatever it gave up on is not sent later."""
     async def main():
         async with aio.connect(broker.address) as writer, \
                 aio.connect(broker.address) as reader:
@@ -158,23 +158,9 @@ def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(b
             await reader.register("reader")
             os.kill(broker.process.pid, signal.SIGSTOP)
             try:
-                start = time.monotonic()
-                big = asyncio.create_task(
-                    writer.send("reader", text="x" * (3 << 20), timeout=2))
-                await asyncio.sleep(0.3)  # its write waits on flow control
-                # A send behind it gives up without writing anything.
-                with pytest.raises(TimeoutError) as queued:
-                    await writer.send("reader", text="queued", timeout=0.5)
-                assert "other writes held the stream" in str(queued.value)
-                with pytest.raises(TimeoutError) as info:
-                    await big
-                took = time.monotonic() - start
+                await while_stopped(writer)
             finally:
                 os.kill(broker.process.pid, signal.SIGCONT)
-            assert "the broker read nothing within 2 s" in str(info.value)
-            assert took < 15, took  # keepalive alone: ~40 s
-            # The reset stream is lost like any other: the writer registers again and
-            # its next send goes through; the frames it gave up on are not sent later.
             result = await writer.send("reader", text="after", timeout=20)
             assert [r.agent_id for r in result.recipients] == ["reader"]
             assert writer.reconnects >= 1
@@ -185,29 +171,34 @@ def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(b
     asyncio.run(asyncio.wait_for(main(), 60))
 
 
+def test_a_write_the_broker_never_takes_ends_within_the_timeout_and_reconnects(broker):
+    """A broker that stops reading leaves a large frame's write waiting on flow control;
+    it used to wait until keepalive gave the connection up (~40 s) whatever the send's
+    timeout. Now the send fails within its timeout and the stream is reset; a send
+    queued behind it gives up without writing anything."""
+    async def while_stopped(writer):
+        start = time.monotonic()
+        big = asyncio.create_task(writer.send("reader", text="x" * (3 << 20), timeout=2))
+        await asyncio.sleep(0.3)  # its write waits on flow control
+        with pytest.raises(TimeoutError) as queued:
+            await writer.send("reader", text="queued", timeout=0.5)
+        assert "other writes held the stream" in str(queued.value)
+        with pytest.raises(TimeoutError) as info:
+            await big
+        assert "the broker read nothing within 2 s" in str(info.value)
+        took = time.monotonic() - start
+        assert took < 15, took  # keepalive alone: ~40 s
+    with_a_broker_that_stops_reading(broker, while_stopped)
+
+
 def test_a_task_cancelled_inside_a_write_leaves_a_client_that_reconnects(broker):
     """grpc.aio cancels the whole call when a task is cancelled inside its write (an
     application's asyncio.timeout around send(), say): that used to read as the client's
     own close, and the client ended for good; the stream is reconnected now."""
-    async def main():
-        async with aio.connect(broker.address) as writer, \
-                aio.connect(broker.address) as reader:
-            await writer.register("writer")
-            await reader.register("reader")
-            os.kill(broker.process.pid, signal.SIGSTOP)
-            try:
-                task = asyncio.create_task(
-                    writer.send("reader", text="x" * (3 << 20), timeout=30))
-                await asyncio.sleep(0.5)  # its write waits on flow control
-                task.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await task
-            finally:
-                os.kill(broker.process.pid, signal.SIGCONT)
-            result = await writer.send("reader", text="after", timeout=20)
-            assert [r.agent_id for r in result.recipients] == ["reader"]
-            assert writer.reconnects >= 1
-            delivery = await reader.receive(timeout=10)
-            assert delivery.text == "after"
-            await delivery.ack()
-    asyncio.run(asyncio.wait_for(main(), 60))
+    async def while_stopped(writer):
+        task = asyncio.create_task(writer.send("reader", text="x" * (3 << 20), timeout=30))
+        await asyncio.sleep(0.5)  # its write waits on flow control
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    with_a_broker_that_stops_reading(broker, while_stopped)
