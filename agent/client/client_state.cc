@@ -297,6 +297,15 @@ std::vector<v1::Envelope> Client::State::TakeQueuedRepeats(const v1::Envelope& f
   return out;
 }
 
+namespace {
+// Removes the last `key` from `order`: a key taken out of its set leaves its place in the
+// order too, or a stale place would forget the key early if it came back.
+void EraseLast(std::deque<std::string>& order, const std::string& key) {
+  auto at = std::find(order.rbegin(), order.rend(), key);
+  if (at != order.rend()) order.erase(std::next(at).base());
+}
+}  // namespace
+
 void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered) {
   {
     absl::MutexLock lock(&mu);
@@ -304,7 +313,10 @@ void Client::State::AckFrames(BrokerConnection* c, const v1::Envelope& delivered
         absl::StrCat(delivered.sender_id(), absl::string_view("\0", 1), delivered.message_id());
     acked_by_reply.erase(key);  // the application's ack owns the dedup entry now
     NoteAcked(key);
-    if (protocol >= 2 && !replied.empty() && replied.erase(key) > 0) return;  // our Reply acked it
+    if (protocol >= 2 && !replied.empty() && replied.erase(key) > 0) {
+      EraseLast(replied_order, key);  // from the back: the reply is usually a recent one
+      return;                         // our Reply acked it
+    }
   }
   WriteAck(c, delivered);
 }
@@ -364,15 +376,11 @@ void Client::State::NoteReplied(const std::string& sender_id, const std::string&
 }
 
 void Client::State::ForgetReplied(const std::string& sender_id, const std::string& message_id) {
-  // Its entry in replied_order stays until it ages out; erasing an absent key is harmless.
   const std::string key = absl::StrCat(sender_id, absl::string_view("\0", 1), message_id);
-  replied.erase(key);
+  if (replied.erase(key) > 0) EraseLast(replied_order, key);
   if (acked_by_reply.erase(key) > 0) {  // nothing acked it: its repeats are handed over
     acked.erase(key);
-    // Its place in the order goes too: a stale one would forget the key early if it
-    // were acked again later.
-    auto at = std::find(acked_order.rbegin(), acked_order.rend(), key);
-    if (at != acked_order.rend()) acked_order.erase(std::next(at).base());
+    EraseLast(acked_order, key);
   }
 }
 
