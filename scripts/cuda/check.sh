@@ -69,28 +69,33 @@ ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" cuda_check >"$WORK/ninja.log" 2>&1 
 echo "built in $(($(date +%s) - start)) s"
 BIN=$WORK/build/cuda_check
 
+# build_targets NAME TARGET...: builds the targets, printing the errors when it fails
+# (so a stale binary from an earlier build is never checked).
+build_targets() {
+  local name=$1
+  shift
+  ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" "$@" >"$WORK/ninja-$name.log" 2>&1 ||
+    { grep -v '^\[' "$WORK/ninja-$name.log"; false; }
+}
+# check WHAT COMMAND...: prints PASS WHAT or FAIL WHAT, remembering a failure.
+check() {
+  local what=$1
+  shift
+  if "$@"; then echo "PASS $what"; else echo "FAIL $what"; status=1; fi
+}
+
 step "device codec (codec/cuda): bytes vs the CPU codec and the shared vectors, benchmark"
 if [ "${LB_CHECK_DEVICE:-cuda}" != cuda ]; then
   echo "skipped: LB_CHECK_DEVICE=${LB_CHECK_DEVICE} (the device codec needs a GPU)"
 elif ! grep -q '^CMAKE_CUDA_COMPILER:[A-Z]*=/' "$WORK/build/CMakeCache.txt"; then
   echo "FAIL device codec: nvcc was not found at configure time (PATH=$PATH)"
   status=1
-elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" codec_cuda_test codec_device_bench \
-     >"$WORK/ninja-codec.log" 2>&1 || { grep -v '^\[' "$WORK/ninja-codec.log"; false; }; then
+elif build_targets codec codec_cuda_test codec_device_bench; then
   # Without a usable device the tests fail here instead of skipping.
-  if LATENTBUS_REQUIRE_CUDA=1 "$WORK/build/codec/cuda/codec_cuda_test" \
-       --gtest_output="json:$WORK/codec_cuda_test.json"; then
-    echo "PASS device codec test"
-  else
-    echo "FAIL device codec test"
-    status=1
-  fi
-  if "$WORK/build/codec_device_bench" "$WORK/codec_device_bench.json"; then
-    echo "PASS device codec bench (every case byte-identical to the CPU codec)"
-  else
-    echo "FAIL device codec bench"
-    status=1
-  fi
+  check "device codec test" env LATENTBUS_REQUIRE_CUDA=1 \
+    "$WORK/build/codec/cuda/codec_cuda_test" --gtest_output="json:$WORK/codec_cuda_test.json"
+  check "device codec bench (every case byte-identical to the CPU codec)" \
+    "$WORK/build/codec_device_bench" "$WORK/codec_device_bench.json"
 else
   echo "FAIL device codec: build failed (codec_cuda_test needs GoogleTest: LB_DEBS)"
   status=1
@@ -99,22 +104,13 @@ fi
 step "bridges on the GPU: tests against the CPU, benchmark"
 if [ "${LB_CHECK_DEVICE:-cuda}" != cuda ]; then
   echo "skipped: LB_CHECK_DEVICE=${LB_CHECK_DEVICE}"
-elif ninja -C "$WORK/build" -j"${JOBS:-$(nproc)}" bridge_test bridge_device_bench \
-     >"$WORK/ninja-bridge.log" 2>&1 || { grep -v '^\[' "$WORK/ninja-bridge.log"; false; }; then
-  if LATENTBUS_REQUIRE_CUDA=1 "$WORK/build/bridge/bridge_test" \
-       --gtest_output="json:$WORK/bridge_test.json"; then
-    echo "PASS bridge tests (the GPU one against the CPU)"
-  else
-    echo "FAIL bridge tests"
-    status=1
-  fi
+elif build_targets bridge bridge_test bridge_device_bench; then
+  check "bridge tests (the GPU one against the CPU)" env LATENTBUS_REQUIRE_CUDA=1 \
+    "$WORK/build/bridge/bridge_test" --gtest_output="json:$WORK/bridge_test.json"
   shipped=$(ls "$SRC"/bridges/smollm2-to-gemma3*.bridge 2>/dev/null | head -1)
-  if "$WORK/build/bridge_device_bench" "$WORK/bridge_device_bench.json" $shipped; then
-    echo "PASS bridge bench on the GPU (errors within 1e-4)"
-  else
-    echo "FAIL bridge bench on the GPU"
-    status=1
-  fi
+  # shellcheck disable=SC2086  # no bridge shipped: no argument
+  check "bridge bench on the GPU (errors within 1e-4)" \
+    "$WORK/build/bridge_device_bench" "$WORK/bridge_device_bench.json" $shipped
 else
   echo "FAIL bridges: build failed (bridge_test needs GoogleTest: LB_DEBS)"
   status=1
